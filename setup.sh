@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up .venv/ (finding a Python >= 3.12 by itself) and runs the demo.
+set -euo pipefail
+source "$(dirname "$0")/scripts/env.sh"
+ensure_venv
+echo "==> ready: $VENV/bin/rpcspy" >&2
+exec "$VENV/bin/rpcspy" demo "$@"
