@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Final
 
 __all__ = [
     "ALL_TYPES",
+    "I4",
+    "I8",
     "Array",
     "Base64",
     "Boolean",
@@ -34,8 +36,6 @@ __all__ = [
     "ExI8",
     "ExNil",
     "ExSerializable",
-    "I4",
-    "I8",
     "Int",
     "IntegerValue",
     "Nil",
@@ -397,7 +397,7 @@ class Struct(_Typed, dict[str, "Value"]):
     tag = "struct"
     label = "struct"
     _base_eq = dict.__eq__
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"Struct({dict.__repr__(self)})"
@@ -410,7 +410,7 @@ class Array(_Typed, list["Value"]):
     tag = "array"
     label = "array"
     _base_eq = list.__eq__
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"Array({list.__repr__(self)})"
