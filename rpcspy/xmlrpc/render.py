@@ -49,6 +49,8 @@ def format_scalar(value: Value) -> str:
     if isinstance(value, Boolean):
         return "true" if value else "false"
     if isinstance(value, IntegerValue):
+        if value.bit_length() > 10_000:  # past Python's int-to-text digit limit
+            return f"<{value.bit_length()}-bit integer>"
         return str(int(value))
     if isinstance(value, DateTime):
         return str.__str__(value)

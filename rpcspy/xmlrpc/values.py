@@ -80,6 +80,9 @@ class IntegerValue(_Typed, int):
     __hash__ = int.__hash__
 
     def __repr__(self) -> str:
+        if self.bit_length() > 10_000:
+            # str() of an int this long trips Python's int-to-text digit limit.
+            return f"{type(self).__name__}(<{self.bit_length()}-bit integer>)"
         return f"{type(self).__name__}({int(self)})"
 
 
@@ -250,7 +253,7 @@ _DATETIME_RE: Final = re.compile(
     (?:[.,](?P<fraction>\d{1,9}))?
     (?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?
     \s*\Z""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 
 

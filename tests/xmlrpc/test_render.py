@@ -80,3 +80,17 @@ def test_tree_survives_deep_nesting() -> None:
         v = Array([v])
     lines = list(format_message_tree(MethodResponse(v)))
     assert len(lines) == 5001
+
+
+def test_values_with_edge_cases_have_a_repr() -> None:
+    from rpcspy.xmlrpc.values import ExBigInteger, parse_datetime
+
+    assert "bit integer" in repr(ExBigInteger(10**20000))
+    assert parse_datetime("\uff12\uff10\uff12\uff140101T00:00:00") is None  # fullwidth digits
+    assert parse_datetime("20240101T00:00:00") is not None
+
+
+def test_huge_integers_render_without_error() -> None:
+    from rpcspy.xmlrpc.values import ExBigInteger
+
+    assert format_typed(ExBigInteger(10**20000)) == "ex:biginteger <66439-bit integer>"

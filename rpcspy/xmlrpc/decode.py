@@ -1,0 +1,842 @@
+"""Decode XML-RPC bodies (bytes) into the typed model.
+
+Strict where the meaning is at stake, tolerant where it is not: whitespace between elements,
+comments, CDATA, any encoding Python knows, blank lines before the XML declaration are all fine;
+a DTD, an out-of-range integer, text beside a typed element, an unknown element or a duplicate
+struct member is not. Every failure is a ``CodecError`` with the line (and column, where libxml2
+knows it) and the value path (``params[0].tags[2]``, ``result.name``, ``fault.faultCode``).
+
+Three steps. ``_prolog.prepare_body`` checks the size limit, settles the encoding and refuses any
+DOCTYPE before a parser sees a byte. libxml2 (through lxml) parses with entities never resolved
+and no network. A plain-Python walk over the tree checks the structure and builds the values.
+
+The walk is what costs, so it is written for speed: each element's tag and text are read once,
+blank text between elements is dropped by the parser (so the checks are mostly "is None"), the
+common types are decoded inline, and everything an error needs (message, line, value path) is
+worked out only when one is raised, from the failing element's ancestors.
+"""
+
+from __future__ import annotations
+
+import binascii
+import copy
+import math
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Final, NoReturn, cast
+
+from lxml import etree
+
+from rpcspy.xmlrpc._datetime import is_iso_datetime
+from rpcspy.xmlrpc._fault import fault_from_struct
+from rpcspy.xmlrpc._paths import join_path, member_segment
+from rpcspy.xmlrpc._prolog import prepare_body
+from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
+from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
+from rpcspy.xmlrpc.values import (
+    I4,
+    I8,
+    Array,
+    Base64,
+    Boolean,
+    DateTime,
+    Double,
+    ExBigDecimal,
+    ExBigInteger,
+    ExDateTime,
+    ExDom,
+    ExFloat,
+    ExI1,
+    ExI2,
+    ExI8,
+    ExNil,
+    ExSerializable,
+    Int,
+    IntegerValue,
+    Nil,
+    String,
+    Struct,
+    UntypedString,
+    Value,
+)
+
+__all__ = ["EX_NAMESPACE", "decode_message", "decode_request", "decode_response"]
+
+#: Apache XML-RPC's extension namespace; ``ex:`` elements are recognised by it, not by prefix.
+EX_NAMESPACE: Final = "http://ws.apache.org/xmlrpc/namespaces/extensions"
+_EX: Final = "{" + EX_NAMESPACE + "}"
+_WS: Final = " \t\r\n"
+
+_Element = etree._Element
+_Handler = Callable[[_Element, int], Value]
+
+_EMPTY_UNTYPED: Final = UntypedString("")
+_EMPTY_STRING: Final = String("")
+_TRUE: Final = Boolean(1)
+_FALSE: Final = Boolean(0)
+_LIBXML_DEPTH: Final = re.compile(r"Excessive depth|depth .* exceeds|maximum depth", re.I)
+_LIBXML_POSITION: Final = re.compile(r",? line \d+, column \d+\s*$")
+
+
+def _make_parser(*, remove_blank_text: bool) -> etree.XMLParser:
+    return etree.XMLParser(
+        remove_blank_text=remove_blank_text,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_pis=True,
+        strip_cdata=True,
+        # Our own limits (max_bytes before parsing, max_depth while walking) bound the
+        # document; libxml2's default caps (10 MB text nodes, 256 levels) would refuse
+        # legitimate large base64 blobs and the configured depth.
+        huge_tree=True,
+        collect_ids=False,
+    )
+
+
+# Shared by all threads: lxml locks a parser's context for the duration of each parse.
+#
+# _FAST drops blank text between elements (libxml2's NOBLANKS), so the walk sees None where a
+# pretty-printer put whitespace. That is exact except for blanks right before a comment, CDATA
+# section or processing instruction inside a string, which it would drop too: bodies holding
+# any of those go to _EXACT, which keeps every text node.
+_FAST: Final = _make_parser(remove_blank_text=True)
+_EXACT: Final = _make_parser(remove_blank_text=False)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def decode_message(
+    body: bytes, limits: Limits = DEFAULT_LIMITS
+) -> MethodCall | MethodResponse | Fault:
+    """Decode a ``<methodCall>`` or a ``<methodResponse>``; raises only ``CodecError`` subclasses."""
+    return _decode(body, limits, None)
+
+
+def decode_request(body: bytes, limits: Limits = DEFAULT_LIMITS) -> MethodCall:
+    """Decode a ``<methodCall>`` body; anything else is a ``MalformedXml``."""
+    return cast(MethodCall, _decode(body, limits, "methodCall"))
+
+
+def decode_response(body: bytes, limits: Limits = DEFAULT_LIMITS) -> MethodResponse | Fault:
+    """Decode a ``<methodResponse>`` body (a value or a fault)."""
+    return cast(MethodResponse | Fault, _decode(body, limits, "methodResponse"))
+
+
+def _decode(
+    body: bytes, limits: Limits, expected: str | None
+) -> MethodCall | MethodResponse | Fault:
+    try:
+        data, keep_blanks = prepare_body(body, limits)
+        try:
+            return _decode_root(_parse(data, keep_blanks), limits.max_depth, expected)
+        except _NeedsExactParse:
+            # An ex:dom fragment: its blank text is content, which the fast parser drops.
+            return _decode_root(_parse(data, True), limits.max_depth, expected)
+    except CodecError:
+        raise
+    except RecursionError:
+        raise UnsafeXml(
+            f"values nested too deeply for this decoder (max_depth={limits.max_depth})"
+        ) from None
+    except MemoryError:
+        raise
+    except Exception as e:  # pragma: no cover - the contract: nothing but CodecError escapes
+        raise MalformedXml(f"internal decoder error ({type(e).__name__}: {e})") from e
+
+
+def _decode_root(
+    root: _Element, room: int, expected: str | None
+) -> MethodCall | MethodResponse | Fault:
+    tag = root.tag
+    if expected is not None and tag != expected:
+        raise _wrong_root(root, expected)
+    if tag == "methodCall":
+        return _decode_call_root(root, room)
+    if tag == "methodResponse":
+        return _decode_response_root(root, room)
+    raise _wrong_root(root, None)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+class _NeedsExactParse(Exception):
+    """Raised by the walk when the fast parse may have dropped text that matters."""
+
+
+def _parse(data: bytes, exact: bool) -> _Element:
+    try:
+        return etree.fromstring(data, _EXACT if exact else _FAST)
+    except etree.XMLSyntaxError as e:
+        raise _syntax_error(e, data) from None
+    except (ValueError, LookupError) as e:
+        raise MalformedXml(f"not well-formed XML: {e}") from None
+
+
+def _syntax_error(e: etree.XMLSyntaxError, data: bytes) -> CodecError:
+    msg = _LIBXML_POSITION.sub("", str(e.msg or "")).strip() or "parse error"
+    position: tuple[int, int] | None = e.position
+    line: int | None = position[0] if position and position[0] > 0 else None
+    column: int | None = position[1] if position and position[1] > 0 else None
+    if _LIBXML_DEPTH.search(msg):
+        return UnsafeXml(
+            f"elements nested deeper than the XML parser allows ({msg})", line=line, column=column
+        )
+    if _at_end(data, line, column):
+        return MalformedXml(
+            f"the XML ends too early (truncated body?): {msg}", line=line, column=column
+        )
+    return MalformedXml(f"not well-formed XML: {msg}", line=line, column=column)
+
+
+def _at_end(data: bytes, line: int | None, column: int | None) -> bool:
+    if line is None:
+        return False
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 handed to libxml2 as it came
+        data = data.decode("utf-16", "replace").encode("utf-8")
+    stripped = data.rstrip(b" \t\r\n")
+    last_line = stripped.count(b"\n") + 1
+    if line != last_line:
+        return line > last_line
+    if column is None:
+        return True
+    return column >= len(stripped) - stripped.rfind(b"\n")
+
+
+def _wrong_root(root: _Element, expected: str | None) -> MalformedXml:
+    want = f"<{expected}>" if expected else "<methodCall> or <methodResponse>"
+    return MalformedXml(
+        f"not an XML-RPC message: the root element is <{_name(root)}>, expected {want}",
+        line=_line(root),
+    )
+
+
+# ---------------------------------------------------------------- messages
+#
+# The walk is the hot path. It reads each element's tag and text once, checks structure with
+# plain comparisons, and leaves every message string, path and line to the cold functions at the
+# bottom. Texts and tails between elements are tested only for "is not None": the fast parser
+# drops blank ones, and when one is present (a blank that survived, or junk) ``_check_*`` looks
+# closer.
+
+
+def _decode_call_root(root: _Element, room: int) -> MethodCall:
+    if root.text is not None:
+        _check_text(root)
+    n = len(root)
+    if n == 0:
+        _fail(root, "<methodCall> has no <methodName>")
+    name_el = root[0]
+    if name_el.tag != "methodName":
+        _fail(name_el, f"<methodCall> must start with <methodName>, found <{_name(name_el)}>")
+    if len(name_el):
+        _child_in_scalar(name_el)
+    if name_el.tail is not None:
+        _check_tail(name_el)
+    name = name_el.text
+    if name is None or not name.strip(_WS):
+        raise BadValue("the method name is empty", line=_line(name_el), path="methodName")
+    if n == 1:
+        return MethodCall(name, ())
+    params_el = root[1]
+    if params_el.tag != "params":
+        _fail(params_el, f"unexpected element <{_name(params_el)}> in <methodCall>")
+    if n > 2:
+        extra = root[2]
+        _fail(extra, f"unexpected element <{_name(extra)}> after <params>")
+    return MethodCall(name, _decode_params(params_el, room))
+
+
+def _decode_response_root(root: _Element, room: int) -> MethodResponse | Fault:
+    if root.text is not None:
+        _check_text(root)
+    n = len(root)
+    if n != 1:
+        if n == 0:
+            _fail(root, "<methodResponse> holds neither <params> nor <fault>")
+        extra = root[1]
+        if {root[0].tag, extra.tag} == {"params", "fault"}:
+            _fail(extra, "<methodResponse> holds both <params> and <fault>")
+        _fail(extra, f"unexpected element <{_name(extra)}> in <methodResponse>")
+    body = root[0]
+    tag = body.tag
+    if tag == "params":
+        params = _decode_params(body, room)
+        if len(params) != 1:
+            _fail(
+                body,
+                f"a response's <params> must hold exactly one <param>, found {len(params)}",
+            )
+        return MethodResponse(params[0])
+    if tag == "fault":
+        if body.tail is not None:
+            _check_tail(body)
+        value = _only_value_child(body)
+        decoded = _value(value, room)
+        return fault_from_struct(decoded, path="fault", line=_line(value))
+    _fail(body, f"<methodResponse> must hold <params> or <fault>, found <{_name(body)}>")
+
+
+def _decode_params(params_el: _Element, room: int) -> tuple[Value, ...]:
+    if params_el.text is not None:
+        _check_text(params_el)
+    if params_el.tail is not None:
+        _check_tail(params_el)
+    out: list[Value] = []
+    # A slice is cheaper than an iterator for a few children (lxml-stubs do not know slices).
+    for param in params_el[:]:  # type: ignore[index]
+        if param.tag != "param":
+            _fail(param, f"unexpected element <{_name(param)}> in <params> (expected <param>)")
+        if param.tail is not None:
+            _check_tail(param)
+        out.append(_value(_only_value_child(param), room))
+    return tuple(out)
+
+
+def _only_value_child(el: _Element) -> _Element:
+    """The single ``<value>`` of a ``<param>`` or ``<fault>``."""
+    if el.text is not None:
+        _check_text(el)
+    n = len(el)
+    if n != 1:
+        if n == 0:
+            _fail(el, f"<{el.tag}> has no <value>")
+        _fail(el[1], f"<{el.tag}> must hold exactly one <value>, found {n} elements")
+    value = el[0]
+    if value.tag != "value":
+        _fail(value, f"unexpected element <{_name(value)}> in <{el.tag}> (expected <value>)")
+    if value.tail is not None:
+        _check_tail(value)
+    return value
+
+
+# ---------------------------------------------------------------- values
+
+
+def _value(v: _Element, room: int) -> Value:
+    """Decode a ``<value>`` element. ``room`` is how many more arrays/structs may nest.
+
+    The commonest types are decoded inline, saving a call per value; the rest go through
+    ``_HANDLERS``. Each inline branch does exactly what its handler does.
+    """
+    n = len(v)
+    if n == 1:
+        typed = v[0]
+        if v.text is not None or typed.tail is not None:
+            _check_beside(v, typed)
+        tag = typed.tag
+        if tag == "string":
+            if len(typed):
+                _child_in_scalar(typed)
+            text = typed.text
+            return _EMPTY_STRING if text is None else String(text)
+        if tag == "int" or tag == "i4":
+            if len(typed):
+                _child_in_scalar(typed)
+            text = typed.text
+            # Up to 9 characters int() accepts cannot leave the 32-bit range, so the range
+            # check (slow on the value classes) is only needed for longer texts.
+            if text is not None and len(text) < 10 and text.isascii() and "_" not in text:
+                try:
+                    return Int(text) if tag == "int" else I4(text)
+                except ValueError:
+                    _not_integer(typed, text)
+            return _decode_int(typed, room)
+        if tag == "struct":
+            return _struct(typed, room)
+        if tag == "boolean":
+            if len(typed):
+                _child_in_scalar(typed)
+            text = typed.text
+            if text == "1":
+                return _TRUE
+            if text == "0":
+                return _FALSE
+            return _boolean(typed, room)
+        if tag == "array":
+            return _array(typed, room)
+        handler = _HANDLERS.get(tag)
+        if handler is None:
+            _unknown_type(typed)
+        return handler(typed, room)
+    if n == 0:
+        text = v.text
+        return _EMPTY_UNTYPED if text is None else UntypedString(text)
+    _fail(v[1], f"a <value> holds more than one element (<{_name(v[0])}>, <{_name(v[1])}>)")
+
+
+def _array(el: _Element, room: int) -> Array:
+    if room <= 0:
+        _too_deep(el)
+    if len(el) != 1:
+        _bad_array(el)
+    data = el[0]
+    if data.tag != "data":
+        _fail(data, f"unexpected element <{_name(data)}> in <array> (expected <data>)")
+    if el.text is not None or data.tail is not None or data.text is not None:
+        _check_array_text(el, data)
+    room -= 1
+    out = Array()
+    append = out.append
+    value = _value
+    for item in data:
+        if item.tag != "value":
+            _fail(item, f"unexpected element <{_name(item)}> in <data> (expected <value>)")
+        if item.tail is not None:
+            _check_tail(item)
+        append(value(item, room))
+    return out
+
+
+def _struct(el: _Element, room: int) -> Struct:
+    if room <= 0:
+        _too_deep(el)
+    if el.text is not None:
+        _check_text(el)
+    room -= 1
+    out = Struct()
+    value = _value
+    for member in el:
+        if member.tag != "member" or len(member) != 2:
+            _bad_member(member)
+        name_el = member[0]
+        value_el = member[1]
+        if name_el.tag != "name" or value_el.tag != "value":
+            _bad_member(member)
+        if (
+            member.text is not None
+            or name_el.tail is not None
+            or value_el.tail is not None
+            or member.tail is not None
+        ):
+            _check_member_text(member, name_el, value_el)
+        if len(name_el):
+            _child_in_scalar(name_el)
+        name = name_el.text
+        out["" if name is None else name] = value(value_el, room)
+    if len(out) != len(el):
+        _duplicate_member(el)
+    return out
+
+
+def _string(el: _Element, room: int) -> String:
+    if len(el):
+        _child_in_scalar(el)
+    text = el.text
+    return _EMPTY_STRING if text is None else String(text)
+
+
+def _int_handler(cls: type[IntegerValue]) -> _Handler:
+    lo, hi = cls.min, cls.max
+
+    def decode_int(el: _Element, room: int) -> Value:
+        if len(el):
+            _child_in_scalar(el)
+        text = el.text
+        # int() alone would also take "1_000", non-ASCII digits and surrounding Unicode spaces.
+        if text is None or not text.isascii() or "_" in text:
+            _not_integer(el, text)
+        try:
+            number = int(text)  # a plain int: comparisons on the value classes are slow
+        except ValueError as e:
+            if "limit" in str(e):
+                raise BadValue(
+                    f"<{cls.tag}> has too many digits ({len(text.strip(_WS))})",
+                    line=_line(el),
+                    path=_path_of(el),
+                ) from None
+            _not_integer(el, text)
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            raise BadValue(
+                f"{number} is out of range for <{cls.tag}> ({lo} to {hi})",
+                line=_line(el),
+                path=_path_of(el),
+            )
+        return cls(number)
+
+    return decode_int
+
+
+def _boolean(el: _Element, room: int) -> Boolean:
+    if len(el):
+        _child_in_scalar(el)
+    text = el.text
+    if text == "1":
+        return _TRUE
+    if text == "0":
+        return _FALSE
+    stripped = (text or "").strip(_WS)
+    if stripped == "1":
+        return _TRUE
+    if stripped == "0":
+        return _FALSE
+    raise BadValue(
+        f"a <boolean> must be 0 or 1, not {_show(text)}", line=_line(el), path=_path_of(el)
+    )
+
+
+def _double_handler(cls: type[Double]) -> _Handler:
+    def decode_double(el: _Element, room: int) -> Value:
+        if len(el):
+            _child_in_scalar(el)
+        text = el.text
+        if text is None or not text.isascii() or "_" in text:
+            _not_number(el, text)
+        try:
+            number = float(text)
+        except ValueError:
+            _not_number(el, text)
+        if not math.isfinite(number):
+            if "n" in text.lower():  # nan, inf, infinity: named, not overflowed
+                raise BadValue(
+                    f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite",
+                    line=_line(el),
+                    path=_path_of(el),
+                )
+            raise BadValue(
+                f"{text.strip(_WS)} is out of range for <{cls.tag}>",
+                line=_line(el),
+                path=_path_of(el),
+            )
+        return cls(number)
+
+    return decode_double
+
+
+def _bigdecimal(el: _Element, room: int) -> ExBigDecimal:
+    if len(el):
+        _child_in_scalar(el)
+    text = el.text
+    if text is None or not text.isascii() or "_" in text:
+        _not_number(el, text)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        _not_number(el, text)
+    if not number.is_finite():
+        raise BadValue(
+            f"<ex:bigdecimal> cannot be {text.strip(_WS)}", line=_line(el), path=_path_of(el)
+        )
+    return ExBigDecimal(number)
+
+
+def _datetime_handler(cls: type[DateTime]) -> _Handler:
+    def decode_datetime(el: _Element, room: int) -> Value:
+        if len(el):
+            _child_in_scalar(el)
+        text = el.text or ""
+        if not is_iso_datetime(text):
+            raise BadValue(
+                f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}",
+                line=_line(el),
+                path=_path_of(el),
+            )
+        return cls(text)
+
+    return decode_datetime
+
+
+def _base64_handler(cls: type[Base64]) -> _Handler:
+    def decode_base64(el: _Element, room: int) -> Value:
+        if len(el):
+            _child_in_scalar(el)
+        text = el.text
+        if text is None:
+            return cls(b"")
+        # binascii takes ASCII str directly (and refuses other str with ValueError), which
+        # saves copying a large body to bytes first.
+        try:
+            # Line breaks are the usual whitespace (every 76 characters, MIME style); removing
+            # just them is cheap. Strict mode then refuses anything else that is not base64.
+            return cls(binascii.a2b_base64(text.replace("\n", ""), strict_mode=True))
+        except ValueError:
+            pass
+        if not text.isascii():
+            raise BadValue(
+                f"<{_name(el)}> is not valid base64: it holds non-ASCII characters",
+                line=_line(el),
+                path=_path_of(el),
+            )
+        try:
+            raw = text.encode("ascii").translate(None, b" \t\r\n")
+            return cls(binascii.a2b_base64(raw, strict_mode=True))
+        except binascii.Error as e:
+            raise BadValue(
+                f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}",
+                line=_line(el),
+                path=_path_of(el),
+            ) from None
+
+    return decode_base64
+
+
+def _nil_handler(instance: Nil) -> _Handler:
+    def decode_nil(el: _Element, room: int) -> Value:
+        if len(el):
+            _child_in_scalar(el)
+        text = el.text
+        if text is not None and text.strip(_WS):
+            raise BadValue(
+                f"<{_name(el)}/> must be empty, it holds {_show(text)}",
+                line=_line(el),
+                path=_path_of(el),
+            )
+        return instance
+
+    return decode_nil
+
+
+def _dom(el: _Element, room: int) -> ExDom:
+    if el.getroottree().parser is not _EXACT:
+        raise _NeedsExactParse
+    # The fragment is re-serialised on its own: a copy under a bare wrapper drops the namespace
+    # declarations it inherited from the message but does not use.
+    wrapper = etree.Element("w")
+    wrapper.text = el.text
+    for child in el:
+        wrapper.append(copy.deepcopy(child))
+    etree.cleanup_namespaces(wrapper)
+    text = etree.tostring(wrapper, encoding="unicode")
+    if text == "<w/>":
+        return ExDom("")
+    return ExDom(text[3:-4])
+
+
+_INT_HANDLER: Final = _int_handler(Int)
+_I4_HANDLER: Final = _int_handler(I4)
+
+
+def _decode_int(el: _Element, room: int) -> Value:
+    """``<int>``/``<i4>`` off the inline fast path (long, odd or bad text)."""
+    return (_INT_HANDLER if el.tag == "int" else _I4_HANDLER)(el, room)
+
+
+_HANDLERS: Final[dict[str, _Handler]] = {
+    "string": _string,
+    "i4": _I4_HANDLER,
+    "int": _INT_HANDLER,
+    "struct": _struct,
+    "array": _array,
+    "boolean": _boolean,
+    "double": _double_handler(Double),
+    "dateTime.iso8601": _datetime_handler(DateTime),
+    "base64": _base64_handler(Base64),
+    "nil": _nil_handler(Nil()),
+    "i8": _int_handler(I8),
+    _EX + "i1": _int_handler(ExI1),
+    _EX + "i2": _int_handler(ExI2),
+    _EX + "i8": _int_handler(ExI8),
+    _EX + "biginteger": _int_handler(ExBigInteger),
+    _EX + "float": _double_handler(ExFloat),
+    _EX + "bigdecimal": _bigdecimal,
+    _EX + "nil": _nil_handler(ExNil()),
+    _EX + "dateTime": _datetime_handler(ExDateTime),
+    _EX + "dom": _dom,
+    _EX + "serializable": _base64_handler(ExSerializable),
+}
+
+
+# ---------------------------------------------------------------- errors (cold path)
+
+
+def _line(el: _Element) -> int | None:
+    line = el.sourceline
+    return line if isinstance(line, int) and line > 0 else None
+
+
+def _name(el: _Element) -> str:
+    """The element's name as written, with an ``ex:`` prefix for the extension namespace."""
+    tag = el.tag
+    if not isinstance(tag, str):  # pragma: no cover - comments and PIs are removed by the parser
+        return "?"
+    if tag.startswith("{"):
+        uri, _, local = tag[1:].partition("}")
+        prefix = el.prefix
+        if uri == EX_NAMESPACE:
+            return f"{prefix or 'ex'}:{local}"
+        return f"{prefix}:{local}" if prefix else f"{local} xmlns={uri!r}"
+    return tag
+
+
+def _show(text: str | None, limit: int = 40) -> str:
+    if text is None or text == "":
+        return "nothing"
+    if len(text) > limit:
+        return repr(text[:limit]) + "…"
+    return repr(text)
+
+
+def _path_of(el: _Element) -> str | None:
+    """The value path of ``el`` (``params[1].tags[0]``), worked out from its ancestors."""
+    segments: list[str] = []
+    node: _Element | None = el
+    while node is not None:
+        parent = node.getparent()
+        if parent is None:
+            break
+        tag = node.tag
+        ptag = parent.tag
+        if tag == "value":
+            if ptag == "data":
+                segments.append(f"[{_index(parent, node)}]")
+            elif ptag == "member":
+                name_el = parent[0] if len(parent) else None
+                if name_el is not None and name_el.tag == "name":
+                    segments.append(member_segment(name_el.text or ""))
+            elif ptag == "fault":
+                return join_path("fault", segments)
+        elif tag == "param" and ptag == "params":
+            root = parent.getparent()
+            if root is not None and root.tag == "methodResponse":
+                return join_path("result", segments)
+            return join_path(f"params[{_index(parent, node)}]", segments)
+        elif tag == "fault":
+            return join_path("fault", segments)
+        node = parent
+    return join_path(None, segments)
+
+
+def _index(parent: _Element, child: _Element) -> int:
+    return int(parent.index(child))
+
+
+def _fail(el: _Element, reason: str) -> NoReturn:
+    raise MalformedXml(reason, line=_line(el), path=_path_of(el))
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip(_WS)
+
+
+def _check_text(el: _Element) -> None:
+    text = el.text
+    if not _blank(text):
+        _stray_text(el, text or "")
+
+
+def _check_tail(el: _Element) -> None:
+    text = el.tail
+    if not _blank(text):
+        parent = el.getparent()
+        _stray_text(parent if parent is not None else el, text or "")
+
+
+def _check_beside(v: _Element, typed: _Element) -> None:
+    for text in (v.text, typed.tail):
+        if not _blank(text):
+            _fail(
+                v,
+                f"text {_show((text or '').strip(_WS))} beside the <{_name(typed)}> element in "
+                "<value> (a value holds either text or one typed element)",
+            )
+
+
+def _check_array_text(array: _Element, data: _Element) -> None:
+    _check_text(array)
+    _check_tail(data)
+    _check_text(data)
+
+
+def _check_member_text(member: _Element, name_el: _Element, value_el: _Element) -> None:
+    _check_text(member)
+    _check_tail(name_el)
+    _check_tail(value_el)
+    _check_tail(member)
+
+
+def _stray_text(el: _Element, text: str) -> NoReturn:
+    _fail(el, f"unexpected text {_show(text.strip(_WS))} in <{_name(el)}>")
+
+
+def _bad_array(el: _Element) -> NoReturn:
+    n = len(el)
+    if n == 0:
+        _fail(el, "<array> has no <data>")
+    _fail(el[1], f"<array> must hold exactly one <data>, found {n} elements")
+
+
+def _unknown_type(typed: _Element) -> NoReturn:
+    tag = typed.tag
+    if isinstance(tag, str) and tag.startswith("{" + EX_NAMESPACE + "}"):
+        reason = f"unknown Apache extension type <{_name(typed)}>"
+    else:
+        reason = f"unknown type element <{_name(typed)}> in <value>"
+    _fail(typed, reason)
+
+
+def _child_in_scalar(el: _Element) -> NoReturn:
+    child = el[0]
+    _fail(child, f"unexpected element <{_name(child)}> inside <{_name(el)}>")
+
+
+def _bad_member(member: _Element) -> NoReturn:
+    if member.tag != "member":
+        parent = member.getparent()
+        where = f"<{_name(parent)}>" if parent is not None else "<struct>"
+        _fail(member, f"unexpected element <{_name(member)}> in {where} (expected <member>)")
+    kids = list(member)
+    names = [k.tag for k in kids]
+    if "name" not in names:
+        _fail(member, f"struct member #{_index_or_0(member) + 1} has no <name>")
+    if "value" not in names:
+        name_el = kids[names.index("name")]
+        _fail(member, f"struct member {_show(name_el.text or '')} has no <value>")
+    if len(kids) != 2:
+        extra = next(k for k in kids if k.tag not in ("name", "value") or names.count(k.tag) > 1)
+        _fail(extra, f"unexpected element <{_name(extra)}> in <member>")
+    _fail(member, "a struct <member> must hold <name> then <value>, in that order")
+
+
+def _index_or_0(el: _Element) -> int:
+    parent = el.getparent()
+    return _index(parent, el) if parent is not None else 0
+
+
+def _duplicate_member(struct: _Element) -> NoReturn:
+    seen: set[str] = set()
+    for member in struct:
+        name = member[0].text or ""
+        if name in seen:
+            raise BadValue(
+                f"duplicate struct member name {name!r}",
+                line=_line(member),
+                path=_path_of(member),
+            )
+        seen.add(name)
+    raise AssertionError("no duplicate found")  # pragma: no cover
+
+
+def _too_deep(el: _Element) -> NoReturn:
+    raise UnsafeXml(
+        f"arrays and structs nested too deeply (more than the limit of "
+        f"{_depth_limit_hint(el)} levels)",
+        line=_line(el),
+        path=_path_of(el),
+    )
+
+
+def _depth_limit_hint(el: _Element) -> int:
+    depth = 0
+    node: _Element | None = el
+    while node is not None:
+        if node.tag in ("array", "struct"):
+            depth += 1
+        node = node.getparent()
+    return depth - 1
+
+
+def _not_integer(el: _Element, text: str | None) -> NoReturn:
+    raise BadValue(
+        f"<{_name(el)}> is not an integer: {_show(text)}", line=_line(el), path=_path_of(el)
+    )
+
+
+def _not_number(el: _Element, text: str | None) -> NoReturn:
+    raise BadValue(
+        f"<{_name(el)}> is not a number: {_show(text)}", line=_line(el), path=_path_of(el)
+    )
