@@ -1,0 +1,35 @@
+"""Capture files: the call record, and the JSON Lines files the proxy writes and others read.
+
+See ``docs/capture-format.md`` for the format.
+"""
+
+from rpcspy.capture.reader import CaptureReader, read_capture, read_header
+from rpcspy.capture.record import CallRecord, Problem, SubCall, build_record
+from rpcspy.capture.redact import redact_record
+from rpcspy.capture.schema import (
+    FORMAT_VERSION,
+    CaptureFormatError,
+    CaptureHeader,
+    RecordError,
+    record_from_json,
+    record_to_json,
+)
+from rpcspy.capture.writer import CaptureWriter
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CallRecord",
+    "CaptureFormatError",
+    "CaptureHeader",
+    "CaptureReader",
+    "CaptureWriter",
+    "Problem",
+    "RecordError",
+    "SubCall",
+    "build_record",
+    "read_capture",
+    "read_header",
+    "record_from_json",
+    "record_to_json",
+    "redact_record",
+]

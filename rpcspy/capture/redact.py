@@ -1,0 +1,79 @@
+"""Redaction of credentials in headers before a record is written to a capture file.
+
+Authorization and Proxy-Authorization keep their scheme word (``Basic <redacted>``) so a reader
+still sees how a client authenticated; Cookie and Set-Cookie keep cookie names and attributes
+(``sid=<redacted>; Path=/; HttpOnly``) and lose only the values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Final
+
+from rpcspy.capture.record import CallRecord
+
+__all__ = ["REDACTED", "SENSITIVE_HEADERS", "redact_header", "redact_headers", "redact_record"]
+
+REDACTED: Final = "<redacted>"
+SENSITIVE_HEADERS: Final = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie"}
+)
+# Set-Cookie attributes are public (they say how the cookie is kept, not what it is).
+_COOKIE_ATTRIBUTES: Final = frozenset(
+    {"expires", "max-age", "domain", "path", "secure", "httponly", "samesite", "partitioned", "priority"}
+)
+
+
+def _redact_credentials(value: str) -> str:
+    scheme, sep, _secret = value.strip().partition(" ")
+    if sep and scheme:
+        return f"{scheme} {REDACTED}"
+    return REDACTED
+
+
+def _redact_cookie(value: str, *, set_cookie: bool) -> str:
+    parts = []
+    for i, part in enumerate(value.split(";")):
+        name, eq, _ = part.strip().partition("=")
+        if not part.strip():
+            continue
+        if set_cookie and i > 0 and name.lower() in _COOKIE_ATTRIBUTES:
+            parts.append(part.strip())
+        elif eq:
+            parts.append(f"{name}={REDACTED}")
+        else:
+            parts.append(REDACTED)
+    return "; ".join(parts) if parts else REDACTED
+
+
+def redact_header(name: str, value: str) -> str:
+    """The value to store for a header: unchanged unless the header carries credentials."""
+    lower = name.lower()
+    if lower in ("authorization", "proxy-authorization"):
+        return _redact_credentials(value)
+    if lower == "cookie":
+        return _redact_cookie(value, set_cookie=False)
+    if lower == "set-cookie":
+        return _redact_cookie(value, set_cookie=True)
+    return value
+
+
+def redact_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Headers with credential values redacted (the same tuple when there is nothing to hide)."""
+    if not any(name.lower() in SENSITIVE_HEADERS for name, _ in headers):
+        return headers
+    return tuple((name, redact_header(name, value)) for name, value in headers)
+
+
+def redact_record(record: CallRecord) -> CallRecord:
+    """The record with credential headers redacted; ``redacted`` is set when a value changed."""
+    request_headers = redact_headers(record.request_headers)
+    response_headers = redact_headers(record.response_headers)
+    if request_headers == record.request_headers and response_headers == record.response_headers:
+        return record
+    return dataclasses.replace(
+        record,
+        request_headers=request_headers,
+        response_headers=response_headers,
+        redacted=True,
+    )

@@ -1,0 +1,332 @@
+"""The call record and ``build_record``: real XML-RPC bodies from the stdlib client, compressed
+bodies, a bomb, malformed bodies and multicalls; every failure becomes a Problem, never an error."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import xmlrpc.client
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rpcspy.capture import CaptureWriter, build_record, read_capture
+from rpcspy.capture.record import CallRecord, Problem, SubCall
+from rpcspy.xmlrpc.messages import Fault, Limits, MethodCall, MethodResponse
+from rpcspy.xmlrpc.values import Array, Boolean, Double, Int, Nil, String, Struct
+from tests.capture.helpers import make_record
+
+
+def call_body(method: str, *params: Any) -> bytes:
+    return xmlrpc.client.dumps(params, method, allow_none=True).encode()
+
+
+def result_body(value: Any) -> bytes:
+    return xmlrpc.client.dumps((value,), methodresponse=True, allow_none=True).encode()
+
+
+def fault_body(code: int, text: str) -> bytes:
+    return xmlrpc.client.dumps(xmlrpc.client.Fault(code, text), methodresponse=True).encode()
+
+
+def build(request_body: bytes, response_body: bytes | None, **kw: Any) -> CallRecord:
+    args: dict[str, Any] = {
+        "started": 100.0,
+        "ended": 100.25,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+        "scheme": "http",
+        "host": "127.0.0.1",
+        "port": 8000,
+        "path": "/RPC2",
+        "status": 200,
+        "request_headers": [("Content-Type", "text/xml")],
+        "response_headers": [("Content-Type", "text/xml")],
+        "request_body": request_body,
+        "response_body": response_body,
+    }
+    args.update(kw)
+    return build_record(**args)
+
+
+def kinds(record: CallRecord) -> list[tuple[str, str]]:
+    return [(p.where, p.kind) for p in record.problems]
+
+
+# ---------------------------------------------------------------- the record itself
+
+
+def test_properties() -> None:
+    r = make_record()
+    assert r.duration_ms == pytest.approx(125.0)
+    assert r.method == "add"
+    assert not r.is_fault and r.fault_code is None
+    assert not r.is_multicall
+    assert r.ok
+    fault = make_record(response=Fault.make(4, "nope"))
+    assert fault.is_fault and fault.fault_code == 4 and not fault.ok
+    assert not make_record(problems=(Problem("response", "bad-value", "x"),)).ok
+    assert not make_record(error="refused").ok
+    assert not make_record(response=None).ok
+    none = make_record(ended=None, call=None)
+    assert none.duration_ms is None and none.method is None
+
+
+def test_records_are_immutable_even_when_given_lists() -> None:
+    r = dataclasses.replace(
+        make_record(),
+        request_headers=[["Host", "h"]],  # type: ignore[arg-type]
+        problems=[Problem("request", "k", "r")],  # type: ignore[arg-type]
+        request_body=bytearray(b"abc"),  # type: ignore[arg-type]
+        client=["::1", 5, 0, 0],  # type: ignore[arg-type]
+    )
+    assert r.request_headers == (("Host", "h"),)
+    assert type(r.problems) is tuple and type(r.request_body) is bytes
+    assert r.client == ("::1", 5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.seq = 5  # type: ignore[misc]
+
+
+def test_problem_messages() -> None:
+    p = Problem("response", "malformed-xml", "mismatched tag", 3, 7)
+    assert p.message == "response malformed-xml: mismatched tag (line 3, column 7)"
+    p = Problem("request", "bad-value", "out of range", 1, None, "params[0]")
+    assert p.message == "request bad-value: out of range (line 1, at params[0])"
+    assert Problem("multicall", "bad-value", "length mismatch").message == (
+        "multicall bad-value: length mismatch"
+    )
+    assert Problem("capture", "bad-json", "not valid JSON", 12, 40).message == (
+        "line 12, column 40: not valid JSON"
+    )
+
+
+# ---------------------------------------------------------------- build_record
+
+
+def test_a_plain_call_and_result() -> None:
+    r = build(call_body("add", 2, 3), result_body(5), seq=4, id="x" * 32, origin="replay")
+    assert r.call == MethodCall("add", (Int(2), Int(3)))
+    assert r.response == MethodResponse(Int(5))
+    assert r.problems == () and r.ok
+    assert (r.seq, r.id, r.origin, r.redacted) == (4, "x" * 32, "replay", False)
+    assert r.duration_ms == pytest.approx(250.0)
+    assert r.request_headers == (("Content-Type", "text/xml"),)
+
+
+def test_typed_values_come_through() -> None:
+    params = ({"name": "bob", "n": 2.5, "ok": True, "none": None},)
+    r = build(call_body("m", *params), result_body([1, "a"]))
+    assert r.call is not None
+    assert r.call.params == (
+        Struct(name=String("bob"), n=Double(2.5), ok=Boolean(True), none=Nil()),
+    )
+    assert r.response == MethodResponse(Array([Int(1), String("a")]))
+
+
+def test_a_fault() -> None:
+    r = build(call_body("div", 1, 0), fault_body(4, "division by zero"))
+    assert r.response == Fault.make(4, "division by zero")
+    assert r.is_fault and r.fault_code == 4 and not r.ok and r.problems == ()
+
+
+def test_ids_are_unique_by_default() -> None:
+    assert build(call_body("a"), None).id != build(call_body("a"), None).id
+
+
+@pytest.mark.parametrize(
+    ("encode", "encoding"),
+    [
+        (gzip.compress, "gzip"),
+        (zlib.compress, "deflate"),
+        (lambda b: zlib.compress(b)[2:-4], "deflate"),  # raw deflate, as some servers send
+        (lambda b: b, "identity"),
+    ],
+    ids=["gzip", "zlib", "raw-deflate", "identity"],
+)
+def test_compressed_bodies_are_decoded_and_kept_as_sent(
+    encode: Any, encoding: str
+) -> None:
+    request, response = encode(call_body("add", 1)), encode(result_body(1))
+    r = build(
+        request,
+        response,
+        request_content_encoding=encoding,
+        response_content_encoding=encoding,
+    )
+    assert r.problems == ()
+    assert r.call == MethodCall("add", (Int(1),))
+    assert r.response == MethodResponse(Int(1))
+    assert r.request_body == request and r.response_body == response
+
+
+def test_content_encoding_comes_from_the_headers_when_not_given() -> None:
+    r = build(
+        gzip.compress(call_body("a")),
+        gzip.compress(result_body(1)),
+        request_headers=[("Content-Encoding", "gzip")],
+        response_headers=(("content-encoding", "gzip"),),
+    )
+    assert (r.request_content_encoding, r.response_content_encoding) == ("gzip", "gzip")
+    assert r.ok
+
+
+def test_a_decompression_bomb_is_a_problem() -> None:
+    bomb = gzip.compress(b" " * (8 << 20))
+    r = build(call_body("a"), bomb, response_content_encoding="gzip", limits=Limits(max_bytes=1 << 20))
+    assert r.call == MethodCall("a")
+    assert r.response is None
+    (p,) = r.problems
+    assert (p.where, p.kind) == ("response", "content-encoding")
+    assert "more than 1 MiB" in p.reason
+    assert r.response_body == bomb
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "kind", "reason"),
+    [
+        (b"not gzip", "gzip", "content-encoding", "gzip data is corrupt"),
+        (gzip.compress(b"<methodCall/>")[:-10], "gzip", "content-encoding", "ends early"),
+        (b"x", "br", "content-encoding", "unsupported content-encoding 'br'"),
+        (b"", None, "malformed-xml", "empty"),
+        (b"<html><body>500 Internal Server Error</body></html>", None, "malformed-xml", "<html>"),
+        (b"<methodCall><methodName>x</methodName>", None, "malformed-xml", "ends too early"),
+        (
+            b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4>"
+            b"</value></param></params></methodCall>",
+            None,
+            "bad-value",
+            "out of range",
+        ),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><methodCall/>',
+            None,
+            "unsafe-xml",
+            "DOCTYPE",
+        ),
+        (b"\xff\xfe\x00garbage", None, "malformed-xml", ""),
+    ],
+    ids=["not-gzip", "truncated-gzip", "unknown-encoding", "empty", "html", "unclosed", "overflow", "dtd", "binary"],
+)
+def test_bad_request_bodies_become_problems(
+    body: bytes, encoding: str | None, kind: str, reason: str
+) -> None:
+    r = build(body, result_body(1), request_content_encoding=encoding)
+    assert r.call is None
+    assert r.response == MethodResponse(Int(1))  # the response still decodes
+    (p,) = r.problems
+    assert (p.where, p.kind) == ("request", kind)
+    assert reason in p.reason
+    assert r.request_body == body
+
+
+def test_codec_positions_reach_the_problem() -> None:
+    body = b"<methodResponse>\n<params>\n<param>\n<value><int>1</value>\n</param></params></methodResponse>"
+    r = build(call_body("a"), body)
+    (p,) = r.problems
+    assert (p.where, p.kind, p.line) == ("response", "malformed-xml", 4)
+    assert p.column is not None
+    overflow = (
+        b"<methodResponse><params><param><value><struct><member><name>n</name>"
+        b"<value><i4>99999999999</i4></value></member></struct></value></param></params>"
+        b"</methodResponse>"
+    )
+    (p,) = build(call_body("a"), overflow).problems
+    assert p.kind == "bad-value" and p.path == "result.n"
+
+
+def test_a_response_that_is_a_call_is_a_problem() -> None:
+    r = build(call_body("a"), call_body("b"))
+    assert r.response is None
+    assert kinds(r) == [("response", "malformed-xml")]
+
+
+def test_no_response() -> None:
+    r = build(call_body("a"), None, status=None, ended=None, response_headers=[], error="connection refused")
+    assert r.response is None and r.response_body is None
+    assert r.problems == ()
+    assert r.error == "connection refused" and not r.ok
+
+
+def test_ipv6_peers_are_cut_to_host_and_port() -> None:
+    r = build(call_body("a"), None, client=("::1", 5000, 0, 0), server=None)
+    assert r.client == ("::1", 5000) and r.server is None
+
+
+# ---------------------------------------------------------------- multicall
+
+
+def multicall_body(*calls: tuple[str, tuple[Any, ...]]) -> bytes:
+    entries = [{"methodName": m, "params": list(p)} for m, p in calls]
+    return call_body("system.multicall", entries)
+
+
+def test_multicall_with_a_fault_inside() -> None:
+    request = multicall_body(("add", (1, 2)), ("div", (1, 0)), ("echo", ("x",)))
+    response = result_body([[3], {"faultCode": 4, "faultString": "division by zero"}, ["x"]])
+    r = build(request, response)
+    assert r.is_multicall
+    assert r.problems == ()
+    assert r.subcalls == (
+        SubCall(0, MethodCall("add", (Int(1), Int(2))), MethodResponse(Int(3))),
+        SubCall(1, MethodCall("div", (Int(1), Int(0))), Fault.make(4, "division by zero")),
+        SubCall(2, MethodCall("echo", (String("x"),)), MethodResponse(String("x"))),
+    )
+    assert r.ok  # the multicall itself succeeded
+
+
+def test_multicall_whose_response_length_does_not_match() -> None:
+    request = multicall_body(("add", (1, 2)), ("add", (3, 4)))
+    r = build(request, result_body([[3]]))
+    assert [s.call.method for s in r.subcalls] == ["add", "add"]
+    assert all(s.result is None for s in r.subcalls)
+    assert kinds(r) == [("multicall", "bad-value")]
+    assert r.response == MethodResponse(Array([Array([Int(3)])]))
+
+
+def test_multicall_with_malformed_entries() -> None:
+    r = build(call_body("system.multicall", [{"methodName": "a"}, 5]), result_body([]))
+    assert r.is_multicall and r.subcalls == ()
+    assert kinds(r) == [("multicall", "bad-value")]
+
+
+def test_multicall_faulted_as_a_whole_or_unanswered() -> None:
+    request = multicall_body(("a", ()), ("b", ()))
+    for response in (fault_body(-32600, "multicall refused"), None):
+        r = build(request, response)
+        assert [s.result for s in r.subcalls] == [None, None]
+        assert r.problems == ()
+
+
+def test_built_records_round_trip_through_a_capture(tmp_path: Any) -> None:
+    records = [
+        build(call_body("add", 1, 2), result_body(3), seq=1),
+        build(b"\xff\xfe junk", gzip.compress(result_body(1)), response_content_encoding="gzip", seq=2),
+        build(multicall_body(("a", ()), ("b", (1,))), result_body([[1], {"faultCode": 1, "faultString": "x"}]), seq=3),
+        build(multicall_body(("a", ()),), result_body([]), seq=4),
+        build(call_body("x"), None, status=None, ended=None, error="timed out", seq=5),
+    ]
+    path = tmp_path / "c.jsonl.gz"
+    with CaptureWriter(path, redact=False) as w:
+        for r in records:
+            w.write(r)
+    reader = read_capture(path)
+    assert list(reader) == records
+    assert reader.problems == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.binary(max_size=200), st.sampled_from([call_body("a", 1), b"<methodCall>"])),
+    st.none() | st.binary(max_size=200),
+    st.sampled_from([None, "gzip", "deflate", "br", "gzip, deflate", "identity"]),
+)
+def test_build_record_never_raises_on_any_bytes(
+    request: bytes, response: bytes | None, encoding: str | None
+) -> None:
+    for body in (request, gzip.compress(request)):
+        r = build(body, response, request_content_encoding=encoding, response_content_encoding=encoding)
+        assert r.request_body == body and r.response_body == response
+        assert (r.call is None) == any(p.where == "request" for p in r.problems)
