@@ -227,6 +227,18 @@ def _decode_body(
     return None
 
 
+def _explain_http_error(status: int, problems: list[Problem]) -> None:
+    """An error page (401, 502 ...) is the server's answer, not a broken XML-RPC response: say so."""
+    for i, problem in enumerate(problems):
+        if problem.where == "response" and problem.kind == "malformed-xml":
+            problems[i] = Problem(
+                "response",
+                "http-error",
+                f"HTTP {status}: the server answered with an error, not XML-RPC "
+                f"({problem.reason})",
+            )
+
+
 def _subcalls(
     call: MethodCall, response: MethodResponse | Fault | None, problems: list[Problem]
 ) -> tuple[SubCall, ...]:
@@ -294,6 +306,8 @@ def build_record(
             "response", response_body, response_content_encoding, limits, problems
         )
         response = decoded if isinstance(decoded, MethodResponse | Fault) else None
+        if response is None and status is not None and not 200 <= status < 300:
+            _explain_http_error(status, problems)
     subcalls: tuple[SubCall, ...] = ()
     if call is not None and is_multicall(call):
         subcalls = _subcalls(call, response, problems)

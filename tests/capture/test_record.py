@@ -330,3 +330,25 @@ def test_build_record_never_raises_on_any_bytes(
         r = build(body, response, request_content_encoding=encoding, response_content_encoding=encoding)
         assert r.request_body == body and r.response_body == response
         assert (r.call is None) == any(p.where == "request" for p in r.problems)
+
+
+def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
+    from rpcspy.capture import build_record
+
+    record = build_record(
+        started=1.0, ended=2.0, client=None, server=None, scheme="http", host="h", port=80,
+        path="/RPC2", status=401, request_headers=[], response_headers=[],
+        request_body=b"<methodCall><methodName>echo</methodName></methodCall>",
+        response_body=b"authentication required\n",
+    )
+    assert [p.kind for p in record.problems] == ["http-error"]
+    assert record.problems[0].reason.startswith("HTTP 401: the server answered with an error")
+    assert "authentication required" in record.problems[0].reason
+    assert record.call is not None and record.call.method == "echo"
+    ok_status_garbage = build_record(
+        started=1.0, ended=2.0, client=None, server=None, scheme="http", host="h", port=80,
+        path="/RPC2", status=200, request_headers=[], response_headers=[],
+        request_body=b"<methodCall><methodName>echo</methodName></methodCall>",
+        response_body=b"<html>oops</html>",
+    )
+    assert [p.kind for p in ok_status_garbage.problems] == ["malformed-xml"]
