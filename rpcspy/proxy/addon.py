@@ -1,0 +1,377 @@
+"""The rpcspy mitmproxy addon: records every XML-RPC exchange that passes through the proxy.
+
+It never touches traffic: it only reads ``raw_content`` (the bytes exactly as on the wire).
+Deciding whether an exchange is XML-RPC is a bounded sniff in the event loop. A small exchange is
+then recorded on the spot; anything large or compressed is handed to one background thread
+(``RecordWorker``) so that decoding it never blocks the event loop, and the result comes back to
+the loop to fill ``flow.metadata`` and call ``on_record``.
+
+Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
+
+- ``rpcspy_capture``: capture file to append records to (``.jsonl`` or ``.jsonl.gz``); none by default.
+- ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by default.
+- ``rpcspy_redact``: redact credentials (Authorization, Cookie, ...) in the capture; on by default.
+- ``rpcspy_max_body``: bodies over this size are recorded but not decoded (k/m/g suffixes); 16m.
+- ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+from mitmproxy import ctx, exceptions, http
+from mitmproxy.addonmanager import Loader
+from mitmproxy.utils import human
+
+from rpcspy.capture import CallRecord, CaptureWriter
+from rpcspy.proxy.console import format_call_line
+from rpcspy.proxy.contentview import register_contentview
+from rpcspy.proxy.detect import looks_like_xml, sniff_body, watch_matches
+from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Exchange, RecordWorker
+from rpcspy.xmlrpc import Fault
+
+__all__ = ["RpcspyRecorder", "record_metadata"]
+
+logger = logging.getLogger(__name__)
+
+#: How long a response waits for its record when mitmproxy streams flows to a file (``-w``), so the
+#: saved flow carries the rpcspy metadata. Past this the flow goes on and the metadata comes later.
+SAVE_WAIT_SECONDS = 5.0
+
+#: Exchanges up to this many body bytes (uncompressed) are recorded in the event loop when the
+#: worker is idle: at most about a millisecond of decoding, and cheaper than a thread hand-over.
+#: Anything larger, compressed, or arriving while the worker is busy goes to the worker thread.
+INLINE_BYTES = 8 * 1024
+
+OnRecord = Callable[[CallRecord], None]
+
+
+def _address(addr: Any) -> tuple[str, int] | None:
+    if not addr:
+        return None
+    try:
+        return (str(addr[0]), int(addr[1]))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _text(raw: bytes) -> str:
+    # Header bytes as text: UTF-8 when they are, else Latin-1, which keeps every byte.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _header_pairs(headers: http.Headers) -> tuple[tuple[str, str], ...]:
+    return tuple((_text(name), _text(value)) for name, value in headers.fields)
+
+
+def _options_error(message: str) -> exceptions.OptionsError:
+    return exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
+
+
+def _small(exchange: Exchange) -> bool:
+    """Cheap enough to record in the event loop: small, and not compressed (no bomb inside)."""
+    if exchange.request_content_encoding or exchange.response_content_encoding:
+        return False
+    size = len(exchange.request_body or b"") + len(exchange.response_body or b"")
+    return size <= INLINE_BYTES
+
+
+def _is_xmlrpc(request: http.Request, response: http.Response | None) -> bool:
+    """Whether an exchange is XML-RPC: its body is a call, judged by a bounded sniff."""
+    request_encoding = request.headers.get("content-encoding")
+    if sniff_body(request.raw_content, request_encoding) == "call":
+        return True
+    # An XML body that is not a well-formed call (wrong root, broken prolog) still counts when
+    # the server answered in XML-RPC: that server took it for a call. Binary or JSON does not.
+    return (
+        response is not None
+        and looks_like_xml(request.raw_content, request_encoding)
+        and sniff_body(response.raw_content, response.headers.get("content-encoding"))
+        == "response"
+    )
+
+
+def record_metadata(record: CallRecord) -> dict[str, Any]:
+    """The ``flow.metadata`` entries for a record: ``rpcspy`` (a dict) plus flat ``rpcspy.*`` keys.
+
+    The flat keys are what mitmproxy's ``~meta`` filter sees as ``key: value`` lines, e.g.
+    ``~meta "rpcspy.method: echo$"`` or ``~meta "rpcspy.fault: "``.
+    """
+    fault_code = record.fault_code
+    faults_inside = sum(1 for s in record.subcalls if isinstance(s.result, Fault))
+    info: dict[str, Any] = {
+        "id": record.id,
+        "seq": record.seq,
+        "method": record.method,
+        "ok": record.ok,
+        "fault_code": fault_code,
+        "multicall": len(record.subcalls) if record.is_multicall else None,
+        "faults_inside": faults_inside if record.is_multicall else None,
+        "problems": [p.message for p in record.problems],
+        "error": record.error,
+        "duration_ms": record.duration_ms,
+    }
+    flat: dict[str, Any] = {
+        "rpcspy": info,
+        "rpcspy.id": record.id,
+        "rpcspy.method": record.method or "",
+        "rpcspy.ok": record.ok,
+    }
+    if fault_code is not None:
+        flat["rpcspy.fault"] = fault_code
+    if record.is_multicall:
+        flat["rpcspy.multicall"] = len(record.subcalls)
+        flat["rpcspy.faults_inside"] = faults_inside
+    if record.problems:
+        flat["rpcspy.problems"] = "; ".join(p.message for p in record.problems)
+    if record.error is not None:
+        flat["rpcspy.error"] = record.error
+    return flat
+
+
+class RpcspyRecorder:
+    """mitmproxy addon recording XML-RPC calls to a capture file and into ``flow.metadata``.
+
+    ``on_record`` is called in the event loop's thread with each finished ``CallRecord``.
+    """
+
+    def __init__(self, on_record: OnRecord | None = None) -> None:
+        self.on_record = on_record
+        self.worker = RecordWorker(self._from_worker)
+        self._seq = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._results: deque[tuple[Exchange, CallRecord]] = deque()
+        self._results_lock = threading.Lock()
+        self._flush_scheduled = False
+        self._recorded: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+        self._waiters: dict[int, asyncio.Future[CallRecord]] = {}
+        self._watch: tuple[str, ...] = ()
+        self._max_body = DEFAULT_MAX_BODY
+        self._log_calls = True
+        self._save_streaming = False
+        self._sink_spec: tuple[str, bool] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def load(self, loader: Loader) -> None:
+        """Declare rpcspy's options and register the XML-RPC contentview."""
+        loader.add_option(
+            "rpcspy_capture",
+            Optional[str],  # type: ignore[arg-type]  # noqa: UP045 - mitmproxy's option typespec
+            None,
+            "rpcspy: append a record of each XML-RPC call to this capture file "
+            "(.jsonl, or .jsonl.gz for gzip).",
+        )
+        loader.add_option(
+            "rpcspy_watch",
+            Sequence[str],
+            [],
+            "rpcspy: only record exchanges whose host, path, host:port or host/path matches one "
+            "of these globs (e.g. /RPC2, *.example.com, api.example.com/xmlrpc*). "
+            "Default: all.",
+        )
+        loader.add_option(
+            "rpcspy_redact",
+            bool,
+            True,
+            "rpcspy: redact Authorization, Proxy-Authorization, Cookie and Set-Cookie values "
+            "in the capture.",
+        )
+        loader.add_option(
+            "rpcspy_max_body",
+            str,
+            "16m",
+            "rpcspy: record but do not decode bodies larger than this (k/m/g suffixes).",
+        )
+        loader.add_option(
+            "rpcspy_log",
+            bool,
+            True,
+            "rpcspy: log one line per XML-RPC call to mitmproxy's event log.",
+        )
+        register_contentview()
+
+    def configure(self, updated: set[str]) -> None:
+        """Apply option changes; opens (or switches) the capture file."""
+        if "save_stream_file" in updated:
+            self._save_streaming = bool(getattr(ctx.options, "save_stream_file", None))
+        if not any(name.startswith("rpcspy_") for name in updated):
+            return
+        options = ctx.options
+        try:
+            max_body = human.parse_size(options.rpcspy_max_body)
+        except ValueError as exc:
+            raise _options_error(f"rpcspy_max_body: not a size: {options.rpcspy_max_body!r}") from exc
+        if max_body is None or max_body < 0:
+            raise _options_error("rpcspy_max_body must be a size of 0 or more")
+        self._max_body = max_body
+        self._watch = tuple(g for g in options.rpcspy_watch if g.strip())
+        self._log_calls = bool(options.rpcspy_log)
+        capture = options.rpcspy_capture or None
+        spec = (capture, bool(options.rpcspy_redact)) if capture else None
+        if spec != self._sink_spec:
+            writer = None
+            if spec is not None:
+                try:
+                    writer = CaptureWriter(Path(spec[0]).expanduser(), redact=spec[1])
+                except Exception as exc:
+                    raise _options_error(f"rpcspy_capture: cannot write {spec[0]}: {exc}") from exc
+            self.worker.set_sink(writer)
+            self._sink_spec = spec
+
+    def running(self) -> None:
+        """Remember the event loop that results are handed back to."""
+        self._loop = asyncio.get_running_loop()
+
+    def done(self) -> None:
+        """Write every queued record and close the capture (also on script reload)."""
+        self.worker.stop()
+        self._sink_spec = None
+        self._flush()
+
+    # ------------------------------------------------------------------ flow hooks
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        """Queue a completed XML-RPC exchange for recording."""
+        await self._submit(flow, None)
+
+    async def error(self, flow: http.HTTPFlow) -> None:
+        """Queue an exchange that failed (dead upstream, timeout, reset) with its error."""
+        message = flow.error.msg if flow.error is not None else "error"
+        await self._submit(flow, message)
+
+    # ------------------------------------------------------------------ internals
+
+    def _exchange(self, flow: http.HTTPFlow, error: str | None) -> Exchange | None:
+        """Copy what the record needs out of the flow, or None when the flow is not ours."""
+        request = flow.request
+        if request.method != "POST" or flow in self._recorded:
+            return None
+        if not watch_matches(self._watch, request.host, request.port, request.path):
+            return None
+        response = flow.response
+        request_encoding = request.headers.get("content-encoding")
+        if not _is_xmlrpc(request, response):
+            return None
+        self._recorded.add(flow)
+        self._seq += 1
+        if response is not None:
+            ended = response.timestamp_end
+        elif flow.error is not None:
+            ended = flow.error.timestamp
+        else:
+            ended = None
+        return Exchange(
+            seq=self._seq,
+            started=request.timestamp_start,
+            ended=ended,
+            client=_address(flow.client_conn.peername),
+            server=_address(flow.server_conn.peername or flow.server_conn.address),
+            scheme=request.scheme,
+            host=request.host,
+            port=request.port,
+            path=request.path,
+            status=response.status_code if response is not None else None,
+            request_headers=_header_pairs(request.headers),
+            response_headers=_header_pairs(response.headers) if response is not None else (),
+            request_body=request.raw_content,
+            response_body=response.raw_content if response is not None else None,
+            request_content_encoding=request_encoding,
+            response_content_encoding=(
+                response.headers.get("content-encoding") if response is not None else None
+            ),
+            error=error,
+            max_body=self._max_body,
+            token=flow,
+        )
+
+    async def _submit(self, flow: http.HTTPFlow, error: str | None) -> None:
+        exchange = self._exchange(flow, error)
+        if exchange is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        if _small(exchange):
+            done, record = self.worker.record_now(exchange)
+            if done:
+                # Records the worker finished but the loop has not handed on yet come first.
+                self._flush()
+                if record is not None:
+                    self._finish(exchange, record)
+                return
+        waiter: asyncio.Future[CallRecord] | None = None
+        if self._save_streaming:
+            waiter = loop.create_future()
+            self._waiters[exchange.seq] = waiter
+        if not self.worker.submit_nowait(exchange):
+            # The worker is behind: hold this flow (not the event loop) until there is room.
+            await asyncio.to_thread(self.worker.submit, exchange)
+        if waiter is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), SAVE_WAIT_SECONDS)
+            except TimeoutError:
+                logger.warning("rpcspy: record for %s not ready in time for the saved flow", flow.id)
+            finally:
+                self._waiters.pop(exchange.seq, None)
+
+    def _from_worker(self, exchange: Exchange, record: CallRecord) -> None:
+        # Worker thread. Batch the hand-over so a burst costs one loop wake-up, not one per record.
+        with self._results_lock:
+            self._results.append((exchange, record))
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        loop = self._loop
+        try:
+            if loop is None or loop.is_closed():
+                raise RuntimeError("no event loop")
+            loop.call_soon_threadsafe(self._flush)
+        except RuntimeError:
+            # The loop is gone (shutdown): done() flushes what is left.
+            with self._results_lock:
+                self._flush_scheduled = False
+
+    def _flush(self) -> None:
+        with self._results_lock:
+            batch = list(self._results)
+            self._results.clear()
+            self._flush_scheduled = False
+        for exchange, record in batch:
+            self._finish(exchange, record)
+
+    def _finish(self, exchange: Exchange, record: CallRecord) -> None:
+        flow = exchange.token
+        if isinstance(flow, http.HTTPFlow):
+            flow.metadata.update(record_metadata(record))
+            self._refresh_view(flow)
+        waiter = self._waiters.pop(exchange.seq, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(record)
+        if self._log_calls:
+            logger.info("rpcspy: %s", format_call_line(record))
+        if self.on_record is not None:
+            try:
+                self.on_record(record)
+            except Exception:
+                logger.exception("rpcspy: on_record callback failed")
+
+    @staticmethod
+    def _refresh_view(flow: http.HTTPFlow) -> None:
+        # mitmproxy (console) and mitmweb show flows through the view addon: tell it the flow
+        # changed, so a ~meta view filter and the flow details pick up the new metadata.
+        try:
+            view = ctx.master.addons.get("view")  # type: ignore[no-untyped-call]
+        except AttributeError:
+            return
+        if view is not None:
+            view.update([flow])

@@ -1,0 +1,127 @@
+"""``rpcspy proxy``: the recording proxy on the command line (machinery imported lazily)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DESCRIPTION = """\
+Run a man-in-the-middle proxy that decodes every XML-RPC call passing through it, prints one
+line per call and records each call to a capture file (-w). Traffic is never altered: what
+cannot be decoded is forwarded byte for byte and recorded with the reason.
+
+Reverse mode (the default): clients talk to the proxy as if it were the server, and the proxy
+forwards to TARGET. Regular mode (--mode regular): clients use the proxy as their HTTP(S)
+proxy (HTTP_PROXY / HTTPS_PROXY); for HTTPS they must trust mitmproxy's CA certificate
+(see docs/proxy.md: it lives in --confdir, by default ~/.mitmproxy/mitmproxy-ca-cert.pem).
+"""
+
+EPILOG = """\
+examples:
+  rpcspy proxy http://127.0.0.1:8000 --listen 127.0.0.1:8080 -w session.jsonl
+  rpcspy proxy https://127.0.0.1:8443 --upstream-ca server.pem -w tls.jsonl
+  rpcspy proxy --mode regular --listen 8080 -w all.jsonl --watch '*/RPC2'
+  rpcspy proxy http://127.0.0.1:8000 --tui        # watch the calls live in the terminal UI
+
+exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the capture is complete),
+            1 the proxy could not start, 2 bad usage
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``rpcspy proxy``."""
+    p = sub.add_parser(
+        "proxy",
+        help="record every XML-RPC call between clients and a server",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="the server, e.g. http://127.0.0.1:8000 (reverse mode; clients keep their path)",
+    )
+    p.add_argument("--target", dest="target_flag", metavar="URL", help="same as TARGET")
+    p.add_argument(
+        "--mode",
+        choices=("reverse", "regular"),
+        default="reverse",
+        help="reverse (clients point at the proxy) or regular (clients set HTTP_PROXY)",
+    )
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="where the proxy listens (default: %(default)s; port 0 picks a free one)",
+    )
+    p.add_argument("-w", "--write", type=Path, metavar="FILE", help="capture file (.jsonl or .jsonl.gz)")
+    p.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="record only exchanges whose host/path match (e.g. '*/RPC2'); repeatable",
+    )
+    p.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep Authorization, Cookie and Proxy-Authorization values in the capture",
+    )
+    p.add_argument("--upstream-ca", type=Path, metavar="PEM", help="trust this CA for an https TARGET")
+    p.add_argument("--insecure", action="store_true", help="do not verify the https TARGET's certificate")
+    p.add_argument("--confdir", type=Path, help="mitmproxy's configuration and CA directory")
+    p.add_argument(
+        "--max-body",
+        default="16m",
+        metavar="SIZE",
+        help="bodies larger than this are forwarded but not decoded (default: %(default)s)",
+    )
+    p.add_argument("--tui", action="store_true", help="show the calls live in the terminal UI")
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-call lines")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the proxy until Ctrl-C/SIGTERM; returns the exit code."""
+    from rpcspy.exits import EXIT_FAILURE, EXIT_INPUT, EXIT_USAGE, CliError
+    from rpcspy.proxy import ProxyConfig, ProxyError, parse_listen, parse_size, run_proxy
+
+    if args.target and args.target_flag and args.target != args.target_flag:
+        raise CliError("give the target once (TARGET or --target)", EXIT_USAGE)
+    target = args.target or args.target_flag
+    if args.mode == "reverse" and not target:
+        raise CliError("reverse mode needs a TARGET (e.g. http://127.0.0.1:8000)", EXIT_USAGE)
+    if args.mode == "regular" and target:
+        raise CliError("regular mode takes no TARGET: clients choose the server", EXIT_USAGE)
+    try:
+        host, port = parse_listen(args.listen)
+        max_body = parse_size(args.max_body)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    if args.upstream_ca is not None and not args.upstream_ca.is_file():
+        raise CliError(f"no such file: {args.upstream_ca}", EXIT_INPUT)
+    if args.write is not None and args.write.is_dir():
+        raise CliError(f"{args.write} is a directory, not a capture file", EXIT_USAGE)
+    config = ProxyConfig(
+        target=target,
+        mode=args.mode,
+        listen_host=host,
+        listen_port=port,
+        capture=args.write,
+        redact=not args.no_redact,
+        upstream_verify=not args.insecure,
+        upstream_cafile=args.upstream_ca,
+        confdir=args.confdir,
+        watch=tuple(args.watch),
+        max_body=max_body,
+        quiet=args.quiet,
+    )
+    try:
+        if args.tui:
+            from rpcspy.tui.app import run_tui_live
+
+            return run_tui_live(config)
+        return run_proxy(config)
+    except ProxyError as exc:
+        raise CliError(str(exc), EXIT_FAILURE) from exc

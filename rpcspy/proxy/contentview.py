@@ -1,0 +1,145 @@
+"""The ``XML-RPC`` contentview: mitmproxy's console, mitmweb and mitmdump show calls decoded, typed.
+
+A call renders as a one-line signature and then one line per value with its wire type::
+
+    echo(string "hello", i4 42)
+
+    call echo
+      params[0]: string "hello"
+      params[1]: i4 42
+
+A ``system.multicall`` lists its sub-calls, and its response pairs each result with its call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mitmproxy import contentviews, http
+from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
+
+from rpcspy.proxy.detect import sniff_body
+from rpcspy.xmlrpc import (
+    Array,
+    CodecError,
+    Fault,
+    MethodCall,
+    MethodResponse,
+    Struct,
+    Value,
+    decode_message,
+    decode_request,
+    expand_multicall,
+    is_multicall,
+    pair_multicall,
+)
+from rpcspy.xmlrpc.render import format_message_tree, format_short, format_typed
+
+__all__ = ["XmlRpcContentview", "register_contentview", "render_message"]
+
+#: Above the generic XML/HTML view (1 for an XML content type, 0.4 for XML-looking data).
+PRIORITY = 2.0
+_ARG_LIMIT = 40
+
+
+def _typed_short(value: Value) -> str:
+    if isinstance(value, Struct | Array):
+        return f"{value.label} {format_short(value, _ARG_LIMIT)}"
+    return format_typed(value)
+
+
+def format_signature(call: MethodCall) -> str:
+    """``echo(string "hello", i4 42)``: the call on one line, each argument with its type."""
+    return f"{call.method}({', '.join(_typed_short(p) for p in call.params)})"
+
+
+def _format_result(result: MethodResponse | Fault | None) -> str:
+    if result is None:
+        return "(no result)"
+    if isinstance(result, Fault):
+        return f"fault {result.code}: {result.string}"
+    return _typed_short(result.value)
+
+
+def render_message(
+    message: MethodCall | MethodResponse | Fault, request: MethodCall | None = None
+) -> Iterator[str]:
+    """The contentview's text, line by line. ``request`` pairs a multicall response with its calls."""
+    if isinstance(message, MethodCall):
+        yield format_signature(message)
+        yield ""
+        yield from format_message_tree(message)
+        if is_multicall(message):
+            try:
+                calls = expand_multicall(message)
+            except CodecError as exc:
+                yield ""
+                yield f"multicall: {exc.message}"
+            else:
+                yield ""
+                yield f"multicall: {len(calls)} calls"
+                for i, call in enumerate(calls):
+                    yield f"  [{i}] {format_signature(call)}"
+        return
+    yield f"-> {_format_result(message)}"
+    yield ""
+    yield from format_message_tree(message)
+    if request is not None and isinstance(message, MethodResponse) and is_multicall(request):
+        try:
+            calls = expand_multicall(request)
+            results = pair_multicall(calls, message)
+        except CodecError as exc:
+            yield ""
+            yield f"multicall: {exc.message}"
+            return
+        yield ""
+        yield f"multicall: {len(calls)} results"
+        for i, (call, result) in enumerate(zip(calls, results, strict=True)):
+            yield f"  [{i}] {format_signature(call)} -> {_format_result(result)}"
+
+
+def _request_call(metadata: Metadata) -> MethodCall | None:
+    """The call a response answers, when the flow is at hand and its request decodes."""
+    flow = metadata.flow
+    if not isinstance(flow, http.HTTPFlow) or metadata.http_message is not flow.response:
+        return None
+    try:
+        body = flow.request.get_content(strict=False)
+        if body is None:
+            return None
+        return decode_request(body)
+    except (CodecError, ValueError):
+        return None
+
+
+class XmlRpcContentview(Contentview):
+    """Shows ``methodCall`` / ``methodResponse`` bodies decoded, with every value's type."""
+
+    @property
+    def name(self) -> str:
+        return "XML-RPC"
+
+    @property
+    def syntax_highlight(self) -> SyntaxHighlight:
+        return "none"
+
+    def prettify(self, data: bytes, metadata: Metadata) -> str:
+        """Decode and render; raises ValueError (mitmproxy then falls back to raw) when invalid."""
+        try:
+            message = decode_message(data)
+        except CodecError as exc:
+            raise ValueError(f"not valid XML-RPC: {exc.message}") from exc
+        return "\n".join(render_message(message, _request_call(metadata))) + "\n"
+
+    def render_priority(self, data: bytes, metadata: Metadata) -> float:
+        """Above the XML view for a body whose root is ``methodCall``/``methodResponse``."""
+        return PRIORITY if sniff_body(data) is not None else -1.0
+
+
+xmlrpc_view = XmlRpcContentview()
+
+
+def register_contentview() -> None:
+    """Add the XML-RPC contentview to mitmproxy's registry (once; later calls do nothing)."""
+    if xmlrpc_view.name.lower() not in contentviews.registry:
+        contentviews.add(xmlrpc_view)
