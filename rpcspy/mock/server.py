@@ -1,0 +1,206 @@
+"""The playback HTTP server of ``rpcspy mock``: a thin socket driver around ``Playbook``.
+
+Any POST path is served (``/RPC2``, ``/``, whatever the capture used). The request body is
+decoded like a captured one (content encodings undone, the same codec), the playbook picks the
+answer, and the recorded bytes go back with their Content-Type and Content-Encoding. One log line
+per call goes to ``log`` (stderr by default).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import TextIO
+
+from rpcspy.capture import build_record
+from rpcspy.mock.playbook import Answer, Playbook, not_xmlrpc_answer
+from rpcspy.term import Style
+from rpcspy.xmlrpc.messages import MethodCall
+
+__all__ = ["MockServer"]
+
+_MAX_BODY = 64 * 1024 * 1024
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"  # keep-alive: clients that reuse connections may
+    server_version = "rpcspy-mock"
+
+    def log_message(self, format: str, *args: object) -> None:
+        # One line per call comes from the mock itself; the stdlib's access log would double it.
+        return
+
+    def _send(self, answer: Answer) -> None:
+        if answer.drop:
+            # The recorded server never answered this call: neither does the mock.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        if answer.content_encoding:
+            self.send_header("Content-Encoding", answer.content_encoding)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def _plain(self, status: int, text: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        for name, value in extra:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._plain(405, "rpcspy mock: XML-RPC calls are POST requests\n", (("Allow", "POST"),))
+
+    def do_POST(self) -> None:
+        length_text = self.headers.get("Content-Length")
+        if length_text is None or not length_text.isdigit():
+            self.close_connection = True
+            self._plain(411, "rpcspy mock: a Content-Length is needed\n")
+            return
+        length = int(length_text)
+        if length > _MAX_BODY:
+            self.close_connection = True
+            self._plain(413, "rpcspy mock: the request is too large\n")
+            return
+        body = self.rfile.read(length)
+        now = time.time()
+        # Decoded exactly as a captured request is: content encodings, the codec, its limits.
+        record = build_record(
+            started=now,
+            ended=None,
+            client=self.client_address,
+            server=None,
+            scheme="http",
+            host="",
+            port=0,
+            path=self.path,
+            status=None,
+            request_headers=tuple(self.headers.items()),
+            response_headers=(),
+            request_body=body,
+            response_body=None,
+        )
+        call = record.call
+        if call is None:
+            reason = "; ".join(p.message for p in record.problems) or "it does not decode"
+            answer = not_xmlrpc_answer(reason)
+        else:
+            answer = self.server.owner.playbook.answer(call)
+        self.server.owner.log_answer(answer, call)
+        self._send(answer)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: MockServer
+
+
+class MockServer:
+    """Serves a playbook on ``host:port`` (0: any free port) in a background thread.
+
+    ``start``/``stop`` or a ``with`` block; ``url`` is ``http://host:port/RPC2``. ``hits`` and
+    ``misses`` count the calls answered.
+    """
+
+    def __init__(
+        self,
+        playbook: Playbook,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log: TextIO | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.playbook = playbook
+        self.log = log if log is not None else sys.stderr
+        self.quiet = quiet
+        self.hits = 0
+        self.misses = 0
+        self._count_lock = threading.Lock()
+        self._style = Style(self.log)
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.owner = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        """The address listened on."""
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the real one when 0 was asked)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/RPC2`` (any path is served)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/RPC2"
+
+    def log_answer(self, answer: Answer, call: MethodCall | None) -> None:
+        """Count the answer and log its line (unless quiet)."""
+        with self._count_lock:
+            if answer.matched:
+                self.hits += 1
+            else:
+                self.misses += 1
+        if self.quiet:
+            return
+        line = answer.log_line(call)
+        word, rest = line.split(" ", 1)
+        colour = "green" if answer.matched else "red"
+        stamp = time.strftime("%H:%M:%S")
+        try:
+            self.log.write(f"{stamp} {self._style(word, colour, 'bold')} {rest}\n")
+            self.log.flush()
+        except (OSError, ValueError):
+            pass
+
+    def start(self) -> MockServer:
+        """Serve in a background thread; returns at once (the socket already listens)."""
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="rpcspy-mock", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until ``stop`` is called from another or Ctrl-C."""
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

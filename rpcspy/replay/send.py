@@ -1,0 +1,431 @@
+"""Sending one recorded call to a server and recording the exchange: ``send_call`` and ``Sender``.
+
+The request is built by a pure function (``build_request``): by default the exact recorded body
+with its Content-Type and Content-Encoding, so the server sees the bytes it saw; with ``reencode``
+the decoded call encoded afresh (for captures edited by hand). Credentials never come from the
+capture (it redacts them) but from ``Auth``.
+
+``Sender`` keeps one keep-alive connection per thread, so a pool of threads replays with
+concurrency; every failure (refused, timed out, closed mid-call, TLS) becomes the record's
+``error``, never an exception, so a replay always goes on to the next call. Like the stdlib
+client, a call is sent once more on a new connection when a kept-alive connection turns out to
+be closed before the server answered anything (the server closed it while idle); a server that
+drops calls on purpose then sees such a call twice, as it would from the stdlib client.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import select
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from rpcspy import __version__
+from rpcspy.capture import CallRecord, build_record
+from rpcspy.xmlrpc.encode import encode_request
+from rpcspy.xmlrpc.messages import MethodCall
+
+__all__ = [
+    "FORWARDED_HEADERS",
+    "Auth",
+    "OutgoingRequest",
+    "Sender",
+    "Target",
+    "TlsOptions",
+    "build_request",
+    "send_call",
+]
+
+#: Recorded request headers re-sent as they were (lower-case names). Host, Content-Length and
+#: Authorization are set afresh; cookies and the rest stay behind.
+FORWARDED_HEADERS: Final = frozenset(
+    {"content-type", "content-encoding", "accept-encoding", "accept", "user-agent"}
+)
+_DEFAULT_USER_AGENT: Final = f"rpcspy-replay/{__version__}"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where calls go: ``http[s]://host[:port][/path]``.
+
+    ``path`` None means "each call's recorded path": a target URL without a path keeps them.
+    """
+
+    scheme: str
+    host: str
+    port: int
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> Target:
+        """Parse a target URL; raises ``ValueError`` with a reason people understand."""
+        parts = urllib.parse.urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"target {url!r}: the URL must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError(f"target {url!r}: no host name")
+        if parts.username or parts.password:
+            raise ValueError(
+                f"target {url!r}: put credentials in --user/--password, not in the URL"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"target {url!r}: bad port") from None
+        if port is None:
+            port = 443 if scheme == "https" else 80
+        path = parts.path or None
+        if path is not None and parts.query:
+            path = f"{path}?{parts.query}"
+        return cls(scheme, parts.hostname, port, path)
+
+    @property
+    def netloc(self) -> str:
+        """``host:port`` (IPv6 hosts in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The target as a URL (without a path when it keeps recorded paths)."""
+        return f"{self.scheme}://{self.netloc}{self.path or ''}"
+
+    def path_for(self, recorded: str | None) -> str:
+        """The request path for a call recorded with path ``recorded``."""
+        if self.path is not None:
+            return self.path
+        return recorded or "/"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOptions:
+    """How an https target is verified: the system store, plus ``cafile``, or not at all."""
+
+    cafile: Path | None = None
+    insecure: bool = False
+
+    def context(self) -> ssl.SSLContext:
+        """An SSL context for client connections."""
+        ctx = ssl.create_default_context(cafile=str(self.cafile) if self.cafile else None)
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """HTTP Basic credentials."""
+
+    user: str
+    password: str
+
+    def header(self) -> str:
+        """The ``Authorization`` header value."""
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def __repr__(self) -> str:
+        return f"Auth(user={self.user!r}, password=<redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRequest:
+    """What is sent for one call: path, headers (in order) and the body as it goes on the wire."""
+
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    content_encoding: str | None
+
+
+def build_request(
+    item: CallRecord | MethodCall | bytes,
+    target: Target,
+    *,
+    reencode: bool = False,
+    auth: Auth | None = None,
+) -> OutgoingRequest:
+    """The request to send for a record, a call or a raw body (pure).
+
+    A record is sent as recorded (body, Content-Type, Content-Encoding and the few headers in
+    ``FORWARDED_HEADERS``) unless ``reencode`` is set or it has no recorded body; then its decoded
+    call is encoded afresh. Raises ``ValueError`` when a record must be re-encoded but its request
+    did not decode.
+    """
+    headers: list[tuple[str, str]] = []
+    encoding: str | None = None
+    recorded_path: str | None = None
+    if isinstance(item, CallRecord):
+        recorded_path = item.path
+        if reencode or not item.request_body:
+            if item.call is None:
+                why = "; ".join(p.message for p in item.problems if p.where == "request")
+                raise ValueError(
+                    "cannot re-encode: the recorded request did not decode"
+                    + (f" ({why})" if why else "")
+                )
+            body = encode_request(item.call)
+            headers.append(("Content-Type", "text/xml"))
+            for name, value in item.request_headers:
+                if name.lower() in ("user-agent", "accept"):
+                    headers.append((name, value))
+        else:
+            body = item.request_body
+            encoding = item.request_content_encoding
+            for name, value in item.request_headers:
+                if name.lower() in FORWARDED_HEADERS:
+                    headers.append((name, value))
+            if not any(n.lower() == "content-type" for n, _ in headers):
+                headers.append(("Content-Type", "text/xml"))
+            if encoding and not any(n.lower() == "content-encoding" for n, _ in headers):
+                headers.append(("Content-Encoding", encoding))
+    elif isinstance(item, MethodCall):
+        body = encode_request(item)
+        headers.append(("Content-Type", "text/xml"))
+    else:
+        body = bytes(item)
+        headers.append(("Content-Type", "text/xml"))
+    if not any(n.lower() == "user-agent" for n, _ in headers):
+        headers.append(("User-Agent", _DEFAULT_USER_AGENT))
+    if auth is not None:
+        headers.append(("Authorization", auth.header()))
+    return OutgoingRequest(target.path_for(recorded_path), tuple(headers), body, encoding)
+
+
+def _describe_error(exc: BaseException, timeout: float) -> str:
+    """One line for a failed exchange, in words rather than exception class names."""
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return f"timed out after {timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(exc, http.client.IncompleteRead):
+        expected = f" of {len(exc.partial) + exc.expected}" if exc.expected is not None else ""
+        return f"the server closed the connection mid-answer ({len(exc.partial)}{expected} bytes)"
+    if isinstance(exc, ConnectionResetError):
+        return "the server reset the connection"
+    if isinstance(exc, BrokenPipeError):
+        return "the server closed the connection while the request was being sent"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {exc.verify_message} (use --cafile or --insecure)"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc.reason or exc}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name: {exc.strerror or exc}"
+    if isinstance(exc, http.client.HTTPException):
+        return f"bad HTTP answer: {type(exc).__name__} {exc}".rstrip()
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _peer(sock: socket.socket | None, which: str) -> tuple[str, int] | None:
+    if sock is None:
+        return None
+    try:
+        addr = sock.getsockname() if which == "local" else sock.getpeername()
+    except OSError:
+        return None
+    return (str(addr[0]), int(addr[1]))
+
+
+class Sender:
+    """Sends calls to one target over keep-alive connections, one per calling thread.
+
+    Thread-safe: each thread gets its own connection. ``close`` closes them all.
+    """
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        auth: Auth | None = None,
+        tls: TlsOptions | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.target = target
+        self.auth = auth
+        self.timeout = timeout
+        self._ssl = (tls or TlsOptions()).context() if target.scheme == "https" else None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[http.client.HTTPConnection] = []
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _new_connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection
+        if self._ssl is not None:
+            conn = http.client.HTTPSConnection(
+                self.target.host, self.target.port, timeout=self.timeout, context=self._ssl
+            )
+        else:
+            conn = http.client.HTTPConnection(
+                self.target.host, self.target.port, timeout=self.timeout
+            )
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._new_connection()
+            self._local.conn = conn
+        elif conn.sock is not None and _readable(conn.sock):
+            # An idle kept-alive socket that is readable was closed by the server (or holds
+            # junk): start afresh rather than send a call into it and lose the call.
+            conn.close()
+        return conn
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        self._local.conn = None
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+
+    def send(
+        self,
+        item: CallRecord | MethodCall | bytes,
+        *,
+        reencode: bool = False,
+        seq: int = 0,
+    ) -> CallRecord:
+        """Send one call and record the exchange (``origin="replay"``); never raises for I/O.
+
+        Raises ``ValueError`` only when ``reencode`` is asked of a record whose request did not
+        decode (nothing was sent).
+        """
+        request = build_request(item, self.target, reencode=reencode, auth=self.auth)
+        started = time.time()
+        status: int | None = None
+        response_headers: tuple[tuple[str, str], ...] = ()
+        response_body: bytes | None = None
+        error: str | None = None
+        client: tuple[str, int] | None = None
+        server: tuple[str, int] | None = None
+        for attempt in (1, 2):
+            conn = self._connection()
+            # A connection kept alive from an earlier call may have been closed by the server
+            # an instant ago, too late to be noticed before sending.
+            reused = conn.sock is not None
+            try:
+                conn.putrequest("POST", request.path, skip_accept_encoding=True)
+                for name, value in request.headers:
+                    conn.putheader(name, value)
+                conn.putheader("Content-Length", str(len(request.body)))
+                conn.endheaders(request.body)
+                client, server = _peer(conn.sock, "local"), _peer(conn.sock, "remote")
+                resp = conn.getresponse()
+                status = resp.status
+                response_headers = tuple((k, v) for k, v in resp.getheaders())
+                try:
+                    response_body = resp.read()
+                except http.client.IncompleteRead as exc:
+                    response_body = exc.partial
+                    raise
+                if resp.will_close:
+                    conn.close()
+                error = None
+                break
+            except Exception as exc:  # every failure is the record's error, the replay goes on
+                error = _describe_error(exc, self.timeout)
+                self._drop(conn)
+                # Like the stdlib client: once more on a new connection, but only when a reused
+                # connection ended before the server answered anything.
+                if attempt == 1 and reused and status is None and isinstance(exc, _STALE):
+                    continue
+                break
+        ended = time.time()
+        if server is None:
+            server = None if error else (self.target.host, self.target.port)
+        response_encoding = next(
+            (v for k, v in response_headers if k.lower() == "content-encoding"), None
+        )
+        return build_record(
+            started=started,
+            ended=ended,
+            client=client,
+            server=server,
+            scheme=self.target.scheme,
+            host=self.target.host,
+            port=self.target.port,
+            path=request.path,
+            status=status,
+            request_headers=_redacted(request.headers),
+            response_headers=response_headers,
+            request_body=request.body,
+            response_body=response_body,
+            request_content_encoding=request.content_encoding,
+            response_content_encoding=response_encoding,
+            error=error,
+            origin="replay",
+            seq=seq,
+        )
+
+    def close(self) -> None:
+        """Close every connection this sender opened."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+
+
+_STALE: Final = (
+    http.client.RemoteDisconnected,
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+)
+
+
+def _redacted(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    # The password must not reach the new capture, even with a writer told not to redact.
+    return tuple(
+        (k, "Basic <redacted>" if k.lower() == "authorization" else v) for k, v in headers
+    )
+
+
+def _readable(sock: socket.socket) -> bool:
+    try:
+        ready, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(ready)
+
+
+def send_call(
+    item: CallRecord | MethodCall | bytes,
+    target: Target | str,
+    *,
+    auth: Auth | None = None,
+    tls: TlsOptions | None = None,
+    timeout: float = 30.0,
+    reencode: bool = False,
+    seq: int = 0,
+) -> CallRecord:
+    """Send one call on a fresh connection and return the exchange as a record (origin "replay").
+
+    ``item`` is a recorded call (sent as recorded unless ``reencode``), a ``MethodCall`` or a raw
+    request body. Connection failures are the record's ``error``; an answer that is not XML-RPC
+    is in its ``problems``. This is what the TUI uses to re-send one call.
+    """
+    if isinstance(target, str):
+        target = Target.parse(target)
+    with Sender(target, auth=auth, tls=tls, timeout=timeout) as sender:
+        return sender.send(item, reencode=reencode, seq=seq)

@@ -1,0 +1,131 @@
+"""The playbook: matching by method and decoded params, recorded order, closest-miss faults."""
+
+from __future__ import annotations
+
+import xmlrpc.client
+
+from rpcspy.capture import CallRecord, build_record
+from rpcspy.diff import Rules, parse_rule
+from rpcspy.mock.playbook import FAULT_NO_MATCH, FAULT_NO_METHOD, Playbook
+from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
+from rpcspy.xmlrpc.values import Int, String, Struct, from_python
+
+
+def _record(seq: int, method: str, params: tuple[object, ...], result: object) -> CallRecord:
+    request = xmlrpc.client.dumps(params, method, allow_none=True).encode()
+    if isinstance(result, xmlrpc.client.Fault):
+        response = xmlrpc.client.dumps(result, methodresponse=True).encode()
+    else:
+        response = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
+    return build_record(
+        started=1.0, ended=1.1, client=None, server=None, scheme="http", host="h", port=80,
+        path="/RPC2", status=200, request_headers=(("Content-Type", "text/xml"),),
+        response_headers=(("Content-Type", "text/xml"),), request_body=request,
+        response_body=response, seq=seq,
+    )
+
+
+def _call(method: str, *params: object) -> MethodCall:
+    return MethodCall(method, tuple(from_python(p) for p in params))
+
+
+def _result(answer_response: MethodResponse | Fault) -> object:
+    assert isinstance(answer_response, MethodResponse)
+    return answer_response.value
+
+
+def test_match_ignores_struct_member_order_and_answers_recorded_bytes() -> None:
+    record = _record(1, "user.get", ({"id": 7, "name": "bob"},), {"ok": True})
+    book = Playbook([record])
+    answer = book.answer(MethodCall("user.get", (Struct(name=String("bob"), id=Int(7)),)))
+    assert answer.matched and answer.record is record
+    assert answer.body == record.response_body
+    assert answer.content_type == "text/xml"
+
+
+def test_repeated_calls_answer_in_recorded_order_then_repeat_the_last() -> None:
+    book = Playbook([
+        _record(1, "counter.next", (), 1),
+        _record(2, "other", (), "x"),
+        _record(3, "counter.next", (), 2),
+    ])
+    got = [book.answer(_call("counter.next")) for _ in range(4)]
+    assert [_result(a.response) for a in got] == [Int(1), Int(2), Int(2), Int(2)]
+    assert [(a.position, a.of, a.repeated) for a in got] == [
+        (1, 2, False), (2, 2, False), (2, 2, True), (2, 2, True)
+    ]
+    book.reset()
+    assert _result(book.answer(_call("counter.next")).response) == Int(1)
+
+
+def test_typed_params_must_match() -> None:
+    book = Playbook([_record(1, "add", (2, 3), 5)])
+    assert book.answer(_call("add", 2, 3)).matched
+    typed = MethodCall("add", (from_python(2), String("3")))
+    miss = book.answer(typed)
+    assert not miss.matched
+    assert isinstance(miss.response, Fault) and miss.response.code == FAULT_NO_MATCH
+
+
+def test_miss_names_the_closest_call_and_the_paths_that_differ() -> None:
+    book = Playbook([
+        _record(1, "add", (1, 2), 3),
+        _record(2, "add", (10, 20), 30),
+    ])
+    miss = book.answer(_call("add", 1, 5))
+    assert not miss.matched and miss.closest is not None and miss.closest.seq == 1
+    assert isinstance(miss.response, Fault)
+    assert "no recorded call matches add(1, 5); closest is #1 add(1, 2)" in miss.response.string
+    assert "params[1]: int 2 -> int 5" in miss.response.string
+    assert [d.path for d in miss.differences] == ["params[1]"]
+    assert miss.log_line(_call("add", 1, 5)).startswith("miss add(")
+
+
+def test_unknown_method_suggests_a_near_name() -> None:
+    book = Playbook([_record(1, "demo.version", (), "1.0")])
+    miss = book.answer(_call("demo.versions"))
+    assert isinstance(miss.response, Fault) and miss.response.code == FAULT_NO_METHOD
+    assert "closest recorded method: demo.version" in miss.response.string
+
+
+def test_ignore_rules_leave_paths_out_of_matching() -> None:
+    rules = Rules((parse_rule("user.get: params[0].requestId"),))
+    book = Playbook([
+        _record(1, "user.get", ({"id": 7, "requestId": "r1"},), "first"),
+        _record(2, "user.get", ({"id": 7, "requestId": "r2"},), "second"),
+    ], rules)
+    one = book.answer(_call("user.get", {"id": 7, "requestId": "zzz"}))
+    two = book.answer(_call("user.get", {"requestId": "yyy", "id": 7}))
+    assert (_result(one.response), _result(two.response)) == (String("first"), String("second"))
+    assert not book.answer(_call("user.get", {"id": 8, "requestId": "r1"})).matched
+
+
+def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
+    failed = build_record(
+        started=1.0, ended=None, client=None, server=None, scheme="http", host="h", port=80,
+        path="/RPC2", status=None, request_headers=(), response_headers=(),
+        request_body=xmlrpc.client.dumps((), "demo.crash").encode(), response_body=None,
+        error="closed",
+    )
+    html = build_record(
+        started=1.0, ended=1.1, client=None, server=None, scheme="http", host="h", port=80,
+        path="/RPC2", status=502, request_headers=(),
+        response_headers=(("Content-Type", "text/html"),),
+        request_body=xmlrpc.client.dumps((), "gateway").encode(), response_body=b"<html/>",
+    )
+    undecodable = build_record(
+        started=1.0, ended=1.1, client=None, server=None, scheme="http", host="h", port=80,
+        path="/RPC2", status=200, request_headers=(), response_headers=(),
+        request_body=b"not xml", response_body=b"",
+    )
+    fault = _record(2, "demo.fault", (42, "boom"), xmlrpc.client.Fault(42, "boom"))
+    book = Playbook([failed, html, undecodable, fault])
+    assert book.left_out == 1 and book.calls == 3
+    answer = book.answer(_call("demo.fault", 42, "boom"))
+    assert answer.matched and isinstance(answer.response, Fault) and answer.response.code == 42
+    crash = book.answer(_call("demo.crash"))
+    assert crash.matched and crash.drop
+    assert "no answer, connection closed as recorded (closed)" in crash.log_line(None)
+    page = book.answer(_call("gateway"))
+    assert page.matched and not page.drop and page.response is None
+    assert (page.status, page.content_type, page.body) == (502, "text/html", b"<html/>")
