@@ -1,0 +1,386 @@
+"""The rpcspy terminal UI: browse, filter, inspect, replay and resend XML-RPC calls.
+
+``RpcSpyApp`` shows the calls of a ``CallStore``, fed by a capture file (indexed in a worker
+thread, optionally followed like ``tail -f``), by an async iterable of records (a live proxy), or
+by ``add_record`` calls. Entry points for the command line: ``run_tui`` (a capture file),
+``run_tui_live`` (a proxy in the same asyncio loop) and ``make_live_app`` (any record source).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gc
+import gzip
+import os
+import threading
+from array import array
+from collections.abc import AsyncIterable, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.screen import Screen
+
+from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
+from rpcspy.tui.store import CallStore, FileIndexer
+
+if TYPE_CHECKING:
+    from rpcspy.capture.record import CallRecord
+
+__all__ = ["RpcSpyApp", "make_live_app", "run_tui", "run_tui_live"]
+
+
+class RowsAdded(Message):
+    """The store grew (posted from the indexer thread; coalesced)."""
+
+
+class RpcSpyApp(App[int]):
+    """Browse the calls of a capture file or of live traffic."""
+
+    CSS_PATH = "rpcspy.tcss"
+    TITLE = "rpcspy"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        *,
+        capture: Path | None = None,
+        follow: bool = False,
+        records: AsyncIterable[CallRecord] | None = None,
+        store: CallStore | None = None,
+        tz: dt.tzinfo | None = None,
+        initial_filter: str = "",
+        replay_target: str | None = None,
+        title: str | None = None,
+        save_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store or CallStore()
+        self.tz = tz
+        self.capture = capture
+        self.follow = follow
+        self.records = records
+        self.replay_target = replay_target
+        self.save_dir = save_dir or Path.cwd()
+        self._initial_filter = initial_filter
+        self.indexer: FileIndexer | None = None
+        self._rows_pending = threading.Event()
+        self.loading_text = ""
+        self.live_text = ""
+        self._reported_problems = 0
+        self._frozen = False
+        self._started = False
+        if capture is not None:
+            self.indexer = FileIndexer(capture, self.store, follow=follow)
+            self.loading_text = "reading…"
+        if title:
+            self.title = title
+        elif capture is not None:
+            self.title = f"rpcspy — {capture.name}"
+        if records is not None:
+            self.live_text = "live"
+
+    # ------------------------------------------------------------ screens
+
+    def get_default_screen(self) -> Screen[Any]:
+        return CallsScreen(self.store, initial_filter=self._initial_filter)
+
+    @property
+    def calls_screen(self) -> CallsScreen:
+        """The main screen (always at the bottom of the stack)."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, CallsScreen)
+        return screen
+
+    def start_sources(self) -> None:
+        """Start reading the capture and the live source (once; the main screen calls it)."""
+        if self._started:
+            return
+        self._started = True
+        if self.indexer is not None:
+            self.run_worker(self._index, thread=True, group="index", exit_on_error=False)
+        if self.records is not None:
+            self.run_worker(self._consume(self.records), group="live", exit_on_error=False)
+
+    def first_page_ready(self) -> None:
+        """The list shows calls: once that is painted, let the indexer take its full speed."""
+        if self.indexer is not None and not self.indexer.first_page_shown.is_set():
+            self.call_after_refresh(self._first_page_shown)
+
+    async def on_unmount(self) -> None:
+        if self.indexer is not None:
+            self.indexer.first_page_shown.set()
+            self.indexer.close()
+
+    # ------------------------------------------------------------ sources
+
+    def _index(self) -> None:
+        assert self.indexer is not None
+        try:
+            self.indexer.run(on_batch=self._post_rows)
+        except Exception as exc:
+            self.call_from_thread(self._index_failed, str(exc))
+
+    def _post_rows(self, count: int) -> None:
+        # Coalesce: one message in flight is enough, the handler reads the current count.
+        if not self._rows_pending.is_set():
+            self._rows_pending.set()
+            self.post_message(RowsAdded())
+
+    def on_rows_added(self, _message: RowsAdded) -> None:
+        self._rows_pending.clear()
+        if self._exit or not self.screen_stack:
+            return  # shutting down: the widgets may already be gone
+        indexer = self.indexer
+        if indexer is not None:
+            if indexer.done:
+                self.loading_text = "following" if self.follow else ""
+            else:
+                self.loading_text = f"reading… {self.store.count:,}"
+        self._report_problems()
+        try:
+            self.calls_screen.on_rows_added()
+        except NoMatches:
+            return  # the screen is being torn down
+        if indexer is not None and indexer.done and not self._frozen:
+            # The app's own objects live as long as it does: keep the collector off them, so
+            # a filter's garbage does not pause the UI to scan them all again.
+            self._frozen = True
+            gc.collect()
+            gc.freeze()
+
+    def _first_page_shown(self) -> None:
+        if self.indexer is not None:
+            self.indexer.first_page_shown.set()
+
+    def _report_problems(self) -> None:
+        problems = self.store.problems
+        if len(problems) > self._reported_problems:
+            new = problems[self._reported_problems :]
+            self._reported_problems = len(problems)
+            first = new[0].message
+            more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+            self.notify(
+                f"{first}{more}; the good records are shown",
+                title="capture problem",
+                severity="warning",
+                timeout=8,
+            )
+
+    def _index_failed(self, message: str) -> None:
+        self.loading_text = "unreadable"
+        self.notify(message, title="cannot read the capture", severity="error", timeout=30)
+        self.calls_screen.update_status()
+
+    async def _consume(self, records: AsyncIterable[CallRecord]) -> None:
+        async for record in records:
+            self.add_record(record)
+        self.live_text = "live source ended"
+        self.calls_screen.update_status()
+
+    def add_record(self, record: CallRecord) -> int:
+        """Add a record (live traffic, a resent call) and show it if it passes the filter.
+
+        Call it on the app's thread; from another thread use ``call_from_thread``.
+        """
+        row = self.store.add_record(record)
+        if self.is_running and self.screen_stack:
+            self.calls_screen.on_rows_added()
+        return row
+
+    # ------------------------------------------------------------ snippets and saving
+
+    def copy_snippet(self, record: CallRecord, kind: str) -> None:
+        """Copy a call as ``curl`` or ``python`` to the clipboard."""
+        from rpcspy.tui.snippets import to_curl, to_python
+
+        try:
+            text = to_curl(record) if kind == "curl" else to_python(record)
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"copied call #{record.seq} as {'curl' if kind == 'curl' else 'Python'}")
+
+    def save_snippet(self, record: CallRecord, kind: str) -> None:
+        """Ask for a file name and save the call as a curl script or a Python script."""
+        from rpcspy.tui.screens.prompt import PathPrompt
+        from rpcspy.tui.snippets import to_curl, to_python
+
+        try:
+            text = to_curl(record) if kind == "curl" else to_python(record)
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        suffix = ".sh" if kind == "curl" else ".py"
+        default = self.save_dir / f"rpcspy-call-{record.seq}{suffix}"
+
+        def done(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                path.write_text(text, encoding="utf-8")
+                if kind == "curl":
+                    path.chmod(0o755)
+            except OSError as exc:
+                self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
+                return
+            self.notify(f"saved {path}")
+
+        self.push_screen(PathPrompt(f"Save call #{record.seq} as {kind}", default), done)
+
+    def save_rows(self, rows: array[int]) -> None:
+        """Ask for a file name and save these rows as a new capture."""
+        from rpcspy.tui.screens.prompt import PathPrompt
+
+        if not rows:
+            self.notify("no calls shown: nothing to save", severity="warning")
+            return
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        default = self.save_dir / f"rpcspy-{stamp}.jsonl"
+
+        def done(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"saving {len(rows):,} calls to {path}…")
+                self.run_worker(
+                    lambda: self._write_capture(path, rows), thread=True, group="save", exit_on_error=False
+                )
+
+        self.push_screen(PathPrompt(f"Save {len(rows):,} shown calls as a capture", default), done)
+
+    def _write_capture(self, path: Path, rows: array[int]) -> None:
+        try:
+            write_rows(self.store, rows, path)
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"cannot write {path}: {exc.strerror or exc}", severity="error"
+            )
+            return
+        self.call_from_thread(self.notify, f"saved {len(rows):,} calls to {path}")
+
+    # ------------------------------------------------------------ replay and resend
+
+    def open_replay(self, rows: list[int]) -> None:
+        """Replay these rows against a target (asks for it first)."""
+        from rpcspy.tui.screens.replay import ReplayScreen
+
+        if not rows:
+            self.notify("no calls to replay", severity="warning")
+            return
+        self.push_screen(ReplayScreen(self.store, rows, target=self.replay_target))
+
+    def open_editor(self, row: int) -> None:
+        """Edit the call of ``row`` and resend it."""
+        from rpcspy.tui.screens.edit import EditScreen
+
+        record = self.store.record(row)
+        if record.call is None:
+            self.notify("the request was not decoded, so there is nothing to edit", severity="error")
+            return
+        self.push_screen(EditScreen(self.store, record, target=self.replay_target))
+
+    def add_resent(self, record: CallRecord) -> int:
+        """Add a record sent from the editor, marked ``origin="resent"``."""
+        store = self.store
+        seq = (max(store.seq) + 1) if store.count else 1
+        return self.add_record(dataclasses.replace(record, origin="resent", seq=seq))
+
+    # ------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        calls = self.calls_screen
+        yield SystemCommand("Filter: faults", "Show only calls that faulted", lambda: calls.set_filter("fault"))
+        yield SystemCommand("Filter: problems", "Show calls with decode problems or errors", lambda: calls.set_filter("problem"))
+        yield SystemCommand("Filter: slow calls", "Calls over 200 ms", lambda: calls.set_filter("latency>200ms"))
+        yield SystemCommand("Filter: multicalls", "Only system.multicall calls", lambda: calls.set_filter("multicall"))
+        yield SystemCommand("Filter: resent", "Calls resent from the editor", lambda: calls.set_filter("origin:resent"))
+        yield SystemCommand("Filter: clear", "Show every call", lambda: calls.set_filter(""))
+        for key in SORT_KEYS:
+            yield SystemCommand(f"Sort by {key}", f"Order the list by {key}", lambda k=key: calls.sort_by(k))
+        yield SystemCommand("Reverse sort", "Reverse the order of the list", calls.action_reverse_sort)
+        yield SystemCommand("Stats", "Count, fault rate and latency per method", calls.action_stats)
+        yield SystemCommand("Save shown calls", "Write the shown calls to a new capture file", calls.action_save)
+        yield SystemCommand("Replay selected call", "Send the selected call to a server and compare", calls.action_replay)
+        yield SystemCommand("Replay shown calls", "Send every shown call to a server and compare", calls.action_replay_all)
+        yield SystemCommand("Edit and resend", "Edit the selected call's method and params, send it", calls.action_edit)
+        yield SystemCommand("Copy as curl", "Copy the selected call as a curl command", calls.action_copy_curl)
+        yield SystemCommand("Copy as Python", "Copy the selected call as an xmlrpc.client snippet", calls.action_copy_python)
+        yield SystemCommand("Toggle follow", "Keep the cursor on the newest call", calls.action_toggle_follow)
+        yield SystemCommand("Help", "Keys and the filter language", calls.action_help)
+
+
+def write_rows(store: CallStore, rows: Iterable[int], path: Path) -> int:
+    """Write ``rows`` as a capture file (``.gz`` compresses); returns how many were written.
+
+    Lines of file-backed rows are copied as they are; live and resent records are serialised
+    (with credentials redacted).
+    """
+    from rpcspy.capture.schema import dumps_line, make_header, record_to_json
+
+    tmp = path.with_name(path.name + ".part")
+    opener = gzip.open if path.name.endswith(".gz") else open
+    n = 0
+    with opener(tmp, "wb") as out:
+        out.write(dumps_line(make_header()))
+        for row in rows:
+            raw = store.raw_line(row)
+            if raw is not None:
+                out.write(raw + b"\n")
+            else:
+                out.write(dumps_line(record_to_json(store.record(row), redact=True)))
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def make_live_app(
+    records: AsyncIterable[CallRecord] | None = None,
+    *,
+    title: str = "rpcspy — live",
+    replay_target: str | None = None,
+    initial_filter: str = "",
+) -> RpcSpyApp:
+    """An app that shows records as they arrive (from ``records`` or from ``app.add_record``)."""
+    return RpcSpyApp(
+        records=records, title=title, replay_target=replay_target, initial_filter=initial_filter
+    )
+
+
+def run_tui(
+    capture: Path,
+    *,
+    follow: bool = False,
+    initial_filter: str = "",
+    replay_target: str | None = None,
+) -> int:
+    """Open a capture file in the TUI; returns the exit code."""
+    app = RpcSpyApp(
+        capture=capture, follow=follow, initial_filter=initial_filter, replay_target=replay_target
+    )
+    result = app.run()
+    return result or 0
+
+
+def run_tui_live(
+    proxy_config: Any,
+    *,
+    client: Callable[[str], Any] | None = None,
+    initial_filter: str = "",
+) -> int:
+    """Run the proxy and the TUI in one asyncio loop: calls appear as they happen.
+
+    ``proxy_config`` is a ``rpcspy.proxy.runner.ProxyConfig``; the runner's ``on_record``
+    callback feeds the app (both run on the loop's thread). ``client``, if given, is called in a
+    worker thread with the proxy's URL once it listens (``rpcspy demo`` drives its scripted
+    client through the proxy this way). Raises ``CliError`` when the proxy cannot start.
+    """
+    from rpcspy.tui.live import run_live
+
+    return run_live(proxy_config, client=client, initial_filter=initial_filter)

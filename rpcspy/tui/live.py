@@ -1,0 +1,109 @@
+"""The TUI on live traffic: the proxy runs in the app's own asyncio loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rpcspy.tui.app import RpcSpyApp
+
+if TYPE_CHECKING:
+    from rpcspy.capture.record import CallRecord
+    from rpcspy.proxy.runner import ProxyConfig, ProxyRunner
+
+__all__ = ["LiveProxyApp", "run_live"]
+
+
+class LiveProxyApp(RpcSpyApp):
+    """Starts a ``ProxyRunner`` when mounted and shows each exchange as it is recorded.
+
+    ``client``, when given, runs in a worker thread once the proxy listens, with the proxy's URL
+    (the demo uses it to drive traffic through the proxy while the user watches).
+    """
+
+    def __init__(
+        self,
+        config: ProxyConfig,
+        *,
+        client: Callable[[str], Any] | None = None,
+        initial_filter: str = "",
+        **kwargs: Any,
+    ) -> None:
+        target = config.target
+        super().__init__(
+            title=f"rpcspy — live {'→ ' + target if target else '(regular proxy)'}",
+            replay_target=target,
+            initial_filter=initial_filter,
+            **kwargs,
+        )
+        # Per-call lines would land on the terminal the TUI draws on.
+        self.proxy_config = dataclasses.replace(
+            config, on_record=self._on_proxy_record, quiet=True, out=io.StringIO(), log_level="error"
+        )
+        self.runner: ProxyRunner | None = None
+        self.proxy_error: str | None = None
+        self._client = client
+        self.live_text = "starting proxy…"
+
+    def on_mount(self) -> None:
+        self.run_worker(self._run_proxy(), group="proxy", exit_on_error=False)
+
+    async def _run_proxy(self) -> None:
+        from rpcspy.proxy.runner import ProxyError, ProxyRunner
+
+        runner = ProxyRunner(self.proxy_config)
+        try:
+            await runner.start()
+        except ProxyError as exc:
+            self.proxy_error = str(exc)
+            self.live_text = "proxy failed"
+            self.notify(str(exc), title="the proxy could not start", severity="error", timeout=30)
+            self.calls_screen.update_status()
+            return
+        self.runner = runner
+        target = self.proxy_config.target
+        self.live_text = f"live: {runner.url}" + (f" → {target}" if target else "")
+        self.calls_screen.update_status()
+        if self._client is not None:
+            client = self._client
+            url = runner.url
+            self.run_worker(lambda: client(url), thread=True, group="client", exit_on_error=False)
+
+    def _on_proxy_record(self, record: CallRecord) -> None:
+        # The runner calls this on the loop's thread, which is the app's.
+        self.add_record(record)
+
+    async def action_quit(self) -> None:
+        await self.stop_proxy()
+        self.exit(0)
+
+    async def stop_proxy(self) -> None:
+        """Stop the proxy (writing pending records); safe to call twice."""
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            await runner.stop()
+
+    async def on_unmount(self) -> None:
+        await self.stop_proxy()
+        await super().on_unmount()
+
+
+def run_live(
+    config: ProxyConfig,
+    *,
+    client: Callable[[str], Any] | None = None,
+    initial_filter: str = "",
+) -> int:
+    """Run proxy and TUI together until the user quits; returns the exit code.
+
+    Raises ``rpcspy.exits.CliError`` when the proxy cannot start.
+    """
+    from rpcspy.exits import EXIT_FAILURE, CliError
+
+    app = LiveProxyApp(config, client=client, initial_filter=initial_filter)
+    app.run()
+    if app.proxy_error is not None:
+        raise CliError(f"the proxy could not start: {app.proxy_error}", EXIT_FAILURE)
+    return 0

@@ -1,0 +1,233 @@
+"""One call in full: typed tree, pretty XML, HTTP headers and timing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import zlib
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from rpcspy.tui.format import format_duration, format_size, outcome
+from rpcspy.tui.snippets import call_url
+from rpcspy.tui.store import CallStore
+from rpcspy.tui.widgets.value_tree import ValueTree
+from rpcspy.xmlrpc.messages import Fault
+
+if TYPE_CHECKING:
+    from rpcspy.capture.record import CallRecord
+    from rpcspy.tui.app import RpcSpyApp
+
+__all__ = ["DetailScreen", "decode_body", "pretty_xml"]
+
+#: Bodies longer than this are shown cut (highlighting megabytes would stall the UI).
+_XML_SHOW_MAX = 200_000
+
+
+def decode_body(body: bytes | None, encoding: str | None) -> bytes | None:
+    """A body without its content-encoding (as recorded when it cannot be undone)."""
+    if body is None:
+        return None
+    enc = (encoding or "identity").strip().lower()
+    try:
+        if enc in ("gzip", "x-gzip"):
+            return gzip.decompress(body)
+        if enc == "deflate":
+            try:
+                return zlib.decompress(body)
+            except zlib.error:
+                return zlib.decompress(body, -zlib.MAX_WBITS)
+    except (OSError, EOFError, zlib.error):
+        return body
+    return body
+
+
+def pretty_xml(body: bytes) -> str:
+    """The XML indented for reading; the text as it is when it does not parse."""
+    from lxml import etree
+
+    try:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, remove_blank_text=True, huge_tree=False, load_dtd=False
+        )
+        root = etree.fromstring(body, parser)
+        return str(etree.tostring(root, pretty_print=True, encoding="unicode"))
+    except (etree.XMLSyntaxError, ValueError):
+        return body.decode("utf-8", errors="replace")
+
+
+def xml_text(body: bytes | None, encoding: str | None) -> str:
+    """A body as indented XML, cut when huge; empty for no body."""
+    if body is None:
+        return ""
+    plain = decode_body(body, encoding) or b""
+    text = pretty_xml(plain[: _XML_SHOW_MAX * 2])
+    if len(text) > _XML_SHOW_MAX:
+        text = text[:_XML_SHOW_MAX] + f"\n<!-- cut: {len(plain):,} bytes in all -->"
+    return text
+
+
+def _xml_view(title: str, text: str) -> Text | Syntax:
+    if not text:
+        return Text(f"{title}: none", "dim")
+    return Syntax(text, "xml", theme="ansi_dark", word_wrap=True, background_color="default")
+
+
+def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
+    """Timing, peers, status, problems and both header lists, as text."""
+    out = Text()
+
+    def head(title: str) -> None:
+        out.append(f"\n{title}\n", "bold underline")
+
+    def row(name: str, value: str, style: str = "") -> None:
+        out.append(f"  {name:<18}", "dim")
+        out.append(f"{value}\n", style)
+
+    label, _kind = outcome(record)
+    out.append(f"call #{record.seq}", "bold")
+    out.append(f"   id {record.id}   origin {record.origin}\n")
+    head("timing")
+    started = dt.datetime.fromtimestamp(record.started, tz)
+    row("started", started.isoformat(sep=" ", timespec="milliseconds"))
+    if record.ended is not None:
+        row("ended", dt.datetime.fromtimestamp(record.ended, tz).isoformat(sep=" ", timespec="milliseconds"))
+    row("duration", f"{format_duration(record.duration_ms)} ms")
+    head("exchange")
+    row("url", f"POST {call_url(record)}")
+    row("status", "-" if record.status is None else str(record.status))
+    row("outcome", label)
+    row("client", "-" if record.client is None else f"{record.client[0]}:{record.client[1]}")
+    row("server", "-" if record.server is None else f"{record.server[0]}:{record.server[1]}")
+    req_len = len(record.request_body)
+    resp_len = None if record.response_body is None else len(record.response_body)
+    row("request body", f"{format_size(req_len)} ({req_len:,} bytes)"
+        + (f", {record.request_content_encoding}" if record.request_content_encoding else ""))
+    row("response body", "-" if resp_len is None else f"{format_size(resp_len)} ({resp_len:,} bytes)"
+        + (f", {record.response_content_encoding}" if record.response_content_encoding else ""))
+    if record.redacted:
+        row("redacted", "credential headers were redacted when recorded")
+    if record.error:
+        head("error")
+        out.append(f"  {record.error}\n", "bold red")
+    if record.problems:
+        head("problems")
+        for p in record.problems:
+            out.append(f"  {p.message}\n", "bold red")
+    head("request headers")
+    for k, v in record.request_headers:
+        out.append(f"  {k}: ", "bold")
+        out.append(f"{v}\n")
+    head("response headers")
+    if not record.response_headers:
+        out.append("  (none)\n", "dim")
+    for k, v in record.response_headers:
+        out.append(f"  {k}: ", "bold")
+        out.append(f"{v}\n")
+    return out
+
+
+class DetailScreen(Screen[None]):
+    """Everything about one call (or one sub-call of a multicall)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("1", "tab('tab-tree')", "Tree", show=False),
+        Binding("2", "tab('tab-xml')", "XML", show=False),
+        Binding("3", "tab('tab-http')", "HTTP", show=False),
+        Binding("c", "copy('curl')", "Copy curl"),
+        Binding("y", "copy('python')", "Copy Python"),
+        Binding("C", "save('curl')", "Save curl", show=False),
+        Binding("Y", "save('python')", "Save Python", show=False),
+        Binding("r", "replay", "Replay"),
+        Binding("e", "edit", "Edit+send"),
+    ]
+
+    def __init__(self, store: CallStore, row: int, sub: int | None = None) -> None:
+        super().__init__(id="detail")
+        self.store = store
+        self.row = row
+        self.sub = sub
+        self.record = store.record(row)
+        #: The bodies as shown in the XML tab.
+        self.request_xml = xml_text(self.record.request_body, self.record.request_content_encoding)
+        self.response_xml = xml_text(self.record.response_body, self.record.response_content_encoding)
+
+    @property
+    def rpc_app(self) -> RpcSpyApp:
+        from rpcspy.tui.app import RpcSpyApp
+
+        assert isinstance(self.app, RpcSpyApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        rec = self.record
+        label, kind = outcome(rec)
+        yield Header(show_clock=False, icon="⇄")
+        title = f"#{rec.seq}  {rec.method or '(not decoded)'}"
+        if self.sub is not None and self.sub < len(rec.subcalls):
+            title += f"  > sub-call {self.sub}: {rec.subcalls[self.sub].call.method}"
+        summary = Text.assemble(
+            (title, "bold"),
+            "   ",
+            (label, f"bold {'red' if kind in ('problem', 'error') else 'yellow' if 'fault' in kind else 'green'}"),
+            f"   {format_duration(rec.duration_ms)} ms   {call_url(rec)}",
+        )
+        yield Static(summary, id="detail-summary")
+        with TabbedContent(id="detail-tabs"):
+            with TabPane("Tree", id="tab-tree"):
+                yield ValueTree("call", id="value-tree")
+            with TabPane("XML", id="tab-xml"), VerticalScroll(id="xml-scroll"):
+                yield Static(Text("request", "bold underline"), classes="xml-title")
+                yield Static(_xml_view("request", self.request_xml), id="xml-request")
+                yield Static(Text("response", "bold underline"), classes="xml-title")
+                yield Static(_xml_view("response", self.response_xml), id="xml-response")
+            with TabPane("HTTP", id="tab-http"), VerticalScroll():
+                yield Static(http_text(rec, self.rpc_app.tz), id="http-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(ValueTree)
+        rec = self.record
+        if self.sub is not None and self.sub < len(rec.subcalls):
+            entry = rec.subcalls[self.sub]
+            tree.show_message(entry.call, entry.result, response_note="no result for this sub-call")
+        else:
+            note = "no response: " + rec.error if rec.error else "no response"
+            tree.show_message(rec.call, rec.response, response_note=note)
+            if rec.is_multicall:
+                node = tree.root.add(Text(f"{len(rec.subcalls)} sub-calls", "bold"), expand=True)
+                for entry in rec.subcalls:
+                    child = node.add(
+                        Text.assemble((f"[{entry.index}] ", "dim"), (entry.call.method, "bold")),
+                        expand=False,
+                    )
+                    for i, p in enumerate(entry.call.params):
+                        tree._add_value(child, f"params[{i}]", p)
+                    if isinstance(entry.result, Fault):
+                        child.add_leaf(Text(f"fault {entry.result.code}: {entry.result.string}", "yellow"))
+                    elif entry.result is not None:
+                        tree._add_value(child, "result", entry.result.value)
+        tree.focus()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_copy(self, kind: str) -> None:
+        self.rpc_app.copy_snippet(self.record, kind)
+
+    def action_save(self, kind: str) -> None:
+        self.rpc_app.save_snippet(self.record, kind)
+
+    def action_replay(self) -> None:
+        self.rpc_app.open_replay([self.row])
+
+    def action_edit(self) -> None:
+        self.rpc_app.open_editor(self.row)

@@ -1,0 +1,309 @@
+"""Edit a call (method name, typed params) and send it; the sent call joins the list as resent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tree
+from textual.widgets.option_list import Option
+from textual.widgets.tree import TreeNode
+
+from rpcspy.tui.editing import (
+    EDIT_TYPES,
+    PathKey,
+    clone,
+    convert,
+    edit_text,
+    get_at,
+    parse_scalar,
+    remove_at,
+    rename_member,
+    set_at,
+)
+from rpcspy.tui.screens.prompt import TextPrompt
+from rpcspy.tui.screens.replay import default_target, side_text
+from rpcspy.tui.store import CallStore
+from rpcspy.tui.widgets.value_tree import value_label
+from rpcspy.xmlrpc.messages import MethodCall
+from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct
+
+if TYPE_CHECKING:
+    from rpcspy.capture.record import CallRecord
+    from rpcspy.tui.app import RpcSpyApp
+
+__all__ = ["EditScreen", "TypePicker"]
+
+
+class ValuePrompt(TextPrompt):
+    """Text for a scalar of a given type, checked as it is submitted."""
+
+    #: Spaces at the ends of a string value matter.
+    strip = False
+
+    def __init__(self, title: str, tag: str, value: str) -> None:
+        super().__init__(title, value)
+        self.tag = tag
+
+    def validate(self, value: str) -> str | None:
+        try:
+            parse_scalar(self.tag, value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+
+class TypePicker(ModalScreen[str | None]):
+    """Choose a wire type."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__(classes="prompt")
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-box"):
+            yield Label("Change the type to", id="prompt-title")
+            options = [
+                Option(ALL_TYPES[tag].label if tag else "string (untyped)", id=tag or "untyped")
+                for tag in EDIT_TYPES
+            ]
+            yield OptionList(*options, id="type-list")
+
+    def on_mount(self) -> None:
+        ol = self.query_one(OptionList)
+        ol.styles.height = 14
+        key = self.current or "untyped"
+        for i, tag in enumerate(EDIT_TYPES):
+            if (tag or "untyped") == key:
+                ol.highlighted = i
+        ol.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        oid = event.option.id or ""
+        self.dismiss("" if oid == "untyped" else oid)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ParamsTree(Tree[PathKey]):
+    """The params as an editable tree; each node's data is its path from the params array."""
+
+
+class EditScreen(Screen[None]):
+    """Method name on top, params tree on the left, the response on the right."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+s", "send", "Send", priority=True),
+        Binding("enter", "edit_value", "Edit value", show=False),
+        Binding("v", "edit_value", "Value"),
+        Binding("t", "change_type", "Type"),
+        Binding("a", "add", "Add"),
+        Binding("n", "rename", "Rename", show=False),
+        Binding("d,delete", "delete", "Delete"),
+    ]
+
+    def __init__(self, store: CallStore, record: CallRecord, *, target: str | None = None) -> None:
+        super().__init__(id="edit")
+        assert record.call is not None
+        self.store = store
+        self.record = record
+        self.params: Array = Array(clone(p) for p in record.call.params)
+        self.target = target or default_target(record)
+        self.sending = False
+        self.sent: list[CallRecord] = []
+
+    @property
+    def rpc_app(self) -> RpcSpyApp:
+        from rpcspy.tui.app import RpcSpyApp
+
+        assert isinstance(self.app, RpcSpyApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        assert self.record.call is not None
+        yield Header(show_clock=False, icon="⇄")
+        with Horizontal(id="edit-method-row"):
+            yield Label("method ")
+            yield Input(self.record.call.method, id="edit-method")
+            yield Label(" → ")
+            yield Input(self.target, id="edit-target")
+        with Horizontal(id="edit-main"):
+            yield ParamsTree("params", id="edit-tree")
+            with VerticalScroll(id="edit-response"):
+                yield Static(Text("Ctrl+S sends the call", "dim"), id="edit-result")
+        yield Static("", id="edit-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.rebuild()
+        self.query_one(ParamsTree).focus()
+        self._status("v: value · t: type · a: add · n: rename · d: delete · ctrl+s: send")
+
+    def _status(self, text: str | Text) -> None:
+        self.query_one("#edit-status", Static).update(text)
+
+    # ------------------------------------------------------------ tree
+
+    def rebuild(self, select: PathKey | None = None) -> None:
+        """Redraw the tree from ``self.params``, expanded, with ``select`` under the cursor."""
+        tree = self.query_one(ParamsTree)
+        tree.clear()
+        tree.root.data = ()
+        tree.root.set_label(Text(f"params ({len(self.params)})", "bold"))
+        wanted: list[TreeNode[PathKey]] = []
+
+        def add(parent: TreeNode[PathKey], name: str, path: PathKey) -> None:
+            value = get_at(self.params, path)
+            if isinstance(value, Struct | Array):
+                node = parent.add(value_label(name, value), data=path, expand=True)
+                keys: list[int | str] = list(value.keys()) if isinstance(value, Struct) else list(range(len(value)))
+                for k in keys:
+                    add(node, k if isinstance(k, str) else f"[{k}]", (*path, k))
+            else:
+                node = parent.add_leaf(value_label(name, value), data=path)
+            if path == select:
+                wanted.append(node)
+
+        for i in range(len(self.params)):
+            add(tree.root, f"params[{i}]", (i,))
+        tree.root.expand()
+        if wanted:
+            self.call_after_refresh(tree.move_cursor, wanted[0])
+
+    def _cursor_path(self) -> PathKey | None:
+        node = self.query_one(ParamsTree).cursor_node
+        return None if node is None else node.data
+
+    def action_edit_value(self) -> None:
+        path = self._cursor_path()
+        if not path:
+            self.action_add()
+            return
+        value = get_at(self.params, path)
+        if isinstance(value, Struct | Array):
+            self.notify(f"a {value.label} has no value of its own: a adds to it, t changes its type")
+            return
+        tag = value.tag
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                set_at(self.params, path, parse_scalar(tag, text))
+                self.rebuild(path)
+
+        self.app.push_screen(ValuePrompt(f"{value.label} value", tag, edit_text(value)), done)
+
+    def action_change_type(self) -> None:
+        path = self._cursor_path()
+        if not path:
+            return
+        value = get_at(self.params, path)
+
+        def done(tag: str | None) -> None:
+            if tag is not None:
+                set_at(self.params, path, convert(value, tag))
+                self.rebuild(path)
+
+        self.app.push_screen(TypePicker(value.tag), done)
+
+    def action_add(self) -> None:
+        path = self._cursor_path() or ()
+        target = get_at(self.params, path) if path else self.params
+        if not isinstance(target, Struct | Array):
+            # On a scalar: add next to it, in its container.
+            path = path[:-1]
+            target = get_at(self.params, path) if path else self.params
+        if isinstance(target, Array):
+            target.append(String(""))
+            self.rebuild((*path, len(target) - 1))
+            return
+        assert isinstance(target, Struct)
+
+        def done(name: str | None) -> None:
+            if name is None:
+                return
+            if name in target:
+                self.notify(f"the struct already has a member {name!r}", severity="error")
+                return
+            target[name] = String("")
+            self.rebuild((*path, name))
+
+        self.app.push_screen(TextPrompt("name of the new struct member"), done)
+
+    def action_rename(self) -> None:
+        path = self._cursor_path()
+        if not path or not isinstance(path[-1], str):
+            self.notify("only struct members have names", severity="warning")
+            return
+
+        def done(name: str | None) -> None:
+            if name is None:
+                return
+            try:
+                rename_member(self.params, path, name)
+            except ValueError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.rebuild((*path[:-1], name))
+
+        self.app.push_screen(TextPrompt("new member name", str(path[-1])), done)
+
+    def action_delete(self) -> None:
+        path = self._cursor_path()
+        if not path:
+            return
+        remove_at(self.params, path)
+        parent = path[:-1]
+        self.rebuild(parent or None)
+
+    # ------------------------------------------------------------ sending
+
+    def action_send(self) -> None:
+        if self.sending:
+            self.notify("still sending", severity="warning")
+            return
+        from rpcspy.replay.send import Target
+
+        method = self.query_one("#edit-method", Input).value.strip()
+        if not method:
+            self._status(Text("the method name is empty", "bold red"))
+            return
+        target_text = self.query_one("#edit-target", Input).value
+        try:
+            target = Target.parse(target_text)
+        except ValueError as exc:
+            self._status(Text(str(exc), "bold red"))
+            return
+        if target.path is None:
+            target = Target(target.scheme, target.host, target.port, self.record.path or "/RPC2")
+        call = MethodCall(method, tuple(clone(p) for p in self.params))
+        self.sending = True
+        self._status(f"sending {method} to {target.url}…")
+        self._send(call, target)
+
+    @work(thread=True, exclusive=True, group="resend", exit_on_error=False)
+    def _send(self, call: MethodCall, target: object) -> None:
+        from rpcspy.replay.send import send_call
+
+        record = send_call(call, target, timeout=15.0)  # type: ignore[arg-type]
+        self.app.call_from_thread(self._sent, record)
+
+    def _sent(self, record: CallRecord) -> None:
+        self.sending = False
+        row = self.rpc_app.add_resent(record)
+        resent = self.store.record(row)
+        self.sent.append(resent)
+        self.query_one("#edit-result", Static).update(side_text(resent, []))
+        if resent.error:
+            self._status(Text(f"no response: {resent.error}", "bold red"))
+        else:
+            label = side_text(resent, []).plain.splitlines()[0]
+            self._status(f"sent as #{resent.seq} (in the list, marked ↻): {label}")

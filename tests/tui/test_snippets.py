@@ -1,0 +1,104 @@
+"""Copy-as-curl and copy-as-Python: pure functions, checked by running what they produce."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import sys
+import xmlrpc.client
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rpcspy.capture import build_record
+from rpcspy.tui.snippets import call_url, decoded_request_body, python_literal, to_curl, to_python
+from rpcspy.xmlrpc.values import (
+    I4,
+    I8,
+    Array,
+    Base64,
+    Boolean,
+    DateTime,
+    Double,
+    ExBigDecimal,
+    Int,
+    Nil,
+    String,
+    Struct,
+)
+from tests.tui.samples import exchange, sample_records
+
+
+def test_curl_for_a_recorded_call() -> None:
+    rec = sample_records()[1]
+    text = to_curl(rec)
+    assert text.startswith("curl -sS -X POST http://127.0.0.1:8000/RPC2 \\\n")
+    assert "  -H 'User-Agent: Python-xmlrpc/3.12' \\\n" in text
+    assert "  -H 'Content-Type: text/xml' \\\n" in text
+    assert "Host:" not in text and "Accept-Encoding" not in text
+    assert "--data-binary '<?xml version='\"'\"'1.0'\"'\"'?>" in text  # shell-quoted single quotes
+
+
+def test_gzip_request_is_sent_decoded() -> None:
+    plain = xmlrpc.client.dumps((1, 2), "math.add").encode()
+    rec = build_record(
+        started=1.0, ended=2.0, client=None, server=None, scheme="https", host="example.org", port=443,
+        path="/RPC2", status=200, request_headers=(("Content-Encoding", "gzip"),), response_headers=(),
+        request_body=gzip.compress(plain), response_body=None, request_content_encoding="gzip",
+    )
+    assert decoded_request_body(rec) == plain
+    assert call_url(rec) == "https://example.org/RPC2"
+    text = to_curl(rec)
+    assert "Content-Encoding" not in text and "--insecure" in text and "math.add" in text
+
+
+def test_python_literals_keep_what_the_stdlib_can_send() -> None:
+    assert python_literal(Struct(a=Int(1), b=Array([String("x"), Boolean(True)]))) == "{'a': 1, 'b': ['x', True]}"
+    assert python_literal(Base64(b"hi")) == "xmlrpc.client.Binary(b'hi')"
+    assert python_literal(DateTime("20240131T08:09:10")) == "xmlrpc.client.DateTime('20240131T08:09:10')"
+    assert python_literal(Nil()) == "None"
+    assert python_literal(Double(1.5)) == "1.5"
+    assert python_literal(ExBigDecimal("1.50")) == "Decimal('1.50')"
+    long = Struct({f"key{i}": String("value" * 3) for i in range(8)})
+    assert python_literal(long).startswith("{\n    'key0': 'valuevaluevalue',\n")
+
+
+def test_python_snippet_notes_inexact_types_and_odd_names() -> None:
+    body = (
+        b"<methodCall><methodName>odd-name.x</methodName><params>"
+        b"<param><value><i4>1</i4></value></param><param><value><i8>5</i8></value></param>"
+        b"<param><value><nil/></value></param></params></methodCall>"
+    )
+    rec = exchange(1, "odd-name.x", request_body=body, result=1)
+    text = to_python(rec)
+    assert "getattr(proxy, 'odd-name.x')(1, 5, None)" in text
+    assert "i4 (sent as int)" in text and "i8" in text
+    assert "allow_none=True" in text
+    undecoded = exchange(2, "x", request_body=b"<methodCall>", result=1)
+    with pytest.raises(ValueError, match="not decoded"):
+        to_python(undecoded)
+
+
+def test_python_snippet_runs_against_the_demo_server(demo_server: Any, tmp_path: Path) -> None:
+    from rpcspy.replay.send import send_call
+    from rpcspy.xmlrpc.messages import MethodCall
+
+    rec = send_call(MethodCall("sample.sumAndDifference", (Int(7), Int(3))), demo_server.url)
+    assert rec.response is not None and rec.error is None
+    script = tmp_path / "call.py"
+    script.write_text(to_python(rec))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=20, check=True)
+    assert out.stdout.strip() == "{'sum': 10, 'difference': 4}"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_snippet_runs_against_the_demo_server(demo_server: Any) -> None:
+    from rpcspy.replay.send import send_call
+    from rpcspy.xmlrpc.messages import MethodCall
+
+    rec = send_call(MethodCall("sample.sumAndDifference", (I4(7), Int(3))), demo_server.url)
+    out = subprocess.run(["sh", "-c", to_curl(rec)], capture_output=True, timeout=20, check=True)
+    assert b"<name>sum</name>" in out.stdout and b"10" in out.stdout
+    _ = I8

@@ -1,0 +1,240 @@
+"""The TUI's store: indexing capture files, column filters agreeing with Filter.matches, sorting."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rpcspy.capture import CaptureFormatError, CaptureWriter
+from rpcspy.filter import parse_filter
+from rpcspy.tui import store as store_module
+from rpcspy.tui.store import CallStore, FileIndexer, _add_columns, _Batch, percentile
+from tests.tui.samples import FILTERS, exchange, sample_records, write_capture
+
+
+def index(path: Path, *, follow: bool = False) -> tuple[CallStore, FileIndexer]:
+    store = CallStore()
+    indexer = FileIndexer(path, store, follow=follow)
+    if not follow:
+        indexer.run()
+    return store, indexer
+
+
+@pytest.fixture
+def sample_capture(tmp_path: Path) -> Path:
+    return write_capture(tmp_path / "sample.jsonl", sample_records())
+
+
+def test_indexes_every_call_and_builds_records_lazily(sample_capture: Path) -> None:
+    store, indexer = index(sample_capture)
+    records = sample_records()
+    assert store.count == len(records) == 12
+    assert indexer.done and not store.problems
+    assert indexer.header is not None and indexer.header.version[0] == 1
+    for row, rec in enumerate(records):
+        got = store.record(row)
+        assert got.id == rec.id and got.call == rec.call and got.response == rec.response
+        assert store.method_name(row) == (rec.method or "")
+        assert store.raw_line(row) is not None and store.is_file_row(row)
+    assert store.faults == 3  # 5, 7 (sub-call), 8
+    assert store.bad == 2  # 9 problem, 11 error
+    indexer.close()
+
+
+def test_columns_from_json_equal_columns_from_records(sample_capture: Path) -> None:
+    store, indexer = index(sample_capture)
+    reference = CallStore()
+    batch = _Batch()
+    for rec in sample_records():
+        _add_columns(batch, rec, 0, 0, reference, 0)
+    reference.append_batch(batch)
+    for name in ("seq", "started", "flags", "fault", "size", "status", "origin"):
+        assert list(getattr(store, name)) == list(getattr(reference, name)), name
+    assert [store.method_name(r) for r in range(12)] == [reference.method_name(r) for r in range(12)]
+    assert [store.client_name(r) for r in range(12)] == [reference.client_name(r) for r in range(12)]
+    for r in range(12):
+        a, b = store.duration_ms(r), reference.duration_ms(r)
+        assert (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-3)
+    assert {k: [store.methods.names[m] for m in v] for k, v in store.sub_methods.items()} == {
+        k: [reference.methods.names[m] for m in v] for k, v in reference.sub_methods.items()
+    }
+    assert store.sub_faults == reference.sub_faults
+    indexer.close()
+
+
+@pytest.mark.parametrize("chunk", [3, 32_768])
+def test_store_filters_agree_with_matches(sample_capture: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CHUNK", chunk)
+    store, indexer = index(sample_capture)
+    records = sample_records()
+    # Live records too: the same filter must treat in-memory rows the same way.
+    for rec in records[:4]:
+        store.add_record(rec)
+    everything = records + records[:4]
+    for text in FILTERS:
+        flt = parse_filter(text)
+        expected = [row for row, rec in enumerate(everything) if flt.matches(rec)]
+        assert list(store.filter_rows(flt)) == expected, text
+    indexer.close()
+
+
+def test_filter_range_and_cancel(sample_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "CHUNK", 2)
+    store, indexer = index(sample_capture)
+    assert list(store.filter_rows(parse_filter("ok"), 3, 8)) == [3, 5]
+    calls = []
+    with pytest.raises(store_module.Cancelled):
+        store.filter_rows(parse_filter("ok"), cancelled=lambda: len(calls) > 1, progress=calls.append)
+    indexer.close()
+
+
+def test_text_filter_parses_only_candidate_lines(sample_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rpcspy.filter import jsonmatch
+
+    store, indexer = index(sample_capture)
+    tested: list[int] = []
+    original = jsonmatch.matches_json
+
+    def spy(node: object, obj: dict[str, object]) -> bool:
+        tested.append(int(obj["seq"]))  # type: ignore[call-overload]
+        return original(node, obj)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jsonmatch, "matches_json", spy)
+    assert list(store.filter_rows(parse_filter("hostname"))) == [11]
+    assert tested == [12]  # the raw-bytes prefilter kept only the line holding the word
+    tested.clear()
+    assert list(store.filter_rows(parse_filter("method:dir.* and txt"))) == [1]
+    assert tested == [2]
+    tested.clear()
+    # Words that may be spelled differently in the raw line are not prefiltered.
+    assert list(store.filter_rows(parse_filter("params[0]=0.35"))) == [5]
+    assert len(tested) == 12
+    indexer.close()
+
+
+def test_corrupt_and_torn_lines_are_skipped_and_reported(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "c.jsonl", sample_records()[:4])
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b'{"type": "call", "seq": \n')  # corrupt JSON (line 3)
+    lines.insert(4, b"[1, 2]\n")  # not an object (line 5)
+    data = b"".join(lines) + lines[-1][: len(lines[-1]) // 2]  # torn last line
+    path.write_bytes(data)
+    store, indexer = index(path)
+    assert store.count == 4
+    assert [p.line for p in store.problems] == [3, 5, 8]
+    assert store.problems[0].where == "capture"
+    assert "cut short" in store.problems[2].reason
+    assert [store.record(r).seq for r in range(4)] == [1, 2, 3, 4]
+    indexer.close()
+
+
+def test_missing_header_is_a_problem_not_a_failure(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "c.jsonl", sample_records()[:3])
+    path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[1:]))
+    store, indexer = index(path)
+    assert store.count == 3
+    assert store.problems[0].kind == "no-header"
+    indexer.close()
+
+
+def test_unsupported_version_raises(tmp_path: Path) -> None:
+    path = tmp_path / "v9.jsonl"
+    path.write_text('{"type": "header", "format": "rpcspy-capture", "version": "9.0"}\n')
+    store = CallStore()
+    indexer = FileIndexer(path, store)
+    with pytest.raises(CaptureFormatError, match=r"9\.0"):
+        indexer.run()
+    indexer.close()
+
+
+def test_gzip_capture_and_a_torn_gzip(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "c.jsonl.gz", sample_records())
+    store, indexer = index(path)
+    assert store.count == 12 and not store.problems
+    assert store.record(6).is_multicall
+    indexer.close()
+    data = path.read_bytes()
+    torn = tmp_path / "torn.jsonl.gz"
+    torn.write_bytes(data[: len(data) * 2 // 3])
+    store, indexer = index(torn)
+    assert 0 < store.count < 12
+    assert store.problems and store.problems[-1].where == "capture"
+    indexer.close()
+
+
+def test_follow_picks_up_appended_calls(tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    records = sample_records()
+    writer = CaptureWriter(path, append=False)
+    writer.write(records[0])
+    store, indexer = index(path, follow=True)
+    thread = threading.Thread(target=indexer.run, kwargs={"on_batch": None})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while store.count < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert store.count == 1
+        for rec in records[1:5]:
+            writer.write(rec)
+        while store.count < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [store.record(r).seq for r in range(store.count)] == [1, 2, 3, 4, 5]
+    finally:
+        writer.close()
+        indexer.close()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_sort_and_stats(sample_capture: Path) -> None:
+    store, indexer = index(sample_capture)
+    rows = store.filter_rows(parse_filter(""))
+    by_duration = list(store.sort_rows(rows, "duration", reverse=True))
+    assert by_duration[0] == 5  # demo.slow
+    assert by_duration[-1] == 10  # no response sorts last when descending
+    assert [store.method_name(r) for r in store.sort_rows(rows, "method")][:3] == [
+        "demo.crash", "demo.fault", "demo.large"
+    ]
+    assert list(store.sort_rows(rows, "size"))[-1] == 6  # the multicall is the biggest
+    by_status = list(store.sort_rows(rows, "status", reverse=True))
+    assert set(by_status[:2]) == {8, 10}  # problem and error first
+    stats = {s.method: s for s in store.method_stats(rows)}
+    assert stats["user.get"].count == 2 and stats["user.get"].faults == 0
+    assert stats["demo.fault"].fault_rate == 1.0
+    assert stats["demo.slow"].p50_ms == pytest.approx(352.0, abs=0.1)
+    assert stats["math.add"].p50_ms is None
+    with pytest.raises(ValueError):
+        store.sort_rows(rows, "nope")
+    indexer.close()
+
+
+def test_percentile() -> None:
+    assert percentile([], 0.5) is None
+    values = [float(i) for i in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.95) == 95.0
+    assert percentile([7.0], 0.95) == 7.0
+
+
+def test_in_memory_records(tmp_path: Path) -> None:
+    store = CallStore()
+    row = store.add_record(exchange(1, "a.b", (1,), result=2))
+    assert row == 0 and store.count == 1 and not store.is_file_row(0)
+    assert store.raw_line(0) is None
+    assert store.record(0).method == "a.b"
+    assert list(store.filter_rows(parse_filter("method:a.*"))) == [0]
+
+
+def test_gzip_file_bytes_are_not_the_text(tmp_path: Path) -> None:
+    # A .gz capture's lines are read from a decompressed copy, so raw lines are JSON text.
+    path = write_capture(tmp_path / "c.jsonl.gz", sample_records()[:2])
+    store, indexer = index(path)
+    raw = store.raw_line(0)
+    assert raw is not None and raw.startswith(b"{")
+    assert gzip.decompress(path.read_bytes()).count(b"\n") == 3
+    indexer.close()
