@@ -1,0 +1,245 @@
+"""``rpcspy show``: a capture file as a table of calls, or one call in full."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rpcspy.capture import CallRecord, CaptureFormatError, read_capture, record_to_json
+from rpcspy.capture.reader import CaptureReader
+from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+from rpcspy.term import Style, warn
+from rpcspy.xmlrpc.messages import Fault
+from rpcspy.xmlrpc.render import format_call, format_message_tree, format_response
+
+__all__ = ["call_status", "show_call", "show_table", "summary_json"]
+
+
+def _open(path: Path) -> CaptureReader:
+    if not path.exists():
+        raise CliError(f"no such capture file: {path}", EXIT_INPUT)
+    if path.is_dir():
+        raise CliError(f"{path} is a directory, not a capture file", EXIT_INPUT)
+    try:
+        return read_capture(path)
+    except CaptureFormatError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from exc
+
+
+def _records(reader: CaptureReader, path: Path) -> Iterator[CallRecord]:
+    try:
+        yield from reader
+    except CaptureFormatError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from exc
+
+
+def _finish(reader: CaptureReader, path: Path) -> int:
+    """Report skipped lines on stderr; the exit code says whether anything was skipped."""
+    for problem in reader.problems:
+        warn(f"{path}: {problem.message}")
+    if reader.problems:
+        n = len(reader.problems)
+        warn(f"{path}: {n} line{'s' if n != 1 else ''} skipped; the other records are shown")
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def call_status(record: CallRecord) -> str:
+    """One word or two for a call's outcome: ``ok``, ``fault 4``, ``problem``, ``error``."""
+    if record.error:
+        return "error"
+    if isinstance(record.response, Fault):
+        return f"fault {record.response.code}"
+    if record.response is None and any(p.kind == "http-error" for p in record.problems):
+        return f"http {record.status}"
+    if record.problems:
+        return "problem"
+    if record.response is None:
+        return "no reply"
+    return "ok"
+
+
+def _time(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
+
+
+def _peer(peer: tuple[str, int] | None) -> str:
+    return f"{peer[0]}:{peer[1]}" if peer else "-"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    if n < 10_000:
+        return f"{n}B"
+    if n < 10_000_000:
+        return f"{n // 1024}K"
+    return f"{n // (1024 * 1024)}M"
+
+
+def summary_json(record: CallRecord) -> dict[str, Any]:
+    """The fields of one table row, for ``--json``."""
+    return {
+        "seq": record.seq,
+        "id": record.id,
+        "started": record.started,
+        "client": _peer(record.client),
+        "url": f"{record.scheme}://{record.host}:{record.port}{record.path}",
+        "method": record.method,
+        "status": call_status(record),
+        "fault_code": record.fault_code,
+        "duration_ms": record.duration_ms,
+        "request_bytes": len(record.request_body),
+        "response_bytes": None if record.response_body is None else len(record.response_body),
+        "multicall": len(record.subcalls) if record.is_multicall else None,
+        "problems": [p.message for p in record.problems],
+        "error": record.error,
+    }
+
+
+def show_table(path: Path, *, as_json: bool = False) -> int:
+    """Print one row per call; returns the exit code."""
+    reader = _open(path)
+    out = sys.stdout
+    if as_json:
+        for record in _records(reader, path):
+            out.write(orjson.dumps(summary_json(record)).decode() + "\n")
+        return _finish(reader, path)
+
+    style = Style(out)
+    width = shutil.get_terminal_size((120, 24)).columns
+    # Fixed columns: # time client status ms size; the call takes what is left.
+    fixed = 6 + 13 + 22 + 12 + 9 + 13
+    call_width = max(30, width - fixed)
+    header = f"{'#':>5} {'time':12} {'client':21} {'call':{call_width}} {'status':11} {'ms':>8} {'size':>12}"
+    out.write(style(header, "bold") + "\n")
+    count = 0
+    for record in _records(reader, path):
+        count += 1
+        status = call_status(record)
+        colour = {"ok": "green", "error": "red", "problem": "magenta"}.get(status, "yellow")
+        if record.call is not None:
+            call_text = format_call(record.call, limit=call_width)
+            if record.is_multicall:
+                call_text = f"{record.call.method} [{len(record.subcalls)} calls]"
+        else:
+            call_text = "(undecodable request)"
+        if record.response is not None and not isinstance(record.response, Fault):
+            result = " -> " + format_response(record.response, limit=40)
+            if len(call_text) + len(result) <= call_width:
+                call_text += result
+        ms = "-" if record.duration_ms is None else f"{record.duration_ms:.1f}"
+        size = f"{_size(len(record.request_body))}/{_size(None if record.response_body is None else len(record.response_body))}"
+        out.write(
+            f"{record.seq:>5} {_time(record.started):12} {_peer(record.client):21} "
+            f"{call_text:{call_width}} {style(f'{status:11}', colour)} {ms:>8} {size:>12}\n"
+        )
+        if record.is_multicall:
+            for sub in record.subcalls:
+                sub_status = (
+                    "no reply"
+                    if sub.result is None
+                    else f"fault {sub.result.code}"
+                    if isinstance(sub.result, Fault)
+                    else "ok"
+                )
+                text = "  └ " + format_call(sub.call, limit=call_width - 4)
+                out.write(f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n")
+    out.write(style(f"{count} call{'s' if count != 1 else ''}", "dim") + "\n")
+    return _finish(reader, path)
+
+
+def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:
+    """The call numbered ``key`` (the # column), else the one call whose id starts with it."""
+    prefix = key.lower()
+    by_id: list[CallRecord] = []
+    for record in _records(reader, path):
+        if key.isdigit() and record.seq == int(key):
+            return record
+        if record.id.startswith(prefix) and len(by_id) < 2:
+            by_id.append(record)
+    if len(by_id) == 1:
+        return by_id[0]
+    if by_id:
+        raise CliError(f"{key!r} matches several call ids in {path}; give more of the id", EXIT_USAGE)
+    raise CliError(f"no call {key!r} in {path} (use the # column or an id prefix)", EXIT_INPUT)
+
+
+def _body_text(body: bytes | None, encoding: str | None) -> str:
+    if body is None:
+        return "(none)"
+    if encoding and encoding.lower() not in ("identity", ""):
+        return f"({len(body)} bytes, content-encoding {encoding}; the decoded form is above)"
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
+
+
+def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False) -> int:
+    """Print one call in full: timing, peers, decoded request and response, problems, headers."""
+    reader = _open(path)
+    record = _find(path, reader, key)
+    out = sys.stdout
+    if as_json:
+        out.write(orjson.dumps(record_to_json(record)).decode() + "\n")
+        return _finish(reader, path)
+    style = Style(out)
+
+    def section(title: str) -> None:
+        out.write("\n" + style(title, "bold", "cyan") + "\n")
+
+    out.write(style(f"call #{record.seq}", "bold") + f"  id {record.id}  origin {record.origin}\n")
+    started = dt.datetime.fromtimestamp(record.started).isoformat(sep=" ", timespec="milliseconds")
+    ms = "-" if record.duration_ms is None else f"{record.duration_ms:.3f} ms"
+    out.write(f"  time     {started}  duration {ms}\n")
+    out.write(f"  client   {_peer(record.client)}  ->  server {_peer(record.server)}\n")
+    url = f"{record.scheme}://{record.host}:{record.port}{record.path}"
+    out.write(f"  http     POST {url} -> {record.status if record.status is not None else '-'}\n")
+    out.write(f"  outcome  {call_status(record)}\n")
+    if record.error:
+        out.write(f"  error    {style(record.error, 'red')}\n")
+
+    section("request")
+    if record.call is not None:
+        for line in format_message_tree(record.call):
+            out.write(f"  {line}\n")
+    else:
+        out.write("  (not decoded)\n")
+    section("response")
+    if record.response is not None:
+        for line in format_message_tree(record.response):
+            out.write(f"  {line}\n")
+    else:
+        out.write("  (none)\n")
+    if record.is_multicall:
+        section(f"multicall ({len(record.subcalls)} sub-calls)")
+        for sub in record.subcalls:
+            result = "(no reply)" if sub.result is None else format_response(sub.result)
+            out.write(f"  [{sub.index}] {format_call(sub.call)} -> {result}\n")
+    if record.problems:
+        section("problems")
+        for problem in record.problems:
+            out.write(f"  {style(problem.message, 'magenta')}\n")
+    section("request headers")
+    for name, value in record.request_headers:
+        out.write(f"  {name}: {value}\n")
+    section("response headers")
+    for name, value in record.response_headers:
+        out.write(f"  {name}: {value}\n")
+    if raw:
+        section("raw request body")
+        out.write(_body_text(record.request_body, record.request_content_encoding) + "\n")
+        section("raw response body")
+        out.write(_body_text(record.response_body, record.response_content_encoding) + "\n")
+    return _finish(reader, path)
