@@ -11,9 +11,10 @@ from typing import Any
 
 import orjson
 
-from rpcspy.capture import CallRecord, CaptureFormatError, read_capture, record_to_json
+from rpcspy.capture import CallRecord, CaptureFormatError, record_to_json
 from rpcspy.capture.reader import CaptureReader
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+from rpcspy.inputs import open_capture
 from rpcspy.term import Style, warn
 from rpcspy.xmlrpc.messages import Fault
 from rpcspy.xmlrpc.render import format_call, format_message_tree, format_response
@@ -22,16 +23,7 @@ __all__ = ["call_status", "show_call", "show_table", "summary_json"]
 
 
 def _open(path: Path) -> CaptureReader:
-    if not path.exists():
-        raise CliError(f"no such capture file: {path}", EXIT_INPUT)
-    if path.is_dir():
-        raise CliError(f"{path} is a directory, not a capture file", EXIT_INPUT)
-    try:
-        return read_capture(path)
-    except CaptureFormatError as exc:
-        raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from exc
+    return open_capture(path)
 
 
 def _records(reader: CaptureReader, path: Path) -> Iterator[CallRecord]:

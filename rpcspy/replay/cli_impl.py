@@ -18,11 +18,12 @@ from pathlib import Path
 
 import orjson
 
-from rpcspy.capture import CallRecord, CaptureFormatError, CaptureWriter, read_capture
+from rpcspy.capture import CallRecord, CaptureFormatError, CaptureWriter
 from rpcspy.capture.reader import CaptureReader
 from rpcspy.diff import RuleError, Rules, parse_rules
 from rpcspy.exits import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, CliError
 from rpcspy.filter import Filter, FilterError, parse_filter
+from rpcspy.inputs import open_capture
 from rpcspy.progress import Progress, progress_enabled
 from rpcspy.replay.capdiff import diff_capture_files
 from rpcspy.replay.engine import Replayer, ReplayOptions, parse_speed
@@ -134,17 +135,7 @@ class CaptureSource:
         self._open().close()
 
     def _open(self) -> CaptureReader:
-        path = self.path
-        if not path.exists():
-            raise CliError(f"no such capture file: {path}", EXIT_INPUT)
-        if path.is_dir():
-            raise CliError(f"{path} is a directory, not a capture file", EXIT_INPUT)
-        try:
-            return read_capture(path)
-        except CaptureFormatError as exc:
-            raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
-        except OSError as exc:
-            raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+        return open_capture(self.path)
 
     def records(self) -> Iterator[CallRecord]:
         """One more reading of the records."""

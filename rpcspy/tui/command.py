@@ -48,22 +48,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def run(args: argparse.Namespace) -> int:
     """Open the TUI; returns the exit code (4 when corrupt lines were skipped)."""
-    from rpcspy.capture import CaptureFormatError, read_header
-    from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
     from rpcspy.filter import FilterError, parse_filter
+    from rpcspy.inputs import check_capture
 
     path: Path = args.capture
-    if not path.exists():
-        raise CliError(f"no such capture file: {path}", EXIT_INPUT)
-    if path.is_dir():
-        raise CliError(f"{path} is a directory, not a capture file", EXIT_INPUT)
-    try:
-        if path.stat().st_size:
-            read_header(path)
-    except CaptureFormatError as exc:
-        raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from exc
+    check_capture(path, allow_empty=True)  # an empty file is fine: --follow waits for records
     try:
         parse_filter(args.filter)
     except FilterError as exc:

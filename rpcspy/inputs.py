@@ -1,0 +1,41 @@
+"""Opening a capture file for a command: every way it can fail becomes one clear ``CliError``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rpcspy.capture import CaptureFormatError, CaptureReader, read_capture, read_header
+from rpcspy.exits import EXIT_INPUT, CliError
+
+__all__ = ["check_capture", "open_capture"]
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise CliError(f"no such capture file: {path}", EXIT_INPUT)
+    if path.is_dir():
+        raise CliError(f"{path} is a directory, not a capture file", EXIT_INPUT)
+
+
+def open_capture(path: Path) -> CaptureReader:
+    """A reader over ``path``, its header already checked."""
+    _require_file(path)
+    try:
+        return read_capture(path)
+    except CaptureFormatError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def check_capture(path: Path, *, allow_empty: bool = False) -> None:
+    """Fail now when ``path`` is not a readable capture (an empty file passes if allowed)."""
+    _require_file(path)
+    try:
+        if allow_empty and path.stat().st_size == 0:
+            return
+        read_header(path)
+    except CaptureFormatError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
