@@ -1,11 +1,15 @@
-"""Shared test helpers: free ports on 127.0.0.1 and the repository layout."""
+"""Shared test helpers: free ports on 127.0.0.1, demo servers, and the repository layout."""
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from rpcspy.server import DemoServer, ServerConfig
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
@@ -22,3 +26,24 @@ def free_port() -> int:
 @pytest.fixture
 def port() -> int:
     return free_port()
+
+
+MakeServer = Callable[..., DemoServer]
+
+
+@pytest.fixture
+def make_server() -> Iterator[MakeServer]:
+    """Start a quiet DemoServer on a free port of 127.0.0.1 with the given ServerConfig options."""
+    servers: list[DemoServer] = []
+
+    def make(**options: Any) -> DemoServer:
+        options.setdefault("quiet", True)
+        options.setdefault("port", 0)
+        server = DemoServer(ServerConfig(**options))
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -13,7 +13,7 @@ import pytest
 from rpcspy.capture import CallRecord
 from rpcspy.mock import MockServer, Playbook
 from rpcspy.mock.playbook import FAULT_NO_MATCH, FAULT_NOT_XMLRPC
-from tests.mock.conftest import MakeServer
+from tests.conftest import MakeServer
 from tests.replay.support import attempt, client, load, write_capture
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from rpcspy.capture import CallRecord
 from rpcspy.mock import MockServer, Playbook
-from tests.conftest import free_port
-from tests.mock.conftest import MakeServer
+from tests.conftest import MakeServer, free_port
 from tests.replay.support import client, load, standard_session, write_capture
 
 

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rpcspy.capture import CallRecord
-from rpcspy.server import DemoServer, ServerConfig
+from tests.conftest import MakeServer
 from tests.replay.support import client, standard_session, write_capture
-
-MakeServer = Callable[..., DemoServer]
-
-
-@pytest.fixture
-def make_server() -> Iterator[MakeServer]:
-    """Start a quiet DemoServer on a free port of 127.0.0.1 with the given ServerConfig options."""
-    servers: list[DemoServer] = []
-
-    def make(**options: Any) -> DemoServer:
-        options.setdefault("quiet", True)
-        options.setdefault("port", 0)
-        server = DemoServer(ServerConfig(**options))
-        servers.append(server)
-        server.start()
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import xmlrpc.client as xc
 from pathlib import Path
 
 from rpcspy.capture import CallRecord, build_record
-from tests.conftest import REPO, free_port
-from tests.replay.conftest import MakeServer
+from tests.conftest import REPO, MakeServer, free_port
 from tests.replay.support import (
     attempt,
     client,

@@ -8,8 +8,7 @@ from pathlib import Path
 from rpcspy.capture import CallRecord
 from rpcspy.diff import Rules, parse_rule
 from rpcspy.replay import Outcome, Replayer, ReplayOptions, Target, compare, send_call
-from tests.conftest import free_port
-from tests.replay.conftest import MakeServer
+from tests.conftest import MakeServer, free_port
 from tests.replay.support import attempt, canned_server, client, load, write_capture
 
 

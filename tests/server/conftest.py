@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from rpcspy.server import DemoServer, ServerConfig
-
-MakeServer = Callable[..., DemoServer]
-
-
-@pytest.fixture
-def make_server() -> Iterator[MakeServer]:
-    """Start a quiet DemoServer on a free port with the given ServerConfig options."""
-    servers: list[DemoServer] = []
-
-    def make(**options: Any) -> DemoServer:
-        options.setdefault("quiet", True)
-        options.setdefault("port", 0)
-        server = DemoServer(ServerConfig(**options))
-        servers.append(server)
-        server.start()
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
+from tests.conftest import MakeServer
 
 
 @pytest.fixture(scope="module")

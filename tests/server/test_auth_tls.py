@@ -19,7 +19,7 @@ from cryptography import x509
 
 from rpcspy.server import REALM, DemoServer, ServerConfig
 from rpcspy.server.tlscert import generate_self_signed
-from tests.server.conftest import MakeServer
+from tests.conftest import MakeServer
 from tests.server.helpers import connect, raw_post, wait_until
 
 CHALLENGE = f'Basic realm="{REALM}"'

@@ -15,7 +15,7 @@ import pytest
 from rpcspy.server import DemoServer
 from rpcspy.server.faults import FAULT_INVALID_PARAMS, FAULT_SYSTEM
 from rpcspy.server.services import LARGE_MAX_BYTES
-from tests.server.conftest import MakeServer
+from tests.conftest import MakeServer
 from tests.server.helpers import connect, wait_until
 
 

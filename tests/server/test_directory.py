@@ -18,7 +18,7 @@ from rpcspy.server.faults import (
     FAULT_PATH_REFUSED,
 )
 from rpcspy.server.sandbox import Sandbox
-from tests.server.conftest import MakeServer
+from tests.conftest import MakeServer
 from tests.server.helpers import connect
 
 

@@ -16,8 +16,7 @@ import pytest
 
 from rpcspy.server import DemoServer, ServerConfig
 from rpcspy.server.faults import FAULT_SYSTEM
-from tests.conftest import free_port
-from tests.server.conftest import MakeServer
+from tests.conftest import MakeServer, free_port
 from tests.server.helpers import connect, raw_post, wait_until
 
 
