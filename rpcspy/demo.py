@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import io
+import os
+import shutil
 import ssl
 import sys
 import tempfile
@@ -407,12 +409,25 @@ def run_demo(
         out.write(style(f"captures in {out_dir}/", "bold") + "\n")
         if not quiet:
             first = out_dir / f"{names[0]}.jsonl"
-            out.write(style(f"  try: rpcspy show {first}", "dim") + "\n")
-            out.write(style(f"       rpcspy tui {first}", "dim") + "\n")
+            prog = _program_name()
+            out.write(style(f"  try: {prog} show {first}", "dim") + "\n")
+            out.write(style(f"       {prog} tui {first}", "dim") + "\n")
         out.flush()
         if tui:
             _run_live_tui(servers, names, out_dir)
     return ok
+
+
+def _program_name() -> str:
+    """How the user can call rpcspy again: ``rpcspy`` when that is on PATH, else the path used."""
+    invoked = os.path.abspath(sys.argv[0])
+    on_path = shutil.which("rpcspy")
+    if on_path and os.path.abspath(on_path) == invoked:
+        return "rpcspy"
+    if os.path.basename(invoked) != "rpcspy":
+        return "rpcspy"
+    relative = os.path.relpath(invoked)
+    return relative if not relative.startswith("..") else invoked
 
 
 def _run_recorded(
