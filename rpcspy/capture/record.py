@@ -10,6 +10,7 @@ on bad bodies: every decompression, decode or multicall pairing failure becomes 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ from rpcspy.xmlrpc.decode import decode_request, decode_response
 from rpcspy.xmlrpc.errors import CodecError
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
 from rpcspy.xmlrpc.multicall import expand_multicall, is_multicall, pair_multicall
+
+# Where an undecodable request's method name is looked for: a plain <methodName> element near the
+# start (the codec's own parse failed, so this is a best-effort reading for people, no more).
+_METHOD_NAME = re.compile(rb"<methodName>([^<]{1,256})</methodName>")
+_METHOD_NAME_SCAN = 4096
 
 __all__ = [
     "PROBLEM_PLACES",
@@ -152,8 +158,20 @@ class CallRecord:
 
     @property
     def method(self) -> str | None:
-        """The called method's name, when the request decoded."""
-        return self.call.method if self.call is not None else None
+        """The called method's name: from the decoded call, else read off the raw request.
+
+        A request that fails to decode (one bad param, say) usually still names its method
+        plainly, and that name is what a person needs to find the caller.
+        """
+        if self.call is not None:
+            return self.call.method
+        if self.request_content_encoding not in (None, "", "identity"):
+            return None
+        found = _METHOD_NAME.search(self.request_body, 0, _METHOD_NAME_SCAN)
+        if found is None:
+            return None
+        name = found.group(1).decode("utf-8", "replace").strip()
+        return name or None
 
     @property
     def is_fault(self) -> bool:

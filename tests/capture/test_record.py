@@ -71,8 +71,10 @@ def test_properties() -> None:
     assert not make_record(problems=(Problem("response", "bad-value", "x"),)).ok
     assert not make_record(error="refused").ok
     assert not make_record(response=None).ok
-    none = make_record(ended=None, call=None)
+    none = make_record(ended=None, call=None, request_body=b"")
     assert none.duration_ms is None and none.method is None
+    # An undecoded request still names its method when the raw body shows it plainly.
+    assert make_record(call=None).method == "add"
 
 
 def test_records_are_immutable_even_when_given_lists() -> None:
@@ -352,3 +354,25 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
         response_body=b"<html>oops</html>",
     )
     assert [p.kind for p in ok_status_garbage.problems] == ["malformed-xml"]
+
+
+def test_an_undecodable_request_still_names_its_method() -> None:
+    from rpcspy.capture import build_record
+
+    def record(body: bytes, encoding: str | None = None) -> object:
+        return build_record(
+            started=1.0, ended=2.0, client=None, server=None, scheme="http", host="h", port=80,
+            path="/RPC2", status=200, request_headers=[], response_headers=[],
+            request_body=body, response_body=None, request_content_encoding=encoding,
+        )
+
+    overflow = (b"<?xml version='1.0'?><methodCall><methodName>user.update</methodName><params>"
+                b"<param><value><i4>99999999999</i4></value></param></params></methodCall>")
+    bad = record(overflow)
+    assert bad.call is None and bad.problems[0].kind == "bad-value"  # type: ignore[attr-defined]
+    assert bad.method == "user.update"  # type: ignore[attr-defined]
+    assert record(b"garbage").method is None  # type: ignore[attr-defined]
+    assert record(b"<methodName></methodName>").method is None  # type: ignore[attr-defined]
+    assert record(overflow, "gzip").method is None  # type: ignore[attr-defined]
+    far = b" " * 5000 + overflow
+    assert record(far).method is None  # type: ignore[attr-defined]

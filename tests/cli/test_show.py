@@ -91,7 +91,7 @@ def test_json_summary_is_one_object_per_call(capture: Path) -> None:
     out = run("show", str(capture), "--json")
     assert out.returncode == 0
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [r["method"] for r in rows] == ["echo", "demo.fault", "system.multicall", None, "demo.crash"]
+    assert [r["method"] for r in rows] == ["echo", "demo.fault", "system.multicall", "x", "demo.crash"]
     assert [r["status"] for r in rows] == ["ok", "fault 4", "ok", "problem", "error"]
     assert rows[1]["fault_code"] == 4
     assert rows[2]["multicall"] == 2

@@ -112,6 +112,10 @@ def test_undecoded_request_matches_only_record_level_tests() -> None:
     rec = exchange(1, "x", request_body=b"<methodCall><methodName>x</methodName>", result=1)
     assert rec.call is None
     assert parse_filter("problem").matches(rec)
-    assert not parse_filter("method:*").matches(rec)
+    # The method name is still read off the raw request; nothing else of the call is known.
+    assert parse_filter("method:x").matches(rec)
+    assert not parse_filter("method:y").matches(rec)
+    torn = exchange(2, "x", request_body=b"<methodCall><methodNa", result=1)
+    assert not parse_filter("method:*").matches(torn)
     assert not parse_filter("params[0]").matches(rec)
     assert not parse_filter("x").matches(rec)
