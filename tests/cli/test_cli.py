@@ -182,3 +182,15 @@ def test_serve_missing_root_is_an_input_error(tmp_path: Path) -> None:
     result = run("serve", "--root", str(tmp_path / "missing"))
     assert result.returncode == 3
     assert "--root is not a directory" in result.stderr
+
+
+def test_the_command_line_loads_neither_mitmproxy_nor_textual_until_needed() -> None:
+    # Every command starts by building the parser: importing mitmproxy there cost 0.6 s a run.
+    code = (
+        "import sys, rpcspy.cli\n"
+        "rpcspy.cli.build_parser()\n"
+        "print(sorted(m for m in ('mitmproxy', 'textual', 'lxml') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
