@@ -3,7 +3,8 @@
 Generates a realistic capture (small calls to a handful of methods, a few faults, multicalls,
 problems, slow calls), opens it in the real app (headless, Textual's test driver) and reports:
 
-- first screen: from creating the app until the list shows calls;
+- first screen: from launching ``rpcspy tui`` in a real terminal (tmux) until the first row is
+  drawn, and, headless, from creating the app until the list shows calls and the app is idle;
 - indexing: until every call is indexed (baseline: reading the file and parsing every line's JSON);
 - each filter over all calls through the store, and through the UI with the longest stall of the
   event loop meanwhile (the UI must stay responsive);
@@ -23,7 +24,11 @@ import argparse
 import asyncio
 import datetime as dt
 import gc
+import os
 import random
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -260,6 +265,43 @@ async def run_app(path: Path, n: int) -> dict[str, object]:
     return report
 
 
+def terminal_first_screen(path: Path, rounds: int = 3) -> list[float] | None:
+    """Seconds from launching ``rpcspy tui`` in a real terminal (tmux) until the first call row
+    is drawn: what a person waits for, process start and imports included. None without tmux."""
+    if shutil.which("tmux") is None:
+        return None
+    rpcspy = str(ROOT / ".venv" / "bin" / "rpcspy")
+    socket = f"rpcspy-bench-{os.getpid()}"
+    row = re.compile(r"^ +1 \d\d:\d\d:\d\d", re.M)
+    times: list[float] = []
+    for _ in range(rounds):
+        for _attempt in range(5):
+            # A new tmux server now and then dies while starting ("server exited unexpectedly").
+            t0 = time.perf_counter()
+            started = subprocess.run(
+                ["tmux", "-L", socket, "new-session", "-d", "-x", "120", "-y", "30",
+                 f"{rpcspy} tui {path}"], capture_output=True, stdin=subprocess.DEVNULL,
+            ).returncode == 0
+            if started:
+                break
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+            time.sleep(0.2)
+        else:
+            return times or None
+        try:
+            deadline = t0 + 30
+            while time.perf_counter() < deadline:
+                screen = subprocess.run(["tmux", "-L", socket, "capture-pane", "-p"],
+                                        capture_output=True, text=True).stdout
+                if row.search(screen):
+                    times.append(time.perf_counter() - t0)
+                    break
+                time.sleep(0.005)
+        finally:
+            subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    return times
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="20,000 calls")
@@ -281,6 +323,10 @@ def main() -> int:
                   f"{path.stat().st_size / 1e6:.0f} MB ({path.stat().st_size // n} B/call)")
         base = baseline(path, n)
         print(f"baseline: read + orjson.loads every line: {base:.2f} s")
+        terminal = terminal_first_screen(path)
+        if terminal:
+            print(f"first screen in a terminal (tmux, launch to first row drawn): "
+                  f"{min(terminal):.3f} s best, {max(terminal):.3f} s worst of {len(terminal)}")
         report = asyncio.run(run_app(path, n))
         rows = report["rows"]
         print(f"first screen:          {report['first_screen_s']:.3f} s "
