@@ -3,29 +3,68 @@
 from __future__ import annotations
 
 import datetime as _dt
-
-from rpcspy.xmlrpc.values import parse_datetime
+import re
+from typing import Final
 
 __all__ = ["is_iso_datetime"]
+
+# parse_datetime's pattern, with plain groups. Checking a text needs only its fields' ranges;
+# parse_datetime also builds the datetime and its timezone, several times the cost.
+_SHAPE: Final = re.compile(
+    r"""\s*
+    (\d{4})-?(\d{2})-?(\d{2})
+    T
+    (\d{2}):?(\d{2}):?(\d{2})
+    (?:[.,]\d{1,9})?
+    (Z|[+-]\d{2}(?::?\d{2})?)?
+    \s*\Z""",
+    re.VERBOSE | re.ASCII,
+)
 
 
 def is_iso_datetime(text: str) -> bool:
     """True when ``text`` is a date-time ``parse_datetime`` reads, written in ASCII digits.
 
-    The two commonest shapes, the spec's compact ``20240131T08:09:10`` and the dashed
-    ``2024-01-31T08:09:10``, are checked by the C ``fromisoformat`` (a tenth of the cost), which
-    accepts exactly the same texts of those shapes.
+    The commonest shapes, the spec's compact ``20240131T08:09:10`` and the dashed
+    ``2024-01-31T08:09:10``, bare or with a ``Z``, are checked by the C ``fromisoformat`` (a
+    tenth of the cost), which accepts exactly the same texts of those shapes.
     """
     if not text.isascii():
         return False  # "\\d" in parse_datetime would take other scripts' digits
     size = len(text)
-    if (size == 17 and text[8] == "T" and text[11] == ":" and text[14] == ":") or (
-        size == 19 and text[4] == "-" and text[7] == "-" and text[10] == "T" and text[13] == ":"
-        and text[16] == ":"
+    bare = text
+    if (size == 18 or size == 20) and text[-1] == "Z":
+        # A "Z" zone changes nothing that is checked: drop it.
+        bare = text[:-1]
+        size -= 1
+    # fromisoformat would also read "2024W053" as a week date: the compact date must be digits.
+    if (
+        size == 17 and bare[8] == "T" and bare[11] == ":" and bare[14] == ":"
+        and bare[:8].isdigit()
+    ) or (
+        size == 19 and bare[4] == "-" and bare[7] == "-" and bare[10] == "T" and bare[13] == ":"
+        and bare[16] == ":"
     ):
         try:
-            _dt.datetime.fromisoformat(text)
+            _dt.datetime.fromisoformat(bare)
         except ValueError:
             return False
         return True
-    return parse_datetime(text) is not None
+    return _in_range(text)
+
+
+def _in_range(text: str) -> bool:
+    """parse_datetime's verdict, without building the datetime."""
+    m = _SHAPE.match(text)
+    if m is None:
+        return False
+    year, month, day, hour, minute, second, tz = m.groups()
+    try:
+        _dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return False
+    if tz is not None and tz != "Z":
+        raw = tz.replace(":", "")
+        if int(raw[1:3]) > 23 or int(raw[3:5] or 0) > 59:
+            return False
+    return True

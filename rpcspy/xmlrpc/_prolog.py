@@ -34,6 +34,7 @@ _ENCODING_ATTR_TEXT: Final = re.compile(
 _DOCTYPE_SCAN: Final = re.compile(
     rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|(<!DOCTYPE)", re.DOTALL
 )
+_MARKUP: Final = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<[!?]", re.DOTALL)
 # Python codecs that are not character encodings any XML processor knows, and that would
 # turn ordinary bytes into markup.
 _REFUSED_CODECS: Final = frozenset(
@@ -50,17 +51,41 @@ _UTF16_NEEDLES: Final = {
     codec: tuple(text.encode(codec) for text in ("<", "<?xml", "?>", "<!", "<?"))
     for codec in ("utf-16-le", "utf-16-be")
 }
+# Declarations the check in _utf16_as_is would pass, spelled out in each byte order.
+_UTF16_DECLS: Final = {
+    codec: frozenset(
+        ("<?xml version=" + q + "1.0" + q + enc + "?>").encode(codec)
+        for q in ('"', "'")
+        for enc in ("", *(f" encoding={e}{name}{e}" for e in ('"', "'") for name in ("UTF-16", "utf-16")))
+    )
+    for codec in ("utf-16-le", "utf-16-be")
+}
 _UTF16_NAMES: Final = ("utf-16", "utf16", "ucs-2", "ucs2", "iso-10646-ucs-2")
 _UTF32_NAMES: Final = ("utf-32", "utf32", "ucs-4", "ucs4", "iso-10646-ucs-4")
 _SNIFF_WINDOW: Final = 64 * 1024
+# The declarations most bodies start with, spelled out: each leaves the body as it is (UTF-8, or
+# an encoding libxml2 reads exactly as Python would), so a set lookup settles the prolog.
+_COMMON_DECLS: Final = frozenset(
+    b"<?xml version=" + q + b"1.0" + q + enc + b"?>"
+    for q in (b'"', b"'")
+    for enc in (
+        b"",
+        *(
+            b" encoding=" + eq + name + eq
+            for eq in (b'"', b"'")
+            for name in (b"UTF-8", b"utf-8", b"ISO-8859-1", b"iso-8859-1", b"US-ASCII", b"us-ascii")
+        ),
+    )
+)
 
 
 def prepare_body(body: bytes, limits: Limits) -> tuple[bytes, bool]:
     """Check the limits and return UTF-8 bytes, starting with ``<``, for the parser.
 
-    The flag says whether the body has comments, CDATA sections or processing instructions,
-    around which blank text is significant (the parser must keep it). Raises ``UnsafeXml`` (too
-    large, DTD) or ``MalformedXml`` (empty, not XML, bad encoding).
+    The flag says whether the parser must keep every blank text node: the body has blank text
+    right before a comment, CDATA section, processing instruction or carriage return, where
+    libxml2's NOBLANKS would drop blanks that can belong to a string. Raises
+    ``UnsafeXml`` (too large, DTD) or ``MalformedXml`` (empty, not XML, bad encoding).
     """
     if type(body) is not bytes:
         if isinstance(body, bytes | bytearray | memoryview):
@@ -71,6 +96,15 @@ def prepare_body(body: bytes, limits: Limits) -> tuple[bytes, bool]:
         raise UnsafeXml(
             f"the body is {len(body)} bytes, over the limit of {limits.max_bytes} bytes"
         )
+    if body.startswith(b"<?xml"):
+        end = body.find(b"?>", 5)
+        if body[: end + 2] in _COMMON_DECLS:
+            # The commonest case of all: nothing to settle, and most bodies hold no "!" or "?"
+            # past the declaration (a memchr each), so no markup to look closer at.
+            after = end + 2
+            if body.find(b"!", after) < 0 and body.find(b"?", after) < 0 and b"\r" not in body:
+                return body, False
+            return body, _has_markup(body, after)
     if body[:6] in _DECL_OPENINGS:
         # The common case: a declaration at the very start, without an encoding or with UTF-8.
         end = body.find(b"?>", 6)
@@ -163,19 +197,25 @@ def _utf16_as_is(body: bytes) -> tuple[bytes, bool] | None:
         end = body.find(decl_close, 2, 2 + 2 * 200)
         if end < 0 or end % 2:
             return None
-        # The declaration is ASCII: every other byte is zero, the rest spell it.
-        low, high = (body[2:end:2], body[3:end:2])
-        if codec == "utf-16-be":
-            low, high = high, low
-        if high.strip(b"\x00"):
-            return None
-        m = _ENCODING_ATTR.search(low)
-        if m is not None and (m.group(1) or m.group(2) or b"").lower() != b"utf-16":
-            return None
         after_decl = end + len(decl_close)
-    if bang in body:
+        if body[2:after_decl] not in _UTF16_DECLS[codec]:
+            # The declaration is ASCII: every other byte is zero, the rest spell it.
+            low, high = (body[2:end:2], body[3:end:2])
+            if codec == "utf-16-be":
+                low, high = high, low
+            if high.strip(b"\x00"):
+                return None
+            m = _ENCODING_ATTR.search(low)
+            if m is not None and (m.group(1) or m.group(2) or b"").lower() != b"utf-16":
+                return None
+    # A one-byte find is a memchr; the two-code-unit needles are searched only past it.
+    if body.find(b"!") >= 0 and bang in body:
         return None
-    return body, body.find(question, after_decl) >= 0
+    # A 0x0D byte may be half of some other character: then the exact parse is merely slower.
+    keep_blanks = body.find(b"\r") >= 0 or (
+        body.find(b"?", after_decl) >= 0 and body.find(question, after_decl) >= 0
+    )
+    return body, keep_blanks
 
 
 def _prepare_text(text: str, bom: str) -> tuple[bytes, bool]:
@@ -220,17 +260,42 @@ def _declared(data: bytes, start: int, end: int) -> str:
 
 
 def _has_markup(data: bytes, after_decl: int) -> bool:
-    """Refuse a DTD; say whether comments, CDATA or processing instructions are present.
+    """Refuse a DTD; say whether the parser must keep blank text (see ``prepare_body``).
 
-    ``after_decl`` is where the XML declaration ends (0 without one).
+    The fast parser (libxml2's NOBLANKS) drops blank text it takes for indentation. Two things
+    make it drop blanks that belong to a string: a comment, CDATA section or PI right after
+    them (``<string>  <![CDATA[x]]></string>`` is "  x"), and a carriage return right after
+    them (``<string> \r\nx</string>`` would lose its space: libxml2 hands on the text before
+    each CR as a piece of its own, and drops a piece that is all blanks). Elsewhere it drops
+    only blanks between elements, which never mean anything. ``after_decl`` is where the XML
+    declaration ends (0 without one).
     """
+    if data.find(b"\r") >= 0 and (
+        b" \r" in data or b"\n\r" in data or b"\t\r" in data or b"\r\r" in data
+    ):
+        refuse_doctype(data)
+        return True
     # Searching for one byte is a memchr, tens of times faster than for "<!" on a large body;
     # most bodies hold no "!" or "?" at all and are done here.
     if data.find(b"!") >= 0 and b"<!" in data:
         refuse_doctype(data)
-        return True
+        return _blank_before_markup(data, after_decl)
     # Past the declaration, any "<?" is a processing instruction.
-    return data.find(b"?", after_decl) >= 0 and data.find(b"<?", after_decl) >= 0
+    return (
+        data.find(b"?", after_decl) >= 0
+        and data.find(b"<?", after_decl) >= 0
+        and _blank_before_markup(data, after_decl)
+    )
+
+
+def _blank_before_markup(data: bytes, start: int) -> bool:
+    # Whole comments, CDATA sections and PIs are matched, so that markup-like text inside
+    # them (a "<!--" in a CDATA section) is not taken for the real thing.
+    for m in _MARKUP.finditer(data, start):
+        at = m.start()
+        if at and data[at - 1] in _WS:
+            return True
+    return False
 
 
 def refuse_doctype(data: bytes) -> None:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import binascii
 import copy
+import dataclasses
 import math
 import re
+import threading
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Final, NoReturn, cast
@@ -77,6 +79,11 @@ _TRUE: Final = Boolean(1)
 _FALSE: Final = Boolean(0)
 _LIBXML_DEPTH: Final = re.compile(r"Excessive depth|depth .* exceeds|maximum depth", re.I)
 _LIBXML_POSITION: Final = re.compile(r",? line \d+, column \d+\s*$")
+# Below this many children, a slice (one list of proxies) is cheaper than an lxml iterator,
+# whose setup costs as much as a few hundred ns; above it the list's memory is not worth it.
+# (lxml-stubs do not know slices, hence the "type: ignore"s where it is used.)
+_SLICE_BELOW: Final = 64
+_OTHER_REFERENCE: Final = re.compile(rb"&(?!(?:lt|gt|amp|apos|quot);|#)")
 
 
 def _make_parser(*, remove_blank_text: bool) -> etree.XMLParser:
@@ -97,14 +104,66 @@ def _make_parser(*, remove_blank_text: bool) -> etree.XMLParser:
     )
 
 
-# Shared by all threads: lxml locks a parser's context for the duration of each parse.
-#
-# _FAST drops blank text between elements (libxml2's NOBLANKS), so the walk sees None where a
-# pretty-printer put whitespace. That is exact except for blanks right before a comment, CDATA
-# section or processing instruction inside a string, which it would drop too: bodies holding
-# any of those go to _EXACT, which keeps every text node.
-_FAST: Final = _make_parser(remove_blank_text=True)
-_EXACT: Final = _make_parser(remove_blank_text=False)
+class _Parsers(threading.local):
+    """One pair of parsers per thread, driven through feed()/close().
+
+    feed()/close() reuses the parser's push context, which costs about 2 µs less per message
+    than fromstring() setting up a fresh read context: a third of the parse of a small message.
+    A feed parser holds state between the two calls, hence one per thread.
+
+    ``fast`` drops blank text between elements (libxml2's NOBLANKS), so the walk sees None where
+    a pretty-printer put whitespace. That is exact except for blanks right before a comment, CDATA
+    section or processing instruction, or among carriage returns, inside a string, which it would
+    drop too: ``prepare_body`` sends bodies where either can happen to ``exact``, which keeps
+    every text node.
+    """
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.fast = _make_parser(remove_blank_text=True)
+        self.exact = _make_parser(remove_blank_text=False)
+
+
+_PARSERS: Final = _Parsers()
+
+
+def _plain_dataclass(cls: type, names: tuple[str, ...]) -> bool:
+    """Whether ``cls.__init__`` does nothing but store ``names``, each in its slot."""
+    return (
+        dataclasses.is_dataclass(cls)
+        and tuple(f.name for f in dataclasses.fields(cls)) == names
+        and cls.__dict__.get("__slots__") == names
+        and not hasattr(cls, "__post_init__")
+    )
+
+
+# A frozen dataclass's __init__ stores each field through object.__setattr__, which costs a
+# small message about as much as walking one of its values. When that is all it does, the
+# slots are filled directly instead.
+if _plain_dataclass(MethodCall, ("method", "params")) and _plain_dataclass(
+    MethodResponse, ("value",)
+):
+    _new = object.__new__
+    _set_method = MethodCall.__dict__["method"].__set__
+    _set_params = MethodCall.__dict__["params"].__set__
+    _set_value = MethodResponse.__dict__["value"].__set__
+
+    def _method_call(method: str, params: tuple[Value, ...]) -> MethodCall:
+        call: MethodCall = _new(MethodCall)
+        _set_method(call, method)
+        _set_params(call, params)
+        return call
+
+    def _method_response(value: Value) -> MethodResponse:
+        response: MethodResponse = _new(MethodResponse)
+        _set_value(response, value)
+        return response
+
+else:  # pragma: no cover - messages.py changed: use the real constructors
+    _method_call = MethodCall
+    _method_response = MethodResponse
 
 
 # ---------------------------------------------------------------- public API
@@ -132,11 +191,19 @@ def _decode(
 ) -> MethodCall | MethodResponse | Fault:
     try:
         data, keep_blanks = prepare_body(body, limits)
+        root = _parse(data, keep_blanks)
+        tag = root.tag
+        if expected is not None and tag != expected:
+            raise _wrong_root(root, expected)
         try:
-            return _decode_root(_parse(data, keep_blanks), limits.max_depth, expected)
+            if tag == "methodCall":
+                return _decode_call_root(root, limits.max_depth)
+            if tag == "methodResponse":
+                return _decode_response_root(root, limits.max_depth)
         except _NeedsExactParse:
             # An ex:dom fragment: its blank text is content, which the fast parser drops.
             return _decode_root(_parse(data, True), limits.max_depth, expected)
+        raise _wrong_root(root, None)
     except CodecError:
         raise
     except RecursionError:
@@ -170,8 +237,49 @@ class _NeedsExactParse(Exception):
 
 
 def _parse(data: bytes, exact: bool) -> _Element:
+    parsers = _PARSERS
+    parser = parsers.exact if exact else parsers.fast
+    if data.find(b"&") >= 0 and _may_hold_entity(data):
+        # With entities left unresolved, lxml's feed interface ignores "Entity 'x' not
+        # defined" and can hand back the tree built up to that point; fromstring() refuses it.
+        # Without an "&" there is no entity reference, and the two agree.
+        return _parse_whole(data, parser)
     try:
-        return etree.fromstring(data, _EXACT if exact else _FAST)
+        parser.feed(data)
+        return parser.close()
+    except etree.XMLSyntaxError as e:
+        # lxml has already ended the failed document: the parser is ready for the next one.
+        raise _syntax_error(e, data) from None
+    except BaseException as e:
+        # Anything else (an interrupt between feed() and close(), say) may leave a document
+        # half-fed, and the next body would be appended to it.
+        parsers.renew()
+        if isinstance(e, ValueError | LookupError):
+            raise MalformedXml(f"not well-formed XML: {e}") from None
+        raise
+
+
+def _may_hold_entity(data: bytes) -> bool:
+    """Whether ``data``, holding an "&" byte, may hold a reference to an undefined entity."""
+    bom = data[:2]
+    if bom == b"\xff\xfe":  # UTF-16, handed to libxml2 as it came: "&" is one code unit
+        needle = b"&\x00"
+    elif bom == b"\xfe\xff":
+        needle = b"\x00&"
+    else:
+        # Character references and the five predefined entities are always defined.
+        return _OTHER_REFERENCE.search(data) is not None
+    at = data.find(needle)
+    while at >= 0:
+        if at % 2 == 0:
+            return True
+        at = data.find(needle, at + 1)
+    return False
+
+
+def _parse_whole(data: bytes, parser: etree.XMLParser) -> _Element:
+    try:
+        return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as e:
         raise _syntax_error(e, data) from None
     except (ValueError, LookupError) as e:
@@ -239,17 +347,18 @@ def _decode_call_root(root: _Element, room: int) -> MethodCall:
     if name_el.tail is not None:
         _check_tail(name_el)
     name = name_el.text
-    if name is None or not name.strip(_WS):
+    # isspace() is a quick "cannot be blank"; strip() then applies XML's own whitespace.
+    if name is None or ((not name or name.isspace()) and not name.strip(_WS)):
         raise BadValue("the method name is empty", line=_line(name_el), path="methodName")
     if n == 1:
-        return MethodCall(name, ())
+        return _method_call(name, ())
     params_el = root[1]
     if params_el.tag != "params":
         _fail(params_el, f"unexpected element <{_name(params_el)}> in <methodCall>")
     if n > 2:
         extra = root[2]
         _fail(extra, f"unexpected element <{_name(extra)}> after <params>")
-    return MethodCall(name, _decode_params(params_el, room))
+    return _method_call(name, _decode_params(params_el, room))
 
 
 def _decode_response_root(root: _Element, room: int) -> MethodResponse | Fault:
@@ -266,13 +375,19 @@ def _decode_response_root(root: _Element, room: int) -> MethodResponse | Fault:
     body = root[0]
     tag = body.tag
     if tag == "params":
+        if len(body) == 1 and body.text is None and body.tail is None:
+            # The usual response: one <param> and no text around it. _decode_params would
+            # make the same checks in the same order, plus a list and a tuple.
+            param = body[0]
+            if param.tag == "param" and param.tail is None:
+                return _method_response(_value(_only_value_child(param), room))
         params = _decode_params(body, room)
         if len(params) != 1:
             _fail(
                 body,
                 f"a response's <params> must hold exactly one <param>, found {len(params)}",
             )
-        return MethodResponse(params[0])
+        return _method_response(params[0])
     if tag == "fault":
         if body.tail is not None:
             _check_tail(body)
@@ -288,13 +403,24 @@ def _decode_params(params_el: _Element, room: int) -> tuple[Value, ...]:
     if params_el.tail is not None:
         _check_tail(params_el)
     out: list[Value] = []
-    # A slice is cheaper than an iterator for a few children (lxml-stubs do not know slices).
-    for param in params_el[:]:  # type: ignore[index]
+    append = out.append
+    value = _value
+    for param in params_el[:] if len(params_el) < _SLICE_BELOW else params_el:  # type: ignore[index]
         if param.tag != "param":
             _fail(param, f"unexpected element <{_name(param)}> in <params> (expected <param>)")
         if param.tail is not None:
             _check_tail(param)
-        out.append(_value(_only_value_child(param), room))
+        # What _only_value_child does, inline: this runs once per param of every message.
+        if param.text is not None:
+            _check_text(param)
+        if len(param) != 1:
+            _not_one_value(param)
+        v = param[0]
+        if v.tag != "value":
+            _fail(v, f"unexpected element <{_name(v)}> in <param> (expected <value>)")
+        if v.tail is not None:
+            _check_tail(v)
+        append(value(v, room))
     return tuple(out)
 
 
@@ -302,17 +428,21 @@ def _only_value_child(el: _Element) -> _Element:
     """The single ``<value>`` of a ``<param>`` or ``<fault>``."""
     if el.text is not None:
         _check_text(el)
-    n = len(el)
-    if n != 1:
-        if n == 0:
-            _fail(el, f"<{el.tag}> has no <value>")
-        _fail(el[1], f"<{el.tag}> must hold exactly one <value>, found {n} elements")
+    if len(el) != 1:
+        _not_one_value(el)
     value = el[0]
     if value.tag != "value":
         _fail(value, f"unexpected element <{_name(value)}> in <{el.tag}> (expected <value>)")
     if value.tail is not None:
         _check_tail(value)
     return value
+
+
+def _not_one_value(el: _Element) -> NoReturn:
+    n = len(el)
+    if n == 0:
+        _fail(el, f"<{el.tag}> has no <value>")
+    _fail(el[1], f"<{el.tag}> must hold exactly one <value>, found {n} elements")
 
 
 # ---------------------------------------------------------------- values
@@ -339,13 +469,21 @@ def _value(v: _Element, room: int) -> Value:
             if len(typed):
                 _child_in_scalar(typed)
             text = typed.text
-            # Up to 9 characters int() accepts cannot leave the 32-bit range, so the range
-            # check (slow on the value classes) is only needed for longer texts.
-            if text is not None and len(text) < 10 and text.isascii() and "_" not in text:
+            if text is not None and text.isascii() and "_" not in text:
+                # Up to 9 characters int() accepts cannot leave the 32-bit range.
+                if len(text) < 10:
+                    try:
+                        return Int(text) if tag == "int" else I4(text)
+                    except ValueError:
+                        _not_integer(typed, text)
+                # Longer ones (Unix times, say) are range-checked as a plain int, which
+                # compares much faster than the value classes; the handler words any error.
                 try:
-                    return Int(text) if tag == "int" else I4(text)
+                    number = int(text)
                 except ValueError:
-                    _not_integer(typed, text)
+                    return _decode_int(typed, room)
+                if -2147483648 <= number <= 2147483647:
+                    return Int(number) if tag == "int" else I4(number)
             return _decode_int(typed, room)
         if tag == "struct":
             return _struct(typed, room)
@@ -384,7 +522,7 @@ def _array(el: _Element, room: int) -> Array:
     out = Array()
     append = out.append
     value = _value
-    for item in data:
+    for item in data[:] if len(data) < _SLICE_BELOW else data:  # type: ignore[index]
         if item.tag != "value":
             _fail(item, f"unexpected element <{_name(item)}> in <data> (expected <value>)")
         if item.tail is not None:
@@ -401,7 +539,7 @@ def _struct(el: _Element, room: int) -> Struct:
     room -= 1
     out = Struct()
     value = _value
-    for member in el:
+    for member in el[:] if len(el) < _SLICE_BELOW else el:  # type: ignore[index]
         if member.tag != "member" or len(member) != 2:
             _bad_member(member)
         name_el = member[0]
@@ -551,8 +689,21 @@ def _base64_handler(cls: type[Base64]) -> _Handler:
         # binascii takes ASCII str directly (and refuses other str with ValueError), which
         # saves copying a large body to bytes first.
         try:
-            # Line breaks are the usual whitespace (every 76 characters, MIME style); removing
-            # just them is cheap. Strict mode then refuses anything else that is not base64.
+            raw = binascii.a2b_base64(text)
+        except ValueError:
+            pass
+        else:
+            # The lenient decode skips line breaks (every 76 characters, MIME style) without
+            # copying the text, but would skip anything else that is not base64 too. Each
+            # character it skipped would cost the output at least one byte, so an output of
+            # exactly the size the characters and the final padding call for proves there was
+            # none: what strict mode, after removing the line breaks, would have returned.
+            size = len(text) - text.count("\n")
+            tail = text[-8:].replace("\n", "")
+            pads = len(tail) - len(tail.rstrip("="))
+            if pads <= 2 and size % 4 == 0 and len(raw) == size // 4 * 3 - pads:
+                return cls(raw)
+        try:
             return cls(binascii.a2b_base64(text.replace("\n", ""), strict_mode=True))
         except ValueError:
             pass
@@ -592,7 +743,7 @@ def _nil_handler(instance: Nil) -> _Handler:
 
 
 def _dom(el: _Element, room: int) -> ExDom:
-    if el.getroottree().parser is not _EXACT:
+    if el.getroottree().parser is not _PARSERS.exact:
         raise _NeedsExactParse
     # The fragment is re-serialised on its own: a copy under a bare wrapper drops the namespace
     # declarations it inherited from the message but does not use.

@@ -398,3 +398,27 @@ def test_blank_only_strings_survive_the_fast_parser(blank: str) -> None:
         assert decode_response(body) == MethodResponse(expected)
     named = f"<struct><member><name>{escaped}</name><value>x</value></member></struct>"
     assert decode_response(_response(named)) == MethodResponse(Struct({blank: UntypedString("x")}))
+
+
+def test_blank_text_before_a_crlf_inside_a_string_is_kept() -> None:
+    # XML turns CRLF into LF; the blanks in front of it are content and must survive the parse.
+    from rpcspy.xmlrpc import String, UntypedString, decode_response
+
+    typed = b"<methodResponse><params><param><value><string> \r\nx</string></value></param></params></methodResponse>"
+    assert decode_response(typed).value == String(" \nx")  # type: ignore[union-attr]
+    untyped = b"<methodResponse><params><param><value>\t\r\nx</value></param></params></methodResponse>"
+    assert decode_response(untyped).value == UntypedString("\t\nx")  # type: ignore[union-attr]
+    crlf_doc = (b"<?xml version='1.0'?>\r\n<methodResponse>\r\n<params>\r\n<param>\r\n"
+                b"<value><string>  two  </string></value>\r\n</param>\r\n</params>\r\n</methodResponse>\r\n")
+    assert decode_response(crlf_doc).value == String("  two  ")  # type: ignore[union-attr]
+
+
+def test_iso_week_dates_are_not_xmlrpc_datetimes() -> None:
+    import pytest
+
+    from rpcspy.xmlrpc import BadValue, decode_response
+
+    body = (b"<methodResponse><params><param><value><dateTime.iso8601>2024W053T08:09:10"
+            b"</dateTime.iso8601></value></param></params></methodResponse>")
+    with pytest.raises(BadValue):
+        decode_response(body)
