@@ -428,7 +428,8 @@ def run_proxy(config: ProxyConfig) -> int:
             for sig in handled:
                 loop.remove_signal_handler(sig)
             await runner.stop()
-        print(f"rpcspy proxy stopped; {runner.records} calls recorded", file=sys.stderr)
+        noun = "call" if runner.records == 1 else "calls"
+        print(f"rpcspy proxy stopped; {runner.records} {noun} recorded", file=sys.stderr)
 
     asyncio.run(main())
     return 0
