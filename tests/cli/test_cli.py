@@ -27,13 +27,15 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> 
 def test_help_lists_every_command_and_the_exit_codes() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("demo", "serve", "show"):
+    for command in ("demo", "serve", "proxy", "show", "tui", "replay", "diff", "mock"):
         assert command in result.stdout
     assert "exit codes" in result.stdout
     assert "NO_COLOR" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["demo", "serve", "show"])
+@pytest.mark.parametrize(
+    "command", ["demo", "serve", "proxy", "show", "tui", "replay", "diff", "mock"]
+)
 def test_each_command_explains_itself(command: str) -> None:
     result = run(command, "--help")
     assert result.returncode == 0
