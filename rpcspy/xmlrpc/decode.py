@@ -583,18 +583,10 @@ def _int_handler(cls: type[IntegerValue]) -> _Handler:
             number = int(text)  # a plain int: comparisons on the value classes are slow
         except ValueError as e:
             if "limit" in str(e):
-                raise BadValue(
-                    f"<{cls.tag}> has too many digits ({len(text.strip(_WS))})",
-                    line=_line(el),
-                    path=_path_of(el),
-                ) from None
+                raise _bad_value(el, f"<{cls.tag}> has too many digits ({len(text.strip(_WS))})") from None
             _not_integer(el, text)
         if (lo is not None and number < lo) or (hi is not None and number > hi):
-            raise BadValue(
-                f"{number} is out of range for <{cls.tag}> ({lo} to {hi})",
-                line=_line(el),
-                path=_path_of(el),
-            )
+            raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
         return cls(number)
 
     return decode_int
@@ -613,9 +605,7 @@ def _boolean(el: _Element, room: int) -> Boolean:
         return _TRUE
     if stripped == "0":
         return _FALSE
-    raise BadValue(
-        f"a <boolean> must be 0 or 1, not {_show(text)}", line=_line(el), path=_path_of(el)
-    )
+    raise _bad_value(el, f"a <boolean> must be 0 or 1, not {_show(text)}")
 
 
 def _double_handler(cls: type[Double]) -> _Handler:
@@ -631,16 +621,8 @@ def _double_handler(cls: type[Double]) -> _Handler:
             _not_number(el, text)
         if not math.isfinite(number):
             if "n" in text.lower():  # nan, inf, infinity: named, not overflowed
-                raise BadValue(
-                    f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite",
-                    line=_line(el),
-                    path=_path_of(el),
-                )
-            raise BadValue(
-                f"{text.strip(_WS)} is out of range for <{cls.tag}>",
-                line=_line(el),
-                path=_path_of(el),
-            )
+                raise _bad_value(el, f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite")
+            raise _bad_value(el, f"{text.strip(_WS)} is out of range for <{cls.tag}>")
         return cls(number)
 
     return decode_double
@@ -657,9 +639,7 @@ def _bigdecimal(el: _Element, room: int) -> ExBigDecimal:
     except InvalidOperation:
         _not_number(el, text)
     if not number.is_finite():
-        raise BadValue(
-            f"<ex:bigdecimal> cannot be {text.strip(_WS)}", line=_line(el), path=_path_of(el)
-        )
+        raise _bad_value(el, f"<ex:bigdecimal> cannot be {text.strip(_WS)}")
     return ExBigDecimal(number)
 
 
@@ -669,11 +649,7 @@ def _datetime_handler(cls: type[DateTime]) -> _Handler:
             _child_in_scalar(el)
         text = el.text or ""
         if not is_iso_datetime(text):
-            raise BadValue(
-                f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}",
-                line=_line(el),
-                path=_path_of(el),
-            )
+            raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
         return cls(text)
 
     return decode_datetime
@@ -708,20 +684,12 @@ def _base64_handler(cls: type[Base64]) -> _Handler:
         except ValueError:
             pass
         if not text.isascii():
-            raise BadValue(
-                f"<{_name(el)}> is not valid base64: it holds non-ASCII characters",
-                line=_line(el),
-                path=_path_of(el),
-            )
+            raise _bad_value(el, f"<{_name(el)}> is not valid base64: it holds non-ASCII characters")
         try:
             raw = text.encode("ascii").translate(None, b" \t\r\n")
             return cls(binascii.a2b_base64(raw, strict_mode=True))
         except binascii.Error as e:
-            raise BadValue(
-                f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}",
-                line=_line(el),
-                path=_path_of(el),
-            ) from None
+            raise _bad_value(el, f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}") from None
 
     return decode_base64
 
@@ -732,11 +700,7 @@ def _nil_handler(instance: Nil) -> _Handler:
             _child_in_scalar(el)
         text = el.text
         if text is not None and text.strip(_WS):
-            raise BadValue(
-                f"<{_name(el)}/> must be empty, it holds {_show(text)}",
-                line=_line(el),
-                path=_path_of(el),
-            )
+            raise _bad_value(el, f"<{_name(el)}/> must be empty, it holds {_show(text)}")
         return instance
 
     return decode_nil
@@ -858,6 +822,11 @@ def _index(parent: _Element, child: _Element) -> int:
 
 def _fail(el: _Element, reason: str) -> NoReturn:
     raise MalformedXml(reason, line=_line(el), path=_path_of(el))
+
+
+def _bad_value(el: _Element, reason: str) -> BadValue:
+    """A BadValue located at ``el``: its line and value path."""
+    return BadValue(reason, line=_line(el), path=_path_of(el))
 
 
 def _blank(text: str | None) -> bool:
@@ -982,12 +951,8 @@ def _depth_limit_hint(el: _Element) -> int:
 
 
 def _not_integer(el: _Element, text: str | None) -> NoReturn:
-    raise BadValue(
-        f"<{_name(el)}> is not an integer: {_show(text)}", line=_line(el), path=_path_of(el)
-    )
+    raise _bad_value(el, f"<{_name(el)}> is not an integer: {_show(text)}")
 
 
 def _not_number(el: _Element, text: str | None) -> NoReturn:
-    raise BadValue(
-        f"<{_name(el)}> is not a number: {_show(text)}", line=_line(el), path=_path_of(el)
-    )
+    raise _bad_value(el, f"<{_name(el)}> is not a number: {_show(text)}")
