@@ -22,10 +22,6 @@ from rpcspy.xmlrpc.render import format_call, format_message_tree, format_respon
 __all__ = ["call_status", "show_call", "show_table", "summary_json"]
 
 
-def _open(path: Path) -> CaptureReader:
-    return open_capture(path)
-
-
 def _records(reader: CaptureReader, path: Path) -> Iterator[CallRecord]:
     try:
         yield from reader
@@ -101,7 +97,7 @@ def summary_json(record: CallRecord) -> dict[str, Any]:
 
 def show_table(path: Path, *, as_json: bool = False) -> int:
     """Print one row per call; returns the exit code."""
-    reader = _open(path)
+    reader = open_capture(path)
     out = sys.stdout
     if as_json:
         for record in _records(reader, path):
@@ -180,7 +176,7 @@ def _body_text(body: bytes | None, encoding: str | None) -> str:
 
 def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False) -> int:
     """Print one call in full: timing, peers, decoded request and response, problems, headers."""
-    reader = _open(path)
+    reader = open_capture(path)
     record = _find(path, reader, key)
     out = sys.stdout
     if as_json:
