@@ -129,7 +129,10 @@ def generated_cases() -> list[Case]:
                 [
                     ((f"worker-{i}",), "supervisor.getProcessInfo"),
                     ((1, "editor", "secret", i), "wp.getPost"),
-                    (("db", 2, "pw", "res.partner", "read", [[i]], {"fields": ["name"]}), "execute_kw"),
+                    (
+                        ("db", 2, "pw", "res.partner", "read", [[i]], {"fields": ["name"]}),
+                        "execute_kw",
+                    ),
                     ((i, {"__starstar": True, "strict": False}), "getBuild"),
                 ]
             )
@@ -196,7 +199,9 @@ def _plain(value: object) -> object:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     args = parser.parse_args()
     rounds, target = (3, 0.05) if args.quick else (7, 0.25)
@@ -206,8 +211,10 @@ def main() -> int:
     for case in cases:
         check_same_meaning(case)
 
-    print(f"decode_message vs xmlrpc.client.loads, best of {rounds} alternating rounds "
-          f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+    print(
+        f"decode_message vs xmlrpc.client.loads, best of {rounds} alternating rounds "
+        f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)"
+    )
     print("ratio = stdlib time / our time: above 1.00x we are faster")
     header = f"{'case':<36} {'size':>9} {'ours ms':>9} {'stdlib ms':>10} {'ratio':>7}"
     print(header)
@@ -220,14 +227,22 @@ def main() -> int:
         ratios.append(ratio)
         total_mine += mine
         total_theirs += theirs
-        size = f"{case.size / 1024:.1f} KB" if case.size < 1 << 20 else f"{case.size / (1 << 20):.1f} MB"
+        size = (
+            f"{case.size / 1024:.1f} KB"
+            if case.size < 1 << 20
+            else f"{case.size / (1 << 20):.1f} MB"
+        )
         print(f"{case.name:<36} {size:>9} {mine * 1e3:>9.3f} {theirs * 1e3:>10.3f} {ratio:>6.2f}x")
     print("-" * len(header))
     geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
-    print(f"overall: geometric mean {geomean:.2f}x, total time {total_theirs / total_mine:.2f}x "
-          f"(ours {total_mine * 1e3:.1f} ms, stdlib {total_theirs * 1e3:.1f} ms)")
+    print(
+        f"overall: geometric mean {geomean:.2f}x, total time {total_theirs / total_mine:.2f}x "
+        f"(ours {total_mine * 1e3:.1f} ms, stdlib {total_theirs * 1e3:.1f} ms)"
+    )
     if skipped:
-        print(f"left out: {len(skipped)} corpus files the stdlib cannot read ({', '.join(skipped)})")
+        print(
+            f"left out: {len(skipped)} corpus files the stdlib cannot read ({', '.join(skipped)})"
+        )
     return 0
 
 

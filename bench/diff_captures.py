@@ -36,20 +36,31 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
     body = xmlrpc.client.dumps(params, method, allow_none=True).encode()
     answer = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
     return build_record(
-        started=1_700_000_000.0 + seq / 100, ended=1_700_000_000.0 + seq / 100 + 0.002,
-        client=("127.0.0.1", 50000), server=("127.0.0.1", 8000), scheme="http",
-        host="127.0.0.1", port=8000, path="/RPC2", status=200,
+        started=1_700_000_000.0 + seq / 100,
+        ended=1_700_000_000.0 + seq / 100 + 0.002,
+        client=("127.0.0.1", 50000),
+        server=("127.0.0.1", 8000),
+        scheme="http",
+        host="127.0.0.1",
+        port=8000,
+        path="/RPC2",
+        status=200,
         request_headers=(("Content-Type", "text/xml"),),
         response_headers=(("Content-Type", "text/xml"),),
-        request_body=body, response_body=answer, seq=seq,
+        request_body=body,
+        response_body=answer,
+        seq=seq,
     )
 
 
 def _call(i: int, rnd: random.Random) -> tuple[str, tuple[object, ...], object]:
     kind = i % 5
     if kind == 0:
-        return "user.get", ({"id": i, "fields": ["name", "email"]},), {
-            "id": i, "name": f"user{i}", "email": f"u{i}@example.org", "active": bool(i % 2)}
+        return (
+            "user.get",
+            ({"id": i, "fields": ["name", "email"]},),
+            {"id": i, "name": f"user{i}", "email": f"u{i}@example.org", "active": bool(i % 2)},
+        )
     if kind == 1:
         return "add", (i, 7), i + 7
     if kind == 2:
@@ -89,9 +100,7 @@ def _build(n: int, folder: Path) -> tuple[Path, Path, Counter[str]]:
         i = rnd.randrange(len(b_records) - 1)
         b_records[i], b_records[i + 1] = b_records[i + 1], b_records[i]
         edits["swapped"] += 1
-    b_records = [
-        r if r.seq == j + 1 else _reseq(r, j + 1) for j, r in enumerate(b_records)
-    ]
+    b_records = [r if r.seq == j + 1 else _reseq(r, j + 1) for j, r in enumerate(b_records)]
     a, b = folder / "a.jsonl", folder / "b.jsonl"
     _write(a, a_records)
     _write(b, b_records)
@@ -124,14 +133,18 @@ def main() -> None:
             a, b, edits = pool.submit(_build, n, folder).result()
         build = time.perf_counter() - t0
         size = (a.stat().st_size + b.stat().st_size) / 1e6
-        print(f"diff benchmark: A {n} calls, B with {dict(edits)}; {size:.0f} MB on disk "
-              f"(built in {build:.1f} s)")
+        print(
+            f"diff benchmark: A {n} calls, B with {dict(edits)}; {size:.0f} MB on disk "
+            f"(built in {build:.1f} s)"
+        )
 
         t0 = time.perf_counter()
         read = _read_all(a) + _read_all(b)
         baseline = time.perf_counter() - t0
-        print(f"  read both captures once (baseline)  {baseline:7.2f} s  "
-              f"{read / baseline:9.0f} calls/s   1.00x")
+        print(
+            f"  read both captures once (baseline)  {baseline:7.2f} s  "
+            f"{read / baseline:9.0f} calls/s   1.00x"
+        )
 
         verdicts: Counter[str] = Counter()
         for label, parallel in (("one process", False), ("two processes", True)):
@@ -139,8 +152,10 @@ def main() -> None:
             results, _ = diff_capture_files(a, b, parallel=parallel)
             elapsed = time.perf_counter() - t0
             verdicts = Counter(r.verdict for r in results)
-            print(f"  rpcspy diff A B, {label:14}     {elapsed:7.2f} s  {read / elapsed:9.0f} "
-                  f"calls/s   {elapsed / baseline:4.2f}x the baseline time")
+            print(
+                f"  rpcspy diff A B, {label:14}     {elapsed:7.2f} s  {read / elapsed:9.0f} "
+                f"calls/s   {elapsed / baseline:4.2f}x the baseline time"
+            )
         print(f"  verdicts: {dict(sorted(verdicts.items()))}")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         scale = 1 if sys.platform == "darwin" else 1024

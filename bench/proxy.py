@@ -97,21 +97,29 @@ def start_mitmdump(
     addon = []
     if capture is not None:
         addon = [
-            "-s", str(REPO / "addons" / "rpcspy_record.py"),
-            "--set", f"rpcspy_capture={capture}",
-            "--set", "rpcspy_log=false",
+            "-s",
+            str(REPO / "addons" / "rpcspy_record.py"),
+            "--set",
+            f"rpcspy_capture={capture}",
+            "--set",
+            "rpcspy_log=false",
         ]
     proc = subprocess.Popen(
         [
             MITMDUMP,
             *addon,
-            "--mode", f"reverse:http://127.0.0.1:{upstream}",
-            "--listen-host", "127.0.0.1",
-            "--listen-port", str(port),
+            "--mode",
+            f"reverse:http://127.0.0.1:{upstream}",
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
             "--quiet",
-            "--set", f"confdir={CONFDIR}",
+            "--set",
+            f"confdir={CONFDIR}",
             # the same connection strategy as rpcspy's runner, so only recording differs
-            "--set", "connection_strategy=lazy",
+            "--set",
+            "connection_strategy=lazy",
         ],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -218,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--rounds", type=int, help="rounds per setup (default 6, quick 3)")
-    parser.add_argument("--calls", type=int, help="calls per client per round (default 150, quick 50)")
+    parser.add_argument(
+        "--calls", type=int, help="calls per client per round (default 150, quick 50)"
+    )
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 6)
     per_client = args.calls or (50 if args.quick else 150)
@@ -314,8 +324,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name, label in rows.items():
         rate, p50, p99, errs = stats[name]
-        added = "" if name == "direct" else (
-            f"   added p50 +{(p50 - d50) * ms:6.2f} ms  p99 +{(p99 - d99) * ms:6.2f} ms"
+        added = (
+            ""
+            if name == "direct"
+            else (f"   added p50 +{(p50 - d50) * ms:6.2f} ms  p99 +{(p99 - d99) * ms:6.2f} ms")
         )
         cpu = cpu_ms(name)
         per_call = f"   proxy CPU {cpu:5.2f} ms/call" if cpu is not None else ""

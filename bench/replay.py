@@ -88,11 +88,20 @@ def _record(url: str, calls: list[Call]) -> list[CallRecord]:
         data = resp.read()
         records.append(
             build_record(
-                started=started, ended=time.time(), client=None, server=None, scheme="http",
-                host=parts.hostname or "", port=parts.port or 80, path=parts.path,
-                status=resp.status, request_headers=tuple(headers.items()),
-                response_headers=tuple(resp.getheaders()), request_body=body,
-                response_body=data, seq=seq,
+                started=started,
+                ended=time.time(),
+                client=None,
+                server=None,
+                scheme="http",
+                host=parts.hostname or "",
+                port=parts.port or 80,
+                path=parts.path,
+                status=resp.status,
+                request_headers=tuple(headers.items()),
+                response_headers=tuple(resp.getheaders()),
+                request_body=body,
+                response_body=data,
+                seq=seq,
             )
         )
         conn.close()
@@ -141,8 +150,10 @@ def main() -> None:
                 f"  rpcspy replay --concurrency {concurrency:<3}  {n / elapsed:8.0f} calls/s"
                 f"   {direct / elapsed:4.2f}x{note}"
             )
-        print("  (replay sends the recorded bytes, decodes every answer and diffs it with the "
-              "recorded one)")
+        print(
+            "  (replay sends the recorded bytes, decodes every answer and diffs it with the "
+            "recorded one)"
+        )
     finally:
         proc.terminate()
         try:

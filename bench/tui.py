@@ -45,36 +45,77 @@ from rpcspy.capture.schema import dumps_line, make_header, record_to_json  # noq
 
 T0 = 1_700_000_000.0
 METHODS = [
-    ("user.get", lambda r: ({"name": r.choice(NAMES), "id": r.randint(1, 9999)},),
-     lambda r: {"name": r.choice(NAMES), "id": r.randint(1, 9999), "admin": r.random() < 0.1}),
-    ("dir.list", lambda r: (f"/srv/{r.choice(NAMES)}", {"recursive": False}),
-     lambda r: [f"file{i}.txt" for i in range(r.randint(0, 5))]),
+    (
+        "user.get",
+        lambda r: ({"name": r.choice(NAMES), "id": r.randint(1, 9999)},),
+        lambda r: {"name": r.choice(NAMES), "id": r.randint(1, 9999), "admin": r.random() < 0.1},
+    ),
+    (
+        "dir.list",
+        lambda r: (f"/srv/{r.choice(NAMES)}", {"recursive": False}),
+        lambda r: [f"file{i}.txt" for i in range(r.randint(0, 5))],
+    ),
     ("math.add", lambda r: (r.randint(0, 100), r.randint(0, 100)), lambda r: r.randint(0, 200)),
     ("system.listMethods", lambda r: (), lambda r: ["dir.list", "math.add", "user.get"]),
-    ("order.create", lambda r: ({"sku": f"SKU-{r.randint(1, 500)}", "qty": r.randint(1, 9),
-                                 "when": xmlrpc.client.DateTime(dt.datetime(2024, 5, 1, 12, 0))},),
-     lambda r: {"order": r.randint(1, 10**6), "total": round(r.uniform(1, 500), 2)}),
+    (
+        "order.create",
+        lambda r: (
+            {
+                "sku": f"SKU-{r.randint(1, 500)}",
+                "qty": r.randint(1, 9),
+                "when": xmlrpc.client.DateTime(dt.datetime(2024, 5, 1, 12, 0)),
+            },
+        ),
+        lambda r: {"order": r.randint(1, 10**6), "total": round(r.uniform(1, 500), 2)},
+    ),
     ("session.ping", lambda r: (), lambda r: True),
 ]
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 
 
-def _exchange(seq: int, method: str, params: tuple[object, ...], *, result: object = None,
-              fault: tuple[int, str] | None = None, raw_response: bytes | None = None,
-              error: str | None = None) -> CallRecord:
+def _exchange(
+    seq: int,
+    method: str,
+    params: tuple[object, ...],
+    *,
+    result: object = None,
+    fault: tuple[int, str] | None = None,
+    raw_response: bytes | None = None,
+    error: str | None = None,
+) -> CallRecord:
     body = xmlrpc.client.dumps(params, method, allow_none=True).encode()
     if raw_response is None and error is None:
         if fault is not None:
-            raw_response = xmlrpc.client.dumps(xmlrpc.client.Fault(*fault), methodresponse=True).encode()
+            raw_response = xmlrpc.client.dumps(
+                xmlrpc.client.Fault(*fault), methodresponse=True
+            ).encode()
         else:
-            raw_response = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
+            raw_response = xmlrpc.client.dumps(
+                (result,), methodresponse=True, allow_none=True
+            ).encode()
     return build_record(
-        started=T0, ended=None if error else T0 + 0.002, client=("10.0.0.7", 40000), server=("10.0.0.1", 8000),
-        scheme="http", host="10.0.0.1", port=8000, path="/RPC2", status=None if error else 200,
-        request_headers=(("Host", "10.0.0.1:8000"), ("User-Agent", "Python-xmlrpc/3.12"),
-                         ("Content-Type", "text/xml"), ("Content-Length", str(len(body)))),
-        response_headers=() if error else (("Server", "BaseHTTP/0.6 Python/3.12"), ("Content-Type", "text/xml")),
-        request_body=body, response_body=raw_response, error=error, seq=seq,
+        started=T0,
+        ended=None if error else T0 + 0.002,
+        client=("10.0.0.7", 40000),
+        server=("10.0.0.1", 8000),
+        scheme="http",
+        host="10.0.0.1",
+        port=8000,
+        path="/RPC2",
+        status=None if error else 200,
+        request_headers=(
+            ("Host", "10.0.0.1:8000"),
+            ("User-Agent", "Python-xmlrpc/3.12"),
+            ("Content-Type", "text/xml"),
+            ("Content-Length", str(len(body))),
+        ),
+        response_headers=()
+        if error
+        else (("Server", "BaseHTTP/0.6 Python/3.12"), ("Content-Type", "text/xml")),
+        request_body=body,
+        response_body=raw_response,
+        error=error,
+        seq=seq,
     )
 
 
@@ -83,17 +124,58 @@ def templates(rng: random.Random) -> list[tuple[dict[str, object], str]]:
     out: list[tuple[dict[str, object], str]] = []
     for i in range(180):
         method, make_params, make_result = METHODS[i % len(METHODS)]
-        out.append((record_to_json(_exchange(i, method, make_params(rng), result=make_result(rng))), "ok"))
-    for code, text in ((-32601, "method not found"), (4, "Too many parameters"), (-32602, "invalid params")):
-        out.append((record_to_json(_exchange(0, "user.get", ({"name": "mallory"},), fault=(code, text))), "fault"))
-    calls = [{"methodName": "math.add", "params": [1, 2]}, {"methodName": "user.get", "params": [{"name": "bob"}]},
-             {"methodName": "nope", "params": []}]
-    response = xmlrpc.client.dumps(([[3], [{"name": "bob", "id": 2}],
-                                     {"faultCode": -32601, "faultString": "nope"}],), methodresponse=True).encode()
-    out.append((record_to_json(_exchange(0, "system.multicall", (calls,), raw_response=response)), "multicall"))
-    out.append((record_to_json(_exchange(0, "user.get", ({"name": "x"},),
-                                         raw_response=b"<methodResponse><params><param><value><int>1")), "problem"))
-    out.append((record_to_json(_exchange(0, "math.add", (1, 2), error="upstream refused the connection")), "error"))
+        out.append(
+            (record_to_json(_exchange(i, method, make_params(rng), result=make_result(rng))), "ok")
+        )
+    for code, text in (
+        (-32601, "method not found"),
+        (4, "Too many parameters"),
+        (-32602, "invalid params"),
+    ):
+        out.append(
+            (
+                record_to_json(
+                    _exchange(0, "user.get", ({"name": "mallory"},), fault=(code, text))
+                ),
+                "fault",
+            )
+        )
+    calls = [
+        {"methodName": "math.add", "params": [1, 2]},
+        {"methodName": "user.get", "params": [{"name": "bob"}]},
+        {"methodName": "nope", "params": []},
+    ]
+    response = xmlrpc.client.dumps(
+        ([[3], [{"name": "bob", "id": 2}], {"faultCode": -32601, "faultString": "nope"}],),
+        methodresponse=True,
+    ).encode()
+    out.append(
+        (
+            record_to_json(_exchange(0, "system.multicall", (calls,), raw_response=response)),
+            "multicall",
+        )
+    )
+    out.append(
+        (
+            record_to_json(
+                _exchange(
+                    0,
+                    "user.get",
+                    ({"name": "x"},),
+                    raw_response=b"<methodResponse><params><param><value><int>1",
+                )
+            ),
+            "problem",
+        )
+    )
+    out.append(
+        (
+            record_to_json(
+                _exchange(0, "math.add", (1, 2), error="upstream refused the connection")
+            ),
+            "error",
+        )
+    )
     return out
 
 
@@ -226,6 +308,7 @@ async def run_app(path: Path, n: int) -> dict[str, object]:
         await pilot.pause()
         # Filters through the UI, measuring the longest stall of the event loop.
         ui: list[tuple[str, float, int, float]] = []
+
         async def ticker(gaps: list[float], stop: asyncio.Event) -> None:
             last = time.perf_counter()
             while not stop.is_set():
@@ -234,7 +317,14 @@ async def run_app(path: Path, n: int) -> dict[str, object]:
                 gaps[0] = max(gaps[0], now - last - 0.01)
                 last = now
 
-        for text in ("method:user.*", "fault", "latency>200ms", "mallory", "params[0].name=bob", ""):
+        for text in (
+            "method:user.*",
+            "fault",
+            "latency>200ms",
+            "mallory",
+            "params[0].name=bob",
+            "",
+        ):
             gaps = [0.0]
             stop = asyncio.Event()
             task = asyncio.create_task(ticker(gaps, stop))
@@ -278,10 +368,25 @@ def terminal_first_screen(path: Path, rounds: int = 3) -> list[float] | None:
         for _attempt in range(5):
             # A new tmux server now and then dies while starting ("server exited unexpectedly").
             t0 = time.perf_counter()
-            started = subprocess.run(
-                ["tmux", "-L", socket, "new-session", "-d", "-x", "120", "-y", "30",
-                 f"{rpcspy} tui {path}"], capture_output=True, stdin=subprocess.DEVNULL,
-            ).returncode == 0
+            started = (
+                subprocess.run(
+                    [
+                        "tmux",
+                        "-L",
+                        socket,
+                        "new-session",
+                        "-d",
+                        "-x",
+                        "120",
+                        "-y",
+                        "30",
+                        f"{rpcspy} tui {path}",
+                    ],
+                    capture_output=True,
+                    stdin=subprocess.DEVNULL,
+                ).returncode
+                == 0
+            )
             if started:
                 break
             subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
@@ -291,8 +396,9 @@ def terminal_first_screen(path: Path, rounds: int = 3) -> list[float] | None:
         try:
             deadline = t0 + 30
             while time.perf_counter() < deadline:
-                screen = subprocess.run(["tmux", "-L", socket, "capture-pane", "-p"],
-                                        capture_output=True, text=True).stdout
+                screen = subprocess.run(
+                    ["tmux", "-L", socket, "capture-pane", "-p"], capture_output=True, text=True
+                ).stdout
                 if row.search(screen):
                     times.append(time.perf_counter() - t0)
                     break
@@ -303,7 +409,9 @@ def terminal_first_screen(path: Path, rounds: int = 3) -> list[float] | None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="20,000 calls")
     ap.add_argument("--calls", type=int, help="number of calls (default 1,000,000)")
     ap.add_argument("--keep", type=Path, help="write the capture here (reused if it exists)")
@@ -319,25 +427,33 @@ def main() -> int:
         if not path.exists():
             t = time.perf_counter()
             generate(path, n)
-            print(f"generated {n:,} calls in {time.perf_counter() - t:.1f} s: "
-                  f"{path.stat().st_size / 1e6:.0f} MB ({path.stat().st_size // n} B/call)")
+            print(
+                f"generated {n:,} calls in {time.perf_counter() - t:.1f} s: "
+                f"{path.stat().st_size / 1e6:.0f} MB ({path.stat().st_size // n} B/call)"
+            )
         base = baseline(path, n)
         print(f"baseline: read + orjson.loads every line: {base:.2f} s")
         terminal = terminal_first_screen(path)
         if terminal:
-            print(f"first screen in a terminal (tmux, launch to first row drawn): "
-                  f"{min(terminal):.3f} s best, {max(terminal):.3f} s worst of {len(terminal)}")
+            print(
+                f"first screen in a terminal (tmux, launch to first row drawn): "
+                f"{min(terminal):.3f} s best, {max(terminal):.3f} s worst of {len(terminal)}"
+            )
         report = asyncio.run(run_app(path, n))
         rows = report["rows"]
-        print(f"first screen:          {report['first_screen_s']:.3f} s "
-              f"({report['rows_at_first_screen']:,} calls indexed by then; "
-              f"baseline, the app with no capture: {report['empty_screen_s']:.3f} s)")
+        print(
+            f"first screen:          {report['first_screen_s']:.3f} s "
+            f"({report['rows_at_first_screen']:,} calls indexed by then; "
+            f"baseline, the app with no capture: {report['empty_screen_s']:.3f} s)"
+        )
         indexed = float(report["indexed_s"])  # type: ignore[arg-type]
         print(f"indexed {rows:,} calls: {indexed:.2f} s ({indexed / base:.2f}x baseline)")
         now, peak = report["rss_after_index_mb"]  # type: ignore[misc]
         print(f"memory after index:    RSS {now:.0f} MB, peak {peak:.0f} MB")
-        print(f"page down:             {report['page_down_ms']:.1f} ms per page "
-              f"(one row down: {report['down_ms']:.1f} ms, the test driver's cost per key)")
+        print(
+            f"page down:             {report['page_down_ms']:.1f} ms per page "
+            f"(one row down: {report['down_ms']:.1f} ms, the test driver's cost per key)"
+        )
         print("filters over all calls (the store's work, done in a worker thread in the app):")
         for text, elapsed, shown_n in report["store_filters"]:  # type: ignore[attr-defined]
             print(f"  {text:34} {elapsed:6.2f} s  {shown_n:>9,} shown")

@@ -57,20 +57,26 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "examples:\n"
             "  rpcspy serve --port 8000\n"
             "  rpcspy serve --user alice --password secret --tls\n"
-            "  python3 -c \"import xmlrpc.client as x; "
+            '  python3 -c "import xmlrpc.client as x; '
             "print(x.ServerProxy('http://127.0.0.1:8000/RPC2').system.listMethods())\""
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="port to bind, 0 for any (default: %(default)s)")
-    p.add_argument("--root", type=Path, help="sandbox directory for dir.* (default: a fresh temp dir)")
+    p.add_argument(
+        "--port", type=int, default=8000, help="port to bind, 0 for any (default: %(default)s)"
+    )
+    p.add_argument(
+        "--root", type=Path, help="sandbox directory for dir.* (default: a fresh temp dir)"
+    )
     p.add_argument("--user", help="require HTTP Basic auth with this user name")
     p.add_argument(
         "--password",
         help="password for --user (default: $RPCSPY_PASSWORD); prefer the variable, "
         "the command line is visible to other users",
     )
-    p.add_argument("--tls", action="store_true", help="serve HTTPS (self-signed cert unless --cert)")
+    p.add_argument(
+        "--tls", action="store_true", help="serve HTTPS (self-signed cert unless --cert)"
+    )
     p.add_argument("--cert", type=Path, help="PEM certificate for --tls")
     p.add_argument("--key", type=Path, help="PEM private key for --tls (default: in --cert)")
     p.add_argument(
@@ -114,7 +120,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         server = DemoServer(config)
     except ssl.SSLError as exc:
-        raise CliError(f"cannot use the TLS certificate or key: {exc.reason or exc}", EXIT_INPUT) from exc
+        raise CliError(
+            f"cannot use the TLS certificate or key: {exc.reason or exc}", EXIT_INPUT
+        ) from exc
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
     except ValueError as exc:
@@ -151,7 +159,9 @@ def _add_show(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("capture", type=Path, help="capture file")
-    p.add_argument("--call", metavar="ID", help="show one call in full: its number (#) or id prefix")
+    p.add_argument(
+        "--call", metavar="ID", help="show one call in full: its number (#) or id prefix"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
     p.add_argument("--raw", action="store_true", help="with --call: also print the raw XML bodies")
     p.set_defaults(func=_cmd_show)

@@ -140,12 +140,21 @@ SCENARIOS: dict[str, Scenario] = {
                 lambda p: p.system.listMethods(),
                 satisfies("lists echo and dir.create", lambda r: {"echo", "dir.create"} <= set(r)),
             ),
-            Step("system.methodHelp('echo')", lambda p: p.system.methodHelp("echo"),
-                 satisfies("a help text", lambda r: isinstance(r, str) and len(r) > 0)),
-            Step("system.methodSignature('add')", lambda p: p.system.methodSignature("add"),
-                 satisfies("a list of signatures", lambda r: isinstance(r, list) and len(r) > 0)),
-            Step("uname()", lambda p: p.uname(),
-                 satisfies("a struct with sysname", lambda r: "sysname" in r)),
+            Step(
+                "system.methodHelp('echo')",
+                lambda p: p.system.methodHelp("echo"),
+                satisfies("a help text", lambda r: isinstance(r, str) and len(r) > 0),
+            ),
+            Step(
+                "system.methodSignature('add')",
+                lambda p: p.system.methodSignature("add"),
+                satisfies("a list of signatures", lambda r: isinstance(r, list) and len(r) > 0),
+            ),
+            Step(
+                "uname()",
+                lambda p: p.uname(),
+                satisfies("a struct with sysname", lambda r: "sysname" in r),
+            ),
             Step("echo('hello')", lambda p: p.echo("hello"), returns("HELLO")),
             Step("add(2, 3)", lambda p: p.add(2, 3), returns(5)),
             Step("add(0.5, 0.25)", lambda p: p.add(0.5, 0.25), returns(0.75)),
@@ -153,21 +162,40 @@ SCENARIOS: dict[str, Scenario] = {
             Step("prefix.public()", lambda p: p.prefix.public(), returns("public")),
             Step("prefix.private() is refused", lambda p: p.prefix.private(), faults(-32601)),
             Step("dir.create('reports')", lambda p: p.dir.create("reports"), returns("reports")),
-            Step("dir.create('reports/2026')", lambda p: p.dir.create("reports/2026"),
-                 returns("reports/2026")),
-            Step("dir.list('')", lambda p: p.dir.list(""),
-                 returns([{"name": "reports", "type": "directory"}])),
-            Step("dir('reports')", lambda p: p.dir("reports"),
-                 returns([{"name": "2026", "type": "directory"}])),
-            Step("dir.create('../escape') is refused", lambda p: p.dir.create("../escape"),
-                 faults(100)),
-            Step("dir.remove('reports') while not empty", lambda p: p.dir.remove("reports"),
-                 faults(103)),
-            Step("dir.remove('reports/2026')", lambda p: p.dir.remove("reports/2026"),
-                 returns(True)),
+            Step(
+                "dir.create('reports/2026')",
+                lambda p: p.dir.create("reports/2026"),
+                returns("reports/2026"),
+            ),
+            Step(
+                "dir.list('')",
+                lambda p: p.dir.list(""),
+                returns([{"name": "reports", "type": "directory"}]),
+            ),
+            Step(
+                "dir('reports')",
+                lambda p: p.dir("reports"),
+                returns([{"name": "2026", "type": "directory"}]),
+            ),
+            Step(
+                "dir.create('../escape') is refused",
+                lambda p: p.dir.create("../escape"),
+                faults(100),
+            ),
+            Step(
+                "dir.remove('reports') while not empty",
+                lambda p: p.dir.remove("reports"),
+                faults(103),
+            ),
+            Step(
+                "dir.remove('reports/2026')", lambda p: p.dir.remove("reports/2026"), returns(True)
+            ),
             Step("demo.echo(None) (allow_none)", lambda p: p.demo.echo(None), returns(None)),
-            Step("demo.echo(b'\\x00\\xff') (base64)", lambda p: p.demo.echo(b"\x00\xff"),
-                 returns(b"\x00\xff")),
+            Step(
+                "demo.echo(b'\\x00\\xff') (base64)",
+                lambda p: p.demo.echo(b"\x00\xff"),
+                returns(b"\x00\xff"),
+            ),
             Step("demo.version()", lambda p: p.demo.version(), returns("1.0")),
         ),
     ),
@@ -175,10 +203,16 @@ SCENARIOS: dict[str, Scenario] = {
         "system.multicall with a fault among its sub-calls",
         "plain",
         (
-            Step("system.multicall(add, echo, demo.fault, uname)", _run_multicall,
-                 satisfies("3, 'INSIDE A MULTICALL', fault 42, a struct",
-                           lambda r: r[:3] == [5, "INSIDE A MULTICALL", ("fault", 42)]
-                           and "sysname" in r[3])),
+            Step(
+                "system.multicall(add, echo, demo.fault, uname)",
+                _run_multicall,
+                satisfies(
+                    "3, 'INSIDE A MULTICALL', fault 42, a struct",
+                    lambda r: (
+                        r[:3] == [5, "INSIDE A MULTICALL", ("fault", 42)] and "sysname" in r[3]
+                    ),
+                ),
+            ),
             Step("system.multicall([])", lambda p: p.system.multicall([]), returns([])),
         ),
     ),
@@ -186,12 +220,23 @@ SCENARIOS: dict[str, Scenario] = {
         "HTTP Basic auth: the right password, a wrong one, none",
         "auth",
         (
-            Step("echo('let me in') with the right password", lambda p: p.echo("let me in"),
-                 returns("LET ME IN")),
-            Step("echo() with a wrong password", lambda p: p.echo("x"),
-                 fails("HTTP 401", xmlrpc.client.ProtocolError), client="wrong-password"),
-            Step("echo() with no credentials", lambda p: p.echo("x"),
-                 fails("HTTP 401", xmlrpc.client.ProtocolError), client="anonymous"),
+            Step(
+                "echo('let me in') with the right password",
+                lambda p: p.echo("let me in"),
+                returns("LET ME IN"),
+            ),
+            Step(
+                "echo() with a wrong password",
+                lambda p: p.echo("x"),
+                fails("HTTP 401", xmlrpc.client.ProtocolError),
+                client="wrong-password",
+            ),
+            Step(
+                "echo() with no credentials",
+                lambda p: p.echo("x"),
+                fails("HTTP 401", xmlrpc.client.ProtocolError),
+                client="anonymous",
+            ),
         ),
     ),
     "tls": Scenario(
@@ -206,73 +251,128 @@ SCENARIOS: dict[str, Scenario] = {
         "faults, unknown methods, bad arguments, a slow call and a server that hangs up",
         "plain",
         (
-            Step("demo.fault(4, 'Too many parameters')",
-                 lambda p: p.demo.fault(4, "Too many parameters"), faults(4)),
+            Step(
+                "demo.fault(4, 'Too many parameters')",
+                lambda p: p.demo.fault(4, "Too many parameters"),
+                faults(4),
+            ),
             Step("no.such.method()", lambda p: getattr(p, "no.such.method")(), faults(-32601)),
             Step("echo(42): not a string", lambda p: p.echo(42), faults(-32602)),
             Step("add(1): one argument short", lambda p: p.add(1), faults(-32602)),
             Step("divide(1, 0): an unexpected server error", lambda p: p.divide(1, 0), faults(1)),
-            Step("add(2**31 - 1, 1): result over 32 bits", lambda p: p.add(2**31 - 1, 1),
-                 faults(-32500)),
+            Step(
+                "add(2**31 - 1, 1): result over 32 bits",
+                lambda p: p.add(2**31 - 1, 1),
+                faults(-32500),
+            ),
             Step("demo.slow(0.3)", lambda p: p.demo.slow(0.3), returns(0.3)),
-            Step("demo.random() (changes every call)", lambda p: p.demo.random(),
-                 satisfies("a struct with random and time",
-                           lambda r: {"random", "time"} <= set(r))),
-            Step("demo.crash(): the server hangs up", lambda p: p.demo.crash(),
-                 fails("a dropped connection (a 502 through the proxy)",
-                       (*_TransportErrors, xmlrpc.client.ProtocolError))),
-            Step("echo('still serving') after the crash", lambda p: p.echo("still serving"),
-                 returns("STILL SERVING")),
+            Step(
+                "demo.random() (changes every call)",
+                lambda p: p.demo.random(),
+                satisfies("a struct with random and time", lambda r: {"random", "time"} <= set(r)),
+            ),
+            Step(
+                "demo.crash(): the server hangs up",
+                lambda p: p.demo.crash(),
+                fails(
+                    "a dropped connection (a 502 through the proxy)",
+                    (*_TransportErrors, xmlrpc.client.ProtocolError),
+                ),
+            ),
+            Step(
+                "echo('still serving') after the crash",
+                lambda p: p.echo("still serving"),
+                returns("STILL SERVING"),
+            ),
         ),
     ),
     "validator1": Scenario(
         "the UserLand validator1 suite",
         "plain",
         (
-            Step("validator1.arrayOfStructsTest",
-                 lambda p: p.validator1.arrayOfStructsTest(VALIDATOR_STRUCTS), returns(18)),
-            Step("validator1.countTheEntities",
-                 lambda p: p.validator1.countTheEntities("<a href=\"x\">&'s</a>"),
-                 returns({"ctLeftAngleBrackets": 2, "ctRightAngleBrackets": 2,
-                          "ctAmpersands": 1, "ctApostrophes": 1, "ctQuotes": 2})),
-            Step("validator1.easyStructTest",
-                 lambda p: p.validator1.easyStructTest({"moe": 1, "larry": 2, "curly": 3}),
-                 returns(6)),
-            Step("validator1.echoStructTest",
-                 lambda p: p.validator1.echoStructTest({"a": [1, {"b": "c"}], "d": 1.5}),
-                 returns({"a": [1, {"b": "c"}], "d": 1.5})),
-            Step("validator1.manyTypesTest",
-                 lambda p: p.validator1.manyTypesTest(
-                     5, True, "text", 1.25,
-                     xmlrpc.client.DateTime("20261123T12:00:00"), b"bytes"),
-                 satisfies("its six arguments back", lambda r: len(r) == 6 and r[:4] ==
-                           [5, True, "text", 1.25] and r[5] == b"bytes")),
-            Step("validator1.moderateSizeArrayCheck",
-                 lambda p: p.validator1.moderateSizeArrayCheck(
-                     ["first"] + [str(i) for i in range(150)] + ["last"]),
-                 returns("firstlast")),
-            Step("validator1.nestedStructTest",
-                 lambda p: p.validator1.nestedStructTest(
-                     {"2000": {"04": {"01": {"moe": 1, "larry": 2, "curly": 3}}}}),
-                 returns(6)),
-            Step("validator1.simpleStructReturnTest",
-                 lambda p: p.validator1.simpleStructReturnTest(7),
-                 returns({"times10": 70, "times100": 700, "times1000": 7000})),
+            Step(
+                "validator1.arrayOfStructsTest",
+                lambda p: p.validator1.arrayOfStructsTest(VALIDATOR_STRUCTS),
+                returns(18),
+            ),
+            Step(
+                "validator1.countTheEntities",
+                lambda p: p.validator1.countTheEntities('<a href="x">&\'s</a>'),
+                returns(
+                    {
+                        "ctLeftAngleBrackets": 2,
+                        "ctRightAngleBrackets": 2,
+                        "ctAmpersands": 1,
+                        "ctApostrophes": 1,
+                        "ctQuotes": 2,
+                    }
+                ),
+            ),
+            Step(
+                "validator1.easyStructTest",
+                lambda p: p.validator1.easyStructTest({"moe": 1, "larry": 2, "curly": 3}),
+                returns(6),
+            ),
+            Step(
+                "validator1.echoStructTest",
+                lambda p: p.validator1.echoStructTest({"a": [1, {"b": "c"}], "d": 1.5}),
+                returns({"a": [1, {"b": "c"}], "d": 1.5}),
+            ),
+            Step(
+                "validator1.manyTypesTest",
+                lambda p: p.validator1.manyTypesTest(
+                    5, True, "text", 1.25, xmlrpc.client.DateTime("20261123T12:00:00"), b"bytes"
+                ),
+                satisfies(
+                    "its six arguments back",
+                    lambda r: len(r) == 6 and r[:4] == [5, True, "text", 1.25] and r[5] == b"bytes",
+                ),
+            ),
+            Step(
+                "validator1.moderateSizeArrayCheck",
+                lambda p: p.validator1.moderateSizeArrayCheck(
+                    ["first"] + [str(i) for i in range(150)] + ["last"]
+                ),
+                returns("firstlast"),
+            ),
+            Step(
+                "validator1.nestedStructTest",
+                lambda p: p.validator1.nestedStructTest(
+                    {"2000": {"04": {"01": {"moe": 1, "larry": 2, "curly": 3}}}}
+                ),
+                returns(6),
+            ),
+            Step(
+                "validator1.simpleStructReturnTest",
+                lambda p: p.validator1.simpleStructReturnTest(7),
+                returns({"times10": 70, "times100": 700, "times1000": 7000}),
+            ),
         ),
     ),
     "large": Scenario(
         "large payloads: a 1 MB string, a 5,000-item array",
         "plain",
         (
-            Step("demo.large(1000000)", lambda p: p.demo.large(1_000_000),
-                 satisfies("a 1,000,000-character string",
-                           lambda r: isinstance(r, str) and len(r) == 1_000_000)),
-            Step("validator1.moderateSizeArrayCheck(5000 items)",
-                 lambda p: p.validator1.moderateSizeArrayCheck(
-                     ["alpha"] + ["x" * 20] * 4998 + ["omega"]),
-                 returns("alphaomega")),
-            Step("demo.echo(<200 kB of bytes>)", lambda p: p.demo.echo(bytes(range(256)) * 800),
-                 returns(bytes(range(256)) * 800)),
+            Step(
+                "demo.large(1000000)",
+                lambda p: p.demo.large(1_000_000),
+                satisfies(
+                    "a 1,000,000-character string",
+                    lambda r: isinstance(r, str) and len(r) == 1_000_000,
+                ),
+            ),
+            Step(
+                "validator1.moderateSizeArrayCheck(5000 items)",
+                lambda p: p.validator1.moderateSizeArrayCheck(
+                    ["alpha"] + ["x" * 20] * 4998 + ["omega"]
+                ),
+                returns("alphaomega"),
+            ),
+            Step(
+                "demo.echo(<200 kB of bytes>)",
+                lambda p: p.demo.echo(bytes(range(256)) * 800),
+                returns(bytes(range(256)) * 800),
+            ),
         ),
     ),
 }
@@ -347,7 +447,9 @@ def run_scenarios(
     for name in names:
         scenario = SCENARIOS[name]
         if not quiet:
-            out.write(style(f"{name}", "bold", "cyan") + style(f" — {scenario.title}", "dim") + "\n")
+            out.write(
+                style(f"{name}", "bold", "cyan") + style(f" — {scenario.title}", "dim") + "\n"
+            )
         for step in scenario.steps:
             t0 = time.perf_counter()
             ok, what = run_step(targets, scenario, step)

@@ -261,9 +261,7 @@ def report_to_junit(report: Report) -> bytes:
         {
             "name": f"rpcspy {report.command} {report.source} {report.other}",
             "tests": str(len(report.results)),
-            "failures": str(
-                sum(1 for r in report.results if r.failing and r.verdict != "error")
-            ),
+            "failures": str(sum(1 for r in report.results if r.failing and r.verdict != "error")),
             "errors": str(sum(1 for r in report.results if r.failing and r.verdict == "error")),
             "skipped": str(counts["skipped"]),
             "time": f"{report.elapsed:.3f}",

@@ -142,7 +142,9 @@ def show_table(path: Path, *, as_json: bool = False) -> int:
                     else "ok"
                 )
                 text = "  └ " + format_call(sub.call, limit=call_width - 4)
-                out.write(f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n")
+                out.write(
+                    f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n"
+                )
     out.write(style(f"{count} call{'s' if count != 1 else ''}", "dim") + "\n")
     return _finish(reader, path)
 
@@ -159,7 +161,9 @@ def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:
     if len(by_id) == 1:
         return by_id[0]
     if by_id:
-        raise CliError(f"{key!r} matches several call ids in {path}; give more of the id", EXIT_USAGE)
+        raise CliError(
+            f"{key!r} matches several call ids in {path}; give more of the id", EXIT_USAGE
+        )
     raise CliError(f"no call {key!r} in {path} (use the # column or an id prefix)", EXIT_INPUT)
 
 

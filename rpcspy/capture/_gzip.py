@@ -18,7 +18,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
-__all__ = ["GZIP_MAGIC", "GzipCorrupt", "GzipRaw", "GzipScan", "close_torn_member", "scan_for_append"]
+__all__ = [
+    "GZIP_MAGIC",
+    "GzipCorrupt",
+    "GzipRaw",
+    "GzipScan",
+    "close_torn_member",
+    "scan_for_append",
+]
 
 GZIP_MAGIC: Final = b"\x1f\x8b"
 _GZIP_WBITS: Final = 16 + zlib.MAX_WBITS

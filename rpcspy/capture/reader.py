@@ -32,7 +32,13 @@ from rpcspy.capture.schema import (
     record_from_json,
 )
 
-__all__ = ["DEFAULT_MAX_LINE_BYTES", "HEADER_MAX_BYTES", "CaptureReader", "read_capture", "read_header"]
+__all__ = [
+    "DEFAULT_MAX_LINE_BYTES",
+    "HEADER_MAX_BYTES",
+    "CaptureReader",
+    "read_capture",
+    "read_header",
+]
 
 #: The header line is small; a first line longer than this is not a capture header.
 HEADER_MAX_BYTES: Final = 64 * 1024
@@ -263,7 +269,9 @@ class CaptureReader:
             try:
                 data = stream.readline(limit)
             except GzipCorrupt as exc:
-                self._problem("bad-gzip", f"{exc}; the rest of the file cannot be read", line=self._lineno + 1)
+                self._problem(
+                    "bad-gzip", f"{exc}; the rest of the file cannot be read", line=self._lineno + 1
+                )
                 return
             except (ValueError, OSError):
                 if self._stop.is_set():

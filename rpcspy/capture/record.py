@@ -75,7 +75,9 @@ class Problem:
         if self.where == "capture":
             head = ""
             if self.line is not None:
-                head = f"line {self.line}" + (f", column {self.column}" if self.column else "") + ": "
+                head = (
+                    f"line {self.line}" + (f", column {self.column}" if self.column else "") + ": "
+                )
             tail = f" (at {self.path})" if self.path else ""
             return f"{head}{self.reason}{tail}"
         parts = []
@@ -252,8 +254,7 @@ def _explain_http_error(status: int, problems: list[Problem]) -> None:
             problems[i] = Problem(
                 "response",
                 "http-error",
-                f"HTTP {status}: the server answered with an error, not XML-RPC "
-                f"({problem.reason})",
+                f"HTTP {status}: the server answered with an error, not XML-RPC ({problem.reason})",
             )
 
 

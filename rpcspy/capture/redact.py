@@ -20,7 +20,17 @@ SENSITIVE_HEADERS: Final = frozenset(
 )
 # Set-Cookie attributes are public (they say how the cookie is kept, not what it is).
 _COOKIE_ATTRIBUTES: Final = frozenset(
-    {"expires", "max-age", "domain", "path", "secure", "httponly", "samesite", "partitioned", "priority"}
+    {
+        "expires",
+        "max-age",
+        "domain",
+        "path",
+        "secure",
+        "httponly",
+        "samesite",
+        "partitioned",
+        "priority",
+    }
 )
 
 

@@ -196,7 +196,7 @@ def body_from_json(obj: object, path: str) -> bytes | None:
     if obj is None:
         return None
     if not isinstance(obj, dict):
-        raise RecordError("a body is an object with \"text\" or \"base64\", or null", path=path)
+        raise RecordError('a body is an object with "text" or "base64", or null', path=path)
     if "text" in obj:
         text = obj["text"]
         if not isinstance(text, str):
@@ -212,7 +212,9 @@ def body_from_json(obj: object, path: str) -> bytes | None:
         try:
             return base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise RecordError(f"a body's base64 is not valid: {exc}", path=f"{path}.base64") from None
+            raise RecordError(
+                f"a body's base64 is not valid: {exc}", path=f"{path}.base64"
+            ) from None
     raise RecordError('a body has "text" or "base64"', path=path)
 
 
@@ -241,7 +243,9 @@ def _subcall_to_json(sub: SubCall) -> dict[str, object]:
     return out
 
 
-def _message_part(record: CallRecord, with_messages: bool) -> tuple[dict[str, object], dict[str, object]]:
+def _message_part(
+    record: CallRecord, with_messages: bool
+) -> tuple[dict[str, object], dict[str, object]]:
     request_extra: dict[str, object] = {}
     response_extra: dict[str, object] = {}
     if with_messages:
@@ -322,7 +326,9 @@ _WANT: Final[dict[type, str]] = {
 }
 
 
-def _check[T](obj: dict[str, object], key: str, kind: type[T], path: str, optional: bool) -> T | None:
+def _check[T](
+    obj: dict[str, object], key: str, kind: type[T], path: str, optional: bool
+) -> T | None:
     value = obj.get(key)
     if value is None and optional:
         return None
@@ -424,9 +430,7 @@ def _subcall_from_json(obj: object, path: str) -> SubCall:
     return SubCall(index, call, result)
 
 
-def _exchange_part(
-    obj: dict[str, object], key: str, *, optional: bool
-) -> dict[str, object] | None:
+def _exchange_part(obj: dict[str, object], key: str, *, optional: bool) -> dict[str, object] | None:
     part = obj.get(key)
     if part is None and optional:
         return None
@@ -457,7 +461,9 @@ def record_from_json(obj: object) -> CallRecord:
         if "fault" in response and "result" in response:
             _fail('a response has "result" or "fault", not both', "response")
         if "fault" in response:
-            decoded_response = _values(lambda: fault_from_json(response["fault"], path="response.fault"))
+            decoded_response = _values(
+                lambda: fault_from_json(response["fault"], path="response.fault")
+            )
         elif "result" in response:
             decoded_response = _values(
                 lambda: MethodResponse(value_from_json(response["result"], path="response.result"))
@@ -489,12 +495,12 @@ def record_from_json(obj: object) -> CallRecord:
             else _headers_from_json(response.get("headers", []), "response.headers")
         ),
         request_body=request_body,
-        response_body=None if response is None else body_from_json(response.get("body"), "response.body"),
+        response_body=None
+        if response is None
+        else body_from_json(response.get("body"), "response.body"),
         request_content_encoding=_opt(request, "content_encoding", str, "request"),
         response_content_encoding=(
-            None
-            if response is None
-            else _opt(response, "content_encoding", str, "response")
+            None if response is None else _opt(response, "content_encoding", str, "response")
         ),
         call=call,
         response=decoded_response,

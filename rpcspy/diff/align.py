@@ -32,7 +32,9 @@ PAIRING_MAX_CELLS: Final = 40_000
 _IGNORED: Final = ("ignored",)
 _ANY: Final = ("any",)
 
-Op = tuple[Literal["pair"], int, int] | tuple[Literal["removed"], int] | tuple[Literal["added"], int]
+Op = (
+    tuple[Literal["pair"], int, int] | tuple[Literal["removed"], int] | tuple[Literal["added"], int]
+)
 
 
 def _scalar_key(value: Value) -> tuple[object, ...]:

@@ -102,8 +102,12 @@ def side_to_dict(side: Side) -> dict[str, object] | None:
     if side is None:
         return None
     if isinstance(side, Fault):
-        return {"type": "fault", "code": side.code, "string": side.string,
-                "text": _fault_text(side)}
+        return {
+            "type": "fault",
+            "code": side.code,
+            "string": side.string,
+            "text": _fault_text(side),
+        }
     out: dict[str, object] = {"type": side.label}
     if isinstance(side, Base64):
         out["size"] = len(side)

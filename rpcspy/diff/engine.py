@@ -357,8 +357,13 @@ def diff_responses(
         return []
     walker = _Walker(compiled, method)
     if old is None or new is None:
-        walker.emit(None, compiled.start, "response",
-                    None if old is None else _side(old), None if new is None else _side(new))
+        walker.emit(
+            None,
+            compiled.start,
+            "response",
+            None if old is None else _side(old),
+            None if new is None else _side(new),
+        )
     elif isinstance(old, MethodResponse) and isinstance(new, MethodResponse):
         if _same(old.value, new.value):
             return []

@@ -120,8 +120,9 @@ class NoiseModel:
             "methods": {
                 m: {
                     "samples": self._samples.get(m, 0),
-                    "noise": [{"path": e.path, "kind": e.kind}
-                              for e in sorted(self._entries.get(m, ()))],
+                    "noise": [
+                        {"path": e.path, "kind": e.kind} for e in sorted(self._entries.get(m, ()))
+                    ],
                 }
                 for m in methods
             }
@@ -131,7 +132,7 @@ class NoiseModel:
     def from_dict(cls, data: object) -> NoiseModel:
         """The inverse of ``to_dict``; raises ``ValueError`` naming the bad part."""
         if not isinstance(data, dict) or not isinstance(data.get("methods"), dict):
-            raise ValueError("noise model: expected {\"methods\": {...}}")
+            raise ValueError('noise model: expected {"methods": {...}}')
         entries: dict[str, list[NoiseEntry]] = {}
         samples: dict[str, int] = {}
         for method, body in cast("dict[object, object]", data["methods"]).items():
@@ -146,8 +147,11 @@ class NoiseModel:
             if not isinstance(noise, list):
                 raise ValueError(f"{where}.noise: expected a list")
             for i, item in enumerate(noise):
-                if (not isinstance(item, dict) or not isinstance(item.get("path"), str)
-                        or item.get("kind") not in KINDS):
+                if (
+                    not isinstance(item, dict)
+                    or not isinstance(item.get("path"), str)
+                    or item.get("kind") not in KINDS
+                ):
                     raise ValueError(f"{where}.noise[{i}]: expected {{path, kind}}")
                 try:
                     _glob(item["path"])

@@ -106,7 +106,7 @@ def _tokens(text: str) -> list[_Token]:
         end = m.start() if m else n
         name = text[i:end]
         if not name:
-            raise PathError(text, i, "empty member name (quote it: [\"\"])")
+            raise PathError(text, i, 'empty member name (quote it: [""])')
         for bad in ("]", '"', "\\"):
             if bad in name:
                 raise PathError(text, i + name.index(bad), f"{bad!r} in a bare name (quote it)")

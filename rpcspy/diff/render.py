@@ -30,8 +30,9 @@ def render_differences(
     lines = [f"{_count(len(diffs), 'difference')}:" if diffs else "no differences"]
     lines.extend(_line(d, indent) for d in diffs)
     if noise:
-        lines.append(f"{_count(len(noise), 'noise difference')} "
-                     "(also seen between known-good runs):")
+        lines.append(
+            f"{_count(len(noise), 'noise difference')} (also seen between known-good runs):"
+        )
         lines.extend(_line(d, indent) for d in noise)
     return "\n".join(lines)
 

@@ -385,8 +385,14 @@ def _double(entry: Mapping[str, object], table: str, i: int | None, fail: _Fail)
 
 
 def _toml_type(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string",
-             list: "an array", dict: "a table"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -434,8 +440,11 @@ class _LineFinder:
         return start + 1 if table is not None else None
 
     def _section(self, table: str | None, index: int | None) -> tuple[int | None, int]:
-        headers = [(n, m) for n, line in enumerate(self.lines)
-                   if (m := self._HEADER.match(line)) is not None]
+        headers = [
+            (n, m)
+            for n, line in enumerate(self.lines)
+            if (m := self._HEADER.match(line)) is not None
+        ]
         if table is None:
             first = headers[0][0] if headers else len(self.lines)
             return 0, first

@@ -36,8 +36,13 @@ def complete_word(word: str, methods: Iterable[str] = (), clients: Iterable[str]
             if name.startswith(value) and name != value:
                 out.append(f"{head}:{name}")
         # Offer the namespace glob (``system.*``) before the names inside it.
-        prefixes = sorted({n[: n.index(".", len(value)) + 1] + "*" for n in names
-                           if n.startswith(value) and "." in n[len(value):]})
+        prefixes = sorted(
+            {
+                n[: n.index(".", len(value)) + 1] + "*"
+                for n in names
+                if n.startswith(value) and "." in n[len(value) :]
+            }
+        )
         return [f"{head}:{p}" for p in prefixes if p != value] + out
     if colon and head.lower() == "origin":
         return [f"{head}:{o}" for o in _ORIGINS if o.startswith(value.lower()) and o != value]

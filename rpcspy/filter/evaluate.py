@@ -96,7 +96,9 @@ def _texts(value: Value) -> Iterator[str]:
                 yield text
 
 
-def _message_texts(call: MethodCall | None, response: MethodResponse | Fault | None) -> Iterator[str]:
+def _message_texts(
+    call: MethodCall | None, response: MethodResponse | Fault | None
+) -> Iterator[str]:
     if call is not None:
         yield call.method
         for p in call.params:

@@ -133,8 +133,10 @@ def matches_json(node: Text | PathTest, obj: dict[str, Any]) -> bool:
         return any(folded in t.casefold() for t in _message_texts(call, obj.get("response")))
     for call, response in _messages(obj):
         if node.root == "params":
-            if isinstance(call, dict) and isinstance(call.get("params"), list) and _path_matches(
-                node, _resolve(call["params"], node.path)
+            if (
+                isinstance(call, dict)
+                and isinstance(call.get("params"), list)
+                and _path_matches(node, _resolve(call["params"], node.path))
             ):
                 return True
         elif (

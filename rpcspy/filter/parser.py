@@ -80,9 +80,28 @@ _ORIGINS: Final = ("proxy", "replay", "resent", "import")
 
 #: Wire type names accepted after ``path:`` (``params[0]:i4``); ``untyped`` is the bare string.
 TYPE_NAMES: Final = (
-    "i4", "int", "i8", "boolean", "string", "untyped", "double", "dateTime.iso8601", "base64",
-    "nil", "struct", "array", "ex:i1", "ex:i2", "ex:i8", "ex:biginteger", "ex:bigdecimal",
-    "ex:float", "ex:dateTime", "ex:dom", "ex:serializable", "ex:nil",
+    "i4",
+    "int",
+    "i8",
+    "boolean",
+    "string",
+    "untyped",
+    "double",
+    "dateTime.iso8601",
+    "base64",
+    "nil",
+    "struct",
+    "array",
+    "ex:i1",
+    "ex:i2",
+    "ex:i8",
+    "ex:biginteger",
+    "ex:bigdecimal",
+    "ex:float",
+    "ex:dateTime",
+    "ex:dom",
+    "ex:serializable",
+    "ex:nil",
 )
 _TYPE_BY_LOWER: Final = {t.lower(): t for t in TYPE_NAMES} | {"datetime": "dateTime.iso8601"}
 
@@ -90,11 +109,21 @@ _COMPARE_RE: Final = re.compile(r">=|<=|!=|>|<|=")
 _PATH_OP_RE: Final = re.compile(r">=|<=|!=|>|<|=|~")
 _HEAD_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATENCY_RE: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s|m)?\Z", re.IGNORECASE)
-_SIZE_RE: Final = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\Z", re.IGNORECASE)
+_SIZE_RE: Final = re.compile(
+    r"(\d+(?:\.\d*)?|\.\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\Z", re.IGNORECASE
+)
 _LATENCY_UNITS: Final = {"us": 0.001, "µs": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 _SIZE_UNITS: Final = {
-    "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
-    "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1 << 20,
+    "mb": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1 << 30,
+    "gib": 1 << 30,
 }
 _NAME_STOP: Final = frozenset(".[]=<>!~:\"'")
 
@@ -135,8 +164,11 @@ def _tokenize(text: str) -> list[_Token]:
                     i += 1
             word = text[start:i]
             kind = _OPERATOR_WORDS.get(word.lower())
-            tokens.append(_Token(cast(Literal["and", "or", "not"], kind), word, start)
-                          if kind else _Token("word", word, start))
+            tokens.append(
+                _Token(cast(Literal["and", "or", "not"], kind), word, start)
+                if kind
+                else _Token("word", word, start)
+            )
     tokens.append(_Token("end", "", n))
     return tokens
 
@@ -483,9 +515,7 @@ def _parse_path(root: Literal["params", "result"], rest: str, rest_start: int) -
     op = cast("Compare | Literal['~']", m.group(0))
     value_raw = tail[m.end() :]
     if not value_raw:
-        raise FilterError(
-            f"expected a value after {op!r}, e.g. {root}[0]{op}bob", col(i + m.end())
-        )
+        raise FilterError(f"expected a value after {op!r}, e.g. {root}[0]{op}bob", col(i + m.end()))
     value = _unquote(value_raw, col(i + m.end()) - 1)
     return PathTest(root, tuple(segments), op=op, value=value)
 

@@ -45,7 +45,5 @@ def mock_main(args: argparse.Namespace) -> int:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        print(
-            f"\nrpcspy mock: {server.hits} matched, {server.misses} missed", file=sys.stderr
-        )
+        print(f"\nrpcspy mock: {server.hits} matched, {server.misses} missed", file=sys.stderr)
     return EXIT_OK

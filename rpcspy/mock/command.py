@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "examples:\n"
             "  rpcspy mock session.jsonl --port 8001\n"
             "  rpcspy mock session.jsonl --port 8001 --ignore '*: params[0].requestId'\n"
-            "  python3 -c \"import xmlrpc.client as x; "
+            '  python3 -c "import xmlrpc.client as x; '
             "print(x.ServerProxy('http://127.0.0.1:8001/RPC2').system.listMethods())\"\n\n"
             "exit codes: 0 stopped cleanly, 1 could not listen, 2 bad usage, 3 unreadable capture"
         ),

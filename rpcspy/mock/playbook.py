@@ -98,9 +98,7 @@ class Answer:
 
 def _recorded_answer(record: CallRecord) -> tuple[bytes, str, str | None, int]:
     """Body, content type, content encoding and status to answer with, from a record."""
-    ctype = next(
-        (v for k, v in record.response_headers if k.lower() == "content-type"), "text/xml"
-    )
+    ctype = next((v for k, v in record.response_headers if k.lower() == "content-type"), "text/xml")
     if record.response_body is not None:
         status = record.status if record.status is not None else 200
         return record.response_body, ctype, record.response_content_encoding, status
@@ -116,9 +114,7 @@ def _fault_answer(
     differences: tuple[Difference, ...] = (),
 ) -> Answer:
     fault = Fault.make(code, text)
-    return Answer(
-        False, fault, encode_response(fault), closest=closest, differences=differences
-    )
+    return Answer(False, fault, encode_response(fault), closest=closest, differences=differences)
 
 
 def not_xmlrpc_answer(reason: str) -> Answer:
@@ -246,6 +242,4 @@ class Playbook:
             f"rpcspy mock: no recorded call matches {shown}; closest is #{closest.seq} "
             f"{format_call(group.call, limit=80)}, which differs at {listed}"
         )
-        return _fault_answer(
-            FAULT_NO_MATCH, text, closest=closest, differences=tuple(differences)
-        )
+        return _fault_answer(FAULT_NO_MATCH, text, closest=closest, differences=tuple(differences))

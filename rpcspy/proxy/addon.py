@@ -96,8 +96,7 @@ def _is_xmlrpc(request: http.Request, response: http.Response | None) -> bool:
     return (
         response is not None
         and looks_like_xml(request.raw_content, request_encoding)
-        and sniff_body(response.raw_content, response.headers.get("content-encoding"))
-        == "response"
+        and sniff_body(response.raw_content, response.headers.get("content-encoding")) == "response"
     )
 
 
@@ -211,7 +210,9 @@ class RpcspyRecorder:
         try:
             max_body = human.parse_size(options.rpcspy_max_body)
         except ValueError as exc:
-            raise _options_error(f"rpcspy_max_body: not a size: {options.rpcspy_max_body!r}") from exc
+            raise _options_error(
+                f"rpcspy_max_body: not a size: {options.rpcspy_max_body!r}"
+            ) from exc
         if max_body is None or max_body < 0:
             raise _options_error("rpcspy_max_body must be a size of 0 or more")
         self._max_body = max_body
@@ -320,7 +321,9 @@ class RpcspyRecorder:
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), SAVE_WAIT_SECONDS)
             except TimeoutError:
-                logger.warning("rpcspy: record for %s not ready in time for the saved flow", flow.id)
+                logger.warning(
+                    "rpcspy: record for %s not ready in time for the saved flow", flow.id
+                )
             finally:
                 self._waiters.pop(exchange.seq, None)
 

@@ -55,7 +55,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="HOST:PORT",
         help="where the proxy listens (default: %(default)s; port 0 picks a free one)",
     )
-    p.add_argument("-w", "--write", type=Path, metavar="FILE", help="capture file (.jsonl or .jsonl.gz)")
+    p.add_argument(
+        "-w", "--write", type=Path, metavar="FILE", help="capture file (.jsonl or .jsonl.gz)"
+    )
     p.add_argument(
         "--watch",
         action="append",
@@ -68,8 +70,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="keep Authorization, Cookie and Proxy-Authorization values in the capture",
     )
-    p.add_argument("--upstream-ca", type=Path, metavar="PEM", help="trust this CA for an https TARGET")
-    p.add_argument("--insecure", action="store_true", help="do not verify the https TARGET's certificate")
+    p.add_argument(
+        "--upstream-ca", type=Path, metavar="PEM", help="trust this CA for an https TARGET"
+    )
+    p.add_argument(
+        "--insecure", action="store_true", help="do not verify the https TARGET's certificate"
+    )
     p.add_argument("--confdir", type=Path, help="mitmproxy's configuration and CA directory")
     p.add_argument(
         "--max-body",

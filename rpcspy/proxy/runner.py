@@ -151,8 +151,10 @@ def mode_spec(config: ProxyConfig) -> str:
         return _reverse_spec(config.target)
     if config.mode == "regular":
         if config.target:
-            raise ProxyError("a target only goes with reverse mode; in regular mode clients "
-                             "choose the server and set HTTP_PROXY/HTTPS_PROXY")
+            raise ProxyError(
+                "a target only goes with reverse mode; in regular mode clients "
+                "choose the server and set HTTP_PROXY/HTTPS_PROXY"
+            )
         return "regular"
     raise ProxyError(f"unknown mode {config.mode!r}: reverse or regular")
 
@@ -387,7 +389,9 @@ def _banner(runner: ProxyRunner) -> str:
     lines = []
     if config.mode == "reverse":
         lines.append(f"rpcspy proxy on {runner.url} -> {config.target}")
-        lines.append(f"  point clients at {runner.url}/<path> (TLS: https://, trust {runner.ca_cert})")
+        lines.append(
+            f"  point clients at {runner.url}/<path> (TLS: https://, trust {runner.ca_cert})"
+        )
     else:
         lines.append(f"rpcspy proxy (regular) on {runner.url}")
         lines.append(f"  export HTTP_PROXY={runner.url} HTTPS_PROXY={runner.url}")

@@ -298,7 +298,9 @@ class RecordWorker:
             # build_record promises not to raise; if it does, losing one record beats losing
             # the worker (and every record after it).
             self.failed += 1
-            logger.exception("rpcspy: could not build a record for %s%s", exchange.host, exchange.path)
+            logger.exception(
+                "rpcspy: could not build a record for %s%s", exchange.host, exchange.path
+            )
             return None
         if self._sink is not None:
             try:

@@ -101,9 +101,7 @@ def _unique_anchors(
                 count_b[k] = count_b.get(k, 0) + 1
                 pos_b[k] = j
     candidates = [
-        (i, pos_b[a[i]])
-        for i in range(alo, ahi)
-        if count_a[a[i]] == 1 and count_b.get(a[i]) == 1
+        (i, pos_b[a[i]]) for i in range(alo, ahi) if count_a[a[i]] == 1 and count_b.get(a[i]) == 1
     ]
     if not candidates:
         return common, []

@@ -329,8 +329,9 @@ def diff_captures(
     prints_a = scan(open_a(), rules, only, on_record)
     seen_a = {(p.key, p.answer) for p in prints_a}
     full_b: dict[int, CallRecord] = {}
-    prints_b = scan(open_b(), rules, only, on_record, keep_unless=seen_a, kept=full_b,
-                    keep_max=keep_max)
+    prints_b = scan(
+        open_b(), rules, only, on_record, keep_unless=seen_a, kept=full_b, keep_max=keep_max
+    )
     del seen_a
     matches = align_prints(prints_a, prints_b)
     wanted_a = {m.a.pos for m in matches if m.a is not None and not m.settled}
@@ -369,13 +370,23 @@ def _result(
     if m.kind == "missing" and a is not None:
         rec = full_a.get(a.pos)
         text = _describe_call(rec) if rec is not None else None
-        return CallResult("missing", a.method or None, seq=a.seq,
-                          id=rec.id if rec else None, message=text and f"only in A: {text}")
+        return CallResult(
+            "missing",
+            a.method or None,
+            seq=a.seq,
+            id=rec.id if rec else None,
+            message=text and f"only in A: {text}",
+        )
     if m.kind == "extra" and b is not None:
         rec = full_b.get(b.pos)
         text = _describe_call(rec) if rec is not None else None
-        return CallResult("extra", b.method or None, new_seq=b.seq,
-                          new_id=rec.id if rec else None, message=text and f"only in B: {text}")
+        return CallResult(
+            "extra",
+            b.method or None,
+            new_seq=b.seq,
+            new_id=rec.id if rec else None,
+            message=text and f"only in B: {text}",
+        )
     assert a is not None and b is not None
     verdict: Verdict = "same"
     differences: list[Difference] = []
@@ -392,12 +403,28 @@ def _result(
         message = f"{moved}; {message}" if message else moved
         if verdict == "same":
             # Out of order but otherwise equal: a difference unless the order does not matter.
-            return CallResult("reordered", a.method or None, seq=a.seq, id=id_a,
-                              new_seq=b.seq, new_id=id_b, ignored=ignored, message=message,
-                              counts=not ignore_order)
-    return CallResult(verdict, a.method or None, seq=a.seq, id=id_a, new_seq=b.seq,
-                      new_id=id_b, differences=tuple(differences), ignored=ignored,
-                      message=message)
+            return CallResult(
+                "reordered",
+                a.method or None,
+                seq=a.seq,
+                id=id_a,
+                new_seq=b.seq,
+                new_id=id_b,
+                ignored=ignored,
+                message=message,
+                counts=not ignore_order,
+            )
+    return CallResult(
+        verdict,
+        a.method or None,
+        seq=a.seq,
+        id=id_a,
+        new_seq=b.seq,
+        new_id=id_b,
+        differences=tuple(differences),
+        ignored=ignored,
+        message=message,
+    )
 
 
 # ---------------------------------------------------------------- two files, two processes
@@ -537,7 +564,13 @@ def _diff_files_here(
 
     filter_ = _open_filter(only)
     results = list(
-        diff_captures(opener(path_a), opener(path_b), rules=rules, only=filter_,
-                      ignore_order=ignore_order, on_record=tick)
+        diff_captures(
+            opener(path_a),
+            opener(path_b),
+            rules=rules,
+            only=filter_,
+            ignore_order=ignore_order,
+            on_record=tick,
+        )
     )
     return results, problems

@@ -60,8 +60,11 @@ def split_skip(text: str, source: str | None = None) -> tuple[tuple[str, ...], s
         return (), text
     skip = data["skip"]
     if not isinstance(skip, list) or not all(isinstance(g, str) and g.strip() for g in skip):
-        raise RuleError('must be a list of method globs: skip = ["dir.create", "user.*"]',
-                        key="skip", source=source)
+        raise RuleError(
+            'must be a list of method globs: skip = ["dir.create", "user.*"]',
+            key="skip",
+            source=source,
+        )
     expected = {k: v for k, v in data.items() if k != "skip"}
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
@@ -77,8 +80,11 @@ def split_skip(text: str, source: str | None = None) -> tuple[tuple[str, ...], s
             except tomllib.TOMLDecodeError:
                 continue
         break
-    raise RuleError("write skip as one top-level key, above any [table]: skip = [...]",
-                    key="skip", source=source)
+    raise RuleError(
+        "write skip as one top-level key, above any [table]: skip = [...]",
+        key="skip",
+        source=source,
+    )
 
 
 def _read_rules_file(path: Path) -> tuple[Rules, tuple[str, ...]]:
@@ -237,8 +243,9 @@ def replay_main(args: argparse.Namespace) -> int:
     only = parse_only(args.only)
     skip = skip_globs(args.skip, args.rules)
     if args.write is not None and _same_file(args.write, args.capture):
-        raise CliError("-w would overwrite the capture being replayed; choose another file",
-                       EXIT_USAGE)
+        raise CliError(
+            "-w would overwrite the capture being replayed; choose another file", EXIT_USAGE
+        )
     source = CaptureSource(args.capture)
     options = ReplayOptions(
         target=target,

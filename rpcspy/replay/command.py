@@ -44,9 +44,7 @@ def _add_report_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "-q", "--quiet", action="store_true", help="print the summary only, not each difference"
     )
-    g.add_argument(
-        "--all", action="store_true", help="list every call, the unchanged ones too"
-    )
+    g.add_argument("--all", action="store_true", help="list every call, the unchanged ones too")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -118,8 +116,13 @@ def _add_replay(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="GLOB",
         help="never re-send methods matching this glob ('dir.create', 'dir.*'); repeatable",
     )
-    g.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="per call (default: %(default)s)")
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="per call (default: %(default)s)",
+    )
     g.add_argument("--user", help="HTTP Basic auth user (default: $RPCSPY_USER)")
     g.add_argument(
         "--password",
@@ -165,8 +168,7 @@ def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "  rpcspy diff before.jsonl after.jsonl\n"
             "  rpcspy diff prod.jsonl.gz staging.jsonl.gz --ignore '*: result.serverTime' --json\n"
             "  rpcspy diff a.jsonl b.jsonl --only 'method:user.*' --ignore-order \\\n"
-            "      --junit diff.xml\n\n"
-            + _EXIT_CODES
+            "      --junit diff.xml\n\n" + _EXIT_CODES
         ),
     )
     p.add_argument("a", type=Path, metavar="A", help="the reference capture")

@@ -41,6 +41,7 @@ __all__ = [
     "parse_speed",
 ]
 
+
 class RecordFilter(Protocol):
     """What ``--only`` needs of a filter: ``rpcspy.filter.Filter`` fits."""
 
@@ -254,8 +255,9 @@ class Replayer:
         (and keeps, for ``replay``) the noise model.
         """
         target = self.options.noise_target or self.options.target
-        sender = Sender(target, auth=self.options.auth, tls=self.options.tls,
-                        timeout=self.options.timeout)
+        sender = Sender(
+            target, auth=self.options.auth, tls=self.options.tls, timeout=self.options.timeout
+        )
         reencode = self.options.reencode
         gap = self.options.noise_gap
 
@@ -338,6 +340,4 @@ class Replayer:
         def work(item: tuple[CallRecord, float | None]) -> Outcome:
             return self.replay_one(item[0], due=item[1])
 
-        yield from _ordered(
-            scheduled(self.selected(records)), work, self.options.concurrency
-        )
+        yield from _ordered(scheduled(self.selected(records)), work, self.options.concurrency)

@@ -396,9 +396,7 @@ _STALE: Final = (
 
 def _redacted(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     # The password must not reach the new capture, even with a writer told not to redact.
-    return tuple(
-        (k, "Basic <redacted>" if k.lower() == "authorization" else v) for k, v in headers
-    )
+    return tuple((k, "Basic <redacted>" if k.lower() == "authorization" else v) for k, v in headers)
 
 
 def _readable(sock: socket.socket) -> bool:

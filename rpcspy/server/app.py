@@ -312,7 +312,9 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
     def finish_requests(self, grace: float) -> None:
         """Cut idle connections, let requests in flight finish for up to ``grace`` seconds, cut the rest."""
         with self._handlers_lock:
-            idle = [request for thread, request in self._handlers.items() if thread not in self._busy]
+            idle = [
+                request for thread, request in self._handlers.items() if thread not in self._busy
+            ]
         # A connection still waiting for its request line has nothing to finish.
         _cut(idle)
         deadline = time.monotonic() + grace
@@ -332,8 +334,10 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
         if isinstance(exc, OSError):
             # A client that went away or refused our certificate: worth a line, not a traceback.
             if not self.quiet:
-                _log(f"{time.strftime('%H:%M:%S')} {_peer(client_address)} connection error: "
-                     f"{type(exc).__name__}: {exc}")
+                _log(
+                    f"{time.strftime('%H:%M:%S')} {_peer(client_address)} connection error: "
+                    f"{type(exc).__name__}: {exc}"
+                )
             return
         super().handle_error(request, client_address)
 
@@ -479,7 +483,8 @@ class _Handler(SimpleXMLRPCRequestHandler):
             return None
         if length > MAX_REQUEST_BYTES:
             self._send_plain(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_REQUEST_BYTES} bytes\n"
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"request body over {MAX_REQUEST_BYTES} bytes\n",
             )
             return None
         data = self.rfile.read(length)
@@ -513,7 +518,11 @@ class _Handler(SimpleXMLRPCRequestHandler):
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/xml")
         threshold = self.encode_threshold
-        if threshold is not None and len(response) > threshold and self.accept_encodings().get("gzip", 0):
+        if (
+            threshold is not None
+            and len(response) > threshold
+            and self.accept_encodings().get("gzip", 0)
+        ):
             response = gzip_encode(response)
             self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(response)))

@@ -82,7 +82,9 @@ class Sandbox:
     def _locate(self, path: object, method: str) -> tuple[Path, Path, str]:
         """(path under the root as named, its resolved form, the normalised text to show)."""
         if not isinstance(path, str):
-            fail(FAULT_INVALID_PARAMS, method, f"the path must be a string, got {xmlrpc_type(path)}")
+            fail(
+                FAULT_INVALID_PARAMS, method, f"the path must be a string, got {xmlrpc_type(path)}"
+            )
         if "\x00" in path:
             fail(FAULT_PATH_REFUSED, method, "a path cannot contain a NUL character")
         posix = PurePosixPath(path)

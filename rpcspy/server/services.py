@@ -136,7 +136,11 @@ def _arithmetic_signatures(*, int_result: bool) -> tuple[Signature, ...]:
 def _number(value: object, method: str, what: str) -> int | float:
     # bool is an int to Python but not a number to XML-RPC.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(FAULT_INVALID_PARAMS, method, f"{what} must be an int or a double, got {xmlrpc_type(value)}")
+        fail(
+            FAULT_INVALID_PARAMS,
+            method,
+            f"{what} must be an int or a double, got {xmlrpc_type(value)}",
+        )
     return value
 
 
@@ -224,7 +228,9 @@ class DemoServices:
             Method("dir.list", self.dir_list, (("array",), ("array", s))),
             Method("dir.create", self.dir_create, ((s, s),)),
             Method("dir.remove", self.dir_remove, (("boolean", s),)),
-            Method("validator1.arrayOfStructsTest", self.array_of_structs_test, (("int", "array"),)),
+            Method(
+                "validator1.arrayOfStructsTest", self.array_of_structs_test, (("int", "array"),)
+            ),
             Method("validator1.countTheEntities", self.count_the_entities, (("struct", s),)),
             Method("validator1.easyStructTest", self.easy_struct_test, (("int", "struct"),)),
             Method("validator1.echoStructTest", self.echo_struct_test, (("struct", "struct"),)),
@@ -233,9 +239,15 @@ class DemoServices:
                 self.many_types_test,
                 (("array", "int", "boolean", s, "double", "dateTime.iso8601", "base64"),),
             ),
-            Method("validator1.moderateSizeArrayCheck", self.moderate_size_array_check, ((s, "array"),)),
+            Method(
+                "validator1.moderateSizeArrayCheck", self.moderate_size_array_check, ((s, "array"),)
+            ),
             Method("validator1.nestedStructTest", self.nested_struct_test, (("int", "struct"),)),
-            Method("validator1.simpleStructReturnTest", self.simple_struct_return_test, (("struct", "int"),)),
+            Method(
+                "validator1.simpleStructReturnTest",
+                self.simple_struct_return_test,
+                (("struct", "int"),),
+            ),
             Method("demo.fault", self.demo_fault),
             Method("demo.slow", self.demo_slow, (("int", "int"), ("double", "double"))),
             Method("demo.large", self.demo_large, ((s, "int"),)),
@@ -304,7 +316,11 @@ class DemoServices:
         except OverflowError:
             fail(FAULT_OUT_OF_RANGE, "pow", f"{base} ** {exponent} is too large for a double")
         if isinstance(result, complex):
-            fail(FAULT_INVALID_PARAMS, "pow", "a negative base with a fractional exponent has no real result")
+            fail(
+                FAULT_INVALID_PARAMS,
+                "pow",
+                "a negative base with a fractional exponent has no real result",
+            )
         return _sendable(result, "pow")
 
     def multiply_args(self, *numbers: object) -> int | float:
@@ -393,7 +409,9 @@ class DemoServices:
         """validator1.easyStructTest(struct) => moe + larry + curly."""
         name = "validator1.easyStructTest"
         members = _struct(struct, name, "the argument")
-        total = sum(_member_int(members, key, name, "the struct") for key in ("moe", "larry", "curly"))
+        total = sum(
+            _member_int(members, key, name, "the struct") for key in ("moe", "larry", "curly")
+        )
         return int(_sendable(total, name))
 
     def echo_struct_test(self, struct: object) -> dict[str, Any]:
@@ -401,7 +419,13 @@ class DemoServices:
         return _struct(struct, "validator1.echoStructTest", "the argument")
 
     def many_types_test(
-        self, number: object, boolean: object, string: object, double: object, when: object, data: object
+        self,
+        number: object,
+        boolean: object,
+        string: object,
+        double: object,
+        when: object,
+        data: object,
     ) -> list[Any]:
         """validator1.manyTypesTest(int, boolean, string, double, dateTime, base64) => the six, as an array."""
         return [number, boolean, string, double, when, data]
@@ -456,7 +480,11 @@ class DemoServices:
         """
         delay = _number(seconds, "demo.slow", "seconds")
         if not 0 <= delay <= SLOW_MAX_SECONDS:
-            fail(FAULT_INVALID_PARAMS, "demo.slow", f"seconds must be between 0 and {SLOW_MAX_SECONDS:g}")
+            fail(
+                FAULT_INVALID_PARAMS,
+                "demo.slow",
+                f"seconds must be between 0 and {SLOW_MAX_SECONDS:g}",
+            )
         if self.stopping.wait(delay):
             fail(FAULT_SYSTEM, "demo.slow", "the server is shutting down")
         return delay
@@ -468,7 +496,11 @@ class DemoServices:
         """
         size = _int(n_bytes, "demo.large", "n_bytes")
         if not 0 <= size <= LARGE_MAX_BYTES:
-            fail(FAULT_INVALID_PARAMS, "demo.large", f"n_bytes must be between 0 and {LARGE_MAX_BYTES}")
+            fail(
+                FAULT_INVALID_PARAMS,
+                "demo.large",
+                f"n_bytes must be between 0 and {LARGE_MAX_BYTES}",
+            )
         repeats = size // len(_LARGE_PATTERN) + 1
         return (_LARGE_PATTERN * repeats)[:size]
 

@@ -249,7 +249,10 @@ class RpcSpyApp(App[int]):
             if path is not None:
                 self.notify(f"saving {len(rows):,} calls to {path}…")
                 self.run_worker(
-                    lambda: self._write_capture(path, rows), thread=True, group="save", exit_on_error=False
+                    lambda: self._write_capture(path, rows),
+                    thread=True,
+                    group="save",
+                    exit_on_error=False,
                 )
 
         self.push_screen(PathPrompt(f"Save {len(rows):,} shown calls as a capture", default), done)
@@ -281,7 +284,9 @@ class RpcSpyApp(App[int]):
 
         record = self.store.record(row)
         if record.call is None:
-            self.notify("the request was not decoded, so there is nothing to edit", severity="error")
+            self.notify(
+                "the request was not decoded, so there is nothing to edit", severity="error"
+            )
             return
         self.push_screen(EditScreen(self.store, record, target=self.replay_target))
 
@@ -296,23 +301,65 @@ class RpcSpyApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         calls = self.calls_screen
-        yield SystemCommand("Filter: faults", "Show only calls that faulted", lambda: calls.set_filter("fault"))
-        yield SystemCommand("Filter: problems", "Show calls with decode problems or errors", lambda: calls.set_filter("problem"))
-        yield SystemCommand("Filter: slow calls", "Calls over 200 ms", lambda: calls.set_filter("latency>200ms"))
-        yield SystemCommand("Filter: multicalls", "Only system.multicall calls", lambda: calls.set_filter("multicall"))
-        yield SystemCommand("Filter: resent", "Calls resent from the editor", lambda: calls.set_filter("origin:resent"))
+        yield SystemCommand(
+            "Filter: faults", "Show only calls that faulted", lambda: calls.set_filter("fault")
+        )
+        yield SystemCommand(
+            "Filter: problems",
+            "Show calls with decode problems or errors",
+            lambda: calls.set_filter("problem"),
+        )
+        yield SystemCommand(
+            "Filter: slow calls", "Calls over 200 ms", lambda: calls.set_filter("latency>200ms")
+        )
+        yield SystemCommand(
+            "Filter: multicalls",
+            "Only system.multicall calls",
+            lambda: calls.set_filter("multicall"),
+        )
+        yield SystemCommand(
+            "Filter: resent",
+            "Calls resent from the editor",
+            lambda: calls.set_filter("origin:resent"),
+        )
         yield SystemCommand("Filter: clear", "Show every call", lambda: calls.set_filter(""))
         for key in SORT_KEYS:
-            yield SystemCommand(f"Sort by {key}", f"Order the list by {key}", lambda k=key: calls.sort_by(k))
-        yield SystemCommand("Reverse sort", "Reverse the order of the list", calls.action_reverse_sort)
+            yield SystemCommand(
+                f"Sort by {key}", f"Order the list by {key}", lambda k=key: calls.sort_by(k)
+            )
+        yield SystemCommand(
+            "Reverse sort", "Reverse the order of the list", calls.action_reverse_sort
+        )
         yield SystemCommand("Stats", "Count, fault rate and latency per method", calls.action_stats)
-        yield SystemCommand("Save shown calls", "Write the shown calls to a new capture file", calls.action_save)
-        yield SystemCommand("Replay selected call", "Send the selected call to a server and compare", calls.action_replay)
-        yield SystemCommand("Replay shown calls", "Send every shown call to a server and compare", calls.action_replay_all)
-        yield SystemCommand("Edit and resend", "Edit the selected call's method and params, send it", calls.action_edit)
-        yield SystemCommand("Copy as curl", "Copy the selected call as a curl command", calls.action_copy_curl)
-        yield SystemCommand("Copy as Python", "Copy the selected call as an xmlrpc.client snippet", calls.action_copy_python)
-        yield SystemCommand("Toggle follow", "Keep the cursor on the newest call", calls.action_toggle_follow)
+        yield SystemCommand(
+            "Save shown calls", "Write the shown calls to a new capture file", calls.action_save
+        )
+        yield SystemCommand(
+            "Replay selected call",
+            "Send the selected call to a server and compare",
+            calls.action_replay,
+        )
+        yield SystemCommand(
+            "Replay shown calls",
+            "Send every shown call to a server and compare",
+            calls.action_replay_all,
+        )
+        yield SystemCommand(
+            "Edit and resend",
+            "Edit the selected call's method and params, send it",
+            calls.action_edit,
+        )
+        yield SystemCommand(
+            "Copy as curl", "Copy the selected call as a curl command", calls.action_copy_curl
+        )
+        yield SystemCommand(
+            "Copy as Python",
+            "Copy the selected call as an xmlrpc.client snippet",
+            calls.action_copy_python,
+        )
+        yield SystemCommand(
+            "Toggle follow", "Keep the cursor on the newest call", calls.action_toggle_follow
+        )
         yield SystemCommand("Help", "Keys and the filter language", calls.action_help)
 
 

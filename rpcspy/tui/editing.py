@@ -52,9 +52,28 @@ PathKey = tuple[int | str, ...]
 
 #: Wire types offered in the editor, by tag ("" is the untyped string), in menu order.
 EDIT_TYPES: tuple[str, ...] = (
-    "string", "int", "i4", "i8", "boolean", "double", "dateTime.iso8601", "base64", "nil",
-    "struct", "array", "", "ex:i1", "ex:i2", "ex:i8", "ex:biginteger", "ex:float",
-    "ex:bigdecimal", "ex:dateTime", "ex:dom", "ex:serializable", "ex:nil",
+    "string",
+    "int",
+    "i4",
+    "i8",
+    "boolean",
+    "double",
+    "dateTime.iso8601",
+    "base64",
+    "nil",
+    "struct",
+    "array",
+    "",
+    "ex:i1",
+    "ex:i2",
+    "ex:i8",
+    "ex:biginteger",
+    "ex:float",
+    "ex:bigdecimal",
+    "ex:dateTime",
+    "ex:dom",
+    "ex:serializable",
+    "ex:nil",
 )
 
 
@@ -237,7 +256,9 @@ def _value_lines(value: Value, path: str, name: str, depth: int) -> Iterator[tup
         yield path, f"{pad}{name}: {value.label} {format_scalar(value)}"
 
 
-def response_lines(response: MethodResponse | Fault | None, error: str | None = None) -> list[tuple[str, str]]:
+def response_lines(
+    response: MethodResponse | Fault | None, error: str | None = None
+) -> list[tuple[str, str]]:
     """Typed lines of a response, each with its diff path (``result[0].name``)."""
     if response is None:
         return [("", f"no response{': ' + error if error else ''}")]

@@ -82,10 +82,16 @@ def short_params(record: CallRecord, limit: int) -> str:
     if record.call is None:
         return "(request not decoded)"
     if record.is_multicall:
-        text = f"[{len(record.subcalls)} calls] " + ", ".join(s.call.method for s in record.subcalls)
+        text = f"[{len(record.subcalls)} calls] " + ", ".join(
+            s.call.method for s in record.subcalls
+        )
     else:
         text = ", ".join(format_short(p, limit) for p in record.call.params)
-    if isinstance(record.response, MethodResponse) and not record.is_multicall and len(text) < limit - 6:
+    if (
+        isinstance(record.response, MethodResponse)
+        and not record.is_multicall
+        and len(text) < limit - 6
+    ):
         text += " → " + format_response(record.response, max(4, limit - len(text) - 3))
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 

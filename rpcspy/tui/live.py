@@ -40,7 +40,11 @@ class LiveProxyApp(RpcSpyApp):
         )
         # Per-call lines would land on the terminal the TUI draws on.
         self.proxy_config = dataclasses.replace(
-            config, on_record=self._on_proxy_record, quiet=True, out=io.StringIO(), log_level="error"
+            config,
+            on_record=self._on_proxy_record,
+            quiet=True,
+            out=io.StringIO(),
+            log_level="error",
         )
         self.runner: ProxyRunner | None = None
         self.proxy_error: str | None = None

@@ -118,7 +118,9 @@ def python_literal(value: Value, indent: int = 0, width: int = 88) -> str:
         return flat
     pad = " " * (indent + 4)
     if isinstance(value, Struct):
-        items = [f"{pad}{_py_str(k)}: {python_literal(v, indent + 4, width)}," for k, v in value.items()]
+        items = [
+            f"{pad}{_py_str(k)}: {python_literal(v, indent + 4, width)}," for k, v in value.items()
+        ]
         return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
     items = [f"{pad}{python_literal(v, indent + 4, width)}," for v in value]
     return "[\n" + "\n".join(items) + "\n" + " " * indent + "]"

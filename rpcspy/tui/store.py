@@ -98,7 +98,9 @@ class Cancelled(Exception):
 
 
 def _flag_table(bits: int, want_set: bool = True) -> bytes:
-    return bytes((1 if (b & bits) else 0) if want_set else (0 if (b & bits) else 1) for b in range(256))
+    return bytes(
+        (1 if (b & bits) else 0) if want_set else (0 if (b & bits) else 1) for b in range(256)
+    )
 
 
 def _and(a: bytes, b: bytes) -> bytes:
@@ -376,7 +378,9 @@ class CallStore:
             case FaultTest(code=int(code)):
                 top = bytes(self.flags[a:b]).translate(_TABLES[F_FAULT])
                 m = _and(top, bytes(map(code.__eq__, self.fault[a:b])))
-                m = self._merge_rows(m, a, b, (r for r, cs in self.sub_faults.items() if code in cs))
+                m = self._merge_rows(
+                    m, a, b, (r for r, cs in self.sub_faults.items() if code in cs)
+                )
             case OkFlag():
                 m = bytes(self.flags[a:b]).translate(_TABLES[F_OK])
             case ProblemFlag():
@@ -424,7 +428,10 @@ class CallStore:
         if not ids:
             return bytes(b - a)
         # Every id in rows below ``count`` was interned before its row was appended.
-        lookup = bytes(1 if i in ids else 0 for i in range(len(self.methods.names if column is self.method else self.clients.names)))
+        lookup = bytes(
+            1 if i in ids else 0
+            for i in range(len(self.methods.names if column is self.method else self.clients.names))
+        )
         return bytes(map(lookup.__getitem__, column[a:b]))
 
     def _merge_rows(self, m: bytes, a: int, b: int, rows: Iterable[int]) -> bytes:
@@ -460,7 +467,9 @@ class CallStore:
                     self._test_lines(node, piece, out, a)
         return bytes(out)
 
-    def _test_each_line(self, node: Text | PathTest, rows: list[int], out: bytearray, out_base: int) -> None:
+    def _test_each_line(
+        self, node: Text | PathTest, rows: list[int], out: bytearray, out_base: int
+    ) -> None:
         from rpcspy.capture.schema import loads_line
         from rpcspy.filter.jsonmatch import matches_json
 
@@ -496,7 +505,9 @@ class CallStore:
             hi = offsets[group[-1]] + lengths[group[-1]]
             blob = self._file.read(lo, hi - lo)
             if needles:
-                candidates: Iterable[int] = _rows_with(blob.lower(), lo, group, offsets, lengths, needles)
+                candidates: Iterable[int] = _rows_with(
+                    blob.lower(), lo, group, offsets, lengths, needles
+                )
             else:
                 candidates = group
             for r in candidates:
@@ -528,12 +539,16 @@ class CallStore:
             column = self.size.__getitem__
         elif key == "method":
             names = self.methods.names
-            order = {i: rank for rank, i in enumerate(sorted(range(len(names)), key=names.__getitem__))}
+            order = {
+                i: rank for rank, i in enumerate(sorted(range(len(names)), key=names.__getitem__))
+            }
             m = self.method
             column = lambda r: order[m[r]]  # noqa: E731
         elif key == "client":
             names = self.clients.names
-            order = {i: rank for rank, i in enumerate(sorted(range(len(names)), key=names.__getitem__))}
+            order = {
+                i: rank for rank, i in enumerate(sorted(range(len(names)), key=names.__getitem__))
+            }
             c = self.client
             column = lambda r: order[c[r]]  # noqa: E731
         elif key == "status":
@@ -576,7 +591,10 @@ class CallStore:
 
 # ---------------------------------------------------------------- helpers for masks
 
-_TABLES: Final = {bit: _flag_table(bit) for bit in (F_FAULT, F_SUBFAULT, F_PROBLEM, F_ERROR, F_MULTICALL, F_NO_RESPONSE, F_OK)}
+_TABLES: Final = {
+    bit: _flag_table(bit)
+    for bit in (F_FAULT, F_SUBFAULT, F_PROBLEM, F_ERROR, F_MULTICALL, F_NO_RESPONSE, F_OK)
+}
 _FAULTY_TABLE: Final = _flag_table(F_FAULT | F_SUBFAULT)
 _BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
 
@@ -728,7 +746,9 @@ def _rows_with(
             r = row_at(pos)
             start = offsets[r] - lo
             line_end = start + lengths[r]
-            if pos + len(first) <= line_end and (not rest or all(n in blob[start:line_end] for n in rest)):
+            if pos + len(first) <= line_end and (
+                not rest or all(n in blob[start:line_end] for n in rest)
+            ):
                 found.append(r)
             pos = blob.find(first, max(line_end, pos + 1))
         return found
@@ -883,8 +903,11 @@ class FileIndexer:
                 raw = f.read(1 << 20)
                 if not raw or broken:
                     if not self.follow and not d.eof and not broken and self._temp.tell():
-                        self._problem(self.lines_read + 1, "torn-gzip",
-                                      "the compressed file ends early (was it still being written?)")
+                        self._problem(
+                            self.lines_read + 1,
+                            "torn-gzip",
+                            "the compressed file ends early (was it still being written?)",
+                        )
                         broken = True
                     yield None
                     continue
@@ -893,7 +916,9 @@ class FileIndexer:
                     try:
                         out += d.decompress(raw)
                     except zlib.error as exc:
-                        self._problem(self.lines_read + 1, "torn-gzip", f"corrupt compressed data: {exc}")
+                        self._problem(
+                            self.lines_read + 1, "torn-gzip", f"corrupt compressed data: {exc}"
+                        )
                         broken = True
                         break
                     raw = d.unused_data
@@ -916,12 +941,15 @@ class FileIndexer:
             self._problem(
                 self.lines_read,
                 "torn-line" if torn else "bad-json",
-                ("the line is cut short (a torn write?): " if torn else "the line is not JSON: ") + str(exc),
+                ("the line is cut short (a torn write?): " if torn else "the line is not JSON: ")
+                + str(exc),
             )
             return
         if self.lines_read == 1 and self.header is None:
             if isinstance(obj, dict) and obj.get("type") == "call":
-                self._problem(1, "no-header", "the capture has no header line; reading its records anyway")
+                self._problem(
+                    1, "no-header", "the capture has no header line; reading its records anyway"
+                )
             else:
                 self.header = parse_header(obj)
                 return
@@ -1002,7 +1030,9 @@ def _parse_record(line: bytes) -> CallRecord:
 # ---------------------------------------------------------------- capture lines
 
 
-def _columns_from_json(batch: _Batch, obj: dict[str, object], offset: int, length: int, store: CallStore) -> None:
+def _columns_from_json(
+    batch: _Batch, obj: dict[str, object], offset: int, length: int, store: CallStore
+) -> None:
     """Append the columns of a capture line's JSON object, without building the record.
 
     Mirrors ``_add_columns`` (which works on a ``CallRecord``); the store tests check that the
@@ -1030,9 +1060,7 @@ def _columns_from_json(batch: _Batch, obj: dict[str, object], offset: int, lengt
     subcalls = obj.get("subcalls") or []
     assert isinstance(subcalls, list)
     if subcalls:
-        codes = tuple(
-            int(s["fault"]["code"]) for s in subcalls if isinstance(s.get("fault"), dict)
-        )
+        codes = tuple(int(s["fault"]["code"]) for s in subcalls if isinstance(s.get("fault"), dict))
         if codes:
             flags |= F_SUBFAULT
             batch.sub_faults[row] = codes

@@ -39,10 +39,13 @@ def is_iso_datetime(text: str) -> bool:
         size -= 1
     # fromisoformat would also read "2024W053" as a week date: the compact date must be digits.
     if (
-        size == 17 and bare[8] == "T" and bare[11] == ":" and bare[14] == ":"
-        and bare[:8].isdigit()
+        size == 17 and bare[8] == "T" and bare[11] == ":" and bare[14] == ":" and bare[:8].isdigit()
     ) or (
-        size == 19 and bare[4] == "-" and bare[7] == "-" and bare[10] == "T" and bare[13] == ":"
+        size == 19
+        and bare[4] == "-"
+        and bare[7] == "-"
+        and bare[10] == "T"
+        and bare[13] == ":"
         and bare[16] == ":"
     ):
         try:

@@ -56,7 +56,10 @@ _UTF16_DECLS: Final = {
     codec: frozenset(
         ("<?xml version=" + q + "1.0" + q + enc + "?>").encode(codec)
         for q in ('"', "'")
-        for enc in ("", *(f" encoding={e}{name}{e}" for e in ('"', "'") for name in ("UTF-16", "utf-16")))
+        for enc in (
+            "",
+            *(f" encoding={e}{name}{e}" for e in ('"', "'") for name in ("UTF-16", "utf-16")),
+        )
     )
     for codec in ("utf-16-le", "utf-16-be")
 }
@@ -247,7 +250,9 @@ def _prepare_text(text: str, bom: str) -> tuple[bytes, bool]:
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise MalformedXml(f"the body holds a character that cannot be encoded: {e.reason}") from None
+        raise MalformedXml(
+            f"the body holds a character that cannot be encoded: {e.reason}"
+        ) from None
     return data, _has_markup(data, len(decl.encode("utf-8")))
 
 
@@ -321,7 +326,7 @@ def _decode(
         at = offset + e.start
         line = _line(whole, at) if whole is not None else None
         raise MalformedXml(
-            f"the body is not valid {name}: byte {data[e.start:e.start + 1]!r} at offset {at}",
+            f"the body is not valid {name}: byte {data[e.start : e.start + 1]!r} at offset {at}",
             line=line,
         ) from None
 

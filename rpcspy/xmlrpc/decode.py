@@ -583,7 +583,9 @@ def _int_handler(cls: type[IntegerValue]) -> _Handler:
             number = int(text)  # a plain int: comparisons on the value classes are slow
         except ValueError as e:
             if "limit" in str(e):
-                raise _bad_value(el, f"<{cls.tag}> has too many digits ({len(text.strip(_WS))})") from None
+                raise _bad_value(
+                    el, f"<{cls.tag}> has too many digits ({len(text.strip(_WS))})"
+                ) from None
             _not_integer(el, text)
         if (lo is not None and number < lo) or (hi is not None and number > hi):
             raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
@@ -621,7 +623,9 @@ def _double_handler(cls: type[Double]) -> _Handler:
             _not_number(el, text)
         if not math.isfinite(number):
             if "n" in text.lower():  # nan, inf, infinity: named, not overflowed
-                raise _bad_value(el, f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite")
+                raise _bad_value(
+                    el, f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite"
+                )
             raise _bad_value(el, f"{text.strip(_WS)} is out of range for <{cls.tag}>")
         return cls(number)
 
@@ -684,12 +688,16 @@ def _base64_handler(cls: type[Base64]) -> _Handler:
         except ValueError:
             pass
         if not text.isascii():
-            raise _bad_value(el, f"<{_name(el)}> is not valid base64: it holds non-ASCII characters")
+            raise _bad_value(
+                el, f"<{_name(el)}> is not valid base64: it holds non-ASCII characters"
+            )
         try:
             raw = text.encode("ascii").translate(None, b" \t\r\n")
             return cls(binascii.a2b_base64(raw, strict_mode=True))
         except binascii.Error as e:
-            raise _bad_value(el, f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}") from None
+            raise _bad_value(
+                el, f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}"
+            ) from None
 
     return decode_base64
 

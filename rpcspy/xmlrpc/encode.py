@@ -108,7 +108,9 @@ def encode_request(call: MethodCall) -> bytes:
     """A ``<methodCall>`` document, UTF-8, with an XML declaration."""
     name = call.method
     if not isinstance(name, str):
-        raise BadValue(f"the method name must be a string, not {type(name).__name__}", path="methodName")
+        raise BadValue(
+            f"the method name must be a string, not {type(name).__name__}", path="methodName"
+        )
     if not name.strip(" \t\r\n"):
         raise BadValue("the method name is empty", path="methodName")
     out: list[str] = []
@@ -145,9 +147,7 @@ def encode_response(msg: MethodResponse | Fault) -> bytes:
     return (_XML_DECLARATION + root + "".join(out)).encode("utf-8")
 
 
-def _run(
-    write: _Writer, v: Value, out: list[str], state: _State, base: str | None
-) -> None:
+def _run(write: _Writer, v: Value, out: list[str], state: _State, base: str | None) -> None:
     try:
         write(v, out, state, 0)
     except _Unencodable as e:
@@ -161,13 +161,17 @@ def _run(
 def _check_fault(fault: Fault) -> None:
     value = fault.value
     if not isinstance(value, Struct):
-        raise BadValue(f"a fault's value must be a struct, not {type(value).__name__}", path="fault")
+        raise BadValue(
+            f"a fault's value must be a struct, not {type(value).__name__}", path="fault"
+        )
     code = value.get("faultCode")
     string = value.get("faultString")
     if not isinstance(code, IntegerValue):
         raise BadValue("the fault struct needs an integer faultCode member", path="fault.faultCode")
     if not is_fault_string(string):
-        raise BadValue("the fault struct needs a string faultString member", path="fault.faultString")
+        raise BadValue(
+            "the fault struct needs a string faultString member", path="fault.faultString"
+        )
     if int(code) != fault.code or str(string) != fault.string:
         raise BadValue(
             f"the fault says code {fault.code} / {fault.string!r} but its struct says "
@@ -258,7 +262,9 @@ def _integer_writer(cls: type[IntegerValue]) -> _Writer:
 
 
 def _write_boolean(v: Value, out: list[str], state: _State, depth: int) -> None:
-    out.append("<value><boolean>1</boolean></value>" if v else "<value><boolean>0</boolean></value>")
+    out.append(
+        "<value><boolean>1</boolean></value>" if v else "<value><boolean>0</boolean></value>"
+    )
 
 
 def _double_writer(cls: type[Double]) -> _Writer:

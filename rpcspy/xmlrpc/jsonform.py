@@ -342,7 +342,9 @@ _DECODERS: Final[dict[str, Callable[[str, object], Value]]] = {
 def _from_json(obj: object) -> Value:
     if type(obj) is not dict or len(obj) != 1:
         shape = f"an object with {len(obj)} keys" if isinstance(obj, dict) else _describe(obj)
-        raise _Bad(f'a value is an object with one key naming its type, like {{"int": 5}}; got {shape}')
+        raise _Bad(
+            f'a value is an object with one key naming its type, like {{"int": 5}}; got {shape}'
+        )
     for key, payload in obj.items():
         decoder = _DECODERS.get(key)
         if decoder is None:
@@ -381,7 +383,8 @@ def call_from_json(obj: object, *, path: str = "") -> MethodCall:
     method = obj.get("method")
     if not isinstance(method, str):
         raise BadValue(
-            f"a call's method is a string, got {_describe(method)}", path=_member_path(path, "method")
+            f"a call's method is a string, got {_describe(method)}",
+            path=_member_path(path, "method"),
         )
     params = obj.get("params")
     if not isinstance(params, list):
@@ -426,7 +429,9 @@ def fault_from_json(obj: object, *, path: str = "fault") -> Fault:
         raise BadValue(f"a fault code is an integer, got {_describe(code)}", path=f"{path}.code")
     string = obj.get("string")
     if not isinstance(string, str):
-        raise BadValue(f"a fault string is a string, got {_describe(string)}", path=f"{path}.string")
+        raise BadValue(
+            f"a fault string is a string, got {_describe(string)}", path=f"{path}.string"
+        )
     value = value_from_json(obj.get("value"), path=f"{path}.value")
     if not isinstance(value, Struct):
         raise BadValue(f"a fault value is a struct, not {value.label}", path=f"{path}.value")

@@ -142,9 +142,7 @@ def format_value_tree(value: Value, name: str | None = None, indent: int = 0) ->
             stack.extend((item, k, depth + 1) for k, item in reversed(list(v.items())))
         elif isinstance(v, Array):
             yield f"{pad}{head}array ({len(v)} items)"
-            stack.extend(
-                (item, f"[{i}]", depth + 1) for i, item in reversed(list(enumerate(v)))
-            )
+            stack.extend((item, f"[{i}]", depth + 1) for i, item in reversed(list(enumerate(v))))
         else:
             yield f"{pad}{head}{format_typed(v)}"
 

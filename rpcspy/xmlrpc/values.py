@@ -419,25 +419,34 @@ class Array(_Typed, list["Value"]):
         return f"Array({list.__repr__(self)})"
 
 
-Value = (
-    IntegerValue
-    | Boolean
-    | String
-    | Double
-    | ExBigDecimal
-    | Base64
-    | Nil
-    | Struct
-    | Array
-)
+Value = IntegerValue | Boolean | String | Double | ExBigDecimal | Base64 | Nil | Struct | Array
 
 #: Every concrete wire type, by tag. ``""`` is the untyped string.
 ALL_TYPES: Final[dict[str, type[Any]]] = {
     cls.tag: cls
     for cls in (
-        I4, Int, I8, ExI1, ExI2, ExI8, ExBigInteger, Boolean, String, UntypedString, ExDom,
-        Double, ExFloat, ExBigDecimal, DateTime, ExDateTime, Base64, ExSerializable, Nil, ExNil,
-        Struct, Array,
+        I4,
+        Int,
+        I8,
+        ExI1,
+        ExI2,
+        ExI8,
+        ExBigInteger,
+        Boolean,
+        String,
+        UntypedString,
+        ExDom,
+        Double,
+        ExFloat,
+        ExBigDecimal,
+        DateTime,
+        ExDateTime,
+        Base64,
+        ExSerializable,
+        Nil,
+        ExNil,
+        Struct,
+        Array,
     )
 }
 

@@ -91,9 +91,7 @@ faults: st.SearchStrategy[Fault] = st.one_of(
     ),
 )
 
-responses: st.SearchStrategy[MethodResponse | Fault] = st.one_of(
-    values.map(MethodResponse), faults
-)
+responses: st.SearchStrategy[MethodResponse | Fault] = st.one_of(values.map(MethodResponse), faults)
 
 problems: st.SearchStrategy[Problem] = st.builds(
     Problem,
@@ -113,7 +111,9 @@ header_names = st.sampled_from(
     ["Host", "Content-Type", "Content-Length", "User-Agent", "X-Trace", "Accept-Encoding"]
 )
 headers = st.lists(st.tuples(header_names, text), max_size=4).map(tuple)
-peers = st.none() | st.tuples(st.sampled_from(["127.0.0.1", "::1", "10.0.0.7"]), st.integers(0, 65535))
+peers = st.none() | st.tuples(
+    st.sampled_from(["127.0.0.1", "::1", "10.0.0.7"]), st.integers(0, 65535)
+)
 times = st.floats(0, 4e9, allow_nan=False)
 bodies = st.one_of(
     text.map(lambda t: t.encode("utf-8")),  # valid UTF-8: stored as text

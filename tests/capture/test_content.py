@@ -33,8 +33,17 @@ def raw_deflate(data: bytes) -> bytes:
         (gzip.compress(BODY) + b"\x00" * 4, "gzip"),
     ],
     ids=[
-        "none", "empty", "identity", "gzip", "x-gzip", "case", "zlib", "raw-deflate", "stacked",
-        "two-members", "zero-padding",
+        "none",
+        "empty",
+        "identity",
+        "gzip",
+        "x-gzip",
+        "case",
+        "zlib",
+        "raw-deflate",
+        "stacked",
+        "two-members",
+        "zero-padding",
     ],
 )
 def test_decodes(encoded: bytes, encoding: str | None) -> None:
@@ -52,7 +61,15 @@ def test_decodes(encoded: bytes, encoding: str | None) -> None:
         (b"\x78\x9c\xff\xff", "deflate", "deflate data is corrupt"),
         (zlib.compress(BODY) + b"xx", "deflate", "followed by 2 stray bytes"),
     ],
-    ids=["unknown", "not-gzip", "truncated", "empty", "trailing", "bad-deflate", "deflate-trailing"],
+    ids=[
+        "unknown",
+        "not-gzip",
+        "truncated",
+        "empty",
+        "trailing",
+        "bad-deflate",
+        "deflate-trailing",
+    ],
 )
 def test_failures_are_content_encoding_errors(encoded: bytes, encoding: str, message: str) -> None:
     with pytest.raises(ContentEncodingError, match=message):

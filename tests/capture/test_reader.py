@@ -109,7 +109,9 @@ def test_missing_file_is_an_os_error(tmp_path: Path) -> None:
         read_capture(tmp_path / "nope.jsonl")
 
 
-def test_corrupt_lines_are_reported_with_line_numbers_and_skipped(tmp_path: Path, suffix: str) -> None:
+def test_corrupt_lines_are_reported_with_line_numbers_and_skipped(
+    tmp_path: Path, suffix: str
+) -> None:
     good = numbered(4)
     bad_value = record_to_json(make_record())
     bad_value["request"]["call"]["params"][0] = {"int": "one"}  # type: ignore[index]

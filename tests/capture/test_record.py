@@ -148,9 +148,7 @@ def test_ids_are_unique_by_default() -> None:
     ],
     ids=["gzip", "zlib", "raw-deflate", "identity"],
 )
-def test_compressed_bodies_are_decoded_and_kept_as_sent(
-    encode: Any, encoding: str
-) -> None:
+def test_compressed_bodies_are_decoded_and_kept_as_sent(encode: Any, encoding: str) -> None:
     request, response = encode(call_body("add", 1)), encode(result_body(1))
     r = build(
         request,
@@ -177,7 +175,9 @@ def test_content_encoding_comes_from_the_headers_when_not_given() -> None:
 
 def test_a_decompression_bomb_is_a_problem() -> None:
     bomb = gzip.compress(b" " * (8 << 20))
-    r = build(call_body("a"), bomb, response_content_encoding="gzip", limits=Limits(max_bytes=1 << 20))
+    r = build(
+        call_body("a"), bomb, response_content_encoding="gzip", limits=Limits(max_bytes=1 << 20)
+    )
     assert r.call == MethodCall("a")
     assert r.response is None
     (p,) = r.problems
@@ -210,7 +210,17 @@ def test_a_decompression_bomb_is_a_problem() -> None:
         ),
         (b"\xff\xfe\x00garbage", None, "malformed-xml", ""),
     ],
-    ids=["not-gzip", "truncated-gzip", "unknown-encoding", "empty", "html", "unclosed", "overflow", "dtd", "binary"],
+    ids=[
+        "not-gzip",
+        "truncated-gzip",
+        "unknown-encoding",
+        "empty",
+        "html",
+        "unclosed",
+        "overflow",
+        "dtd",
+        "binary",
+    ],
 )
 def test_bad_request_bodies_become_problems(
     body: bytes, encoding: str | None, kind: str, reason: str
@@ -246,7 +256,14 @@ def test_a_response_that_is_a_call_is_a_problem() -> None:
 
 
 def test_no_response() -> None:
-    r = build(call_body("a"), None, status=None, ended=None, response_headers=[], error="connection refused")
+    r = build(
+        call_body("a"),
+        None,
+        status=None,
+        ended=None,
+        response_headers=[],
+        error="connection refused",
+    )
     assert r.response is None and r.response_body is None
     assert r.problems == ()
     assert r.error == "connection refused" and not r.ok
@@ -305,9 +322,21 @@ def test_multicall_faulted_as_a_whole_or_unanswered() -> None:
 def test_built_records_round_trip_through_a_capture(tmp_path: Any) -> None:
     records = [
         build(call_body("add", 1, 2), result_body(3), seq=1),
-        build(b"\xff\xfe junk", gzip.compress(result_body(1)), response_content_encoding="gzip", seq=2),
-        build(multicall_body(("a", ()), ("b", (1,))), result_body([[1], {"faultCode": 1, "faultString": "x"}]), seq=3),
-        build(multicall_body(("a", ()),), result_body([]), seq=4),
+        build(
+            b"\xff\xfe junk", gzip.compress(result_body(1)), response_content_encoding="gzip", seq=2
+        ),
+        build(
+            multicall_body(("a", ()), ("b", (1,))),
+            result_body([[1], {"faultCode": 1, "faultString": "x"}]),
+            seq=3,
+        ),
+        build(
+            multicall_body(
+                ("a", ()),
+            ),
+            result_body([]),
+            seq=4,
+        ),
         build(call_body("x"), None, status=None, ended=None, error="timed out", seq=5),
     ]
     path = tmp_path / "c.jsonl.gz"
@@ -329,7 +358,9 @@ def test_build_record_never_raises_on_any_bytes(
     request: bytes, response: bytes | None, encoding: str | None
 ) -> None:
     for body in (request, gzip.compress(request)):
-        r = build(body, response, request_content_encoding=encoding, response_content_encoding=encoding)
+        r = build(
+            body, response, request_content_encoding=encoding, response_content_encoding=encoding
+        )
         assert r.request_body == body and r.response_body == response
         assert (r.call is None) == any(p.where == "request" for p in r.problems)
 
@@ -338,8 +369,17 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
     from rpcspy.capture import build_record
 
     record = build_record(
-        started=1.0, ended=2.0, client=None, server=None, scheme="http", host="h", port=80,
-        path="/RPC2", status=401, request_headers=[], response_headers=[],
+        started=1.0,
+        ended=2.0,
+        client=None,
+        server=None,
+        scheme="http",
+        host="h",
+        port=80,
+        path="/RPC2",
+        status=401,
+        request_headers=[],
+        response_headers=[],
         request_body=b"<methodCall><methodName>echo</methodName></methodCall>",
         response_body=b"authentication required\n",
     )
@@ -348,8 +388,17 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
     assert "authentication required" in record.problems[0].reason
     assert record.call is not None and record.call.method == "echo"
     ok_status_garbage = build_record(
-        started=1.0, ended=2.0, client=None, server=None, scheme="http", host="h", port=80,
-        path="/RPC2", status=200, request_headers=[], response_headers=[],
+        started=1.0,
+        ended=2.0,
+        client=None,
+        server=None,
+        scheme="http",
+        host="h",
+        port=80,
+        path="/RPC2",
+        status=200,
+        request_headers=[],
+        response_headers=[],
         request_body=b"<methodCall><methodName>echo</methodName></methodCall>",
         response_body=b"<html>oops</html>",
     )
@@ -361,13 +410,26 @@ def test_an_undecodable_request_still_names_its_method() -> None:
 
     def record(body: bytes, encoding: str | None = None) -> object:
         return build_record(
-            started=1.0, ended=2.0, client=None, server=None, scheme="http", host="h", port=80,
-            path="/RPC2", status=200, request_headers=[], response_headers=[],
-            request_body=body, response_body=None, request_content_encoding=encoding,
+            started=1.0,
+            ended=2.0,
+            client=None,
+            server=None,
+            scheme="http",
+            host="h",
+            port=80,
+            path="/RPC2",
+            status=200,
+            request_headers=[],
+            response_headers=[],
+            request_body=body,
+            response_body=None,
+            request_content_encoding=encoding,
         )
 
-    overflow = (b"<?xml version='1.0'?><methodCall><methodName>user.update</methodName><params>"
-                b"<param><value><i4>99999999999</i4></value></param></params></methodCall>")
+    overflow = (
+        b"<?xml version='1.0'?><methodCall><methodName>user.update</methodName><params>"
+        b"<param><value><i4>99999999999</i4></value></param></params></methodCall>"
+    )
     bad = record(overflow)
     assert bad.call is None and bad.problems[0].kind == "bad-value"  # type: ignore[attr-defined]
     assert bad.method == "user.update"  # type: ignore[attr-defined]

@@ -85,7 +85,11 @@ def test_non_utf8_bodies_faults_multicalls_problems_and_errors_round_trip() -> N
         response=Fault.make(-32601, "no such method"),
         subcalls=(
             SubCall(0, MethodCall("a", ()), MethodResponse(String("x"))),
-            SubCall(1, MethodCall("b", (Int(1),)), Fault(7, "bad", Struct(faultCode=Int(7), faultString=String("bad"), extra=I4(1)))),
+            SubCall(
+                1,
+                MethodCall("b", (Int(1),)),
+                Fault(7, "bad", Struct(faultCode=Int(7), faultString=String("bad"), extra=I4(1))),
+            ),
             SubCall(2, MethodCall("c", ()), None),
         ),
         problems=(
@@ -100,7 +104,11 @@ def test_non_utf8_bodies_faults_multicalls_problems_and_errors_round_trip() -> N
 
 def test_no_response_is_null() -> None:
     record = make_record(
-        status=None, response_headers=(), response_body=None, response=None, ended=None,
+        status=None,
+        response_headers=(),
+        response_body=None,
+        response=None,
+        ended=None,
         error="timed out",
     )
     obj = record_to_json(record)
@@ -160,9 +168,9 @@ def test_a_newer_minor_version_is_read_and_its_extra_keys_ignored() -> None:
     [
         (f"{FORMAT_VERSION[0] + 1}.0", "upgrade rpcspy"),
         ("0.9", "older rpcspy"),
-        ("one", "bad \"version\""),
-        (2, "bad \"version\""),
-        (None, "bad \"version\""),
+        ("one", 'bad "version"'),
+        (2, 'bad "version"'),
+        (None, 'bad "version"'),
     ],
 )
 def test_unsupported_or_bad_versions_are_refused(version: object, message: str) -> None:
@@ -203,8 +211,20 @@ def _damage(path: str, value: object) -> dict[str, Any]:
         ("request.body", {"base64": "!!"}, "bad-record", "request.body.base64", "not valid"),
         ("request.body", None, "bad-record", "request.body", "required"),
         ("request.body", {"size": 1}, "bad-record", "request.body", '"text" or "base64"'),
-        ("request.call", {"method": "m", "params": [{"i4": "x"}]}, "bad-value", "request.call.params[0]", "i4 wants an integer"),
-        ("response.result", {"struct": {"a": {"nope": 1}}}, "bad-value", "response.result.a", "unknown value type"),
+        (
+            "request.call",
+            {"method": "m", "params": [{"i4": "x"}]},
+            "bad-value",
+            "request.call.params[0]",
+            "i4 wants an integer",
+        ),
+        (
+            "response.result",
+            {"struct": {"a": {"nope": 1}}},
+            "bad-value",
+            "response.result.a",
+            "unknown value type",
+        ),
         ("response.fault", {"code": 1}, "bad-record", "response", "not both"),
         (
             "subcalls",
@@ -213,12 +233,20 @@ def _damage(path: str, value: object) -> dict[str, Any]:
             "subcalls[0].fault.string",
             "fault string",
         ),
-        ("problems", [{"where": "moon", "kind": "k", "reason": "r"}], "bad-record", "problems[0].where", "unknown problem place"),
+        (
+            "problems",
+            [{"where": "moon", "kind": "k", "reason": "r"}],
+            "bad-record",
+            "problems[0].where",
+            "unknown problem place",
+        ),
         ("subcalls", [{"index": 0}], "bad-value", "subcalls[0].call", "a call is an object"),
         ("type", "header", "bad-record", "type", '"type": "call"'),
     ],
 )
-def test_bad_records_name_the_path(path: str, value: object, kind: str, where: str, reason: str) -> None:
+def test_bad_records_name_the_path(
+    path: str, value: object, kind: str, where: str, reason: str
+) -> None:
     with pytest.raises(RecordError) as info:
         record_from_json(_damage(path, value))
     assert info.value.kind == kind

@@ -80,7 +80,9 @@ def test_appending_to_another_major_version_is_refused_and_the_file_kept(
     path = tmp_path / f"c.{suffix}"
     path.write_bytes(gzip.compress(content) if suffix.endswith("gz") else content)
     before = path.read_bytes()
-    with pytest.raises(CaptureFormatError, match=r"refusing to append.*version 2\.3 is not supported"):
+    with pytest.raises(
+        CaptureFormatError, match=r"refusing to append.*version 2\.3 is not supported"
+    ):
         CaptureWriter(path)
     assert path.read_bytes() == before
 

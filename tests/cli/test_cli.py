@@ -17,7 +17,9 @@ from tests.conftest import free_port
 RPCSPY = str(Path(sys.executable).with_name("rpcspy"))
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     return subprocess.run(
         [RPCSPY, *args], capture_output=True, text=True, timeout=timeout, env=full_env

@@ -57,16 +57,29 @@ def fault(code: int, text: str) -> bytes:
 @pytest.fixture
 def capture(tmp_path: Path) -> Path:
     path = tmp_path / "session.jsonl"
-    multicall = call("system.multicall", [
-        {"methodName": "add", "params": [2, 3]},
-        {"methodName": "demo.fault", "params": [42, "inside"]},
-    ])
+    multicall = call(
+        "system.multicall",
+        [
+            {"methodName": "add", "params": [2, 3]},
+            {"methodName": "demo.fault", "params": [42, "inside"]},
+        ],
+    )
     multicall_answer = result([[5], {"faultCode": 42, "faultString": "inside"}])
     with CaptureWriter(path) as writer:
         writer.write(exchange(1, call("echo", "hello"), result("HELLO")))
-        writer.write(exchange(2, call("demo.fault", 4, "Too many parameters"), fault(4, "Too many parameters")))
+        writer.write(
+            exchange(
+                2, call("demo.fault", 4, "Too many parameters"), fault(4, "Too many parameters")
+            )
+        )
         writer.write(exchange(3, multicall, multicall_answer))
-        writer.write(exchange(4, b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4></value></param></params></methodCall>", result(1)))
+        writer.write(
+            exchange(
+                4,
+                b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4></value></param></params></methodCall>",
+                result(1),
+            )
+        )
         writer.write(exchange(5, call("demo.crash"), None, error="upstream closed the connection"))
     return path
 
@@ -76,14 +89,18 @@ def test_table_lists_every_call_with_its_outcome(capture: Path) -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split()[:4] == ["#", "time", "client", "call"]
-    rows = {int(line.split()[0]): line for line in lines[1:-1] if line.split() and line.split()[0].isdigit()}
+    rows = {
+        int(line.split()[0]): line
+        for line in lines[1:-1]
+        if line.split() and line.split()[0].isdigit()
+    }
     assert 'echo("hello") -> "HELLO"' in rows[1] and " ok " in rows[1]
     assert "fault 4" in rows[2]
     assert "system.multicall [2 calls]" in rows[3]
     assert "problem" in rows[4]
     assert "error" in rows[5]
     assert "└ add(2, 3)" in out.stdout
-    assert "└ demo.fault(42, \"inside\")" in out.stdout
+    assert '└ demo.fault(42, "inside")' in out.stdout
     assert lines[-1] == "5 calls"
 
 
@@ -91,7 +108,13 @@ def test_json_summary_is_one_object_per_call(capture: Path) -> None:
     out = run("show", str(capture), "--json")
     assert out.returncode == 0
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [r["method"] for r in rows] == ["echo", "demo.fault", "system.multicall", "x", "demo.crash"]
+    assert [r["method"] for r in rows] == [
+        "echo",
+        "demo.fault",
+        "system.multicall",
+        "x",
+        "demo.crash",
+    ]
     assert [r["status"] for r in rows] == ["ok", "fault 4", "ok", "problem", "error"]
     assert rows[1]["fault_code"] == 4
     assert rows[2]["multicall"] == 2

@@ -70,8 +70,11 @@ def test_equal_values_give_no_differences() -> None:
         (Int(1), String("1"), 'result: int 1 -> string "1"'),
         (Double(1.0), ExFloat(1.0), "result: double 1.0 -> ex:float 1.0"),
         (Nil(), ExNil(), "result: nil -> ex:nil"),
-        (String("20240101T00:00:00"), DateTime("20240101T00:00:00"),
-         'result: string "20240101T00:00:00" -> dateTime.iso8601 20240101T00:00:00'),
+        (
+            String("20240101T00:00:00"),
+            DateTime("20240101T00:00:00"),
+            'result: string "20240101T00:00:00" -> dateTime.iso8601 20240101T00:00:00',
+        ),
         (Struct(a=Int(1)), Array([Int(1)]), "result: struct {a: 1} -> array [1]"),
         (Int(1), Struct(a=Int(1)), "result: int 1 -> struct {a: 1}"),
     ],
@@ -88,9 +91,16 @@ def test_a_different_wire_type_is_a_type_difference(old: Value, new: Value, text
         (Int(1), Int(2), "result: int 1 -> int 2"),
         (Boolean(0), Boolean(1), "result: boolean false -> boolean true"),
         (Double(0.1), Double(0.2), "result: double 0.1 -> double 0.2"),
-        (ExBigDecimal("1.50"), ExBigDecimal("1.51"), "result: ex:bigdecimal 1.50 -> ex:bigdecimal 1.51"),
-        (DateTime("20240101T00:00:00"), DateTime("20240101T00:00:01"),
-         "result: dateTime.iso8601 20240101T00:00:00 -> dateTime.iso8601 20240101T00:00:01"),
+        (
+            ExBigDecimal("1.50"),
+            ExBigDecimal("1.51"),
+            "result: ex:bigdecimal 1.50 -> ex:bigdecimal 1.51",
+        ),
+        (
+            DateTime("20240101T00:00:00"),
+            DateTime("20240101T00:00:01"),
+            "result: dateTime.iso8601 20240101T00:00:00 -> dateTime.iso8601 20240101T00:00:01",
+        ),
         (String("a\nb"), String("a"), 'result: string "a\\nb" -> string "a"'),
     ],
 )
@@ -155,7 +165,9 @@ def test_struct_members_added_and_removed() -> None:
 
 
 def test_member_names_that_need_quoting() -> None:
-    assert texts(Struct({"a.b": Int(1)}), Struct({"a.b": Int(2)})) == ['result["a.b"]: int 1 -> int 2']
+    assert texts(Struct({"a.b": Int(1)}), Struct({"a.b": Int(2)})) == [
+        'result["a.b"]: int 1 -> int 2'
+    ]
     assert texts(Struct({"": Int(1)}), Struct()) == ['result[""]: removed int 1']
 
 
@@ -254,7 +266,12 @@ def test_duplicates_and_reordering() -> None:
 def test_small_base64_is_shown_by_content() -> None:
     (d,) = diff_values(Base64(b"abc"), Base64(b"abd"))
     assert d.describe() == "result: base64 <3 B YWJj> -> base64 <3 B YWJk>"
-    assert d.to_dict()["old"] == {"type": "base64", "size": 3, "base64": "YWJj", "text": "<3 B YWJj>"}
+    assert d.to_dict()["old"] == {
+        "type": "base64",
+        "size": 3,
+        "base64": "YWJj",
+        "text": "<3 B YWJj>",
+    }
 
 
 def test_large_base64_is_shown_by_length_and_digest() -> None:
@@ -265,8 +282,12 @@ def test_large_base64_is_shown_by_length_and_digest() -> None:
         f"result: base64 <2000 B sha256:{ho[:16]}…> -> base64 <2000 B sha256:{hn[:16]}…>"
     )
     side = d.to_dict()["new"]
-    assert side == {"type": "base64", "size": 2000, "sha256": hn,
-                    "text": f"<2000 B sha256:{hn[:16]}…>"}
+    assert side == {
+        "type": "base64",
+        "size": 2000,
+        "sha256": hn,
+        "text": f"<2000 B sha256:{hn[:16]}…>",
+    }
     assert "base64" not in json.dumps(side).replace('"type": "base64"', "")
 
 
@@ -285,8 +306,10 @@ def test_double_tolerance_global() -> None:
     far = Struct(v=Double(1.1))
     assert len(diff_values(old, far, rules=Rules.from_flags(tolerance=["1e-9"]))) == 1
     # ex:float is a double too; a tolerance never makes two wire types equal.
-    assert diff_values(ExFloat(1.0), ExFloat(1.0 + 1e-12),
-                       rules=Rules.from_flags(tolerance=["1e-9"])) == []
+    assert (
+        diff_values(ExFloat(1.0), ExFloat(1.0 + 1e-12), rules=Rules.from_flags(tolerance=["1e-9"]))
+        == []
+    )
     assert len(diff_values(Double(1.0), ExFloat(1.0), rules=Rules.from_flags(tolerance=["1"]))) == 1
 
 
@@ -306,8 +329,12 @@ def test_result_against_fault() -> None:
     assert d.describe() == 'result int 1 -> fault 4: "boom"'
     (d,) = diff_responses(Fault.make(4, "boom"), MethodResponse(Struct(a=Int(1))), method="m")
     assert d.describe() == 'fault 4: "boom" -> result struct {a: 1}'
-    assert d.to_dict()["old"] == {"type": "fault", "code": 4, "string": "boom",
-                                  "text": 'fault 4: "boom"'}
+    assert d.to_dict()["old"] == {
+        "type": "fault",
+        "code": 4,
+        "string": "boom",
+        "text": 'fault 4: "boom"',
+    }
 
 
 def test_fault_code_and_string_changes() -> None:
@@ -321,8 +348,11 @@ def test_fault_code_and_string_changes() -> None:
 
 def test_fault_type_only_and_extra_members() -> None:
     old = Fault(4, "boom", Struct(faultCode=I4(4), faultString=String("boom")))
-    new = Fault(4, "boom", Struct(faultCode=Int(4), faultString=UntypedString("boom"),
-                                  detail=String("trace")))
+    new = Fault(
+        4,
+        "boom",
+        Struct(faultCode=Int(4), faultString=UntypedString("boom"), detail=String("trace")),
+    )
     assert [(d.kind, d.describe()) for d in diff_responses(old, new, method="m")] == [
         ("type", "fault.faultCode: i4 4 -> int 4"),
         ("untyped", 'fault.faultString: string "boom" -> string (untyped) "boom"'),
@@ -339,8 +369,9 @@ def test_missing_responses() -> None:
 
 
 def test_results_are_compared_under_result() -> None:
-    diffs = diff_responses(MethodResponse(Struct(a=Int(1))), MethodResponse(Struct(a=Int(2))),
-                           method="echo")
+    diffs = diff_responses(
+        MethodResponse(Struct(a=Int(1))), MethodResponse(Struct(a=Int(2))), method="echo"
+    )
     assert diffs == [Difference("result.a", "changed", Int(1), Int(2), "echo")]
 
 

@@ -42,24 +42,31 @@ class FakeServer:
         rng, cand = self.rng, self.candidate
         if method == "listItems":
             items = [
-                Struct(id=Int(i), name=String("renamed" if cand and i == 3 else f"item{i}"),
-                       nonce=Int(rng.randrange(10**9)))
+                Struct(
+                    id=Int(i),
+                    name=String("renamed" if cand and i == 3 else f"item{i}"),
+                    nonce=Int(rng.randrange(10**9)),
+                )
                 for i in range(10)
                 if not (cand and i == 7)
             ]
-            return MethodResponse(Struct(
-                generated=self.stamp(),
-                items=Array(items),
-                count=Int(len(items)),
-                pair=Array([String("degraded" if cand else "ok"), self.stamp()]),
-            ))
+            return MethodResponse(
+                Struct(
+                    generated=self.stamp(),
+                    items=Array(items),
+                    count=Int(len(items)),
+                    pair=Array([String("degraded" if cand else "ok"), self.stamp()]),
+                )
+            )
         if method == "getUser":
             roles = ["a", "b", "c"] if cand else ["a", "b"]
-            return MethodResponse(Struct(
-                name=String("bob"),
-                session=String(f"{rng.randrange(16**8):08x}"),
-                roles=Array([String(r) for r in roles]),
-            ))
+            return MethodResponse(
+                Struct(
+                    name=String("bob"),
+                    session=String(f"{rng.randrange(16**8):08x}"),
+                    roles=Array([String(r) for r in roles]),
+                )
+            )
         if method == "flaky":
             return Fault.make(500 if cand else 503, f"busy (request {rng.randrange(10**6)})")
         if method == "stable":
@@ -108,7 +115,7 @@ def test_noise_learning_end_to_end() -> None:
             dropped = int(nonce)
     assert [d.describe() for d in real] == [
         'result.items[3].name: string "item3" -> string "renamed"',
-        f"result.items[7]: removed struct {{id: 7, name: \"item7\", nonce: {dropped}}}",
+        f'result.items[7]: removed struct {{id: 7, name: "item7", nonce: {dropped}}}',
         "result.count: int 10 -> int 9",
         'result.pair[0]: string "ok" -> string "degraded"',
         'result.roles[2]: added string "c"',
@@ -126,14 +133,18 @@ def test_noise_learning_end_to_end() -> None:
 
 
 def test_generalise_keeps_positions_in_tuples_and_generalises_lists() -> None:
-    first = MethodResponse(Struct(
-        rows=Array([Struct(a=Int(1)), Struct(a=Int(2))]),
-        mixed=Array([Struct(a=Int(1)), Struct(b=Int(2))]),
-        pair=Array([String("ok"), Int(5)]),
-        grid=Array([Array([Int(1), Int(2)]), Array([Int(3)])]),
-    ))
+    first = MethodResponse(
+        Struct(
+            rows=Array([Struct(a=Int(1)), Struct(a=Int(2))]),
+            mixed=Array([Struct(a=Int(1)), Struct(b=Int(2))]),
+            pair=Array([String("ok"), Int(5)]),
+            grid=Array([Array([Int(1), Int(2)]), Array([Int(3)])]),
+        )
+    )
+
     def g(path: str, kind: str = "changed", new: object = None) -> str:
         return generalise(Difference(path, kind, None, new), first)  # type: ignore[arg-type]
+
     assert g("result.rows[1].a") == "result.rows[*].a"
     assert g("result.mixed[1].b") == "result.mixed[1].b"
     assert g("result.pair[1]") == "result.pair[1]"
@@ -190,8 +201,13 @@ def test_classify_keeps_order() -> None:
 
 
 def test_learning_honours_rules() -> None:
-    pairs = [("m", MethodResponse(Struct(t=Int(1), u=String("x"))),
-              MethodResponse(Struct(t=Int(2), u=UntypedString("x"))))]
+    pairs = [
+        (
+            "m",
+            MethodResponse(Struct(t=Int(1), u=String("x"))),
+            MethodResponse(Struct(t=Int(2), u=UntypedString("x"))),
+        )
+    ]
     assert {e.path for e in learn_noise(pairs).entries("m")} == {"result.t", "result.u"}
     rules = Rules.from_flags(["*: result.t"])
     assert {e.path for e in learn_noise(pairs, rules=rules).entries("m")} == {"result.u"}
@@ -212,7 +228,7 @@ def test_model_round_trips_through_json_and_merges() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ([], "expected {\"methods\""),
+        ([], 'expected {"methods"'),
         ({"methods": {"m": []}}, "methods['m']: expected a method name and an object"),
         ({"methods": {"m": {"samples": -1}}}, "methods['m'].samples"),
         ({"methods": {"m": {"noise": {}}}}, "methods['m'].noise: expected a list"),

@@ -64,7 +64,13 @@ def test_bad_paths(text: str, reason: str) -> None:
 def test_glob_steps() -> None:
     glob = parse_glob('result.*.a*[*][2].**["*"]')
     assert [s.kind for s in glob.segments] == [
-        "name", "any", "pattern", "any_index", "index", "deep", "name",
+        "name",
+        "any",
+        "pattern",
+        "any_index",
+        "index",
+        "deep",
+        "name",
     ]
     assert glob.segments[-1] == GlobSegment("name", "*")
     assert format_glob(glob.segments) == 'result.*.a*[*][2].**["*"]'

@@ -38,18 +38,22 @@ def paths(old: Value, new: Value, *flags: str, method: str | None = "m") -> list
 
 
 # Every leaf differs between OLD and NEW, so a rule's reach shows in what is left.
-OLD = from_python({
-    "when": 1,
-    "a": {"timestamp": 1, "b": {"timestamp": 1}, "created_at": 1, "created": 1},
-    "items": [{"ts": 1, "id": 1}, {"ts": 1, "id": 2}],
-    "timestamp": 1,
-})
-NEW = from_python({
-    "when": 2,
-    "a": {"timestamp": 2, "b": {"timestamp": 2}, "created_at": 2, "created": 2},
-    "items": [{"ts": 2, "id": 10}, {"ts": 2, "id": 20}],
-    "timestamp": 2,
-})
+OLD = from_python(
+    {
+        "when": 1,
+        "a": {"timestamp": 1, "b": {"timestamp": 1}, "created_at": 1, "created": 1},
+        "items": [{"ts": 1, "id": 1}, {"ts": 1, "id": 2}],
+        "timestamp": 1,
+    }
+)
+NEW = from_python(
+    {
+        "when": 2,
+        "a": {"timestamp": 2, "b": {"timestamp": 2}, "created_at": 2, "created": 2},
+        "items": [{"ts": 2, "id": 10}, {"ts": 2, "id": 20}],
+        "timestamp": 2,
+    }
+)
 ALL = [
     "result.when",
     "result.a.timestamp",
@@ -118,8 +122,10 @@ def test_rules_apply_at_and_below_their_path() -> None:
 
 def test_rules_per_method() -> None:
     rules = Rules.from_flags(["echoStructTest: result.when", "demo.*: result.timestamp"])
+
     def got(method: str | None) -> list[str]:
         return [d.path for d in diff_values(OLD, NEW, rules=rules, method=method)]
+
     assert got("echoStructTest") == without("result.when")
     assert got("demo.clock") == without("result.timestamp")
     assert got("other") == ALL
@@ -131,20 +137,35 @@ def test_rules_per_method() -> None:
 def test_whole_method_rules() -> None:
     rules = Rules.from_flags(["demo.random"])
     assert rules.ignores_method("demo.random") and not rules.ignores_method("demo.other")
-    assert diff_responses(MethodResponse(Int(1)), Fault.make(4, "x"), method="demo.random",
-                          rules=rules) == []
-    assert len(diff_responses(MethodResponse(Int(1)), Fault.make(4, "x"), method="demo.other",
-                              rules=rules)) == 1
+    assert (
+        diff_responses(
+            MethodResponse(Int(1)), Fault.make(4, "x"), method="demo.random", rules=rules
+        )
+        == []
+    )
+    assert (
+        len(
+            diff_responses(
+                MethodResponse(Int(1)), Fault.make(4, "x"), method="demo.other", rules=rules
+            )
+        )
+        == 1
+    )
     assert diff_values(Int(1), Int(2), rules=rules, method="demo.random") == []
     assert diff_calls(MethodCall("demo.random", (Int(1),)), MethodCall("x", ()), rules=rules) == []
 
 
 def test_ignoring_a_path_keeps_faults_visible() -> None:
     rules = Rules.from_flags(["demo.random: result"])
-    assert diff_responses(MethodResponse(Int(1)), MethodResponse(Int(2)), method="demo.random",
-                          rules=rules) == []
-    (d,) = diff_responses(MethodResponse(Int(1)), Fault.make(4, "x"), method="demo.random",
-                          rules=rules)
+    assert (
+        diff_responses(
+            MethodResponse(Int(1)), MethodResponse(Int(2)), method="demo.random", rules=rules
+        )
+        == []
+    )
+    (d,) = diff_responses(
+        MethodResponse(Int(1)), Fault.make(4, "x"), method="demo.random", rules=rules
+    )
     assert d.kind == "fault"
 
 
@@ -152,9 +173,15 @@ def test_kind_rules() -> None:
     old = Struct(s=String("x"), t=String("y"), n=Int(1))
     new = Struct(s=UntypedString("x"), t=String("z"), n=Int(2))
     untyped_ignored = Rules((IgnoreRule(kinds=frozenset({"untyped"})),))
-    assert [d.path for d in diff_values(old, new, rules=untyped_ignored)] == ["result.t", "result.n"]
+    assert [d.path for d in diff_values(old, new, rules=untyped_ignored)] == [
+        "result.t",
+        "result.n",
+    ]
     changed_under_t = Rules((IgnoreRule(path="result.t", kinds=frozenset({"changed"})),))
-    assert [d.path for d in diff_values(old, new, rules=changed_under_t)] == ["result.s", "result.n"]
+    assert [d.path for d in diff_values(old, new, rules=changed_under_t)] == [
+        "result.s",
+        "result.n",
+    ]
     faults = Rules((IgnoreRule(method="m", kinds=frozenset({"fault_string"})),))
     (d,) = diff_responses(Fault.make(1, "a"), Fault.make(2, "b"), method="m", rules=faults)
     assert d.kind == "fault_code"
@@ -162,8 +189,12 @@ def test_kind_rules() -> None:
 
 def test_alignment_sees_through_ignored_members() -> None:
     # Every timestamp differs, so only masked fingerprints can tell the items are the same.
-    old = Array([Struct(id=Int(i), ts=DateTime(f"20240101T00:00:{i % 60:02d}")) for i in range(100)])
-    new = Array([Struct(id=Int(i), ts=DateTime(f"20250101T00:00:{i % 60:02d}")) for i in range(100)])
+    old = Array(
+        [Struct(id=Int(i), ts=DateTime(f"20240101T00:00:{i % 60:02d}")) for i in range(100)]
+    )
+    new = Array(
+        [Struct(id=Int(i), ts=DateTime(f"20250101T00:00:{i % 60:02d}")) for i in range(100)]
+    )
     new.insert(50, Struct(id=Int(999), ts=DateTime("20250101T00:00:00")))
     rules = Rules.from_flags(["*: result[*].ts"])
     diffs = diff_values(old, new, rules=rules)
@@ -174,8 +205,9 @@ def test_alignment_sees_through_ignored_members() -> None:
 
 def test_alignment_sees_through_tolerance_and_untyped() -> None:
     old = Array([Struct(id=Int(i), v=Double(i / 3), s=String("x")) for i in range(40)])
-    new = Array([Struct(id=Int(i), v=Double(i / 3 + 1e-12), s=UntypedString("x"))
-                 for i in range(40)])
+    new = Array(
+        [Struct(id=Int(i), v=Double(i / 3 + 1e-12), s=UntypedString("x")) for i in range(40)]
+    )
     del new[5]
     rules = Rules((IgnoreRule(kinds=frozenset({"untyped"})),), (ToleranceRule(1e-9),))
     assert [d.describe() for d in diff_values(old, new, rules=rules)] == [
@@ -230,7 +262,9 @@ def test_parse_rule_errors(flag: str, message: str) -> None:
 def test_parse_tolerance_forms_and_errors() -> None:
     assert parse_tolerance("1e-9") == ToleranceRule(1e-9)
     assert parse_tolerance("result.x = 0.5") == ToleranceRule(0.5, "*", "result.x")
-    assert parse_tolerance("stats.*: result.mean=1e-6") == ToleranceRule(1e-6, "stats.*", "result.mean")
+    assert parse_tolerance("stats.*: result.mean=1e-6") == ToleranceRule(
+        1e-6, "stats.*", "result.mean"
+    )
     with pytest.raises(RuleError, match="'abc' is not a number"):
         parse_tolerance("abc")
     with pytest.raises(RuleError, match="finite number >= 0"):
@@ -313,7 +347,7 @@ def test_rule_file_errors_name_line_and_key() -> None:
 
 
 def test_rule_file_structure_errors() -> None:
-    e = error('version = 2\n')
+    e = error("version = 2\n")
     assert (e.line, e.key) == (1, "version")
     assert "unknown key (expected one of ignore, tolerance, tolerate)" in str(e)
 

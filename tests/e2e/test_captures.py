@@ -67,16 +67,31 @@ def test_samples_hold_what_each_scenario_shows() -> None:
 def test_replaying_the_basics_against_a_fresh_server_finds_nothing_changed() -> None:
     with DemoServer(ServerConfig(port=0, quiet=True)) as server:
         # uname's release is the recording machine's kernel: not a change of the server's.
-        out = rpcspy("replay", str(CAPTURES / "basics.jsonl"), "--target", server.base_url,
-                     "--ignore", "uname: result.release", "--no-progress")
+        out = rpcspy(
+            "replay",
+            str(CAPTURES / "basics.jsonl"),
+            "--target",
+            server.base_url,
+            "--ignore",
+            "uname: result.release",
+            "--no-progress",
+        )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "20 same" in out.stdout
 
 
 def test_replaying_against_variant_2_reports_exactly_the_changed_results() -> None:
     with DemoServer(ServerConfig(port=0, quiet=True, variant=2)) as server:
-        out = rpcspy("replay", str(CAPTURES / "basics.jsonl"), "--target", server.base_url,
-                     "--ignore", "uname: result.release", "--no-progress", "--json")
+        out = rpcspy(
+            "replay",
+            str(CAPTURES / "basics.jsonl"),
+            "--target",
+            server.base_url,
+            "--ignore",
+            "uname: result.release",
+            "--no-progress",
+            "--json",
+        )
     assert out.returncode == 1
     import json
 
@@ -97,7 +112,9 @@ def test_the_mock_answers_a_stdlib_client_as_the_server_did() -> None:
         xmlrpc.client.ServerProxy(f"http://127.0.0.1:{mock.port}/RPC2") as proxy,
     ):
         assert proxy.validator1.simpleStructReturnTest(7) == {
-            "times10": 70, "times100": 700, "times1000": 7000
+            "times10": 70,
+            "times100": 700,
+            "times1000": 7000,
         }
         with pytest.raises(xmlrpc.client.Fault) as miss:
             proxy.validator1.simpleStructReturnTest(8)

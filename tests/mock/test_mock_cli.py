@@ -30,14 +30,15 @@ def _wait_listening(port: int, proc: subprocess.Popen[str], timeout: float = 20.
     raise AssertionError(f"nothing listens on {port} after {timeout} s")
 
 
-def test_mock_command_serves_logs_and_stops(
-    session: tuple[Path, list[CallRecord]]
-) -> None:
+def test_mock_command_serves_logs_and_stops(session: tuple[Path, list[CallRecord]]) -> None:
     path, _ = session
     port = free_port()
     proc = subprocess.Popen(
         [*rpcspy_command(), "mock", str(path), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
         env={**os.environ, "NO_COLOR": "1"},
     )
     try:
@@ -57,9 +58,10 @@ def test_mock_command_serves_logs_and_stops(
     lines = err.splitlines()
     head = f"rpcspy mock on http://127.0.0.1:{port}/RPC2 (any path): 9 recorded"
     assert lines[0].startswith(head)
-    assert any(" match #1 demo.version() -> \"1.0\"" in line for line in lines)
-    assert any(" miss add(2, 4): rpcspy mock: no recorded call matches add(2, 4)" in line
-               for line in lines)
+    assert any(' match #1 demo.version() -> "1.0"' in line for line in lines)
+    assert any(
+        " miss add(2, 4): rpcspy mock: no recorded call matches add(2, 4)" in line for line in lines
+    )
     assert lines[-1] == "rpcspy mock: 1 matched, 1 missed"
 
 

@@ -73,17 +73,16 @@ def test_mock_serves_gzip_answers_and_gzip_requests(
         assert isinstance(got, str) and len(got) == 5000
         body = gzip.compress(xmlrpc.client.dumps((5000,), "demo.large").encode())
         conn = http.client.HTTPConnection(mock.host, mock.port, timeout=5)
-        conn.request("POST", "/anything", body,
-                     {"Content-Type": "text/xml", "Content-Encoding": "gzip"})
+        conn.request(
+            "POST", "/anything", body, {"Content-Type": "text/xml", "Content-Encoding": "gzip"}
+        )
         resp = conn.getresponse()
         assert resp.getheader("Content-Encoding") == "gzip"
         assert resp.read() == records[0].response_body
         conn.close()
 
 
-def test_unmatched_call_gets_the_closest_miss_fault(
-    session: tuple[Path, list[CallRecord]]
-) -> None:
+def test_unmatched_call_gets_the_closest_miss_fault(session: tuple[Path, list[CallRecord]]) -> None:
     path, _ = session
     log = io.StringIO()
     with MockServer(Playbook(load(path)), log=log) as mock:
@@ -97,9 +96,7 @@ def test_unmatched_call_gets_the_closest_miss_fault(
     assert "miss add(" in log.getvalue()
 
 
-def test_requests_that_are_not_xmlrpc_get_a_fault(
-    session: tuple[Path, list[CallRecord]]
-) -> None:
+def test_requests_that_are_not_xmlrpc_get_a_fault(session: tuple[Path, list[CallRecord]]) -> None:
     path, _ = session
     with MockServer(Playbook(load(path)), quiet=True) as mock:
         conn = http.client.HTTPConnection(mock.host, mock.port, timeout=5)

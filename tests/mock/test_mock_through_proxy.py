@@ -45,8 +45,9 @@ def test_calls_to_the_mock_recorded_through_the_proxy(
             f"listen_port={port}, capture=Path({str(recorded)!r}), quiet=True, "
             f"confdir=Path({str(tmp_path / 'mitm')!r}))))\n"
         )
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             _wait_listening(port, proc)
             proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/RPC2")

@@ -18,10 +18,20 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
     else:
         response = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
     return build_record(
-        started=1.0, ended=1.1, client=None, server=None, scheme="http", host="h", port=80,
-        path="/RPC2", status=200, request_headers=(("Content-Type", "text/xml"),),
-        response_headers=(("Content-Type", "text/xml"),), request_body=request,
-        response_body=response, seq=seq,
+        started=1.0,
+        ended=1.1,
+        client=None,
+        server=None,
+        scheme="http",
+        host="h",
+        port=80,
+        path="/RPC2",
+        status=200,
+        request_headers=(("Content-Type", "text/xml"),),
+        response_headers=(("Content-Type", "text/xml"),),
+        request_body=request,
+        response_body=response,
+        seq=seq,
     )
 
 
@@ -44,15 +54,20 @@ def test_match_ignores_struct_member_order_and_answers_recorded_bytes() -> None:
 
 
 def test_repeated_calls_answer_in_recorded_order_then_repeat_the_last() -> None:
-    book = Playbook([
-        _record(1, "counter.next", (), 1),
-        _record(2, "other", (), "x"),
-        _record(3, "counter.next", (), 2),
-    ])
+    book = Playbook(
+        [
+            _record(1, "counter.next", (), 1),
+            _record(2, "other", (), "x"),
+            _record(3, "counter.next", (), 2),
+        ]
+    )
     got = [book.answer(_call("counter.next")) for _ in range(4)]
     assert [_result(a.response) for a in got] == [Int(1), Int(2), Int(2), Int(2)]
     assert [(a.position, a.of, a.repeated) for a in got] == [
-        (1, 2, False), (2, 2, False), (2, 2, True), (2, 2, True)
+        (1, 2, False),
+        (2, 2, False),
+        (2, 2, True),
+        (2, 2, True),
     ]
     book.reset()
     assert _result(book.answer(_call("counter.next")).response) == Int(1)
@@ -68,10 +83,12 @@ def test_typed_params_must_match() -> None:
 
 
 def test_miss_names_the_closest_call_and_the_paths_that_differ() -> None:
-    book = Playbook([
-        _record(1, "add", (1, 2), 3),
-        _record(2, "add", (10, 20), 30),
-    ])
+    book = Playbook(
+        [
+            _record(1, "add", (1, 2), 3),
+            _record(2, "add", (10, 20), 30),
+        ]
+    )
     miss = book.answer(_call("add", 1, 5))
     assert not miss.matched and miss.closest is not None and miss.closest.seq == 1
     assert isinstance(miss.response, Fault)
@@ -90,10 +107,13 @@ def test_unknown_method_suggests_a_near_name() -> None:
 
 def test_ignore_rules_leave_paths_out_of_matching() -> None:
     rules = Rules((parse_rule("user.get: params[0].requestId"),))
-    book = Playbook([
-        _record(1, "user.get", ({"id": 7, "requestId": "r1"},), "first"),
-        _record(2, "user.get", ({"id": 7, "requestId": "r2"},), "second"),
-    ], rules)
+    book = Playbook(
+        [
+            _record(1, "user.get", ({"id": 7, "requestId": "r1"},), "first"),
+            _record(2, "user.get", ({"id": 7, "requestId": "r2"},), "second"),
+        ],
+        rules,
+    )
     one = book.answer(_call("user.get", {"id": 7, "requestId": "zzz"}))
     two = book.answer(_call("user.get", {"requestId": "yyy", "id": 7}))
     assert (_result(one.response), _result(two.response)) == (String("first"), String("second"))
@@ -102,21 +122,50 @@ def test_ignore_rules_leave_paths_out_of_matching() -> None:
 
 def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
     failed = build_record(
-        started=1.0, ended=None, client=None, server=None, scheme="http", host="h", port=80,
-        path="/RPC2", status=None, request_headers=(), response_headers=(),
-        request_body=xmlrpc.client.dumps((), "demo.crash").encode(), response_body=None,
+        started=1.0,
+        ended=None,
+        client=None,
+        server=None,
+        scheme="http",
+        host="h",
+        port=80,
+        path="/RPC2",
+        status=None,
+        request_headers=(),
+        response_headers=(),
+        request_body=xmlrpc.client.dumps((), "demo.crash").encode(),
+        response_body=None,
         error="closed",
     )
     html = build_record(
-        started=1.0, ended=1.1, client=None, server=None, scheme="http", host="h", port=80,
-        path="/RPC2", status=502, request_headers=(),
+        started=1.0,
+        ended=1.1,
+        client=None,
+        server=None,
+        scheme="http",
+        host="h",
+        port=80,
+        path="/RPC2",
+        status=502,
+        request_headers=(),
         response_headers=(("Content-Type", "text/html"),),
-        request_body=xmlrpc.client.dumps((), "gateway").encode(), response_body=b"<html/>",
+        request_body=xmlrpc.client.dumps((), "gateway").encode(),
+        response_body=b"<html/>",
     )
     undecodable = build_record(
-        started=1.0, ended=1.1, client=None, server=None, scheme="http", host="h", port=80,
-        path="/RPC2", status=200, request_headers=(), response_headers=(),
-        request_body=b"not xml", response_body=b"",
+        started=1.0,
+        ended=1.1,
+        client=None,
+        server=None,
+        scheme="http",
+        host="h",
+        port=80,
+        path="/RPC2",
+        status=200,
+        request_headers=(),
+        response_headers=(),
+        request_body=b"not xml",
+        response_body=b"",
     )
     fault = _record(2, "demo.fault", (42, "boom"), xmlrpc.client.Fault(42, "boom"))
     book = Playbook([failed, html, undecodable, fault])

@@ -130,7 +130,9 @@ class RawUpstream:
                     self.bodies.append(rest)
                 reply = (
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n"
-                    b"Content-Length: " + str(len(self.response_body)).encode() + b"\r\n\r\n"
+                    b"Content-Length: "
+                    + str(len(self.response_body)).encode()
+                    + b"\r\n\r\n"
                     + self.response_body
                 )
                 conn.sendall(reply)
@@ -150,13 +152,18 @@ class RawUpstream:
         self.close()
 
 
-def raw_post(port: int, body: bytes, path: str = "/RPC2", extra_headers: bytes = b"",
-             timeout: float = 15.0) -> tuple[int, bytes]:
+def raw_post(
+    port: int, body: bytes, path: str = "/RPC2", extra_headers: bytes = b"", timeout: float = 15.0
+) -> tuple[int, bytes]:
     """POST exact body bytes over a raw socket; returns (status, response body)."""
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n"
-    ).encode() + extra_headers + b"\r\n"
+        (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n"
+        ).encode()
+        + extra_headers
+        + b"\r\n"
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(head + body)
         data = b""
@@ -199,8 +206,9 @@ class ProxyTransport(xmlrpc.client.Transport):
         return super().send_request(host, handler, request_body, debug)
 
 
-def spawn_run_proxy(config_expr: str, *, env: dict[str, str] | None = None,
-                    stdout: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
+def spawn_run_proxy(
+    config_expr: str, *, env: dict[str, str] | None = None, stdout: int | None = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
     """Start ``run_proxy(ProxyConfig(<config_expr>))`` in a ``python -c`` subprocess."""
     code = (
         "import sys\n"
@@ -220,8 +228,9 @@ def spawn_run_proxy(config_expr: str, *, env: dict[str, str] | None = None,
     )
 
 
-def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
-                 timeout: float = 30.0) -> tuple[bytes, bytes]:
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30.0
+) -> tuple[bytes, bytes]:
     """Signal a process and collect its output; kill it if it does not exit in time."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):

@@ -103,9 +103,10 @@ def test_fault_multicall_and_problem_metadata() -> None:
             assert multi.metadata["rpcspy.faults_inside"] == 1
             assert flowfilter.match('~meta "rpcspy.method: system.multicall"', multi)
             assert broken.metadata["rpcspy.method"] == ""
-            assert "malformed" in broken.metadata["rpcspy.problems"].lower() or broken.metadata[
-                "rpcspy"
-            ]["problems"]
+            assert (
+                "malformed" in broken.metadata["rpcspy.problems"].lower()
+                or broken.metadata["rpcspy"]["problems"]
+            )
             assert flowfilter.match('~meta "rpcspy.problems: "', broken)
 
     run(body)

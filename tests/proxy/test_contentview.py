@@ -130,7 +130,7 @@ def test_response_and_fault() -> None:
     result = contentviews.prettify_message(f.response, f)
     assert result.view_name == "XML-RPC"
     lines = result.text.splitlines()
-    assert lines[0] == "-> array [1.5, \"untyped\", nil]"
+    assert lines[0] == '-> array [1.5, "untyped", nil]'
     assert "result: array (3 items)" in lines
     assert "  [0]: double 1.5" in lines
     assert '  [1]: string (untyped) "untyped"' in lines

@@ -131,9 +131,7 @@ def test_introspection_and_arbitrary_names(proxy: ThreadedProxy) -> None:
     assert records[0].path == "/"
 
 
-def test_basic_auth_is_redacted_and_401_recorded(
-    tmp_path: Path, confdir: Path
-) -> None:
+def test_basic_auth_is_redacted_and_401_recorded(tmp_path: Path, confdir: Path) -> None:
     capture = tmp_path / "auth.jsonl"
     with DemoServer(ServerConfig(port=0, user="alice", password="s3cret-pw", quiet=True)) as server:
         config = ProxyConfig(
@@ -200,7 +198,10 @@ def test_tls_upstream_that_is_not_trusted_is_an_error(confdir: Path) -> None:
 def test_tls_upstream_without_verification(confdir: Path) -> None:
     with DemoServer(ServerConfig(port=0, tls=True, quiet=True)) as server:
         config = ProxyConfig(
-            target=server.base_url, listen_port=0, confdir=confdir, quiet=True,
+            target=server.base_url,
+            listen_port=0,
+            confdir=confdir,
+            quiet=True,
             upstream_verify=False,
         )
         with ThreadedProxy(config) as proxy:
@@ -209,8 +210,11 @@ def test_tls_upstream_without_verification(confdir: Path) -> None:
 
 def test_dead_upstream_is_recorded_with_its_error(capture: Path, confdir: Path) -> None:
     config = ProxyConfig(
-        target=f"http://127.0.0.1:{free_port()}", listen_port=0, capture=capture,
-        confdir=confdir, quiet=True,
+        target=f"http://127.0.0.1:{free_port()}",
+        listen_port=0,
+        capture=capture,
+        confdir=confdir,
+        quiet=True,
     )
     with ThreadedProxy(config) as proxy:
         with pytest.raises(xmlrpc.client.ProtocolError) as info:
@@ -234,7 +238,6 @@ def test_non_xmlrpc_traffic_passes_and_is_not_recorded(proxy: ThreadedProxy) -> 
     status, _ = raw_post(proxy.port, b'{"jsonrpc": "2.0"}', path="/RPC2")
     assert status in (400, 500, 200)  # whatever the server says, passed through
 
-
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
     conn.request("GET", "/RPC2")
     assert conn.getresponse().status == 501  # the demo server answers GET with 501
@@ -252,7 +255,11 @@ def test_regular_mode_http_and_https(tmp_path: Path, confdir: Path) -> None:
     ):
         assert secure.cafile is not None
         config = ProxyConfig(
-            mode="regular", listen_port=0, capture=capture, confdir=confdir, quiet=True,
+            mode="regular",
+            listen_port=0,
+            capture=capture,
+            confdir=confdir,
+            quiet=True,
             upstream_cafile=secure.cafile,
         )
         with ThreadedProxy(config) as proxy:
@@ -315,8 +322,14 @@ def test_start_errors_are_reported(demo: DemoServer, confdir: Path, tmp_path: Pa
             asyncio.run(start(ProxyConfig(target=demo.base_url, listen_port=port, confdir=confdir)))
     with pytest.raises(ProxyError, match="capture"):
         asyncio.run(
-            start(ProxyConfig(target=demo.base_url, listen_port=0, confdir=confdir,
-                              capture=tmp_path / "missing" / "c.jsonl"))
+            start(
+                ProxyConfig(
+                    target=demo.base_url,
+                    listen_port=0,
+                    confdir=confdir,
+                    capture=tmp_path / "missing" / "c.jsonl",
+                )
+            )
         )
 
 
@@ -382,6 +395,8 @@ def test_https_client_to_a_plain_http_upstream(proxy: ThreadedProxy) -> None:
     assert secure.echo("tls-in") == "TLS-IN"
     # An untrusting client refuses mitmproxy's certificate; nothing is recorded for it.
     with pytest.raises(ssl.SSLError):
-        client(f"https://127.0.0.1:{proxy.port}/RPC2", context=ssl.create_default_context()).echo("x")
+        client(f"https://127.0.0.1:{proxy.port}/RPC2", context=ssl.create_default_context()).echo(
+            "x"
+        )
     (record,) = proxy.wait_records(1)
     assert record.scheme == "http" and record.ok

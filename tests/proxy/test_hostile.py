@@ -36,7 +36,13 @@ XXE = (
 TRUNCATED = GOOD[: len(GOOD) // 2]
 MALFORMED = CALL_HEAD + b"<param><value><i4>12x</i4></value></param></params></methodCall>"
 NOT_XML = b"\x00\xff\xfe garbage \x89PNG\r\n"
-DEEP = CALL_HEAD + b"<param>" + b"<value><array><data>" * 5000 + b"</data></array></value>" * 5000 + b"</param></params></methodCall>"
+DEEP = (
+    CALL_HEAD
+    + b"<param>"
+    + b"<value><array><data>" * 5000
+    + b"</data></array></value>" * 5000
+    + b"</param></params></methodCall>"
+)
 
 
 def gzip_bomb() -> bytes:
@@ -67,12 +73,27 @@ def hostile_proxy(upstream: RawUpstream, tmp_path: Path, confdir: Path) -> Itera
 CASES = {
     "truncated": (TRUNCATED, b"", {"malformed-xml"}),
     "malformed": (MALFORMED, b"", {"bad-value", "malformed-xml"}),
-    "wrong-root": (b"<?xml version='1.0'?>\n<methodCal><methodName>x</methodName></methodCal>", b"", {"malformed-xml"}),
+    "wrong-root": (
+        b"<?xml version='1.0'?>\n<methodCal><methodName>x</methodName></methodCal>",
+        b"",
+        {"malformed-xml"},
+    ),
     "billion-laughs": (BILLION_LAUGHS, b"", {"unsafe-xml"}),
     "xxe": (XXE, b"", {"unsafe-xml"}),
     "too-deep": (DEEP, b"", {"unsafe-xml", "bad-value", "malformed-xml"}),
-    "gzip-bomb": (gzip_bomb(), b"Content-Encoding: gzip\r\n", {"content-encoding", "unsafe-xml", "too-large"}),
-    "huge": (CALL_HEAD + b"<param><value><string>" + b"x" * (6 * 1024 * 1024) + b"</string></value></param></params></methodCall>", b"", {"too-large"}),
+    "gzip-bomb": (
+        gzip_bomb(),
+        b"Content-Encoding: gzip\r\n",
+        {"content-encoding", "unsafe-xml", "too-large"},
+    ),
+    "huge": (
+        CALL_HEAD
+        + b"<param><value><string>"
+        + b"x" * (6 * 1024 * 1024)
+        + b"</string></value></param></params></methodCall>",
+        b"",
+        {"too-large"},
+    ),
 }
 
 

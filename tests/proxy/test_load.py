@@ -33,8 +33,13 @@ def check_paired(record: CallRecord) -> str:
     return str(arg)
 
 
-def run_clients(port: int, clients: int, calls: int, stop: threading.Event | None = None,
-                done: list[str] | None = None) -> list[BaseException]:
+def run_clients(
+    port: int,
+    clients: int,
+    calls: int,
+    stop: threading.Event | None = None,
+    done: list[str] | None = None,
+) -> list[BaseException]:
     errors: list[BaseException] = []
     lock = threading.Lock()
 

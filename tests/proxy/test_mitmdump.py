@@ -48,12 +48,18 @@ def test_mitmdump_records_calls_and_saves_metadata(
     flows = tmp_path / "flows.mitm"
     port = free_port()
     proc = start_mitmdump(
-        "--listen-port", str(port),
-        "--mode", f"reverse:{demo.base_url}",
-        "--set", f"confdir={confdir}",
-        "--set", f"rpcspy_capture={capture}",
-        "--set", "connection_strategy=lazy",
-        "-w", str(flows),
+        "--listen-port",
+        str(port),
+        "--mode",
+        f"reverse:{demo.base_url}",
+        "--set",
+        f"confdir={confdir}",
+        "--set",
+        f"rpcspy_capture={capture}",
+        "--set",
+        "connection_strategy=lazy",
+        "-w",
+        str(flows),
     )
     with killing(proc):
         wait_listening(port)
@@ -82,7 +88,11 @@ def test_mitmdump_records_calls_and_saves_metadata(
     with open(flows, "rb") as f:
         saved = [fl for fl in mio.FlowReader(f).stream()]
     assert len(saved) == 3
-    assert [fl.metadata["rpcspy.method"] for fl in saved] == ["echo", "demo.fault", "system.multicall"]
+    assert [fl.metadata["rpcspy.method"] for fl in saved] == [
+        "echo",
+        "demo.fault",
+        "system.multicall",
+    ]
     assert [fl.metadata["rpcspy.id"] for fl in saved] == [r.id for r in records]
     faults = [fl for fl in saved if flowfilter.match('~meta "rpcspy.fault: "', fl)]
     assert [fl.metadata["rpcspy.fault"] for fl in faults] == [3]
@@ -93,11 +103,16 @@ def test_mitmdump_regular_mode_with_watch(demo: DemoServer, tmp_path: Path, conf
     capture = tmp_path / "regular.jsonl"
     port = free_port()
     proc = start_mitmdump(
-        "--listen-port", str(port),
-        "--set", f"confdir={confdir}",
-        "--set", f"rpcspy_capture={capture}",
-        "--set", "rpcspy_watch=/RPC2",
-        "--set", "rpcspy_log=false",
+        "--listen-port",
+        str(port),
+        "--set",
+        f"confdir={confdir}",
+        "--set",
+        f"rpcspy_capture={capture}",
+        "--set",
+        "rpcspy_watch=/RPC2",
+        "--set",
+        "rpcspy_log=false",
         "-q",
     )
     with killing(proc):
@@ -121,15 +136,24 @@ def test_mitmweb_loads_the_addon_and_shows_calls_decoded(
     proc = subprocess.Popen(
         [
             str(Path(MITMDUMP).with_name("mitmweb")),
-            "-s", str(SCRIPT),
-            "--listen-host", "127.0.0.1",
-            "--listen-port", str(port),
-            "--mode", f"reverse:{demo.base_url}",
-            "--set", f"confdir={confdir}",
-            "--set", f"rpcspy_capture={capture}",
-            "--set", "web_open_browser=false",
-            "--set", f"web_port={web_port}",
-            "--set", "web_password=rpcspy-test",
+            "-s",
+            str(SCRIPT),
+            "--listen-host",
+            "127.0.0.1",
+            "--listen-port",
+            str(port),
+            "--mode",
+            f"reverse:{demo.base_url}",
+            "--set",
+            f"confdir={confdir}",
+            "--set",
+            f"rpcspy_capture={capture}",
+            "--set",
+            "web_open_browser=false",
+            "--set",
+            f"web_port={web_port}",
+            "--set",
+            "web_password=rpcspy-test",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,

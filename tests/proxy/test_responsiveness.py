@@ -16,7 +16,8 @@ ITEMS = 600_000  # ~17 MB of <value><i4>..</i4></value>: seconds to decode, on a
 def test_small_calls_pass_while_a_huge_body_is_decoded(tmp_path: Path, confdir: Path) -> None:
     huge = (
         b"<?xml version='1.0'?><methodCall><methodName>big</methodName><params><param><value>"
-        b"<array><data>" + b"<value><i4>12345</i4></value>" * ITEMS
+        b"<array><data>"
+        + b"<value><i4>12345</i4></value>" * ITEMS
         + b"</data></array></value></param></params></methodCall>"
     )
     delivered: dict[str, float] = {}

@@ -15,8 +15,15 @@ from tests.conftest import free_port
 from tests.proxy.helpers import killing, spawn_run_proxy, stop_process, wait_listening
 
 
-def run_and_call(demo: DemoServer, capture: Path, confdir: Path, calls: int, extra: str = "",
-                 env: dict[str, str] | None = None, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+def run_and_call(
+    demo: DemoServer,
+    capture: Path,
+    confdir: Path,
+    calls: int,
+    extra: str = "",
+    env: dict[str, str] | None = None,
+    sig: int = signal.SIGINT,
+) -> tuple[int, str, str]:
     port = free_port()
     proc = spawn_run_proxy(
         f"target={demo.base_url!r}, listen_port={port}, capture=Path({str(capture)!r}), "
@@ -73,7 +80,9 @@ def test_colour_follows_force_color_and_no_color(
     assert "\x1b[" not in out
 
 
-def test_mitmproxy_flow_lines_are_not_printed(demo: DemoServer, tmp_path: Path, confdir: Path) -> None:
+def test_mitmproxy_flow_lines_are_not_printed(
+    demo: DemoServer, tmp_path: Path, confdir: Path
+) -> None:
     _, out, err = run_and_call(demo, tmp_path / "c.jsonl", confdir, 2)
     assert "POST" not in out and "<< 200" not in out
     assert "client connect" not in err.lower()

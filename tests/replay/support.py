@@ -85,15 +85,24 @@ class RecordingTransport(xmlrpc.client.Transport):
             data = resp.read()
         except Exception as exc:
             self.close()
-            self._record(started, host, handler, request_body, None, (), None,
-                         error=str(exc) or type(exc).__name__)
+            self._record(
+                started,
+                host,
+                handler,
+                request_body,
+                None,
+                (),
+                None,
+                error=str(exc) or type(exc).__name__,
+            )
             raise
         headers = resp.getheaders()
         self._record(started, host, handler, request_body, resp.status, headers, data)
         if resp.status != 200:
             self.close()
-            raise xmlrpc.client.ProtocolError(host + handler, resp.status, resp.reason,
-                                              dict(headers))
+            raise xmlrpc.client.ProtocolError(
+                host + handler, resp.status, resp.reason, dict(headers)
+            )
         if resp.getheader("Content-Encoding", "") == "gzip":
             data = xmlrpc.client.gzip_decode(data)
         parser, unmarshaller = self.getparser()

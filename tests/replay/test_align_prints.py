@@ -34,7 +34,11 @@ def test_identical_captures_pair_everything_in_order() -> None:
 def test_a_missing_call_shifts_nothing() -> None:
     matches = align_prints(_prints("a1 a2 a3 b1 a4"), _prints("a1 a3 b1 a4"))
     assert _kinds(matches) == [
-        "pair:a1/a1", "missing:a2/-", "pair:a3/a3", "pair:b1/b1", "pair:a4/a4"
+        "pair:a1/a1",
+        "missing:a2/-",
+        "pair:a3/a3",
+        "pair:b1/b1",
+        "pair:a4/a4",
     ]
 
 

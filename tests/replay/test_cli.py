@@ -31,8 +31,16 @@ def test_replay_against_variant_2_reports_the_differences_and_fails(
     out = tmp_path / "new.jsonl"
     junit = tmp_path / "replay.xml"
     result = run_rpcspy(
-        "replay", str(path), "--target", server.url, "--ignore", "demo.random",
-        "-w", str(out), "--junit", str(junit),
+        "replay",
+        str(path),
+        "--target",
+        server.url,
+        "--ignore",
+        "demo.random",
+        "-w",
+        str(out),
+        "--junit",
+        str(junit),
     )
     assert result.code == 1, result.stderr
     assert '#1 demo.version  changed\n    result: string "1.0" -> string "2.0"\n' in result.stdout
@@ -50,8 +58,9 @@ def test_replay_with_learned_noise_passes_and_reports_noise_apart(
 ) -> None:
     path, _ = session
     server = make_server()
-    result = run_rpcspy("replay", str(path), "--target", server.url, "--learn-noise",
-                        "--concurrency", "3")
+    result = run_rpcspy(
+        "replay", str(path), "--target", server.url, "--learn-noise", "--concurrency", "3"
+    )
     assert result.code == 0, result.stdout + result.stderr
     assert "noise (learned from known-good answers; not counted):" in result.stdout
     assert "demo.random: result.random" in result.stdout
@@ -63,8 +72,17 @@ def test_replay_json_report(
 ) -> None:
     path, _ = session
     server = make_server(variant=2)
-    result = run_rpcspy("replay", str(path), "--target", server.url, "--json",
-                        "--ignore", "demo.random", "--only", "method:getData")
+    result = run_rpcspy(
+        "replay",
+        str(path),
+        "--target",
+        server.url,
+        "--json",
+        "--ignore",
+        "demo.random",
+        "--only",
+        "method:getData",
+    )
     assert result.code == 1
     data = json.loads(result.stdout)
     assert data["summary"]["changed"] == 1 and data["summary"]["total"] == 1
@@ -78,8 +96,16 @@ def test_dead_target_errors_every_call_and_writes_them_all(
 ) -> None:
     path, records = session
     out = tmp_path / "dead.jsonl"
-    result = run_rpcspy("replay", str(path), "--target", f"http://127.0.0.1:{free_port()}",
-                        "-w", str(out), "--timeout", "5")
+    result = run_rpcspy(
+        "replay",
+        str(path),
+        "--target",
+        f"http://127.0.0.1:{free_port()}",
+        "-w",
+        str(out),
+        "--timeout",
+        "5",
+    )
     assert result.code == 1
     assert result.stdout.count("error: connection refused") == len(records)
     written = load(out)
@@ -106,21 +132,37 @@ def test_usage_errors_exit_2(session: tuple[Path, list[CallRecord]]) -> None:
     assert run_rpcspy("replay", str(path)).code == 2  # --target is required
     bad_speed = run_rpcspy("replay", str(path), "--target", "http://127.0.0.1:1", "--speed", "x")
     assert bad_speed.code == 2 and "--speed" in bad_speed.stderr
-    bad_only = run_rpcspy("replay", str(path), "--target", "http://127.0.0.1:1",
-                          "--only", "method:(")
+    bad_only = run_rpcspy(
+        "replay", str(path), "--target", "http://127.0.0.1:1", "--only", "method:("
+    )
     assert bad_only.code == 2 and "--only: column" in bad_only.stderr
     bad_target = run_rpcspy("replay", str(path), "--target", "ftp://x")
     assert bad_target.code == 2 and "http://" in bad_target.stderr
-    bad_rule = run_rpcspy("replay", str(path), "--target", "http://127.0.0.1:1",
-                          "--ignore", "m: nothere.x")
+    bad_rule = run_rpcspy(
+        "replay", str(path), "--target", "http://127.0.0.1:1", "--ignore", "m: nothere.x"
+    )
     assert bad_rule.code == 2
     same_file = run_rpcspy("replay", str(path), "--target", "http://127.0.0.1:1", "-w", str(path))
     assert same_file.code == 2
-    no_password = run_rpcspy("replay", str(path), "--target", "http://127.0.0.1:1",
-                             "--user", "alice", env={"RPCSPY_PASSWORD": ""})
+    no_password = run_rpcspy(
+        "replay",
+        str(path),
+        "--target",
+        "http://127.0.0.1:1",
+        "--user",
+        "alice",
+        env={"RPCSPY_PASSWORD": ""},
+    )
     assert no_password.code == 2 and "--user needs a password" in no_password.stderr
-    lone_password = run_rpcspy("replay", str(path), "--target", "http://127.0.0.1:1",
-                               "--password", "pw", env={"RPCSPY_USER": ""})
+    lone_password = run_rpcspy(
+        "replay",
+        str(path),
+        "--target",
+        "http://127.0.0.1:1",
+        "--password",
+        "pw",
+        env={"RPCSPY_USER": ""},
+    )
     assert lone_password.code == 2 and "--password needs --user" in lone_password.stderr
 
 
@@ -165,7 +207,7 @@ def test_diff_of_two_captures(make_server: MakeServer, tmp_path: Path) -> None:
     result = run_rpcspy("diff", str(a), str(b))
     assert result.code == 1
     lines = result.stdout.splitlines()
-    assert '#1 demo.version  changed' in lines
+    assert "#1 demo.version  changed" in lines
     assert '#2 echo  missing: only in A: echo("a")' in lines
     assert 'B#4 echo  extra: only in B: echo("c")' in lines
     assert "FAIL 5 calls: 1 same, 2 changed, 1 missing, 1 extra" in result.stdout
@@ -201,16 +243,30 @@ def test_ctrl_c_reports_what_was_replayed_and_keeps_the_written_capture(
     # The second call keeps the server busy for 10 s when replayed; it is not recorded for
     # real (that would take the 10 s), only built from its bytes.
     slow = build_record(
-        started=records[0].started + 1, ended=None, client=None, server=None, scheme="http",
-        host="127.0.0.1", port=server.port, path="/RPC2", status=None, request_headers=(),
-        response_headers=(), request_body=xc.dumps((10,), "demo.slow").encode(),
-        response_body=None, error="not recorded", seq=2,
+        started=records[0].started + 1,
+        ended=None,
+        client=None,
+        server=None,
+        scheme="http",
+        host="127.0.0.1",
+        port=server.port,
+        path="/RPC2",
+        status=None,
+        request_headers=(),
+        response_headers=(),
+        request_body=xc.dumps((10,), "demo.slow").encode(),
+        response_body=None,
+        error="not recorded",
+        seq=2,
     )
     path = write_capture(tmp_path / "slow.jsonl", [records[0], slow])
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(
         [*rpcspy_command(), "replay", str(path), "--target", server.url, "-w", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
         env={**os.environ, "NO_COLOR": "1"},
     )
     try:

@@ -50,8 +50,9 @@ def test_variant_2_differences_are_reported_exactly(
     session: tuple[Path, list[CallRecord]], make_server: MakeServer
 ) -> None:
     path, _ = session
-    outcomes = _by_method(_replay(path, make_server(variant=2).url, rules=Rules(
-        (parse_rule("demo.random"),))))
+    outcomes = _by_method(
+        _replay(path, make_server(variant=2).url, rules=Rules((parse_rule("demo.random"),)))
+    )
     assert _texts(outcomes["demo.version"]) == ['result: string "1.0" -> string "2.0"']
     assert _texts(outcomes["add"]) == ["result: int 5 -> double 5.0"]
     assert [d.kind for d in outcomes["add"].differences] == ["type"]
@@ -86,9 +87,7 @@ def test_noise_from_a_second_known_good_server_leaves_real_changes_counted(
 ) -> None:
     path, _ = session
     good, candidate = make_server(), make_server(variant=2)
-    outcomes = _by_method(
-        _replay(path, candidate.url, noise_target=Target.parse(good.url))
-    )
+    outcomes = _by_method(_replay(path, candidate.url, noise_target=Target.parse(good.url)))
     assert outcomes["demo.random"].verdict == "same"
     assert outcomes["demo.version"].verdict == "changed"
     assert outcomes["demo.version"].noise == ()
@@ -138,7 +137,7 @@ def test_reencode_sends_the_decoded_call(
 
 
 def test_dead_target_html_and_garbage_are_errors_per_call(
-    session: tuple[Path, list[CallRecord]]
+    session: tuple[Path, list[CallRecord]],
 ) -> None:
     path, records = session
     dead = _replay(path, f"http://127.0.0.1:{free_port()}/RPC2", timeout=5.0)
@@ -208,7 +207,7 @@ def test_basic_auth_comes_from_options_not_the_capture(
 
 
 def test_a_kept_alive_connection_closed_by_the_server_is_not_reused(
-    session: tuple[Path, list[CallRecord]]
+    session: tuple[Path, list[CallRecord]],
 ) -> None:
     """The server answers HTTP/1.1 without ``Connection: close`` and then hangs up: the next
     call must go on a new connection, and no call may be sent twice."""
@@ -241,7 +240,8 @@ def test_a_kept_alive_connection_closed_by_the_server_is_not_reused(
                     data += chunk
                 head, _, body = data.partition(b"\r\n\r\n")
                 length = next(
-                    int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
                     if line.lower().startswith(b"content-length:")
                 )
                 while len(body) < length:
@@ -249,7 +249,8 @@ def test_a_kept_alive_connection_closed_by_the_server_is_not_reused(
                 seen.append(body)
                 conn.sendall(
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
-                    + f"Content-Length: {len(answer)}\r\n\r\n".encode() + answer
+                    + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+                    + answer
                 )
                 conn.shutdown(socket.SHUT_RDWR)
 

@@ -44,14 +44,18 @@ def raw_post(
     """One HTTP request with http.client; returns (status, headers, body)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers={"Content-Type": "text/xml", **(headers or {})})
+        conn.request(
+            method, path, body=body, headers={"Content-Type": "text/xml", **(headers or {})}
+        )
         response = conn.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
         conn.close()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+) -> None:
     """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

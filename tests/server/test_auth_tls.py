@@ -170,7 +170,9 @@ def test_clients_without_the_certificate_are_refused(make_server: MakeServer) ->
     with pytest.raises(ssl.SSLCertVerificationError):
         connect(server, context=ssl.create_default_context()).echo("x")
     # The server is unharmed by the failed handshake.
-    assert connect(server, context=ssl.create_default_context(cafile=server.cafile)).echo("y") == "Y"
+    assert (
+        connect(server, context=ssl.create_default_context(cafile=server.cafile)).echo("y") == "Y"
+    )
 
 
 def test_plain_http_to_the_tls_port_fails(make_server: MakeServer) -> None:

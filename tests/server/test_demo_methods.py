@@ -28,7 +28,12 @@ def fault(call: object, *args: object) -> xmlrpc.client.Fault:
 
 def test_demo_fault_raises_exactly_what_was_asked(shared_server: DemoServer) -> None:
     proxy = connect(shared_server)
-    for code, text in [(42, "the answer"), (-32000, "custom <xml> & text"), (0, ""), (2**31 - 1, "max")]:
+    for code, text in [
+        (42, "the answer"),
+        (-32000, "custom <xml> & text"),
+        (0, ""),
+        (2**31 - 1, "max"),
+    ]:
         raised = fault(proxy.demo.fault, code, text)
         assert (raised.faultCode, raised.faultString) == (code, text)
     assert fault(proxy.demo.fault, "42", "x").faultCode == FAULT_INVALID_PARAMS

@@ -37,10 +37,14 @@ def test_create_list_remove(server: DemoServer) -> None:
     assert proxy.dir.create("a//./c/") == "a/c"  # normalised
     assert (server.root / "a" / "b").is_dir()
     assert proxy.dir() == [{"name": "a", "type": "directory"}]
-    assert proxy.dir("a") == proxy.dir.list("a") == [
-        {"name": "b", "type": "directory"},
-        {"name": "c", "type": "directory"},
-    ]
+    assert (
+        proxy.dir("a")
+        == proxy.dir.list("a")
+        == [
+            {"name": "b", "type": "directory"},
+            {"name": "c", "type": "directory"},
+        ]
+    )
     assert proxy.dir.list() == proxy.dir("") == proxy.dir(".")
     assert proxy.dir.remove("a/b") is True
     assert not (server.root / "a" / "b").exists()
@@ -65,13 +69,19 @@ def test_errors_are_clear_faults(server: DemoServer) -> None:
     (server.root / "file.txt").write_text("x")
 
     exists = fault(proxy.dir.create, "full")
-    assert (exists.faultCode, exists.faultString) == (FAULT_EXISTS, "dir.create: 'full' already exists")
+    assert (exists.faultCode, exists.faultString) == (
+        FAULT_EXISTS,
+        "dir.create: 'full' already exists",
+    )
     orphan = fault(proxy.dir.create, "missing/child")
     assert orphan.faultCode == FAULT_NO_SUCH_PATH
     assert "'missing/child'" in orphan.faultString
 
     not_empty = fault(proxy.dir.remove, "full")
-    assert (not_empty.faultCode, not_empty.faultString) == (FAULT_NOT_EMPTY, "dir.remove: 'full' is not empty")
+    assert (not_empty.faultCode, not_empty.faultString) == (
+        FAULT_NOT_EMPTY,
+        "dir.remove: 'full' is not empty",
+    )
     missing = fault(proxy.dir.remove, "ghost")
     assert (missing.faultCode, missing.faultString) == (
         FAULT_NO_SUCH_PATH,
@@ -88,9 +98,13 @@ def test_errors_are_clear_faults(server: DemoServer) -> None:
         assert str(server.root) not in f.faultString
 
 
-@pytest.mark.parametrize("path", ["..", "../", "a/../..", "a/../b", "../etc", "/etc", "/", "//etc", "C:/Windows"])
+@pytest.mark.parametrize(
+    "path", ["..", "../", "a/../..", "a/../b", "../etc", "/etc", "/", "//etc", "C:/Windows"]
+)
 @pytest.mark.parametrize("method", ["dir", "dir.list", "dir.create", "dir.remove"])
-def test_paths_escaping_the_root_are_refused(shared_server: DemoServer, method: str, path: str) -> None:
+def test_paths_escaping_the_root_are_refused(
+    shared_server: DemoServer, method: str, path: str
+) -> None:
     call = getattr(connect(shared_server), method)
     refused = fault(call, path)
     assert refused.faultCode == FAULT_PATH_REFUSED

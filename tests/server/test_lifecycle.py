@@ -186,17 +186,19 @@ def test_one_line_per_request(make_server: MakeServer, capsys: pytest.CaptureFix
     entries = log_lines(capsys.readouterr().err)
     summary = [(e["command"], e["path"], e["method"], e["status"], e["detail"]) for e in entries]
     # Each line is written once its answer is sent, so neighbours may swap: compare as multisets.
-    assert Counter(summary) == Counter([
-        ("POST", "/RPC2", "echo", "200", None),
-        ("POST", "/RPC2", "demo.fault", "200", "fault 42"),
-        ("POST", "/RPC2", "system.multicall[3]", "200", "1 fault inside"),
-        ("POST", "/RPC2", "'multiply args'", "200", None),
-        # the stdlib client sends a call once more when the connection drops
-        ("POST", "/RPC2", "demo.crash", "dropped", None),
-        ("POST", "/RPC2", "demo.crash", "dropped", None),
-        ("POST", "/nowhere", "-", "404", None),
-        ("GET", "/RPC2", "-", "501", "Unsupported method ('GET')"),
-    ])
+    assert Counter(summary) == Counter(
+        [
+            ("POST", "/RPC2", "echo", "200", None),
+            ("POST", "/RPC2", "demo.fault", "200", "fault 42"),
+            ("POST", "/RPC2", "system.multicall[3]", "200", "1 fault inside"),
+            ("POST", "/RPC2", "'multiply args'", "200", None),
+            # the stdlib client sends a call once more when the connection drops
+            ("POST", "/RPC2", "demo.crash", "dropped", None),
+            ("POST", "/RPC2", "demo.crash", "dropped", None),
+            ("POST", "/nowhere", "-", "404", None),
+            ("GET", "/RPC2", "-", "501", "Unsupported method ('GET')"),
+        ]
+    )
 
 
 def test_refusals_are_logged(make_server: MakeServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,7 +214,9 @@ def test_refusals_are_logged(make_server: MakeServer, capsys: pytest.CaptureFixt
     refused = [line for line in lines if LINE.match(line)]
     assert len(refused) == 1 and refused[0].split(" -> ")[1].startswith("401 (unauthorized)")
     (failed,) = set(lines) - set(refused)
-    assert re.match(r"^\d\d:\d\d:\d\d 127\.0\.0\.1:\d+ connection error: SSLError: .*UNKNOWN_CA", failed)
+    assert re.match(
+        r"^\d\d:\d\d:\d\d 127\.0\.0\.1:\d+ connection error: SSLError: .*UNKNOWN_CA", failed
+    )
 
 
 def test_quiet_logs_nothing(make_server: MakeServer, capsys: pytest.CaptureFixture[str]) -> None:

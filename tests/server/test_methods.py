@@ -56,7 +56,16 @@ EXPECTED_METHODS = {
     "validator1.nestedStructTest",
     "validator1.simpleStructReturnTest",
 }
-XMLRPC_TYPES = {"int", "double", "string", "boolean", "dateTime.iso8601", "base64", "struct", "array"}
+XMLRPC_TYPES = {
+    "int",
+    "double",
+    "string",
+    "boolean",
+    "dateTime.iso8601",
+    "base64",
+    "struct",
+    "array",
+}
 
 
 def fault_of(call: object) -> xmlrpc.client.Fault:
@@ -124,7 +133,9 @@ def test_method_signature_gives_real_signatures(shared_server: DemoServer) -> No
         assert fault.faultCode == FAULT_METHOD_NOT_FOUND
 
 
-def test_every_listed_method_has_help_and_a_well_formed_signature(shared_server: DemoServer) -> None:
+def test_every_listed_method_has_help_and_a_well_formed_signature(
+    shared_server: DemoServer,
+) -> None:
     proxy = connect(shared_server)
     multi = xmlrpc.client.MultiCall(proxy)
     names = proxy.system.listMethods()

@@ -29,7 +29,7 @@ def test_array_of_structs_sums_curly(shared_server: DemoServer) -> None:
 
 def test_count_the_entities(shared_server: DemoServer) -> None:
     proxy = connect(shared_server)
-    assert proxy.validator1.countTheEntities("<<<>>&''\"\"\"") == {
+    assert proxy.validator1.countTheEntities('<<<>>&\'\'"""') == {
         "ctLeftAngleBrackets": 3,
         "ctRightAngleBrackets": 2,
         "ctAmpersands": 1,
@@ -37,7 +37,14 @@ def test_count_the_entities(shared_server: DemoServer) -> None:
         "ctQuotes": 3,
     }
     assert proxy.validator1.countTheEntities("plain") == dict.fromkeys(
-        ["ctLeftAngleBrackets", "ctRightAngleBrackets", "ctAmpersands", "ctApostrophes", "ctQuotes"], 0
+        [
+            "ctLeftAngleBrackets",
+            "ctRightAngleBrackets",
+            "ctAmpersands",
+            "ctApostrophes",
+            "ctQuotes",
+        ],
+        0,
     )
 
 
@@ -69,7 +76,8 @@ def test_nested_struct_sums_april_first_2000(shared_server: DemoServer) -> None:
     rng = random.Random(11)
     calendar = {
         str(year): {
-            f"{month:02d}": {f"{day:02d}": stooges(rng) for day in range(1, 32)} for month in range(1, 13)
+            f"{month:02d}": {f"{day:02d}": stooges(rng) for day in range(1, 32)}
+            for month in range(1, 13)
         }
         for year in (1999, 2000, 2001)
     }
@@ -79,8 +87,16 @@ def test_nested_struct_sums_april_first_2000(shared_server: DemoServer) -> None:
 
 def test_simple_struct_return(shared_server: DemoServer) -> None:
     proxy = connect(shared_server)
-    assert proxy.validator1.simpleStructReturnTest(37) == {"times10": 370, "times100": 3700, "times1000": 37000}
-    assert proxy.validator1.simpleStructReturnTest(-5) == {"times10": -50, "times100": -500, "times1000": -5000}
+    assert proxy.validator1.simpleStructReturnTest(37) == {
+        "times10": 370,
+        "times100": 3700,
+        "times1000": 37000,
+    }
+    assert proxy.validator1.simpleStructReturnTest(-5) == {
+        "times10": -50,
+        "times100": -500,
+        "times1000": -5000,
+    }
 
 
 @pytest.mark.parametrize(
@@ -89,7 +105,11 @@ def test_simple_struct_return(shared_server: DemoServer) -> None:
         ("arrayOfStructsTest", ([{"moe": 1}],), "[0] has no member 'curly'"),
         ("arrayOfStructsTest", ([1],), "[0] must be a struct, got int"),
         ("countTheEntities", (5,), "the argument must be a string, got int"),
-        ("easyStructTest", ({"moe": 1, "larry": 2, "curly": "3"},), "the struct.curly must be an int"),
+        (
+            "easyStructTest",
+            ({"moe": 1, "larry": 2, "curly": "3"},),
+            "the struct.curly must be an int",
+        ),
         ("echoStructTest", ([1],), "the argument must be a struct, got array"),
         ("moderateSizeArrayCheck", ([],), "the array is empty"),
         ("moderateSizeArrayCheck", (["a", 2],), "[1] must be a string, got int"),

@@ -38,9 +38,13 @@ def exchange(
         request_body = xmlrpc.client.dumps(params, method, allow_none=True).encode()
     if response_body is None and not no_response:
         if fault is not None:
-            response_body = xmlrpc.client.dumps(xmlrpc.client.Fault(*fault), methodresponse=True).encode()
+            response_body = xmlrpc.client.dumps(
+                xmlrpc.client.Fault(*fault), methodresponse=True
+            ).encode()
         else:
-            response_body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
+            response_body = xmlrpc.client.dumps(
+                (result,), methodresponse=True, allow_none=True
+            ).encode()
     started = T0 + seq
     return build_record(
         started=started,
@@ -71,22 +75,52 @@ def sample_records() -> list[CallRecord]:
         {"methodName": "user.get", "params": [{"name": "bob"}]},
     ]
     multicall_response = xmlrpc.client.dumps(
-        ([[3], {"faultCode": -32601, "faultString": "method not found: nope.missing"}, [{"name": "bob", "id": 7}]],),
+        (
+            [
+                [3],
+                {"faultCode": -32601, "faultString": "method not found: nope.missing"},
+                [{"name": "bob", "id": 7}],
+            ],
+        ),
         methodresponse=True,
     ).encode()
     return [
         exchange(1, "system.listMethods", (), result=["dir.list", "math.add", "user.get"]),
-        exchange(2, "dir.list", ("/tmp", {"recursive": True, "limit": 10}), result=["a.txt", "b.txt"], duration_ms=3.5),
-        exchange(3, "user.get", ({"name": "bob", "id": 7},), result={"name": "bob", "id": 7, "admin": False}),
+        exchange(
+            2,
+            "dir.list",
+            ("/tmp", {"recursive": True, "limit": 10}),
+            result=["a.txt", "b.txt"],
+            duration_ms=3.5,
+        ),
+        exchange(
+            3,
+            "user.get",
+            ({"name": "bob", "id": 7},),
+            result={"name": "bob", "id": 7, "admin": False},
+        ),
         exchange(4, "user.get", ({"name": "alice", "id": "7"},), result={"name": "alice", "id": 8}),
         exchange(5, "nope.missing", (), fault=(-32601, "method not found: nope.missing")),
         exchange(6, "demo.slow", (0.35,), result="done", duration_ms=352.0),
-        exchange(7, "system.multicall", (multicall,), response_body=multicall_response, duration_ms=4.0),
+        exchange(
+            7, "system.multicall", (multicall,), response_body=multicall_response, duration_ms=4.0
+        ),
         exchange(8, "demo.fault", (4,), fault=(4, "Too many parameters")),
-        exchange(9, "demo.crash", (), response_body=b"<?xml version='1.0'?><methodResponse><params><param><value><int>1</int></value>"),
+        exchange(
+            9,
+            "demo.crash",
+            (),
+            response_body=b"<?xml version='1.0'?><methodResponse><params><param><value><int>1</int></value>",
+        ),
         exchange(10, "demo.large", (3,), result=["x" * 20] * 3, duration_ms=12.0),
         exchange(11, "math.add", (2, 3), no_response=True, error="upstream refused the connection"),
-        exchange(12, "dir.read", ("/etc/hostname",), result=xmlrpc.client.Binary(b"box\n"), duration_ms=1.2),
+        exchange(
+            12,
+            "dir.read",
+            ("/etc/hostname",),
+            result=xmlrpc.client.Binary(b"box\n"),
+            duration_ms=1.2,
+        ),
     ]
 
 

@@ -37,7 +37,9 @@ def status(app: RpcSpyApp) -> str:
 
 
 async def loaded(pilot: object, app: RpcSpyApp, n: int = 12) -> None:
-    await wait_for(pilot, lambda: len(shown(app)) == n and app.indexer is not None and app.indexer.done)
+    await wait_for(
+        pilot, lambda: len(shown(app)) == n and app.indexer is not None and app.indexer.done
+    )
 
 
 async def test_list_and_status_bar(make_app: AppFactory, sample_capture: Path) -> None:
@@ -71,7 +73,9 @@ async def test_keyboard_navigation(make_app: AppFactory, sample_capture: Path) -
         assert cl.current == (0, None)
 
 
-async def test_multicall_expands_with_keys_and_mouse(make_app: AppFactory, sample_capture: Path) -> None:
+async def test_multicall_expands_with_keys_and_mouse(
+    make_app: AppFactory, sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
@@ -103,7 +107,9 @@ async def test_multicall_expands_with_keys_and_mouse(make_app: AppFactory, sampl
         assert cl.line_count == 12
 
 
-async def test_filter_as_you_type_with_completion_and_errors(make_app: AppFactory, sample_capture: Path) -> None:
+async def test_filter_as_you_type_with_completion_and_errors(
+    make_app: AppFactory, sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
@@ -209,7 +215,9 @@ async def test_copy_as_curl_and_python(make_app: AppFactory, sample_capture: Pat
         assert app.clipboard.startswith("curl")
 
 
-async def test_save_snippet_to_a_file(make_app: AppFactory, sample_capture: Path, tmp_path: Path) -> None:
+async def test_save_snippet_to_a_file(
+    make_app: AppFactory, sample_capture: Path, tmp_path: Path
+) -> None:
     app = make_app(capture=sample_capture)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
@@ -232,7 +240,9 @@ async def test_save_snippet_to_a_file(make_app: AppFactory, sample_capture: Path
         assert (tmp_path / "call.sh").read_text().startswith("curl ")
 
 
-async def test_save_shown_calls_as_a_capture(make_app: AppFactory, sample_capture: Path, tmp_path: Path) -> None:
+async def test_save_shown_calls_as_a_capture(
+    make_app: AppFactory, sample_capture: Path, tmp_path: Path
+) -> None:
     app = make_app(capture=sample_capture, initial_filter="fault or problem")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: shown(app) == [4, 6, 7, 8, 10])
@@ -269,7 +279,9 @@ async def test_stats_screen(make_app: AppFactory, sample_capture: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, StatsScreen) and bool(app.screen.stats))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, StatsScreen) and bool(app.screen.stats)
+        )
         screen = app.screen
         assert isinstance(screen, StatsScreen)
         table = screen.query_one(DataTable)
@@ -330,7 +342,9 @@ async def test_follow_keeps_place_and_adds_calls(make_app: AppFactory, tmp_path:
         writer.close()
 
 
-async def test_corrupt_capture_shows_good_records_and_reports(make_app: AppFactory, tmp_path: Path) -> None:
+async def test_corrupt_capture_shows_good_records_and_reports(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
     path = write_capture(tmp_path / "bad.jsonl", sample_records()[:5])
     lines = path.read_bytes().splitlines(keepends=True)
     lines.insert(3, b"{not json\n")
@@ -360,7 +374,9 @@ async def test_live_records_source(make_app: AppFactory) -> None:
         assert app.store.record(4).method == "nope.missing"
 
 
-async def test_fits_80x24_and_no_color(make_app: AppFactory, sample_capture: Path, monkeypatch: object) -> None:
+async def test_fits_80x24_and_no_color(
+    make_app: AppFactory, sample_capture: Path, monkeypatch: object
+) -> None:
     import pytest
 
     mp = pytest.MonkeyPatch()
@@ -374,7 +390,10 @@ async def test_fits_80x24_and_no_color(make_app: AppFactory, sample_capture: Pat
             from textual.filter import Monochrome
 
             assert any(isinstance(f, Monochrome) for f in app._filters)
-            colours = {tuple(int(c[i : i + 2], 16) for i in (0, 2, 4)) for c in re.findall(r"fill: ?#([0-9a-f]{6})", svg)}
+            colours = {
+                tuple(int(c[i : i + 2], 16) for i in (0, 2, 4))
+                for c in re.findall(r"fill: ?#([0-9a-f]{6})", svg)
+            }
             assert colours and all(max(c) - min(c) <= 8 for c in colours)  # greys only
             cl = calls(app).call_list
             assert cl.size.width == 80 and cl.size.height >= 15

@@ -47,7 +47,9 @@ class Tmux:
         self.socket = f"rpcspy-test-{uuid.uuid4().hex[:12]}"
 
     def run(self, *args: str) -> str:
-        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+        )
         return out.stdout
 
     def start(self, command: list[str], exit_file: Path) -> None:
@@ -55,7 +57,9 @@ class Tmux:
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
         subprocess.run(
             ["tmux", "-L", self.socket, "new-session", "-d", "-x", "100", "-y", "30", shell],
-            check=True, timeout=20, env={**env, "TERM": "xterm-256color", "TZ": "UTC"},
+            check=True,
+            timeout=20,
+            env={**env, "TERM": "xterm-256color", "TZ": "UTC"},
         )
 
     def screen(self) -> str:
@@ -104,7 +108,7 @@ def test_tui_on_a_capture_and_a_live_server(tmux: Tmux, tmp_path: Path, demo_ser
             [
                 MethodCall("add", (Int(2), Int(3))),
                 MethodCall("sample.sumAndDifference", (Int(7), Int(3))),
-                MethodCall("demo.fault", (Int(4), )),
+                MethodCall("demo.fault", (Int(4),)),
             ],
             1,
         ):

@@ -38,7 +38,11 @@ async def test_calls_appear_as_they_happen(demo_server: Any, tmp_path: Path) -> 
         screen = app.calls_screen
         await wait_for(pilot, lambda: len(screen.call_list.shown) == 3, timeout=30)
         assert answers == [5, {"sum": 10, "difference": 4}, 4]
-        assert [app.store.method_name(r) for r in range(3)] == ["add", "sample.sumAndDifference", "demo.fault"]
+        assert [app.store.method_name(r) for r in range(3)] == [
+            "add",
+            "sample.sumAndDifference",
+            "demo.fault",
+        ]
         assert app.store.faults == 1
         assert app.runner is not None and "live: http://127.0.0.1:" in app.live_text
         screen.set_filter("fault")
@@ -56,7 +60,9 @@ async def test_a_proxy_that_cannot_start_is_reported(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         config = ProxyConfig(
-            target=f"http://127.0.0.1:{free_port()}", listen_port=port, confdir=tmp_path / "mitmproxy"
+            target=f"http://127.0.0.1:{free_port()}",
+            listen_port=port,
+            confdir=tmp_path / "mitmproxy",
         )
         app = LiveProxyApp(config, tz=dt.UTC)
         async with app.run_test(size=(100, 30)) as pilot:

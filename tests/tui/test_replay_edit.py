@@ -104,7 +104,9 @@ async def test_replay_every_shown_call(
         assert "result: string" in str(screen.query_one("#replay-diff").render())
 
 
-async def test_edit_and_resend(make_app: Callable[..., RpcSpyApp], recorded: Path, demo_server: Any) -> None:
+async def test_edit_and_resend(
+    make_app: Callable[..., RpcSpyApp], recorded: Path, demo_server: Any
+) -> None:
     app = make_app(capture=recorded)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: len(app.calls_screen.call_list.shown) == 3)
@@ -128,7 +130,9 @@ async def test_edit_and_resend(make_app: Callable[..., RpcSpyApp], recorded: Pat
         await pilot.press("a")
         await pilot.pause()
         assert list(screen.params) == [Int(40), Int(3), String("")]
-        await wait_for(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == (2,))
+        await wait_for(
+            pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data == (2,)
+        )
         await pilot.press("d")
         assert len(screen.params) == 2
         # Change params[1] to a string: the demo server's add then faults.

@@ -22,17 +22,21 @@ def loaded(app: RpcSpyApp, n: int = 12) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
         await wait_for(
             pilot,
-            lambda: len(app.calls_screen.call_list.shown) == n
-            and app.indexer is not None
-            and app.indexer.done
-            and not app.calls_screen._full_running,
+            lambda: (
+                len(app.calls_screen.call_list.shown) == n
+                and app.indexer is not None
+                and app.indexer.done
+                and not app.calls_screen._full_running
+            ),
         )
         await pilot.pause()
 
     return run_before
 
 
-def test_call_list(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path) -> None:
+def test_call_list(
+    snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture)
     assert snap_compare(app, terminal_size=(110, 24), run_before=loaded(app))
 
@@ -45,7 +49,9 @@ def test_call_list_80x24_multicall_expanded(
     assert snap_compare(app, terminal_size=(80, 24), run_before=loaded(app), press=keys)
 
 
-def test_filter_error(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path) -> None:
+def test_filter_error(
+    snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture, initial_filter="fault")
 
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -58,18 +64,26 @@ def test_filter_error(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sa
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
 
-def test_detail_tree(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path) -> None:
+def test_detail_tree(
+    snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture)
-    assert snap_compare(app, terminal_size=(100, 30), run_before=loaded(app), press=["down", "down", "enter", "_"])
+    assert snap_compare(
+        app, terminal_size=(100, 30), run_before=loaded(app), press=["down", "down", "enter", "_"]
+    )
 
 
-def test_detail_http(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path) -> None:
+def test_detail_http(
+    snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture)
     keys = ["down"] * 4 + ["enter", "3", "_"]
     assert snap_compare(app, terminal_size=(100, 30), run_before=loaded(app), press=keys)
 
 
-def test_stats(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path) -> None:
+def test_stats(
+    snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path
+) -> None:
     app = make_app(capture=sample_capture)
 
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -83,4 +97,6 @@ def test_stats(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_ca
 
 def test_help(snap_compare: Snap, make_app: Callable[..., RpcSpyApp], sample_capture: Path) -> None:
     app = make_app(capture=sample_capture)
-    assert snap_compare(app, terminal_size=(100, 40), run_before=loaded(app), press=["question_mark", "_"])
+    assert snap_compare(
+        app, terminal_size=(100, 40), run_before=loaded(app), press=["question_mark", "_"]
+    )

@@ -44,9 +44,20 @@ def test_curl_for_a_recorded_call() -> None:
 def test_gzip_request_is_sent_decoded() -> None:
     plain = xmlrpc.client.dumps((1, 2), "math.add").encode()
     rec = build_record(
-        started=1.0, ended=2.0, client=None, server=None, scheme="https", host="example.org", port=443,
-        path="/RPC2", status=200, request_headers=(("Content-Encoding", "gzip"),), response_headers=(),
-        request_body=gzip.compress(plain), response_body=None, request_content_encoding="gzip",
+        started=1.0,
+        ended=2.0,
+        client=None,
+        server=None,
+        scheme="https",
+        host="example.org",
+        port=443,
+        path="/RPC2",
+        status=200,
+        request_headers=(("Content-Encoding", "gzip"),),
+        response_headers=(),
+        request_body=gzip.compress(plain),
+        response_body=None,
+        request_content_encoding="gzip",
     )
     assert decoded_request_body(rec) == plain
     assert call_url(rec) == "https://example.org/RPC2"
@@ -55,9 +66,15 @@ def test_gzip_request_is_sent_decoded() -> None:
 
 
 def test_python_literals_keep_what_the_stdlib_can_send() -> None:
-    assert python_literal(Struct(a=Int(1), b=Array([String("x"), Boolean(True)]))) == "{'a': 1, 'b': ['x', True]}"
+    assert (
+        python_literal(Struct(a=Int(1), b=Array([String("x"), Boolean(True)])))
+        == "{'a': 1, 'b': ['x', True]}"
+    )
     assert python_literal(Base64(b"hi")) == "xmlrpc.client.Binary(b'hi')"
-    assert python_literal(DateTime("20240131T08:09:10")) == "xmlrpc.client.DateTime('20240131T08:09:10')"
+    assert (
+        python_literal(DateTime("20240131T08:09:10"))
+        == "xmlrpc.client.DateTime('20240131T08:09:10')"
+    )
     assert python_literal(Nil()) == "None"
     assert python_literal(Double(1.5)) == "1.5"
     assert python_literal(ExBigDecimal("1.50")) == "Decimal('1.50')"
@@ -89,7 +106,9 @@ def test_python_snippet_runs_against_the_demo_server(demo_server: Any, tmp_path:
     assert rec.response is not None and rec.error is None
     script = tmp_path / "call.py"
     script.write_text(to_python(rec))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=20, check=True)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=20, check=True
+    )
     assert out.stdout.strip() == "{'sum': 10, 'difference': 4}"
 
 

@@ -54,8 +54,12 @@ def test_columns_from_json_equal_columns_from_records(sample_capture: Path) -> N
     reference.append_batch(batch)
     for name in ("seq", "started", "flags", "fault", "size", "status", "origin"):
         assert list(getattr(store, name)) == list(getattr(reference, name)), name
-    assert [store.method_name(r) for r in range(12)] == [reference.method_name(r) for r in range(12)]
-    assert [store.client_name(r) for r in range(12)] == [reference.client_name(r) for r in range(12)]
+    assert [store.method_name(r) for r in range(12)] == [
+        reference.method_name(r) for r in range(12)
+    ]
+    assert [store.client_name(r) for r in range(12)] == [
+        reference.client_name(r) for r in range(12)
+    ]
     for r in range(12):
         a, b = store.duration_ms(r), reference.duration_ms(r)
         assert (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-3)
@@ -67,7 +71,9 @@ def test_columns_from_json_equal_columns_from_records(sample_capture: Path) -> N
 
 
 @pytest.mark.parametrize("chunk", [3, 32_768])
-def test_store_filters_agree_with_matches(sample_capture: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_store_filters_agree_with_matches(
+    sample_capture: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(store_module, "CHUNK", chunk)
     store, indexer = index(sample_capture)
     records = sample_records()
@@ -88,11 +94,15 @@ def test_filter_range_and_cancel(sample_capture: Path, monkeypatch: pytest.Monke
     assert list(store.filter_rows(parse_filter("ok"), 3, 8)) == [3, 5]
     calls = []
     with pytest.raises(store_module.Cancelled):
-        store.filter_rows(parse_filter("ok"), cancelled=lambda: len(calls) > 1, progress=calls.append)
+        store.filter_rows(
+            parse_filter("ok"), cancelled=lambda: len(calls) > 1, progress=calls.append
+        )
     indexer.close()
 
 
-def test_text_filter_parses_only_candidate_lines(sample_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_filter_parses_only_candidate_lines(
+    sample_capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rpcspy.filter import jsonmatch
 
     store, indexer = index(sample_capture)
@@ -198,7 +208,9 @@ def test_sort_and_stats(sample_capture: Path) -> None:
     assert by_duration[0] == 5  # demo.slow
     assert by_duration[-1] == 10  # no response sorts last when descending
     assert [store.method_name(r) for r in store.sort_rows(rows, "method")][:3] == [
-        "demo.crash", "demo.fault", "demo.large"
+        "demo.crash",
+        "demo.fault",
+        "demo.large",
     ]
     assert list(store.sort_rows(rows, "size"))[-1] == 6  # the multicall is the biggest
     by_status = list(store.sort_rows(rows, "status", reverse=True))

@@ -49,8 +49,29 @@ _NOT_XML = "".join(chr(c) for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)) +
 _SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
 xml_chars = st.characters(exclude_categories=_SURROGATES, exclude_characters=_NOT_XML)
 _tricky = st.sampled_from(
-    ["", " ", "  ", "\n", "\r", "\r\n", "\t", "&", "&amp;", "<", ">", "]]>", "<![CDATA[", "'\"",
-     "\u00a0", "\u2028", "\U0001F600", "é", "<!-- x -->", "<?pi?>", "<!DOCTYPE x>"]
+    [
+        "",
+        " ",
+        "  ",
+        "\n",
+        "\r",
+        "\r\n",
+        "\t",
+        "&",
+        "&amp;",
+        "<",
+        ">",
+        "]]>",
+        "<![CDATA[",
+        "'\"",
+        "\u00a0",
+        "\u2028",
+        "\U0001f600",
+        "é",
+        "<!-- x -->",
+        "<?pi?>",
+        "<!DOCTYPE x>",
+    ]
 )
 #: Any text XML 1.0 can carry, weighted towards what escaping gets wrong.
 xml_text = st.one_of(
@@ -68,7 +89,9 @@ def _bounded(cls: type[IntegerValue]) -> st.SearchStrategy[Value]:
 @st.composite
 def iso_datetimes(draw: st.DrawFn, *, compact_only: bool = False) -> str:
     """dateTime text in the forms seen on the wire; compact (the spec's form) when asked."""
-    moment = draw(st.datetimes(min_value=dt.datetime(1000, 1, 1), max_value=dt.datetime(9999, 12, 31)))
+    moment = draw(
+        st.datetimes(min_value=dt.datetime(1000, 1, 1), max_value=dt.datetime(9999, 12, 31))
+    )
     date = f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
     time = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
     if compact_only:
@@ -154,9 +177,7 @@ method_names = st.one_of(
     xml_text.filter(lambda s: bool(s.strip(" \t\r\n"))),
 )
 
-method_calls = st.builds(
-    MethodCall, method_names, st.lists(values, max_size=4).map(tuple)
-)
+method_calls = st.builds(MethodCall, method_names, st.lists(values, max_size=4).map(tuple))
 method_responses = st.builds(MethodResponse, values)
 
 
@@ -206,7 +227,8 @@ plain_values = st.recursive(
         st.datetimes(min_value=dt.datetime(1000, 1, 1)).map(lambda d: d.replace(microsecond=0)),
     ),
     lambda children: st.one_of(
-        st.lists(children, max_size=4), st.dictionaries(st.text(xml_chars, max_size=8), children, max_size=4)
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(xml_chars, max_size=8), children, max_size=4),
     ),
     max_leaves=12,
 )

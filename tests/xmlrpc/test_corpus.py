@@ -91,6 +91,7 @@ DTD_FILES = sorted(n for n in MANIFEST if "DOCTYPE" in MANIFEST[n]["reason"])
 @pytest.mark.parametrize("name", DTD_FILES)
 def test_dtds_are_refused_without_parsing(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """DTD refusal happens before libxml2 sees the bytes: nothing can be expanded or fetched."""
+
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("the parser was reached")
 

@@ -339,7 +339,9 @@ def test_decoding_from_many_threads_at_once() -> None:
 
 
 def test_int_values_keep_their_tag() -> None:
-    body = _response("<array><data><value><i4>1</i4></value><value><int>1</int></value></data></array>")
+    body = _response(
+        "<array><data><value><i4>1</i4></value><value><int>1</int></value></data></array>"
+    )
     response = decode_response(body)
     assert response == MethodResponse(Array([I4(1), Int(1)]))
     assert response != MethodResponse(Array([Int(1), Int(1)]))
@@ -355,7 +357,12 @@ def test_datetime_check_agrees_with_parse_datetime(noise: str, moment: dt.dateti
     dashed = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
     candidates = [noise]
     for base in (compact, dashed):
-        candidates += [base, base[:-1] + noise[:1], base.replace("T", noise[:1] or "T"), noise[:2] + base[2:]]
+        candidates += [
+            base,
+            base[:-1] + noise[:1],
+            base.replace("T", noise[:1] or "T"),
+            noise[:2] + base[2:],
+        ]
     for text in candidates:
         expected = text.isascii() and parse_datetime(text) is not None
         assert is_iso_datetime(text) == expected, text
@@ -369,14 +376,18 @@ def test_datetime_digits_must_be_ascii() -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     values,
-    st.sampled_from(["utf-16-le", "utf-16-be", "iso-8859-1", "windows-1252", "us-ascii", "utf-8-sig"]),
+    st.sampled_from(
+        ["utf-16-le", "utf-16-be", "iso-8859-1", "windows-1252", "us-ascii", "utf-8-sig"]
+    ),
     st.sampled_from(["", "\n\n  ", "<!-- note -->", "<?pi data?>"]),
 )
 def test_any_declared_encoding_decodes_alike(value: Value, encoding: str, extra: str) -> None:
     """The same message in another encoding, after a comment or PI, or after blank lines."""
     text = encode_response(MethodResponse(value)).decode("utf-8")
     body_text = text.split("\n", 1)[1]
-    name = {"utf-8-sig": "UTF-8", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}.get(encoding, encoding)
+    name = {"utf-8-sig": "UTF-8", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}.get(
+        encoding, encoding
+    )
     declaration = f'<?xml version="1.0" encoding="{name}"?>'
     if extra.startswith("<"):
         document = declaration + extra + body_text
@@ -406,10 +417,14 @@ def test_blank_text_before_a_crlf_inside_a_string_is_kept() -> None:
 
     typed = b"<methodResponse><params><param><value><string> \r\nx</string></value></param></params></methodResponse>"
     assert decode_response(typed).value == String(" \nx")  # type: ignore[union-attr]
-    untyped = b"<methodResponse><params><param><value>\t\r\nx</value></param></params></methodResponse>"
+    untyped = (
+        b"<methodResponse><params><param><value>\t\r\nx</value></param></params></methodResponse>"
+    )
     assert decode_response(untyped).value == UntypedString("\t\nx")  # type: ignore[union-attr]
-    crlf_doc = (b"<?xml version='1.0'?>\r\n<methodResponse>\r\n<params>\r\n<param>\r\n"
-                b"<value><string>  two  </string></value>\r\n</param>\r\n</params>\r\n</methodResponse>\r\n")
+    crlf_doc = (
+        b"<?xml version='1.0'?>\r\n<methodResponse>\r\n<params>\r\n<param>\r\n"
+        b"<value><string>  two  </string></value>\r\n</param>\r\n</params>\r\n</methodResponse>\r\n"
+    )
     assert decode_response(crlf_doc).value == String("  two  ")  # type: ignore[union-attr]
 
 
@@ -418,7 +433,9 @@ def test_iso_week_dates_are_not_xmlrpc_datetimes() -> None:
 
     from rpcspy.xmlrpc import BadValue, decode_response
 
-    body = (b"<methodResponse><params><param><value><dateTime.iso8601>2024W053T08:09:10"
-            b"</dateTime.iso8601></value></param></params></methodResponse>")
+    body = (
+        b"<methodResponse><params><param><value><dateTime.iso8601>2024W053T08:09:10"
+        b"</dateTime.iso8601></value></param></params></methodResponse>"
+    )
     with pytest.raises(BadValue):
         decode_response(body)

@@ -56,11 +56,20 @@ EX = "http://ws.apache.org/xmlrpc/namespaces/extensions"
         (UntypedString(""), "<value></value>"),
         (Double(0.1), "<value><double>0.1</double></value>"),
         (Double(1e100), "<value><double>1e+100</double></value>"),
-        (DateTime("2024-01-31T08:09:10Z"), "<value><dateTime.iso8601>2024-01-31T08:09:10Z</dateTime.iso8601></value>"),
+        (
+            DateTime("2024-01-31T08:09:10Z"),
+            "<value><dateTime.iso8601>2024-01-31T08:09:10Z</dateTime.iso8601></value>",
+        ),
         (Base64(b"\x00\xffhi"), "<value><base64>AP9oaQ==</base64></value>"),
         (Nil(), "<value><nil/></value>"),
-        (Array([Int(1), Struct()]), "<value><array><data><value><int>1</int></value><value><struct></struct></value></data></array></value>"),
-        (Struct(a=String("x")), "<value><struct><member><name>a</name><value><string>x</string></value></member></struct></value>"),
+        (
+            Array([Int(1), Struct()]),
+            "<value><array><data><value><int>1</int></value><value><struct></struct></value></data></array></value>",
+        ),
+        (
+            Struct(a=String("x")),
+            "<value><struct><member><name>a</name><value><string>x</string></value></member></struct></value>",
+        ),
     ],
 )
 def test_wire_tags_are_kept(value: Value, xml: str) -> None:
@@ -76,7 +85,9 @@ def test_escaping_covers_markup_cdata_end_and_carriage_returns() -> None:
     assert decode_response(body) == MethodResponse(Struct({"<&>\r": UntypedString("]]>")}))
 
 
-@pytest.mark.parametrize("char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1f", "\ud800", "\udfff", "\ufffe", "\uffff"])
+@pytest.mark.parametrize(
+    "char", ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1f", "\ud800", "\udfff", "\ufffe", "\uffff"]
+)
 def test_characters_xml_cannot_carry_are_refused_with_the_path(char: str) -> None:
     value = Struct(items=Array([String("fine"), String(f"bad{char}here")]))
     with pytest.raises(BadValue, match=f"U\\+{ord(char):04X}") as info:

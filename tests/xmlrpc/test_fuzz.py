@@ -25,13 +25,42 @@ SMALL_LIMITS = Limits(max_bytes=1 << 20, max_depth=8)
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _SPLICES = [
-    b"<", b">", b"&", b"&amp;", b"&#0;", b"&#x110000;", b"&lol;", b"]]>", b"<![CDATA[", b"<!--",
-    b"-->", b"<?", b"?>", b"<!DOCTYPE x [<!ENTITY a 'b'>]>", b"<value>", b"</value>", b"<struct>",
-    b"</struct>", b"<member>", b"<name>", b"<array><data>", b"<i4>99999999999</i4>", b"<nil/>",
-    b"<ex:i8>", b'xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions"', b"\x00", b"\xff",
-    b"\xef\xbb\xbf", b"\xfe\xff", b"\r\n", b" ", b'<?xml version="1.0" encoding="UTF-16"?>',
-    b'<?xml version="1.0" encoding="x-nonsense"?>', b'<?xml version="1.0" encoding="a\x00"?>',
-    b"<base64>!!</base64>", b"<double>nan</double>",
+    b"<",
+    b">",
+    b"&",
+    b"&amp;",
+    b"&#0;",
+    b"&#x110000;",
+    b"&lol;",
+    b"]]>",
+    b"<![CDATA[",
+    b"<!--",
+    b"-->",
+    b"<?",
+    b"?>",
+    b"<!DOCTYPE x [<!ENTITY a 'b'>]>",
+    b"<value>",
+    b"</value>",
+    b"<struct>",
+    b"</struct>",
+    b"<member>",
+    b"<name>",
+    b"<array><data>",
+    b"<i4>99999999999</i4>",
+    b"<nil/>",
+    b"<ex:i8>",
+    b'xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions"',
+    b"\x00",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"\xfe\xff",
+    b"\r\n",
+    b" ",
+    b'<?xml version="1.0" encoding="UTF-16"?>',
+    b'<?xml version="1.0" encoding="x-nonsense"?>',
+    b'<?xml version="1.0" encoding="a\x00"?>',
+    b"<base64>!!</base64>",
+    b"<double>nan</double>",
 ]
 
 
@@ -70,12 +99,43 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 
 _TOKENS = st.sampled_from(
-    [b"<methodCall>", b"</methodCall>", b"<methodResponse>", b"</methodResponse>", b"<methodName>x</methodName>",
-     b"<params>", b"</params>", b"<param>", b"</param>", b"<fault>", b"</fault>", b"<value>", b"</value>",
-     b"<struct>", b"</struct>", b"<member>", b"</member>", b"<name>n</name>", b"<array>", b"</array>",
-     b"<data>", b"</data>", b"<i4>1</i4>", b"<int>2</int>", b"<string>s</string>", b"<boolean>1</boolean>",
-     b"<double>1.5</double>", b"<nil/>", b"<base64>aGk=</base64>", b"text", b" ", b"\n",
-     b"<dateTime.iso8601>20240101T00:00:00</dateTime.iso8601>", b"<faultCode>", b"<!-- c -->"]
+    [
+        b"<methodCall>",
+        b"</methodCall>",
+        b"<methodResponse>",
+        b"</methodResponse>",
+        b"<methodName>x</methodName>",
+        b"<params>",
+        b"</params>",
+        b"<param>",
+        b"</param>",
+        b"<fault>",
+        b"</fault>",
+        b"<value>",
+        b"</value>",
+        b"<struct>",
+        b"</struct>",
+        b"<member>",
+        b"</member>",
+        b"<name>n</name>",
+        b"<array>",
+        b"</array>",
+        b"<data>",
+        b"</data>",
+        b"<i4>1</i4>",
+        b"<int>2</int>",
+        b"<string>s</string>",
+        b"<boolean>1</boolean>",
+        b"<double>1.5</double>",
+        b"<nil/>",
+        b"<base64>aGk=</base64>",
+        b"text",
+        b" ",
+        b"\n",
+        b"<dateTime.iso8601>20240101T00:00:00</dateTime.iso8601>",
+        b"<faultCode>",
+        b"<!-- c -->",
+    ]
 )
 
 
@@ -113,4 +173,9 @@ def test_any_declared_encoding_name_raises_only_codec_errors(name: bytes, body: 
     rest = body.split(b"?>", 1)[-1] if body.startswith(b"<?xml") else body
     _only_codec_errors(b'<?xml version="1.0" encoding="' + name + b'"?>' + rest)
     _only_codec_errors(b"\xef\xbb\xbf<?xml version='1.0' encoding='" + name + b"'?>" + rest)
-    _only_codec_errors(("\ufeff<?xml version='1.0' encoding='" + name.decode("latin-1") + "'?>").encode("utf-16-le") + rest)
+    _only_codec_errors(
+        ("\ufeff<?xml version='1.0' encoding='" + name.decode("latin-1") + "'?>").encode(
+            "utf-16-le"
+        )
+        + rest
+    )

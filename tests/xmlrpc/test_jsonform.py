@@ -63,7 +63,10 @@ SHAPES: list[tuple[Value, object]] = [
     (ExI1(-5), {"ex:i1": -5}),
     (ExI2(300), {"ex:i2": 300}),
     (ExI8(-(2**62)), {"ex:i8": -(2**62)}),
-    (ExBigInteger(123456789012345678901234567890), {"ex:biginteger": "123456789012345678901234567890"}),
+    (
+        ExBigInteger(123456789012345678901234567890),
+        {"ex:biginteger": "123456789012345678901234567890"},
+    ),
     (ExBigDecimal("1.50"), {"ex:bigdecimal": "1.50"}),
     (ExFloat(1.5), {"ex:float": 1.5}),
     (ExDateTime("20240101T00:00:00.250+0100"), {"ex:dateTime": "20240101T00:00:00.250+0100"}),
@@ -222,9 +225,21 @@ def test_bad_calls(form: object, reason: str, path: str | None) -> None:
     [
         ({}, "found neither", None),
         ({"result": {"i4": 1}, "fault": {}}, "not both", None),
-        ({"fault": {"code": "x", "string": "s", "value": {"struct": {}}}}, "not an integer", "fault.code"),
-        ({"fault": {"code": 1, "string": 2, "value": {"struct": {}}}}, "string is a string", "fault.string"),
-        ({"fault": {"code": 1, "string": "s", "value": {"array": []}}}, "is a struct", "fault.value"),
+        (
+            {"fault": {"code": "x", "string": "s", "value": {"struct": {}}}},
+            "not an integer",
+            "fault.code",
+        ),
+        (
+            {"fault": {"code": 1, "string": 2, "value": {"struct": {}}}},
+            "string is a string",
+            "fault.string",
+        ),
+        (
+            {"fault": {"code": 1, "string": "s", "value": {"array": []}}},
+            "is a struct",
+            "fault.value",
+        ),
         ({"result": {"i4": []}}, "i4 wants an integer", "result"),
     ],
 )

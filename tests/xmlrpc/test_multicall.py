@@ -65,7 +65,9 @@ def test_plain_calls_are_not_multicalls() -> None:
 
 
 def test_untyped_method_names_and_empty_batches() -> None:
-    call = MethodCall("system.multicall", (Array([Struct(methodName=UntypedString("a.b"), params=Array())]),))
+    call = MethodCall(
+        "system.multicall", (Array([Struct(methodName=UntypedString("a.b"), params=Array())]),)
+    )
     assert expand_multicall(call) == (MethodCall("a.b", ()),)
     assert expand_multicall(MethodCall("system.multicall", (Array(),))) == ()
     assert pair_multicall([], MethodResponse(Array())) == ()
@@ -78,12 +80,32 @@ def test_untyped_method_names_and_empty_batches() -> None:
         ((Array(), Array()), "takes one param", "params"),
         ((Struct(),), "must be an array of calls, not struct", "params[0]"),
         ((Array([_entry("a"), String("b")]),), "call #1 must be a struct", "params[0][1]"),
-        ((Array([_entry("a"), Struct(params=Array())]),), "call #1 has no methodName", "params[0][1]"),
-        ((Array([Struct(methodName=Int(1), params=Array())]),), "methodName must be a string", "params[0][0].methodName"),
-        ((Array([Struct(methodName=String(" "), params=Array())]),), "empty methodName", "params[0][0].methodName"),
+        (
+            (Array([_entry("a"), Struct(params=Array())]),),
+            "call #1 has no methodName",
+            "params[0][1]",
+        ),
+        (
+            (Array([Struct(methodName=Int(1), params=Array())]),),
+            "methodName must be a string",
+            "params[0][0].methodName",
+        ),
+        (
+            (Array([Struct(methodName=String(" "), params=Array())]),),
+            "empty methodName",
+            "params[0][0].methodName",
+        ),
         ((Array([Struct(methodName=String("a"))]),), "has no params", "params[0][0]"),
-        ((Array([Struct(methodName=String("a"), params=Struct())]),), "params must be an array", "params[0][0].params"),
-        ((Array([Struct(methodName=String("a"), params=Array(), extra=Int(1))]),), "unexpected member 'extra'", "params[0][0]"),
+        (
+            (Array([Struct(methodName=String("a"), params=Struct())]),),
+            "params must be an array",
+            "params[0][0].params",
+        ),
+        (
+            (Array([Struct(methodName=String("a"), params=Array(), extra=Int(1))]),),
+            "unexpected member 'extra'",
+            "params[0][0]",
+        ),
     ],
 )
 def test_bad_multicall_entries_are_named(params: tuple[Value, ...], reason: str, path: str) -> None:
@@ -98,10 +120,22 @@ def test_bad_multicall_entries_are_named(params: tuple[Value, ...], reason: str,
         (Struct(), "must be an array, not struct", "result"),
         (Array([Array([Int(1)])]), "2 calls but 1 results", "result"),
         (Array([Array([Int(1)]), Array([])]), "result #1 must be a one-element array", "result[1]"),
-        (Array([Array([Int(1), Int(2)]), Array([Int(1)])]), "result #0 must be a one-element array", "result[0]"),
-        (Array([Array([Int(1)]), Int(2)]), "result #1 must be \\[value\\] or a fault struct, not int", "result[1]"),
+        (
+            Array([Array([Int(1), Int(2)]), Array([Int(1)])]),
+            "result #0 must be a one-element array",
+            "result[0]",
+        ),
+        (
+            Array([Array([Int(1)]), Int(2)]),
+            "result #1 must be \\[value\\] or a fault struct, not int",
+            "result[1]",
+        ),
         (Array([Array([Int(1)]), Struct(faultString=String("x"))]), "no faultCode", "result[1]"),
-        (Array([Array([Int(1)]), Struct(faultCode=String("x"), faultString=String("x"))]), "faultCode must be an integer", "result[1].faultCode"),
+        (
+            Array([Array([Int(1)]), Struct(faultCode=String("x"), faultString=String("x"))]),
+            "faultCode must be an integer",
+            "result[1].faultCode",
+        ),
     ],
 )
 def test_bad_multicall_results_are_named(results: Value, reason: str, path: str) -> None:

@@ -15,10 +15,16 @@ from rpcspy.xmlrpc import sniff_kind
         (b"<methodCall><methodName>x</methodName></methodCall>", "call"),
         (b"<methodResponse/>", "response"),
         (b'<?xml version="1.0"?>\n<methodCall>', "call"),
-        (b"\xef\xbb\xbf\r\n  <?xml version='1.0'?><!-- a --><?pi x?>\n<methodResponse >", "response"),
+        (
+            b"\xef\xbb\xbf\r\n  <?xml version='1.0'?><!-- a --><?pi x?>\n<methodResponse >",
+            "response",
+        ),
         (b'<!DOCTYPE m [<!ENTITY a "b">]><methodCall>', "call"),
         (b"<!DOCTYPE methodCall><methodCall>", "call"),
-        ("\ufeff<?xml version='1.0' encoding='UTF-16'?><methodResponse>".encode("utf-16-le"), "response"),
+        (
+            "\ufeff<?xml version='1.0' encoding='UTF-16'?><methodResponse>".encode("utf-16-le"),
+            "response",
+        ),
         ("\ufeff<methodCall>".encode("utf-16-be"), "call"),
         ("<?xml version='1.0'?><methodCall>".encode("utf-16-le"), "call"),
         (b"<methodCall\n>", "call"),

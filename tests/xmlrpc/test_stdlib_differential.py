@@ -38,7 +38,9 @@ def _stdlib_loads(body: bytes) -> tuple[tuple[object, ...], str | None]:
 
 @FAST
 @given(plain_params, spec_method_names)
-def test_stdlib_requests_decode_to_the_same_meaning(params: tuple[object, ...], method: str) -> None:
+def test_stdlib_requests_decode_to_the_same_meaning(
+    params: tuple[object, ...], method: str
+) -> None:
     body = xmlrpc.client.dumps(cast(Any, params), method, allow_none=True).encode("utf-8")
     theirs, their_method = _stdlib_loads(body)
     ours = decode_request(body)
@@ -72,7 +74,9 @@ def test_stdlib_faults_decode_to_the_same_fault(code: int, string: str) -> None:
 
 @FAST
 @given(st.lists(stdlib_values, max_size=4).map(tuple), method_names)
-def test_our_requests_read_by_the_stdlib_mean_the_same(params: tuple[Value, ...], method: str) -> None:
+def test_our_requests_read_by_the_stdlib_mean_the_same(
+    params: tuple[Value, ...], method: str
+) -> None:
     body = encode_request(MethodCall(method, params))
     theirs, their_method = _stdlib_loads(body)
     assert their_method == method

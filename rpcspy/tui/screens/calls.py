@@ -149,7 +149,9 @@ class CallsScreen(Screen[None]):
         if upto <= _SYNC_TAIL and _is_cheap(self.filter):
             # Small or column-only work: no need for a thread.
             self._full_running = True
-            rows = self._sorted(self.store.filter_rows(self.filter, 0, upto), self.sort_key, self.sort_reverse)
+            rows = self._sorted(
+                self.store.filter_rows(self.filter, 0, upto), self.sort_key, self.sort_reverse
+            )
             self._apply_all(self._generation, rows, upto)
             return
         self._full_running = True
@@ -366,7 +368,9 @@ class CallsScreen(Screen[None]):
     def action_stats(self) -> None:
         from rpcspy.tui.screens.stats import StatsScreen
 
-        self.app.push_screen(StatsScreen(self.store, array("i", self.call_list.shown), self.filter.text))
+        self.app.push_screen(
+            StatsScreen(self.store, array("i", self.call_list.shown), self.filter.text)
+        )
 
     def action_help(self) -> None:
         from rpcspy.tui.screens.help import HelpScreen

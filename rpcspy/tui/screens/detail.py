@@ -55,7 +55,11 @@ def pretty_xml(body: bytes) -> str:
 
     try:
         parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, remove_blank_text=True, huge_tree=False, load_dtd=False
+            resolve_entities=False,
+            no_network=True,
+            remove_blank_text=True,
+            huge_tree=False,
+            load_dtd=False,
         )
         root = etree.fromstring(body, parser)
         return str(etree.tostring(root, pretty_print=True, encoding="unicode"))
@@ -98,7 +102,10 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
     started = dt.datetime.fromtimestamp(record.started, tz)
     row("started", started.isoformat(sep=" ", timespec="milliseconds"))
     if record.ended is not None:
-        row("ended", dt.datetime.fromtimestamp(record.ended, tz).isoformat(sep=" ", timespec="milliseconds"))
+        row(
+            "ended",
+            dt.datetime.fromtimestamp(record.ended, tz).isoformat(sep=" ", timespec="milliseconds"),
+        )
     row("duration", f"{format_duration(record.duration_ms)} ms")
     head("exchange")
     row("url", f"POST {call_url(record)}")
@@ -108,10 +115,18 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
     row("server", "-" if record.server is None else f"{record.server[0]}:{record.server[1]}")
     req_len = len(record.request_body)
     resp_len = None if record.response_body is None else len(record.response_body)
-    row("request body", f"{format_size(req_len)} ({req_len:,} bytes)"
-        + (f", {record.request_content_encoding}" if record.request_content_encoding else ""))
-    row("response body", "-" if resp_len is None else f"{format_size(resp_len)} ({resp_len:,} bytes)"
-        + (f", {record.response_content_encoding}" if record.response_content_encoding else ""))
+    row(
+        "request body",
+        f"{format_size(req_len)} ({req_len:,} bytes)"
+        + (f", {record.request_content_encoding}" if record.request_content_encoding else ""),
+    )
+    row(
+        "response body",
+        "-"
+        if resp_len is None
+        else f"{format_size(resp_len)} ({resp_len:,} bytes)"
+        + (f", {record.response_content_encoding}" if record.response_content_encoding else ""),
+    )
     if record.redacted:
         row("redacted", "credential headers were redacted when recorded")
     if record.error:
@@ -158,7 +173,9 @@ class DetailScreen(Screen[None]):
         self.record = store.record(row)
         #: The bodies as shown in the XML tab.
         self.request_xml = xml_text(self.record.request_body, self.record.request_content_encoding)
-        self.response_xml = xml_text(self.record.response_body, self.record.response_content_encoding)
+        self.response_xml = xml_text(
+            self.record.response_body, self.record.response_content_encoding
+        )
 
     @property
     def rpc_app(self) -> RpcSpyApp:
@@ -177,7 +194,10 @@ class DetailScreen(Screen[None]):
         summary = Text.assemble(
             (title, "bold"),
             "   ",
-            (label, f"bold {'red' if kind in ('problem', 'error') else 'yellow' if 'fault' in kind else 'green'}"),
+            (
+                label,
+                f"bold {'red' if kind in ('problem', 'error') else 'yellow' if 'fault' in kind else 'green'}",
+            ),
             f"   {format_duration(rec.duration_ms)} ms   {call_url(rec)}",
         )
         yield Static(summary, id="detail-summary")
@@ -212,7 +232,9 @@ class DetailScreen(Screen[None]):
                     for i, p in enumerate(entry.call.params):
                         tree._add_value(child, f"params[{i}]", p)
                     if isinstance(entry.result, Fault):
-                        child.add_leaf(Text(f"fault {entry.result.code}: {entry.result.string}", "yellow"))
+                        child.add_leaf(
+                            Text(f"fault {entry.result.code}: {entry.result.string}", "yellow")
+                        )
                     elif entry.result is not None:
                         tree._add_value(child, "result", entry.result.value)
         tree.focus()

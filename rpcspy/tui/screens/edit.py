@@ -165,7 +165,9 @@ class EditScreen(Screen[None]):
             value = get_at(self.params, path)
             if isinstance(value, Struct | Array):
                 node = parent.add(value_label(name, value), data=path, expand=True)
-                keys: list[int | str] = list(value.keys()) if isinstance(value, Struct) else list(range(len(value)))
+                keys: list[int | str] = (
+                    list(value.keys()) if isinstance(value, Struct) else list(range(len(value)))
+                )
                 for k in keys:
                     add(node, k if isinstance(k, str) else f"[{k}]", (*path, k))
             else:
@@ -190,7 +192,9 @@ class EditScreen(Screen[None]):
             return
         value = get_at(self.params, path)
         if isinstance(value, Struct | Array):
-            self.notify(f"a {value.label} has no value of its own: a adds to it, t changes its type")
+            self.notify(
+                f"a {value.label} has no value of its own: a adds to it, t changes its type"
+            )
             return
         tag = value.tag
 

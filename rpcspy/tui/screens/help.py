@@ -64,7 +64,9 @@ See docs/filter.md for the whole language.
 class HelpScreen(Screen[None]):
     """Static help."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "app.pop_screen", "Back")
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="⇄")

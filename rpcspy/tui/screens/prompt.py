@@ -21,7 +21,9 @@ class TextPrompt(ModalScreen[str | None]):
     #: Whether the answer loses the spaces at its ends.
     strip = True
 
-    def __init__(self, title: str, value: str = "", hint: str = "enter: ok · escape: cancel") -> None:
+    def __init__(
+        self, title: str, value: str = "", hint: str = "enter: ok · escape: cancel"
+    ) -> None:
         super().__init__(classes="prompt")
         self.title_text = title
         self.value = value

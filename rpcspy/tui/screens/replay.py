@@ -96,8 +96,13 @@ class ReplayScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, title in (("seq", "#"), ("method", "method"), ("recorded", "recorded"),
-                           ("replayed", "replayed"), ("diffs", "differences")):
+        for key, title in (
+            ("seq", "#"),
+            ("method", "method"),
+            ("recorded", "recorded"),
+            ("replayed", "replayed"),
+            ("diffs", "differences"),
+        ):
             table.add_column(title, key=key)
         self.query_one("#replay-diff", Static).display = False
         self._show_recorded(self.store.record(self.rows[0]))

@@ -34,7 +34,9 @@ class StatsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="⇄")
-        scope = f"{len(self.rows):,} shown calls" + (f" (filter: {self.filter_text})" if self.filter_text else "")
+        scope = f"{len(self.rows):,} shown calls" + (
+            f" (filter: {self.filter_text})" if self.filter_text else ""
+        )
         yield Static(f"Per method, over {scope}", id="stats-title")
         table: DataTable[str] = DataTable(id="stats-table", cursor_type="row", zebra_stripes=True)
         yield table
@@ -43,8 +45,14 @@ class StatsScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("method", key="method")
-        for key, title in (("count", "calls"), ("faults", "faults"), ("rate", "fault %"),
-                           ("p50", "p50 ms"), ("p95", "p95 ms"), ("max", "max ms")):
+        for key, title in (
+            ("count", "calls"),
+            ("faults", "faults"),
+            ("rate", "fault %"),
+            ("p50", "p50 ms"),
+            ("p95", "p95 ms"),
+            ("max", "max ms"),
+        ):
             table.add_column(title, key=key)
         table.loading = True
         table.focus()
@@ -85,5 +93,9 @@ class StatsScreen(Screen[None]):
         self.app.pop_screen()
         screen = self.app.screen
         if isinstance(screen, CallsScreen):
-            quoted = method if all(c.isalnum() or c in "._-" for c in method) else '"' + method.replace('"', '\\"') + '"'
+            quoted = (
+                method
+                if all(c.isalnum() or c in "._-" for c in method)
+                else '"' + method.replace('"', '\\"') + '"'
+            )
             screen.set_filter(f"method:{quoted}")

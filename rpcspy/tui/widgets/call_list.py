@@ -226,7 +226,9 @@ class CallList(ScrollView, can_focus=True):
             except ValueError:
                 return None
         k = bisect.bisect_left(self._exp_pos, p)
-        extra = self._exp_before[k - 1] + self.expanded[self.shown[self._exp_pos[k - 1]]] if k else 0
+        extra = (
+            self._exp_before[k - 1] + self.expanded[self.shown[self._exp_pos[k - 1]]] if k else 0
+        )
         line = p + extra
         if sub is not None and row in self.expanded:
             line += sub + 1
@@ -401,13 +403,18 @@ class CallList(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
-    def _render_row(self, row: int, sub: int | None, width: int, base: Style, is_cursor: bool) -> Strip:
+    def _render_row(
+        self, row: int, sub: int | None, width: int, base: Style, is_cursor: bool
+    ) -> Strip:
         store = self.store
         try:
             record = store.record(row)
         except Exception as exc:  # a line that went bad after indexing
             return self._finish(
-                [(f"  (unreadable record: {exc})", self._style("call-list--problem"))], width, base, is_cursor
+                [(f"  (unreadable record: {exc})", self._style("call-list--problem"))],
+                width,
+                base,
+                is_cursor,
             )
         cells: dict[str, tuple[str, Style | None]] = {}
         layout = layout_columns(width)

@@ -22,7 +22,9 @@ __all__ = ["FilterBar", "FilterSuggester"]
 class FilterSuggester(Suggester):
     """Suggests the completion of the word being typed (keywords, method names, clients)."""
 
-    def __init__(self, methods: Callable[[], Iterable[str]], clients: Callable[[], Iterable[str]]) -> None:
+    def __init__(
+        self, methods: Callable[[], Iterable[str]], clients: Callable[[], Iterable[str]]
+    ) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self._methods = methods
         self._clients = clients
@@ -125,7 +127,10 @@ class FilterBar(Vertical):
             self.error = exc
             self.add_class("-invalid")
             line = Text()
-            line.append(" " * (exc.column - 1) + "^" * min(exc.length, max(1, len(text) - exc.column + 1)), "bold")
+            line.append(
+                " " * (exc.column - 1) + "^" * min(exc.length, max(1, len(text) - exc.column + 1)),
+                "bold",
+            )
             line.append(f"  {exc.message}")
             message.update(line)
             message.display = True

@@ -60,7 +60,9 @@ class ValueTree(Tree[object]):
             root.add_leaf(Text("request not decoded (see XML and HTTP)", "dim"))
         if isinstance(response, Fault):
             node = root.add(
-                Text.assemble(("fault ", "bold"), (str(response.code), "bold"), f"  {response.string}"),
+                Text.assemble(
+                    ("fault ", "bold"), (str(response.code), "bold"), f"  {response.string}"
+                ),
                 expand=True,
             )
             for k, v in response.value.items():
@@ -71,7 +73,9 @@ class ValueTree(Tree[object]):
         else:
             root.add_leaf(Text(response_note or "no response", "dim"))
 
-    def _add_value(self, parent: TreeNode[object], name: str, value: Value, expand: bool = False) -> None:
+    def _add_value(
+        self, parent: TreeNode[object], name: str, value: Value, expand: bool = False
+    ) -> None:
         if isinstance(value, Struct | Array) and len(value):
             node = parent.add(value_label(name, value), data=value, allow_expand=True)
             if expand and len(value) <= 50:
@@ -91,7 +95,10 @@ class ValueTree(Tree[object]):
         for name, v in items[start : start + _PAGE]:
             self._add_value(node, name, v)
         if start + _PAGE < len(items):
-            node.add_leaf(Text(f"… {len(items) - start - _PAGE} more (enter)", "dim"), data=("more", start + _PAGE))
+            node.add_leaf(
+                Text(f"… {len(items) - start - _PAGE} more (enter)", "dim"),
+                data=("more", start + _PAGE),
+            )
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[object]) -> None:
         node = event.node
