@@ -7,6 +7,8 @@ ensure_venv
 cd "$RPCSPY_ROOT"
 echo "==> ruff" >&2
 "$VENV/bin/ruff" check rpcspy addons tests bench
+echo "==> ruff format" >&2
+"$VENV/bin/ruff" format --check rpcspy addons tests bench
 echo "==> mypy" >&2
 "$VENV/bin/mypy"
 echo "==> pytest" >&2

@@ -13,9 +13,9 @@ stdlib ``xmlrpc.client`` clients calling ``echo``):
   isolates the addon's own cost inside an otherwise identical mitmdump.
 
 Every process is a subprocess started the same way. Reports calls/s per setup, the rpcspy/mitmdump
-throughput ratio (goal: >= 0.95), the addon/mitmdump ratio and p50/p99 latency added over direct. The stdlib client opens a
-new connection per call (no keep-alive with the demo server), so each round is bounded to keep
-ephemeral ports and TIME_WAIT in check.
+throughput ratio (goal: >= 0.95), the addon/mitmdump ratio and p50/p99 latency added over direct.
+The stdlib client opens a new connection per call (no keep-alive with the demo server), so each
+round is bounded to keep ephemeral ports and TIME_WAIT in check.
 """
 
 from __future__ import annotations

@@ -109,7 +109,10 @@ def show_table(path: Path, *, as_json: bool = False) -> int:
     # Fixed columns: # time client status ms size; the call takes what is left.
     fixed = 6 + 13 + 22 + 12 + 9 + 13
     call_width = max(30, width - fixed)
-    header = f"{'#':>5} {'time':12} {'client':21} {'call':{call_width}} {'status':11} {'ms':>8} {'size':>12}"
+    header = (
+        f"{'#':>5} {'time':12} {'client':21} "
+        f"{'call':{call_width}} {'status':11} {'ms':>8} {'size':>12}"
+    )
     out.write(style(header, "bold") + "\n")
     count = 0
     for record in _records(reader, path):
@@ -127,7 +130,8 @@ def show_table(path: Path, *, as_json: bool = False) -> int:
             if len(call_text) + len(result) <= call_width:
                 call_text += result
         ms = "-" if record.duration_ms is None else f"{record.duration_ms:.1f}"
-        size = f"{_size(len(record.request_body))}/{_size(None if record.response_body is None else len(record.response_body))}"
+        response_size = None if record.response_body is None else len(record.response_body)
+        size = f"{_size(len(record.request_body))}/{_size(response_size)}"
         out.write(
             f"{record.seq:>5} {_time(record.started):12} {_peer(record.client):21} "
             f"{call_text:{call_width}} {style(f'{status:11}', colour)} {ms:>8} {size:>12}\n"

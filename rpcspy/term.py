@@ -31,7 +31,8 @@ def use_colour(stream: TextIO) -> bool:
 
 
 class Style:
-    """Wraps text in ANSI colour codes when the stream wants colour, and passes it through otherwise."""
+    """Wraps text in ANSI colour codes when the stream wants colour, and passes it through
+    otherwise."""
 
     def __init__(self, stream: TextIO) -> None:
         self.enabled = use_colour(stream)

@@ -118,7 +118,8 @@ class GzipRaw(io.RawIOBase):
 class GzipScan:
     """What a writer needs to know before appending to a gzip capture."""
 
-    #: The decompressed data's first line (with its newline when it has one), at most ``head_limit``.
+    #: The decompressed data's first line (with its newline when it has one), at most
+    #: ``head_limit``.
     head: bytes
     #: The decompressed data's last byte once any torn member is closed (b"" when there is none).
     last_byte: bytes

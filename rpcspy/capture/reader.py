@@ -1,4 +1,5 @@
-"""Reading capture files: a stream of records in constant memory, damaged lines reported and skipped.
+"""Reading capture files: a stream of records in constant memory, damaged lines reported and
+skipped.
 
 ``read_capture(path)`` checks the header at once (``CaptureFormatError`` for an empty file, a file
 that is not a capture, or an unsupported major version), then iterates ``CallRecord``s. A line

@@ -248,7 +248,8 @@ def _decode_body(
 
 
 def _explain_http_error(status: int, problems: list[Problem]) -> None:
-    """An error page (401, 502 ...) is the server's answer, not a broken XML-RPC response: say so."""
+    """An error page (401, 502 ...) is the server's answer, not a broken XML-RPC response: say
+    so."""
     for i, problem in enumerate(problems):
         if problem.where == "response" and problem.kind == "malformed-xml":
             problems[i] = Problem(

@@ -92,7 +92,8 @@ def _no_constants(name: str) -> NoReturn:
 
 
 def loads_line(line: bytes) -> object:
-    """The JSON value of one line; ``json.JSONDecodeError`` (with ``msg`` and ``pos``) if not JSON."""
+    """The JSON value of one line; ``json.JSONDecodeError`` (with ``msg`` and ``pos``) if not
+    JSON."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -154,7 +155,8 @@ def parse_header(obj: object) -> CaptureHeader:
                 "(was the start of the file lost?)"
             )
         raise CaptureFormatError(
-            f'not an rpcspy capture: the first line is JSON but not a capture header (no "format": "{FORMAT_NAME}")'
+            "not an rpcspy capture: the first line is JSON but not a capture header "
+            f'(no "format": "{FORMAT_NAME}")'
         )
     major, minor = _parse_version(obj.get("version"))
     if major != FORMAT_VERSION[0]:
@@ -182,7 +184,8 @@ def parse_header(obj: object) -> CaptureHeader:
 
 
 def body_to_json(body: bytes | None) -> dict[str, object] | None:
-    """``{"text": ...}`` for UTF-8 bytes, ``{"base64": ...}`` otherwise (with ``size``); None stays None."""
+    """``{"text": ...}`` for UTF-8 bytes, ``{"base64": ...}`` otherwise (with ``size``); None
+    stays None."""
     if body is None:
         return None
     try:

@@ -42,7 +42,8 @@ def _check_existing_header(path: Path, head: bytes) -> CaptureHeader:
         obj = loads_line(head)
     except ValueError:
         raise CaptureFormatError(
-            f"refusing to append to {path}: it is not an rpcspy capture (its first line is not a capture header)"
+            f"refusing to append to {path}: it is not an rpcspy capture "
+            "(its first line is not a capture header)"
         ) from None
     try:
         return parse_header(obj)
@@ -85,8 +86,8 @@ class CaptureWriter:
                 head = f.readline(HEADER_MAX_BYTES + 1)
                 if head.startswith(GZIP_MAGIC):
                     raise CaptureFormatError(
-                        f"refusing to append to {self.path}: it is gzip-compressed but its name does "
-                        "not end in .gz"
+                        f"refusing to append to {self.path}: it is gzip-compressed but its name "
+                        "does not end in .gz"
                     )
                 self.header = _check_existing_header(self.path, head)
                 f.seek(-1, 2)
@@ -112,7 +113,8 @@ class CaptureWriter:
                 # One byte of magic is a writer killed while starting the file.
                 if not GZIP_MAGIC.startswith(f.read(2)):
                     raise CaptureFormatError(
-                        f"refusing to append to {self.path}: its name ends in .gz but it is not gzip"
+                        f"refusing to append to {self.path}: "
+                        "its name ends in .gz but it is not gzip"
                     )
                 try:
                     scan = scan_for_append(f, HEADER_MAX_BYTES + 1)
@@ -151,7 +153,8 @@ class CaptureWriter:
         try:
             return dumps_line(record_to_json(record, redact=self.redact))
         except (RecursionError, ValueError, TypeError) as exc:
-            # Values nested deeper than JSON tools go: keep the raw bodies, say why the rest is not here.
+            # Values nested deeper than JSON tools go: keep the raw bodies, say why the rest is
+            # not here.
             obj = record_to_json(record, redact=self.redact, with_messages=False)
             problems = obj["problems"]
             assert isinstance(problems, list)
@@ -159,8 +162,8 @@ class CaptureWriter:
                 {
                     "where": "capture",
                     "kind": "not-stored",
-                    "reason": f"the decoded call and response could not be stored as JSON ({type(exc).__name__}); "
-                    "the raw bodies are kept",
+                    "reason": "the decoded call and response could not be stored as JSON "
+                    f"({type(exc).__name__}); the raw bodies are kept",
                     "line": None,
                     "column": None,
                     "path": None,

@@ -8,8 +8,10 @@ the loop to fill ``flow.metadata`` and call ``on_record``.
 
 Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 
-- ``rpcspy_capture``: capture file to append records to (``.jsonl`` or ``.jsonl.gz``); none by default.
-- ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by default.
+- ``rpcspy_capture``: capture file to append records to (``.jsonl`` or ``.jsonl.gz``); none by
+  default.
+- ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by
+  default.
 - ``rpcspy_redact``: redact credentials (Authorization, Cookie, ...) in the capture; on by default.
 - ``rpcspy_max_body``: bodies over this size are recorded but not decoded (k/m/g suffixes); 16m.
 - ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.

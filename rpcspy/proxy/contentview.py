@@ -64,7 +64,8 @@ def _format_result(result: MethodResponse | Fault | None) -> str:
 def render_message(
     message: MethodCall | MethodResponse | Fault, request: MethodCall | None = None
 ) -> Iterator[str]:
-    """The contentview's text, line by line. ``request`` pairs a multicall response with its calls."""
+    """The contentview's text, line by line. ``request`` pairs a multicall response with its
+    calls."""
     if isinstance(message, MethodCall):
         yield format_signature(message)
         yield ""

@@ -1,8 +1,9 @@
 """Run mitmproxy in-process, in our asyncio loop, with the rpcspy recorder: ``rpcspy proxy``.
 
 ``ProxyRunner`` starts a mitmproxy ``Master`` with the mitmproxy addons a recording proxy needs
-(``mitmproxy_addons``) plus ``RpcspyRecorder``, and prints one line per XML-RPC call. Only one runner may run per process at a time: mitmproxy keeps its master and options in
-module globals (``mitmproxy.ctx``). While it runs, mitmproxy also sets the loop's task factory
+(``mitmproxy_addons``) plus ``RpcspyRecorder``, and prints one line per XML-RPC call. Only one
+runner may run per process at a time: mitmproxy keeps its master and options in module globals
+(``mitmproxy.ctx``). While it runs, mitmproxy also sets the loop's task factory
 (``asyncio.eager_task_factory``) and exception handler, as ``mitmdump`` does; an application that
 must not share those can run the runner on a thread with its own loop.
 """

@@ -310,7 +310,8 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
             return len(self._handlers)
 
     def finish_requests(self, grace: float) -> None:
-        """Cut idle connections, let requests in flight finish for up to ``grace`` seconds, cut the rest."""
+        """Cut idle connections, let requests in flight finish for up to ``grace`` seconds, cut
+        the rest."""
         with self._handlers_lock:
             idle = [
                 request for thread, request in self._handlers.items() if thread not in self._busy
@@ -693,7 +694,8 @@ class DemoServer:
     # ------------------------------------------------------------ life cycle
 
     def start(self) -> None:
-        """Serve from a background thread; the socket already listens, so clients may connect now."""
+        """Serve from a background thread; the socket already listens, so clients may connect
+        now."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("this DemoServer was stopped; create a new one")

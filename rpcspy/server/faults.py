@@ -3,8 +3,8 @@
 The negative codes follow the fault code interoperability convention most XML-RPC servers share
 (``-32601`` method not found, ``-32602`` invalid parameters, ...); the small positive ones belong to
 the directory service. Code ``1`` is not ours: it is what the stdlib server answers when a method
-raises an unexpected Python exception (``"<class 'ZeroDivisionError'>:..."``), kept on purpose so the
-demo shows what real ``xmlrpc.server`` services look like.
+raises an unexpected Python exception (``"<class 'ZeroDivisionError'>:..."``), kept on purpose so
+the demo shows what real ``xmlrpc.server`` services look like.
 """
 
 from __future__ import annotations

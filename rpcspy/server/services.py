@@ -427,7 +427,7 @@ class DemoServices:
         when: object,
         data: object,
     ) -> list[Any]:
-        """validator1.manyTypesTest(int, boolean, string, double, dateTime, base64) => the six, as an array."""
+        """validator1.manyTypesTest(int, boolean, string, double, dateTime, base64) => the six, as an array."""  # noqa: E501 (system.methodHelp text)
         return [number, boolean, string, double, when, data]
 
     def moderate_size_array_check(self, array: object) -> str:
@@ -442,7 +442,7 @@ class DemoServices:
         """validator1.nestedStructTest(calendar struct) => moe + larry + curly of 2000-04-01.
 
         The calendar is {year: {month: {day: {moe, larry, curly, ...}}}}, keys as "2000", "04", "01".
-        """
+        """  # noqa: E501 (system.methodHelp text)
         name = "validator1.nestedStructTest"
         node = _struct(struct, name, "the argument")
         where = "the calendar"
@@ -467,7 +467,7 @@ class DemoServices:
     # ------------------------------------------------------------ misbehaviour on demand
 
     def demo_fault(self, code: object, string: object) -> None:
-        """demo.fault(code, string) => (fault): raises an XML-RPC fault with that code and string."""
+        """demo.fault(code, string) => (fault): raises an XML-RPC fault with that code and string."""  # noqa: E501 (system.methodHelp text)
         fault_code = _int(code, "demo.fault", "code")
         if not INT32_MIN <= fault_code <= INT32_MAX:
             fail(FAULT_INVALID_PARAMS, "demo.fault", "code must fit in a 32-bit int")

@@ -183,7 +183,8 @@ def _needs_nil(values: tuple[Value, ...]) -> bool:
 
 
 def to_python(record: CallRecord) -> str:
-    """A Python script that makes the recorded call with the standard library's ``xmlrpc.client``."""
+    """A Python script that makes the recorded call with the standard library's
+    ``xmlrpc.client``."""
     if record.call is None:
         raise ValueError("the request was not decoded, so there is no call to write as Python")
     call = record.call

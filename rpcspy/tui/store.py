@@ -731,7 +731,8 @@ def _rows_with(
     lengths: array[int],
     needles: list[bytes],
 ) -> list[int]:
-    """The rows whose line, in ``blob`` (lowercased, read from file offset ``lo``), holds every needle."""
+    """The rows whose line, in ``blob`` (lowercased, read from file offset ``lo``), holds every
+    needle."""
     first, rest = needles[0], needles[1:]
     found: list[int] = []
     if isinstance(rows, range):

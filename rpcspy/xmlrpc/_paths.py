@@ -21,7 +21,8 @@ def member_segment(name: str) -> str:
 
 
 def join_path(base: str | None, segments: list[str]) -> str | None:
-    """``base`` followed by ``segments`` given innermost first (the order an unwinding error sees)."""
+    """``base`` followed by ``segments`` given innermost first (the order an unwinding error
+    sees)."""
     inner = "".join(reversed(segments))
     if base is None:
         return inner.lstrip(".") or None

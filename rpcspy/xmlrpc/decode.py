@@ -172,7 +172,8 @@ else:  # pragma: no cover - messages.py changed: use the real constructors
 def decode_message(
     body: bytes, limits: Limits = DEFAULT_LIMITS
 ) -> MethodCall | MethodResponse | Fault:
-    """Decode a ``<methodCall>`` or a ``<methodResponse>``; raises only ``CodecError`` subclasses."""
+    """Decode a ``<methodCall>`` or a ``<methodResponse>``; raises only ``CodecError``
+    subclasses."""
     return _decode(body, limits, None)
 
 

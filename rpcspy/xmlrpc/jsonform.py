@@ -377,7 +377,8 @@ def call_to_json(call: MethodCall) -> dict[str, object]:
 
 
 def call_from_json(obj: object, *, path: str = "") -> MethodCall:
-    """The ``MethodCall`` for ``call_to_json``'s form; raises ``BadValue``. Unknown keys are ignored."""
+    """The ``MethodCall`` for ``call_to_json``'s form; raises ``BadValue``. Unknown keys are
+    ignored."""
     if not isinstance(obj, dict):
         raise BadValue(f"a call is an object, got {_describe(obj)}", path=path or None)
     method = obj.get("method")
@@ -402,7 +403,8 @@ def call_from_json(obj: object, *, path: str = "") -> MethodCall:
 
 
 def response_to_json(response: MethodResponse | Fault) -> dict[str, object]:
-    """``{"result": value}``, or ``{"fault": {"code": n, "string": text, "value": {"struct": ...}}}``."""
+    """``{"result": value}``, or
+    ``{"fault": {"code": n, "string": text, "value": {"struct": ...}}}``."""
     if isinstance(response, Fault):
         code = response.code
         return {
@@ -439,7 +441,8 @@ def fault_from_json(obj: object, *, path: str = "fault") -> Fault:
 
 
 def response_from_json(obj: object, *, path: str = "") -> MethodResponse | Fault:
-    """The response for ``response_to_json``'s form (one of ``result`` / ``fault``); ``BadValue``."""
+    """The response for ``response_to_json``'s form (one of ``result`` / ``fault``);
+    ``BadValue``."""
     if not isinstance(obj, dict):
         raise BadValue(f"a response is an object, got {_describe(obj)}", path=path or None)
     has_result = "result" in obj

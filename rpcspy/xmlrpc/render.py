@@ -74,7 +74,8 @@ def format_scalar(value: Value) -> str:
 
 
 def format_typed(value: Value) -> str:
-    """Type label and value: ``i4 42``, ``string "hi"``, ``boolean true``, ``struct {3 members}``."""
+    """Type label and value: ``i4 42``, ``string "hi"``, ``boolean true``,
+    ``struct {3 members}``."""
     return f"{value.label} {format_scalar(value)}"
 
 

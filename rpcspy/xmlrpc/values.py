@@ -298,7 +298,8 @@ def parse_datetime(text: str) -> _dt.datetime | None:
 
 
 class DateTime(String):
-    """``<dateTime.iso8601>``: keeps the original text; ``parsed`` is the datetime where it parses."""
+    """``<dateTime.iso8601>``: keeps the original text; ``parsed`` is the datetime where it
+    parses."""
 
     __slots__ = ()
     tag = "dateTime.iso8601"

@@ -235,7 +235,10 @@ def test_bad_request_bodies_become_problems(
 
 
 def test_codec_positions_reach_the_problem() -> None:
-    body = b"<methodResponse>\n<params>\n<param>\n<value><int>1</value>\n</param></params></methodResponse>"
+    body = (
+        b"<methodResponse>\n<params>\n<param>\n<value><int>1</value>\n"
+        b"</param></params></methodResponse>"
+    )
     r = build(call_body("a"), body)
     (p,) = r.problems
     assert (p.where, p.kind, p.line) == ("response", "malformed-xml", 4)

@@ -1,4 +1,5 @@
-"""The JSON form of records and headers: lossless round trips, redaction, versioning, clear errors."""
+"""The JSON form of records and headers: lossless round trips, redaction, versioning, clear
+errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Test helpers for the proxy: a runner on its own thread, a raw upstream, proxy-aware transports."""
+"""Test helpers for the proxy: a runner on its own thread, a raw upstream, proxy-aware
+transports."""
 
 from __future__ import annotations
 

@@ -11,7 +11,10 @@ from rpcspy.proxy import detect
 from rpcspy.proxy.detect import SNIFF_BYTES, looks_like_xml, sniff_body, watch_matches
 
 CALL = b"<?xml version='1.0'?>\n<methodCall><methodName>echo</methodName><params/></methodCall>"
-RESPONSE = b"<?xml version='1.0'?>\n<methodResponse><params><param><value>x</value></param></params></methodResponse>"
+RESPONSE = (
+    b"<?xml version='1.0'?>\n"
+    b"<methodResponse><params><param><value>x</value></param></params></methodResponse>"
+)
 
 
 def test_plain_bodies() -> None:

@@ -1,4 +1,5 @@
-"""Load and crash: 50 clients x 200 calls recorded exactly once each; kill -9 leaves a clean prefix."""
+"""Load and crash: 50 clients x 200 calls recorded exactly once each; kill -9 leaves a clean
+prefix."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ CHILD = """
 import json, sys
 from rpcspy.server import DemoServer, ServerConfig
 server = DemoServer(ServerConfig(port=0, tls=True, quiet=True))
-print(json.dumps({"url": server.url, "root": str(server.root), "cafile": str(server.cafile)}), flush=True)
+info = {"url": server.url, "root": str(server.root), "cafile": str(server.cafile)}
+print(json.dumps(info), flush=True)
 try:
     server.serve_forever()
 except KeyboardInterrupt:

@@ -110,7 +110,9 @@ def sample_records() -> list[CallRecord]:
             9,
             "demo.crash",
             (),
-            response_body=b"<?xml version='1.0'?><methodResponse><params><param><value><int>1</int></value>",
+            response_body=(
+                b"<?xml version='1.0'?><methodResponse><params><param><value><int>1</int></value>"
+            ),
         ),
         exchange(10, "demo.large", (3,), result=["x" * 20] * 3, duration_ms=12.0),
         exchange(11, "math.add", (2, 3), no_response=True, error="upstream refused the connection"),

@@ -54,7 +54,10 @@ def _params(name: str) -> tuple[Value, ...]:
 
 
 def _response(value_xml: str) -> bytes:
-    return f"<methodResponse><params><param><value>{value_xml}</value></param></params></methodResponse>".encode()
+    return (
+        f"<methodResponse><params><param><value>{value_xml}</value></param></params>"
+        "</methodResponse>"
+    ).encode()
 
 
 def _nested_arrays(depth: int) -> bytes:
@@ -263,7 +266,10 @@ def test_malformed_xml_reports_line_and_column() -> None:
 
 
 def test_line_numbers_survive_blank_lines_before_the_declaration() -> None:
-    body = b'\n\n<?xml version="1.0"?>\n<methodCall>\n<methodName>x</methodName>\n<params><param><value><i4>abc</i4></value></param></params></methodCall>'
+    body = (
+        b'\n\n<?xml version="1.0"?>\n<methodCall>\n<methodName>x</methodName>\n'
+        b"<params><param><value><i4>abc</i4></value></param></params></methodCall>"
+    )
     with pytest.raises(BadValue) as info:
         decode_request(body)
     assert info.value.line == 6
@@ -272,8 +278,10 @@ def test_line_numbers_survive_blank_lines_before_the_declaration() -> None:
 def test_paths_name_the_value() -> None:
     body = _response(
         "<struct><member><name>items</name><value><array><data>"
-        "<value><struct><member><name>first name</name><value><i4>1</i4></value></member></struct></value>"
-        "<value><struct><member><name>first name</name><value><boolean>7</boolean></value></member></struct></value>"
+        "<value><struct><member><name>first name</name><value><i4>1</i4></value>"
+        "</member></struct></value>"
+        "<value><struct><member><name>first name</name><value><boolean>7</boolean></value>"
+        "</member></struct></value>"
         "</data></array></value></member></struct>"
     )
     with pytest.raises(BadValue) as info:
@@ -353,8 +361,14 @@ def test_int_values_keep_their_tag() -> None:
     st.datetimes(min_value=dt.datetime(1, 1, 1)),
 )
 def test_datetime_check_agrees_with_parse_datetime(noise: str, moment: dt.datetime) -> None:
-    compact = f"{moment.year:04d}{moment.month:02d}{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    dashed = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    compact = (
+        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+    dashed = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
     candidates = [noise]
     for base in (compact, dashed):
         candidates += [
@@ -415,7 +429,10 @@ def test_blank_text_before_a_crlf_inside_a_string_is_kept() -> None:
     # XML turns CRLF into LF; the blanks in front of it are content and must survive the parse.
     from rpcspy.xmlrpc import String, UntypedString, decode_response
 
-    typed = b"<methodResponse><params><param><value><string> \r\nx</string></value></param></params></methodResponse>"
+    typed = (
+        b"<methodResponse><params><param><value><string> \r\nx</string></value></param></params>"
+        b"</methodResponse>"
+    )
     assert decode_response(typed).value == String(" \nx")  # type: ignore[union-attr]
     untyped = (
         b"<methodResponse><params><param><value>\t\r\nx</value></param></params></methodResponse>"

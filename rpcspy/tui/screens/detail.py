@@ -191,13 +191,11 @@ class DetailScreen(Screen[None]):
         title = f"#{rec.seq}  {rec.method or '(not decoded)'}"
         if self.sub is not None and self.sub < len(rec.subcalls):
             title += f"  > sub-call {self.sub}: {rec.subcalls[self.sub].call.method}"
+        colour = "red" if kind in ("problem", "error") else "yellow" if "fault" in kind else "green"
         summary = Text.assemble(
             (title, "bold"),
             "   ",
-            (
-                label,
-                f"bold {'red' if kind in ('problem', 'error') else 'yellow' if 'fault' in kind else 'green'}",
-            ),
+            (label, f"bold {colour}"),
             f"   {format_duration(rec.duration_ms)} ms   {call_url(rec)}",
         )
         yield Static(summary, id="detail-summary")

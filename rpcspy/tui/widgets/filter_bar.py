@@ -82,7 +82,9 @@ class FilterBar(Vertical):
     def compose(self) -> ComposeResult:
         yield FilterInput(
             value=self._initial,
-            placeholder="filter: method:dir.* and not ok, latency>200ms, params[0].name=bob …  (? help)",
+            placeholder=(
+                "filter: method:dir.* and not ok, latency>200ms, params[0].name=bob …  (? help)"
+            ),
             suggester=FilterSuggester(self._methods, self._clients),
             id="filter-input",
             # Keep the expression when the bar is focused: "/" then typing refines the filter.
