@@ -5,10 +5,12 @@ rpcspy inspects is what a plain Python service sends. ``DemoServer(ServerConfig(
 free port on 127.0.0.1; ``with server:`` serves it from a background thread.
 
 ``app`` wires the server (paths, auth, TLS, logging, life cycle), ``services`` holds the methods and
-documents them (and what ``variant=2`` changes), ``sandbox`` confines the directory service,
+documents them (and what ``variant=2`` changes), ``sandbox`` confines the file methods to a
+virtual root,
 ``faults`` lists the fault codes and ``tlscert`` makes the self-signed certificate.
 """
 
 from rpcspy.server.app import MAX_REQUEST_BYTES, REALM, DemoServer, ServerConfig
+from rpcspy.server.services import SERVE_HELP_NOTE
 
-__all__ = ["MAX_REQUEST_BYTES", "REALM", "DemoServer", "ServerConfig"]
+__all__ = ["MAX_REQUEST_BYTES", "REALM", "SERVE_HELP_NOTE", "DemoServer", "ServerConfig"]

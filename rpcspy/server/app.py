@@ -13,7 +13,9 @@ Wire behaviour, on purpose close to a plain ``SimpleXMLRPCServer``:
   when the client accepts gzip, both as the stdlib does. Request bodies over 64 MiB are 413.
 - ``allow_none`` and ``use_builtin_types`` are on: nil, base64 (bytes) and dateTime (datetime)
   pass through as Python values.
-- Unknown methods are fault -32601, a wrong number of arguments -32602 (see ``faults.py``).
+- Unknown methods are fault -32601, a wrong number of arguments -32602 (see ``faults.py``);
+  ``prefix.private`` and a bare ``public`` get the prefix tutorial's own refusal, fault 1
+  ``<class 'Exception'>:method "..." is not supported``.
   ``system.methodSignature`` gives real signatures (``"undef"`` where types depend on values),
   ``system.methodHelp`` the method's documentation.
 - With ``user``/``password`` every request on every path needs HTTP Basic credentials (compared in
@@ -72,7 +74,7 @@ from rpcspy.server.faults import (
     FAULT_SYSTEM,
     fail,
 )
-from rpcspy.server.sandbox import Sandbox
+from rpcspy.server.sandbox import TUTORIAL_DIRS, Sandbox
 from rpcspy.server.services import DemoServices, Method, PrefixService, Signature, call_with_params
 from rpcspy.server.tlscert import DEFAULT_HOSTS, generate_self_signed
 
@@ -97,7 +99,8 @@ class ServerConfig:
     """How to run the demo server; see the module documentation for each feature.
 
     ``port=0`` picks a free port (read it back from ``DemoServer.port``). ``root`` is the
-    directory the ``dir.*`` methods are confined to (default: a fresh temp dir, removed on stop).
+    directory the file methods are confined to, playing ``/`` (default: a fresh temp dir holding
+    an empty ``tmp/``, removed on stop; a given ``root`` is used as it is).
     ``user`` turns on Basic auth and then needs ``password`` (a ``password`` alone is ignored).
     ``keyfile`` defaults to the key inside ``certfile``. ``variant=2`` changes a few results on
     purpose (listed in ``rpcspy.server.services``).
@@ -231,7 +234,10 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
         self.add_method(Method("system.multicall", self.system_multicall, (("array", "array"),)))
 
     def method_help(self, method_name: object) -> str:
-        """system.methodHelp(name) => the documentation of that method."""
+        """system.methodHelp('add') => "Adds two integers together"
+
+        Returns a string containing documentation for the specified method.
+        """
         name = self._method_name(method_name, "system.methodHelp")
         func = self.funcs.get(name)
         if func is not None:
@@ -241,9 +247,14 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
         fail(FAULT_METHOD_NOT_FOUND, "system.methodHelp", f"no method {name!r}")
 
     def method_signature(self, method_name: object) -> list[list[str]] | str:
-        """system.methodSignature(name) => [[return type, parameter types...], ...] or "undef".
+        """system.methodSignature('add') => [double, int, int]
 
-        "undef" means the method's types depend on the values it is given.
+        Returns a list describing the signature of the method. In the
+        above example, the add method takes two integers as arguments
+        and returns a double result.
+
+        This server lists every signature of a method, [[return type, parameter types...], ...],
+        and answers "undef" when the types depend on the values given.
         """
         name = self._method_name(method_name, "system.methodSignature")
         signatures: tuple[Signature, ...] | None
@@ -271,7 +282,7 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
         func = self.funcs.get(method)
         if func is not None:
             return call_with_params(method, func, args)
-        if self.instance is not None:
+        if self.instance is not None and self.instance.claims(method):
             return self.instance._dispatch(method, args)
         raise Fault(FAULT_METHOD_NOT_FOUND, f'method "{method}" is not supported')
 
@@ -630,6 +641,8 @@ class DemoServer:
             return self.config.root
         root = Path(tempfile.mkdtemp(prefix="rpcspy-demo-root-"))
         stack.callback(shutil.rmtree, root, ignore_errors=True)
+        for name in TUTORIAL_DIRS:
+            (root / name).mkdir()
         return root
 
     def _make_tls_context(self, stack: contextlib.ExitStack) -> ssl.SSLContext:

@@ -27,7 +27,7 @@ __all__ = [
     "xmlrpc_type",
 ]
 
-#: The method does not exist (or is not exposed, like ``prefix.private``).
+#: The method does not exist (``prefix.private`` is refused with the tutorial's fault 1 instead).
 FAULT_METHOD_NOT_FOUND = -32601
 #: Wrong number or type of arguments, or a value outside what the method accepts.
 FAULT_INVALID_PARAMS = -32602

@@ -9,7 +9,8 @@ runs (fault -32602); everything else a method refuses is a fault with a code fro
 Methods (``system.*`` are added by ``app.py``):
 
 ==============================  =========================================================
-``uname()``                     struct ``{sysname, release, machine}`` from ``platform``
+``uname()``                     ``os.uname()`` as a struct: sysname, nodename, release,
+                                version, machine (the first tutorial's ``server.py``)
 ``echo(s)``                     ``s`` upper-cased; a non-string is fault -32602
 ``add(a, b)``                   ``a + b`` (ints or doubles; an int result must fit 32 bits)
 ``subtract``, ``multiply``,     the Python docs' examples (``divide`` is ``a // b`` and lets
@@ -18,10 +19,14 @@ Methods (``system.*`` are added by ``app.py``):
 ``getData()``                   ``"42"`` (the Python docs' ExampleService)
 ``currentTime.getCurrentTime``  the server's local time, a dateTime
 ``sample.sumAndDifference``     ``{sum, difference}`` of two ints (the XML-RPC HOWTO)
-``dir(path="")``, ``dir.list``  ``[{name, type}]`` of a sandbox directory, sorted by name
-``dir.create(path)``            make one directory, returns its normalised relative path
-``dir.remove(path)``            remove one empty directory, returns true
-``prefix.public()``             ``"public"``; ``prefix.private`` exists but is refused
+``list_contents(dir_name)``     the names in a sandbox directory, sorted (``os.listdir``)
+``list(dir_name)``              the same (the ``register_instance`` tutorial, with its help)
+``dir(path="")``, ``dir.list``  the same under the alternate and the dotted name
+``dir.entries(path="")``        ``[{name, type}]`` of a sandbox directory, sorted by name
+``dir.create(path)``            make one directory (``os.mkdir``), returns nil
+``dir.remove(path)``            remove one empty directory (``os.rmdir``), returns nil
+``prefix.public()``             ``"This is public"``; ``prefix.private`` and ``public`` are
+                                refused with the tutorial's fault 1
 ``validator1.*``                the UserLand validator suite (eight methods)
 ``demo.fault(code, string)``    raises exactly that fault
 ``demo.slow(seconds)``          sleeps (0 to 10 s, woken by shutdown), returns ``seconds``
@@ -32,8 +37,14 @@ Methods (``system.*`` are added by ``app.py``):
 ``demo.echo(value)``            any value back unchanged, nil included
 ==============================  =========================================================
 
-``uname`` leaves out ``nodename`` and ``version`` of ``os.uname()``: the host name and the kernel
-build string are machine-specific and would end up in shared capture files.
+Paths are resolved in a virtual root (``sandbox.py``): ``/`` is the sandbox directory, which starts
+with an empty ``tmp/``, so ``list_contents('/tmp')`` and ``dir.create('/tmp/EXAMPLE')`` work as the
+tutorials show without touching the real ``/tmp``.
+
+Where two tutorials disagree the richer server is served (``SERVE_HELP_NOTE``): ``list_contents``
+stays although ``xmlrpc_alternate_name.py`` renamed it to ``dir``, and ``system.listMethods`` lists
+every method above, not one tutorial's. ``uname`` includes ``nodename`` and ``version`` as the
+tutorial shows them: captures of it hold the host name and the kernel build.
 
 Variant 2 (``ServerConfig(variant=2)``) changes exactly these results, for replay and diff tests:
 
@@ -74,12 +85,15 @@ __all__ = [
     "INT32_MAX",
     "INT32_MIN",
     "LARGE_MAX_BYTES",
+    "SERVE_HELP_NOTE",
     "SLOW_MAX_SECONDS",
     "DemoServices",
     "Method",
     "PrefixService",
     "Signature",
     "call_with_params",
+    "expose",
+    "is_exposed",
 ]
 
 INT32_MIN = -(2**31)
@@ -90,6 +104,18 @@ SLOW_MAX_SECONDS = 10.0
 LARGE_MAX_BYTES = 64 * 1024 * 1024
 
 _LARGE_PATTERN = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+#: For ``rpcspy serve --help``: what the tutorials' clients find here, and where they differ.
+SERVE_HELP_NOTE = (
+    "The tutorials' servers (Python's xmlrpc.server walkthroughs) in one: their clients run\n"
+    "unchanged but for host and port (they use localhost:8000 or :9000: pass --port).\n"
+    "File methods (list_contents, list, dir, dir.list, dir.entries, dir.create, dir.remove)\n"
+    "work in a sandbox whose root plays '/': a fresh temp directory holding an empty tmp/\n"
+    "(or --root DIR, used as it is), so '/tmp/EXAMPLE' never touches the real /tmp.\n"
+    "Where tutorials disagree the richer server is served: list_contents stays although\n"
+    "xmlrpc_alternate_name.py renamed it to dir (its client prints a listing, not ERROR),\n"
+    "and system.listMethods lists every method here, not one tutorial's."
+)
 
 #: One signature: the return type, then each parameter's type.
 Signature = tuple[str, ...]
@@ -224,10 +250,13 @@ class DemoServices:
             Method("getData", self.get_data, ((s if self.variant == 1 else "int",),)),
             Method("currentTime.getCurrentTime", self.get_current_time, (("dateTime.iso8601",),)),
             Method("sample.sumAndDifference", self.sum_and_difference, (("struct", "int", "int"),)),
+            Method("list_contents", self.list_contents, (("array", s),)),
+            Method("list", self.list_names, (("array", s),)),
             Method("dir", self.directory, (("array",), ("array", s))),
             Method("dir.list", self.dir_list, (("array",), ("array", s))),
-            Method("dir.create", self.dir_create, ((s, s),)),
-            Method("dir.remove", self.dir_remove, (("boolean", s),)),
+            Method("dir.entries", self.dir_entries, (("array",), ("array", s))),
+            Method("dir.create", self.dir_create, (("nil", s),)),
+            Method("dir.remove", self.dir_remove, (("nil", s),)),
             Method(
                 "validator1.arrayOfStructsTest", self.array_of_structs_test, (("int", "array"),)
             ),
@@ -260,15 +289,17 @@ class DemoServices:
     # ------------------------------------------------------------ basics
 
     def uname(self) -> dict[str, str]:
-        """uname() => {sysname, release, machine}: the server's operating system.
+        """uname() => {sysname, nodename, release, version, machine}: the server's os.uname().
 
-        Like os.uname() without nodename and version, which are machine-specific.
         Variant 2 adds "python", the server's Python version.
         """
+        system = platform.uname()
         info = {
-            "sysname": platform.system(),
-            "release": platform.release(),
-            "machine": platform.machine(),
+            "sysname": system.system,
+            "nodename": system.node,
+            "release": system.release,
+            "version": system.version,
+            "machine": system.machine,
         }
         if self.variant == 2:
             info["python"] = platform.python_version()
@@ -353,32 +384,51 @@ class DemoServices:
 
     # ------------------------------------------------------------ directory service
 
-    def directory(self, path: object = "") -> list[dict[str, str]]:
-        """dir(path="") => [{name, type}, ...]: the sandbox root, or a directory in it.
+    def list_contents(self, dir_name: object) -> list[str]:
+        """list_contents(dir_name) => [<filenames>]: the names in a directory of the sandbox.
 
-        type is "directory", "file", "symlink" or "other"; entries are sorted by name.
-        Paths are relative to the sandbox; "..", absolute paths and symbolic links leading
-        outside are refused (fault 100).
+        os.listdir in a sandbox whose root plays "/" (it starts with an empty "tmp"), names sorted.
+        Paths may be absolute or relative to "/"; "..", NUL, over-long names and symbolic links
+        leading outside are refused (fault 100).
         """
-        return self.sandbox.listdir(path, "dir")
+        return self.sandbox.names(dir_name, "list_contents")
 
-    def dir_list(self, path: object = "") -> list[dict[str, str]]:
-        """dir.list(path="") => [{name, type}, ...]: the same as dir, under a dotted name."""
-        return self.sandbox.listdir(path, "dir.list")
+    def list_names(self, dir_name: object) -> list[str]:
+        """list(dir_name) => [<filenames>]
 
-    def dir_create(self, path: object) -> str:
-        """dir.create(path) => path: make one directory in the sandbox (the parent must exist).
+        Returns a list containing the contents of
+        the named directory.
+        """
+        return self.sandbox.names(dir_name, "list")
+
+    def directory(self, path: object = "") -> list[str]:
+        """dir(path="/") => [<filenames>]: list_contents under an alternate name."""
+        return self.sandbox.names(path, "dir")
+
+    def dir_list(self, path: object = "") -> list[str]:
+        """dir.list(path="/") => [<filenames>]: list_contents under a dotted name."""
+        return self.sandbox.names(path, "dir.list")
+
+    def dir_entries(self, path: object = "") -> list[dict[str, str]]:
+        """dir.entries(path="/") => [{name, type}, ...]: a sandbox directory, with entry types.
+
+        type is "directory", "file", "symlink" (not followed) or "other"; sorted by name.
+        """
+        return self.sandbox.entries(path, "dir.entries")
+
+    def dir_create(self, path: object) -> None:
+        """dir.create(path) => nil: make one directory in the sandbox, like os.mkdir.
 
         Faults: 100 path refused, 101 no such parent, 102 already exists.
         """
-        return self.sandbox.mkdir(path, "dir.create")
+        self.sandbox.mkdir(path, "dir.create")
 
-    def dir_remove(self, path: object) -> bool:
-        """dir.remove(path) => true: remove one empty directory from the sandbox.
+    def dir_remove(self, path: object) -> None:
+        """dir.remove(path) => nil: remove one empty directory from the sandbox, like os.rmdir.
 
         Faults: 100 path refused, 101 no such directory, 103 not empty, 104 not a directory.
         """
-        return self.sandbox.rmdir(path, "dir.remove")
+        self.sandbox.rmdir(path, "dir.remove")
 
     # ------------------------------------------------------------ validator1
 
@@ -529,36 +579,58 @@ class DemoServices:
         return value
 
 
-class PrefixService:
-    """The stdlib's ``register_instance`` pattern: an object whose ``_dispatch`` decides.
+def expose(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator to set exposed flag on a function (the tutorial's ``expose``)."""
+    func.exposed = True  # type: ignore[attr-defined]
+    return func
 
-    Only the names in ``PUBLIC`` are reachable as ``prefix.<name>``; ``prefix.private`` is a real
-    Python method that the dispatcher refuses like any unknown method, and that
-    ``system.listMethods`` (through ``_listMethods``) never shows.
+
+def is_exposed(func: object) -> bool:
+    """Test whether another function should be publicly exposed."""
+    return bool(getattr(func, "exposed", False))
+
+
+class PrefixService:
+    """The tutorial's ``register_instance`` service whose ``_dispatch`` decides what is public.
+
+    As in ``xmlrpc_instance_with_prefix.py``: only ``prefix.<name>`` of a method marked with
+    ``@expose`` runs; anything else this service is asked raises ``Exception('method "..." is not
+    supported')``, which the stdlib server answers as fault 1 ``<class 'Exception'>:...``.
+    ``claims`` tells which names reach it at all (``prefix.*`` and its own method names, such as
+    a bare ``public``), so other unknown methods keep the server's fault -32601.
+    ``system.listMethods`` (through ``_listMethods``) shows the exposed methods only.
     """
 
-    PREFIX = "prefix."
-    PUBLIC = ("public",)
+    PREFIX = "prefix"
 
+    @expose
     def public(self) -> str:
-        """prefix.public() => "public": exposed through the instance's _dispatch."""
-        return "public"
+        """prefix.public() => "This is public": exposed through the instance's _dispatch."""
+        return "This is public"
 
     def private(self) -> str:
         """Never reachable over XML-RPC."""
-        return "private"
+        return "This is private"
+
+    def claims(self, method: str) -> bool:
+        """Whether ``method`` is this service's to answer (or to refuse with fault 1)."""
+        name = method.removeprefix(self.PREFIX + ".")
+        return name != method or (not name.startswith("_") and callable(getattr(self, name, None)))
 
     def _exposed(self, method: str) -> Callable[..., Any] | None:
-        if not method.startswith(self.PREFIX):
+        if not method.startswith(self.PREFIX + "."):
             return None
-        name = method.removeprefix(self.PREFIX)
-        if name not in self.PUBLIC:
+        name = method.partition(".")[2]
+        if name.startswith("_"):
             return None
-        func: Callable[..., Any] = getattr(self, name)
+        func: Callable[..., Any] | None = getattr(self, name, None)
+        if not callable(func) or not is_exposed(func):
+            return None
         return func
 
     def _listMethods(self) -> list[str]:
-        return [self.PREFIX + name for name in self.PUBLIC]
+        names = (name for name in dir(self) if not name.startswith("_"))
+        return [f"{self.PREFIX}.{name}" for name in names if is_exposed(getattr(self, name))]
 
     def _methodHelp(self, method: str) -> str:
         func = self._exposed(method)
@@ -574,5 +646,6 @@ class PrefixService:
     def _dispatch(self, method: str, params: Sequence[Any]) -> Any:
         func = self._exposed(method)
         if func is None:
-            raise Fault(FAULT_METHOD_NOT_FOUND, f'method "{method}" is not supported')
+            # Exactly the tutorial's refusal: the stdlib server sends it as fault 1.
+            raise Exception(f'method "{method}" is not supported')
         return call_with_params(method, func, params)

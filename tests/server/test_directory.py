@@ -1,4 +1,5 @@
-"""The directory service: dir, dir.list, dir.create, dir.remove, confined to the sandbox root."""
+"""The file methods (list_contents, list, dir, dir.list, dir.entries, dir.create, dir.remove),
+confined to the sandbox, whose root plays "/"."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rpcspy.server.faults import (
     FAULT_NOT_EMPTY,
     FAULT_PATH_REFUSED,
 )
-from rpcspy.server.sandbox import Sandbox
+from rpcspy.server.sandbox import NAME_MAX_BYTES, PATH_MAX_BYTES, Sandbox
 from tests.conftest import MakeServer
 from tests.server.helpers import connect
 
@@ -29,37 +30,82 @@ def fault(call: object, *args: object) -> xmlrpc.client.Fault:
     return info.value
 
 
+FILE_METHODS = [
+    "list_contents",
+    "list",
+    "dir",
+    "dir.list",
+    "dir.entries",
+    "dir.create",
+    "dir.remove",
+]
+LISTINGS = ["list_contents", "list", "dir", "dir.list"]
+
+
 def test_create_list_remove(server: DemoServer) -> None:
     proxy = connect(server)
-    assert proxy.dir() == []
-    assert proxy.dir.create("a") == "a"
-    assert proxy.dir.create("a/b") == "a/b"
-    assert proxy.dir.create("a//./c/") == "a/c"  # normalised
+    assert proxy.dir() == ["tmp"]  # a fresh sandbox holds the tutorials' /tmp
+    assert proxy.dir("tmp") == []
+    assert proxy.dir.create("a") is None
+    assert proxy.dir.create("a/b") is None
+    assert proxy.dir.create("a//./c/") is None  # normalised
     assert (server.root / "a" / "b").is_dir()
-    assert proxy.dir() == [{"name": "a", "type": "directory"}]
+    assert (server.root / "a" / "c").is_dir()
+    assert proxy.dir() == ["a", "tmp"]
+    assert proxy.dir.entries() == [
+        {"name": "a", "type": "directory"},
+        {"name": "tmp", "type": "directory"},
+    ]
     assert (
         proxy.dir("a")
         == proxy.dir.list("a")
-        == [
-            {"name": "b", "type": "directory"},
-            {"name": "c", "type": "directory"},
-        ]
+        == proxy.list_contents("a")
+        == proxy.list("a")
+        == ["b", "c"]
     )
-    assert proxy.dir.list() == proxy.dir("") == proxy.dir(".")
-    assert proxy.dir.remove("a/b") is True
+    assert proxy.dir.entries("a") == [
+        {"name": "b", "type": "directory"},
+        {"name": "c", "type": "directory"},
+    ]
+    assert proxy.dir.list() == proxy.dir("") == proxy.dir(".") == proxy.dir("/")
+    assert proxy.dir.remove("a/b") is None
     assert not (server.root / "a" / "b").exists()
-    assert proxy.dir("a") == [{"name": "c", "type": "directory"}]
+    assert proxy.dir("a") == ["c"]
+
+
+def test_absolute_paths_resolve_in_the_virtual_root(server: DemoServer) -> None:
+    proxy = connect(server)
+    assert "EXAMPLE" not in proxy.dir.list("/tmp")
+    assert proxy.dir.create("/tmp/EXAMPLE") is None
+    assert (server.root / "tmp" / "EXAMPLE").is_dir()
+    assert proxy.dir.list("/tmp") == proxy.dir.list("tmp") == ["EXAMPLE"]
+    assert proxy.dir.create("//etc") is None  # "//" is "/" too
+    assert (server.root / "etc").is_dir()
+    assert proxy.list_contents("/etc") == []  # the sandbox's /etc, not the real one
+    assert proxy.dir.remove("/tmp/EXAMPLE") is None
+    assert proxy.dir.list("/tmp") == []
+
+
+@pytest.mark.parametrize("method", LISTINGS)
+def test_every_listing_gives_the_same_sorted_names(server: DemoServer, method: str) -> None:
+    for name in ("b", "A", "c.txt"):
+        (server.root / "tmp" / name).mkdir()
+    call = getattr(connect(server), method)
+    assert call("/tmp") == sorted(os.listdir(server.root / "tmp")) == ["A", "b", "c.txt"]
 
 
 def test_listing_names_files_and_links_without_following(server: DemoServer) -> None:
     (server.root / "file.txt").write_text("x")
     (server.root / "sub").mkdir()
     (server.root / "link").symlink_to(server.root / "sub")
-    assert connect(server).dir() == [
+    proxy = connect(server)
+    assert proxy.dir.entries() == [
         {"name": "file.txt", "type": "file"},
         {"name": "link", "type": "symlink"},
         {"name": "sub", "type": "directory"},
+        {"name": "tmp", "type": "directory"},
     ]
+    assert proxy.dir() == ["file.txt", "link", "sub", "tmp"]
 
 
 def test_errors_are_clear_faults(server: DemoServer) -> None:
@@ -89,9 +135,14 @@ def test_errors_are_clear_faults(server: DemoServer) -> None:
     )
     assert fault(proxy.dir.remove, "file.txt").faultCode == FAULT_NOT_A_DIRECTORY
     assert fault(proxy.dir, "file.txt").faultCode == FAULT_NOT_A_DIRECTORY
+    assert fault(proxy.dir.entries, "/file.txt").faultCode == FAULT_NOT_A_DIRECTORY
     assert fault(proxy.dir.list, "ghost").faultCode == FAULT_NO_SUCH_PATH
     assert fault(proxy.dir.remove, "").faultCode == FAULT_PATH_REFUSED
+    assert fault(proxy.dir.remove, "/").faultCode == FAULT_PATH_REFUSED
     assert fault(proxy.dir.create, ".").faultCode == FAULT_EXISTS
+    assert fault(proxy.dir.create, "/").faultCode == FAULT_EXISTS
+    absolute = fault(proxy.dir.create, "/full")
+    assert absolute.faultString == "dir.create: '/full' already exists"  # named as given
     assert fault(proxy.dir, 5).faultCode == FAULT_INVALID_PARAMS
     # nothing leaks the server's own path
     for f in (exists, orphan, not_empty, missing):
@@ -99,9 +150,10 @@ def test_errors_are_clear_faults(server: DemoServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["..", "../", "a/../..", "a/../b", "../etc", "/etc", "/", "//etc", "C:/Windows"]
+    "path",
+    ["..", "../", "a/../..", "a/../b", "../etc", "/..", "/tmp/../..", "C:/Windows", "\\etc"],
 )
-@pytest.mark.parametrize("method", ["dir", "dir.list", "dir.create", "dir.remove"])
+@pytest.mark.parametrize("method", FILE_METHODS)
 def test_paths_escaping_the_root_are_refused(
     shared_server: DemoServer, method: str, path: str
 ) -> None:
@@ -111,10 +163,52 @@ def test_paths_escaping_the_root_are_refused(
     assert refused.faultString.startswith(f"{method}: ")
 
 
-def test_nul_in_a_path_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("operation", ["names", "entries", "mkdir", "rmdir"])
+def test_nul_in_a_path_is_refused(tmp_path: Path, operation: str) -> None:
     # XML cannot carry NUL, so a client cannot send one; the sandbox still refuses it cleanly.
-    refused = fault(Sandbox(tmp_path).listdir, "a\x00b")
+    refused = fault(getattr(Sandbox(tmp_path), operation), "/tmp/a\x00b")
     assert refused.faultCode == FAULT_PATH_REFUSED
+    assert "NUL" in refused.faultString
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+@pytest.mark.parametrize("method", FILE_METHODS)
+def test_over_long_names_and_paths_are_refused(server: DemoServer, method: str) -> None:
+    call = getattr(connect(server), method)
+    for path, why in [
+        ("/tmp/" + "x" * (NAME_MAX_BYTES + 1), f"a name is longer than {NAME_MAX_BYTES} bytes"),
+        ("/tmp/" + "é" * 128, f"a name is longer than {NAME_MAX_BYTES} bytes"),  # 256 bytes
+        ("/" + "a/" * (PATH_MAX_BYTES // 2), f"longer than {PATH_MAX_BYTES} bytes"),
+    ]:
+        refused = fault(call, path)
+        assert refused.faultCode == FAULT_PATH_REFUSED, (path, refused)
+        assert why in refused.faultString
+        assert str(server.root) not in refused.faultString
+    assert os.listdir(server.root / "tmp") == []
+
+
+def test_a_name_of_the_longest_allowed_size_works(server: DemoServer) -> None:
+    proxy = connect(server)
+    longest = "x" * NAME_MAX_BYTES
+    assert proxy.dir.create(f"/tmp/{longest}") is None
+    assert proxy.dir.list("/tmp") == [longest]
+
+
+@pytest.mark.parametrize("method", FILE_METHODS)
+def test_symlink_loops_are_refused_without_the_real_path(server: DemoServer, method: str) -> None:
+    tmp = server.root / "tmp"
+    (tmp / "loop").symlink_to(tmp / "loop")
+    (tmp / "ping").symlink_to(tmp / "pong")
+    (tmp / "pong").symlink_to(tmp / "ping")
+    call = getattr(connect(server), method)
+    for path in ("/tmp/loop", "/tmp/loop/x", "tmp/ping", "/tmp/pong/deeper"):
+        refused = fault(call, path)
+        assert refused.faultCode == FAULT_PATH_REFUSED, (path, refused)
+        assert f"{path!r} cannot be resolved: a symbolic link loop" in refused.faultString
+        # The temp directory's own name is unique: no part of the real path goes out.
+        assert str(server.root) not in refused.faultString
+        assert server.root.name not in refused.faultString
+    assert sorted(os.listdir(tmp)) == ["loop", "ping", "pong"]
 
 
 def test_symlinks_pointing_outside_are_refused(server: DemoServer, tmp_path: Path) -> None:
@@ -127,6 +221,9 @@ def test_symlinks_pointing_outside_are_refused(server: DemoServer, tmp_path: Pat
 
     for call, path in [
         (proxy.dir, "out"),
+        (proxy.list_contents, "/out"),
+        (proxy.list, "/out/secret"),
+        (proxy.dir.entries, "out"),
         (proxy.dir.list, "out/secret"),
         (proxy.dir.create, "out/new"),
         (proxy.dir.remove, "out/secret"),
@@ -137,6 +234,7 @@ def test_symlinks_pointing_outside_are_refused(server: DemoServer, tmp_path: Pat
         refused = fault(call, path)
         assert refused.faultCode == FAULT_PATH_REFUSED, (path, refused)
         assert "outside the sandbox" in refused.faultString
+        assert str(outside) not in refused.faultString
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
     assert not (tmp_path / "not-there").exists()
 
@@ -146,8 +244,9 @@ def test_symlinks_inside_the_root_are_followed_for_listing_only(server: DemoServ
     proxy.dir.create("real")
     proxy.dir.create("real/child")
     (server.root / "alias").symlink_to(server.root / "real")
-    assert proxy.dir("alias") == [{"name": "child", "type": "directory"}]
-    assert proxy.dir.create("alias/made") == "alias/made"
+    assert proxy.dir("alias") == ["child"]
+    assert proxy.dir.entries("alias") == [{"name": "child", "type": "directory"}]
+    assert proxy.dir.create("/alias/made") is None
     assert (server.root / "real" / "made").is_dir()
     refused = fault(proxy.dir.remove, "alias")
     assert refused.faultCode == FAULT_NOT_A_DIRECTORY
@@ -171,8 +270,9 @@ def test_a_given_root_is_used_and_kept(make_server: MakeServer, tmp_path: Path) 
     server = make_server(root=root)
     assert server.root == root.resolve()
     proxy = connect(server)
-    assert proxy.dir() == [{"name": "existing", "type": "directory"}]
-    proxy.dir.create("new")
+    assert proxy.dir.entries() == [{"name": "existing", "type": "directory"}]
+    assert proxy.dir() == ["existing"]  # a given root is used as it is: no tmp/ added
+    proxy.dir.create("/new")
     server.stop()
     assert sorted(os.listdir(root)) == ["existing", "new"]
 

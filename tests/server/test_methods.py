@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import http.client
+import os
 import platform
 import xmlrpc.client
 
@@ -30,11 +31,14 @@ EXPECTED_METHODS = {
     "demo.version",
     "dir",
     "dir.create",
+    "dir.entries",
     "dir.list",
     "dir.remove",
     "divide",
     "echo",
     "getData",
+    "list",
+    "list_contents",
     "mul",
     "multiply",
     "multiply args",
@@ -65,7 +69,9 @@ XMLRPC_TYPES = {
     "base64",
     "struct",
     "array",
+    "nil",
 }
+PREFIX_REFUSAL = "<class 'Exception'>:method \"{}\" is not supported"
 
 
 def fault_of(call: object) -> xmlrpc.client.Fault:
@@ -109,6 +115,10 @@ def test_method_help_is_the_documentation(shared_server: DemoServer) -> None:
     assert "upper-cased" in proxy.system.methodHelp("echo")
     assert "countTheEntities" in proxy.system.methodHelp("validator1.countTheEntities")
     assert proxy.system.methodHelp("prefix.public").startswith("prefix.public()")
+    assert proxy.system.methodHelp("list") == (
+        "list(dir_name) => [<filenames>]\n\n"
+        "Returns a list containing the contents of\nthe named directory."
+    )
     assert "multicall" in proxy.system.methodHelp("system.multicall")
     for name in ("nope", "prefix.private"):
         fault = fault_of(lambda name=name: proxy.system.methodHelp(name))
@@ -154,12 +164,17 @@ def test_every_listed_method_has_help_and_a_well_formed_signature(
 # ------------------------------------------------------------------ basics
 
 
-def test_uname_comes_from_platform(shared_server: DemoServer) -> None:
-    assert connect(shared_server).uname() == {
-        "sysname": platform.system(),
-        "release": platform.release(),
-        "machine": platform.machine(),
-    }
+def test_uname_is_os_uname_with_its_five_fields_in_order(shared_server: DemoServer) -> None:
+    answer = connect(shared_server).uname()
+    system = os.uname()
+    assert list(answer.items()) == [
+        ("sysname", system.sysname),
+        ("nodename", system.nodename),
+        ("release", system.release),
+        ("version", system.version),
+        ("machine", system.machine),
+    ]
+    assert answer["sysname"] == platform.system()
 
 
 def test_echo_upper_cases_and_refuses_non_strings(shared_server: DemoServer) -> None:
@@ -252,11 +267,14 @@ def test_a_method_name_with_a_space(shared_server: DemoServer) -> None:
 
 def test_prefix_dispatch_exposes_public_only(shared_server: DemoServer) -> None:
     proxy = connect(shared_server)
-    assert proxy.prefix.public() == "public"
-    for name in ("private", "_dispatch", "_listMethods", "nothing"):
-        fault = fault_of(lambda name=name: getattr(proxy.prefix, name)())
-        assert fault.faultCode == FAULT_METHOD_NOT_FOUND
-        assert fault.faultString == f'method "prefix.{name}" is not supported'
+    assert proxy.prefix.public() == "This is public"
+    # Refused as the tutorial's _dispatch refuses: an Exception, which the stdlib sends as fault 1.
+    for name in ("prefix.private", "prefix._dispatch", "prefix._listMethods", "prefix.nothing"):
+        fault = fault_of(lambda name=name: getattr(proxy, name)())
+        assert (fault.faultCode, fault.faultString) == (1, PREFIX_REFUSAL.format(name))
+    for name in ("public", "private"):  # the service's own names without the prefix
+        fault = fault_of(lambda name=name: getattr(proxy, name)())
+        assert (fault.faultCode, fault.faultString) == (1, PREFIX_REFUSAL.format(name))
 
 
 # ------------------------------------------------------------------ types on the wire
@@ -354,7 +372,8 @@ def test_a_fault_inside_a_multicall_stays_in_its_slot(shared_server: DemoServer)
     assert (info.value.faultCode, info.value.faultString) == (42, "the answer")
     with pytest.raises(xmlrpc.client.Fault) as info:
         results[2]
-    assert info.value.faultCode == FAULT_METHOD_NOT_FOUND
+    assert info.value.faultCode == 1
+    assert info.value.faultString == PREFIX_REFUSAL.format("prefix.private")
     assert results[3] == "AFTER"
     # The raw answer: values wrapped in one-element arrays, faults as structs.
     raw = proxy.system.multicall(
