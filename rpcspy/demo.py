@@ -159,24 +159,16 @@ SCENARIOS: dict[str, Scenario] = {
             Step("add(2, 3)", lambda p: p.add(2, 3), returns(5)),
             Step("add(0.5, 0.25)", lambda p: p.add(0.5, 0.25), returns(0.75)),
             Step("'multiply args'(6, 7)", lambda p: getattr(p, "multiply args")(6, 7), returns(42)),
-            Step("prefix.public()", lambda p: p.prefix.public(), returns("public")),
-            Step("prefix.private() is refused", lambda p: p.prefix.private(), faults(-32601)),
-            Step("dir.create('reports')", lambda p: p.dir.create("reports"), returns("reports")),
+            Step("prefix.public()", lambda p: p.prefix.public(), returns("This is public")),
+            Step("prefix.private() is refused", lambda p: p.prefix.private(), faults(1)),
+            Step("dir.create('reports')", lambda p: p.dir.create("reports"), returns(None)),
             Step(
                 "dir.create('reports/2026')",
                 lambda p: p.dir.create("reports/2026"),
-                returns("reports/2026"),
+                returns(None),
             ),
-            Step(
-                "dir.list('')",
-                lambda p: p.dir.list(""),
-                returns([{"name": "reports", "type": "directory"}]),
-            ),
-            Step(
-                "dir('reports')",
-                lambda p: p.dir("reports"),
-                returns([{"name": "2026", "type": "directory"}]),
-            ),
+            Step("dir.list('')", lambda p: p.dir.list(""), returns(["reports", "tmp"])),
+            Step("dir('reports')", lambda p: p.dir("reports"), returns(["2026"])),
             Step(
                 "dir.create('../escape') is refused",
                 lambda p: p.dir.create("../escape"),
@@ -188,7 +180,7 @@ SCENARIOS: dict[str, Scenario] = {
                 faults(103),
             ),
             Step(
-                "dir.remove('reports/2026')", lambda p: p.dir.remove("reports/2026"), returns(True)
+                "dir.remove('reports/2026')", lambda p: p.dir.remove("reports/2026"), returns(None)
             ),
             Step("demo.echo(None) (allow_none)", lambda p: p.demo.echo(None), returns(None)),
             Step(
