@@ -86,6 +86,7 @@ __all__ = [
     "INT32_MIN",
     "LARGE_MAX_BYTES",
     "SERVE_HELP_NOTE",
+    "SERVE_ROOT_HELP",
     "SLOW_MAX_SECONDS",
     "DemoServices",
     "Method",
@@ -114,7 +115,15 @@ SERVE_HELP_NOTE = (
     "(or --root DIR, used as it is), so '/tmp/EXAMPLE' never touches the real /tmp.\n"
     "Where tutorials disagree the richer server is served: list_contents stays although\n"
     "xmlrpc_alternate_name.py renamed it to dir (its client prints a listing, not ERROR),\n"
-    "and system.listMethods lists every method here, not one tutorial's."
+    "and system.listMethods lists every method here, not one tutorial's.\n"
+    "The Basic auth tutorial's server is --user user --password pass (its client puts them in\n"
+    "the URL); the TLS one's is --tls --cert cert.pem (key and certificate in one file)."
+)
+
+#: For ``rpcspy serve --root``'s help.
+SERVE_ROOT_HELP = (
+    "directory playing '/' for the file methods, used as it is "
+    "(default: a fresh temp dir holding an empty tmp/, removed on exit)"
 )
 
 #: One signature: the return type, then each parameter's type.
