@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Drive the real XML-RPC peers through record_relay and keep the exact bytes.
+
+    PYTHONPATH=. .venv/bin/python tests/interop/peers/sweep.py [--peer NAME ...] [--out DIR]
+
+Client role: the peer's client script calls rpcspy's demo server (``rpcspy
+serve``) through the relay. Server role: the peer's server script is called
+through the relay by a stdlib client that sends fixed bodies made with
+``xmlrpc.client.dumps`` (allow_none). Each exchange lands in
+``OUT/<peer>/<role>-<scenario>[-N].request.http`` / ``.response.http`` and is
+listed, with the deviations spotted by deviations.py and what the stdlib's
+``xmlrpc.client.loads`` makes of it, in ``OUT/manifest.json`` (entries of the
+peers swept this run replace that peer's earlier entries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xmlrpc.client
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+sys.path.insert(0, str(HERE))
+
+from deviations import analyze, split_http, stdlib_verdict  # noqa: E402
+from record_relay import Relay  # noqa: E402
+
+PY = sys.executable
+CLIENT_SCENARIOS = ["plain", "string", "bigint", "fault", "multicall", "nil", "types"]
+
+# Server-role scenarios: (name, method, params)
+SERVER_SCENARIOS = [
+    ("plain", "add", (2, 3)),
+    ("string", "echo", ("a<b & c> \u00e9",)),
+    ("bigint", "bigstruct", ()),
+    ("fault", "fail", ()),
+    ("crash", "crash", ()),
+    ("unknown", "no.such.method", ()),
+    ("multicall", "system.multicall", ([{"methodName": "add", "params": [1, 2]},
+                                         {"methodName": "fail", "params": []}],)),
+    ("nil", "nil", ()),
+    ("nil-arg", "echo", (None,)),
+    ("types", "types", ()),
+]
+
+
+def dpkg_version(pkg: str) -> str:
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
+                              text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "not installed"
+
+
+def npm_version() -> str:
+    try:
+        return json.loads((HERE / "node_modules/xmlrpc/package.json").read_text())["version"]
+    except OSError:
+        return "not installed"
+
+
+def pip_version(name: str) -> str:
+    import importlib.metadata as md
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return "not installed"
+
+
+def c_build() -> Path:
+    """Compile the xmlrpc-c peer (client and server) into tests/interop/peers/c/build."""
+    out = HERE / "c" / "build"
+    out.mkdir(exist_ok=True)
+    for name, libs in (("client", "client"), ("server", "abyss-server")):
+        src, exe = HERE / "c" / f"{name}.c", out / name
+        if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+            flags = subprocess.run(["xmlrpc-c-config", libs, "--cflags", "--libs"], capture_output=True,
+                                   text=True, check=True).stdout.split()
+            subprocess.run(["cc", "-O0", "-o", str(exe), str(src), *flags], check=True)
+    return out
+
+
+def java_build() -> Path:
+    out = HERE / "java" / "build"
+    out.mkdir(exist_ok=True)
+    src = HERE / "java" / "Client.java"
+    if not (out / "Client.class").exists() or (out / "Client.class").stat().st_mtime < src.stat().st_mtime:
+        subprocess.run(["javac", "-cp", "/usr/share/java/axmlrpc.jar", "-d", str(out), str(src)], check=True)
+    return out
+
+
+PEERS: dict[str, dict] = {
+    "ruby-xmlrpc": {
+        "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {dpkg_version('ruby')})",
+        "client": ["ruby", str(HERE / "ruby/client.rb")],
+        "server": ["ruby", str(HERE / "ruby/server.rb")],
+        "config": "library defaults",
+    },
+    "ruby-xmlrpc-enable": {
+        "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {dpkg_version('ruby')})",
+        "client": ["ruby", str(HERE / "ruby/client.rb")],
+        "server": ["ruby", str(HERE / "ruby/server.rb")],
+        "env": {"PEER_RUBY_ENABLE": "1"},
+        "config": "PEER_RUBY_ENABLE=1: XMLRPC::Config::ENABLE_BIGINT, ENABLE_NIL_CREATE, ENABLE_NIL_PARSER = true",
+    },
+    "node-xmlrpc": {
+        "version": lambda: f"npm xmlrpc {npm_version()} (nodejs {dpkg_version('nodejs')})",
+        "client": ["node", str(HERE / "node/client.js")],
+        "server": ["node", str(HERE / "node/server.js")],
+        "config": "library defaults",
+    },
+    "perl-xmlrpc-lite": {
+        "version": lambda: f"libxmlrpc-lite-perl {dpkg_version('libxmlrpc-lite-perl')} (libsoap-lite-perl {dpkg_version('libsoap-lite-perl')})",
+        "client": ["perl", str(HERE / "perl/lite_client.pl")],
+        "server": ["perl", str(HERE / "perl/lite_server.pl")],
+        "config": "library defaults",
+    },
+    "perl-frontier": {
+        "version": lambda: f"libfrontier-rpc-perl {dpkg_version('libfrontier-rpc-perl')}",
+        "client": ["perl", str(HERE / "perl/frontier_client.pl")],
+        "server": ["perl", str(HERE / "perl/frontier_server.pl")],
+        "config": "library defaults",
+    },
+    "php-xmlrpc": {
+        "version": lambda: f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})",
+        "client": ["php", str(HERE / "php/client.php")],
+        "server": ["php", "-S", "{host}:{port}", str(HERE / "php/server.php")],
+        "config": "library defaults; server under php -S",
+    },
+    "xmlrpc-c": {
+        "version": lambda: f"libxmlrpc-core-c3 {dpkg_version('libxmlrpc-core-c3')}",
+        "build": c_build,
+        "client": [str(HERE / "c/build/client")],
+        "server": [str(HERE / "c/build/server")],
+        "config": "library defaults (dialect i8); client scenario nil-apache uses xmlrpc_dialect_apache",
+        "client_scenarios": CLIENT_SCENARIOS + ["nil-apache"],
+    },
+    "java-axmlrpc": {
+        "version": lambda: f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} (openjdk {dpkg_version('openjdk-17-jre-headless')})",
+        "build": java_build,
+        "client": ["java", "-cp", f"{HERE / 'java/build'}:/usr/share/java/axmlrpc.jar", "Client"],
+        "config": "library defaults; scenario nil uses FLAGS_NIL, bigint-8byte FLAGS_8BYTE_INT",
+        "client_scenarios": CLIENT_SCENARIOS + ["bigint-8byte"],
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def stdlib_post(port: int, method: str, params: tuple) -> None:
+    body = xmlrpc.client.dumps(params, method, allow_none=True, encoding="utf-8").encode("utf-8")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request("POST", "/RPC2", body, {"Content-Type": "text/xml", "User-Agent": "rpcspy-interop-stdlib"})
+        conn.getresponse().read()
+    finally:
+        conn.close()
+
+
+class Sweep:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.entries: list[dict] = []
+
+    def save(self, peer: str, meta: dict, role: str, scenario: str, exchanges, note: str) -> None:
+        d = self.out / peer
+        d.mkdir(parents=True, exist_ok=True)
+        if not exchanges:
+            print(f"  {role}-{scenario}: NO EXCHANGE ({note})")
+        for i, (req, resp) in enumerate(exchanges):
+            stem = f"{role}-{scenario}" + (f"-{i + 1}" if len(exchanges) > 1 else "")
+            (d / f"{stem}.request.http").write_bytes(req)
+            (d / f"{stem}.response.http").write_bytes(resp)
+            _, _, req_body = split_http(req)
+            _, _, resp_body = split_http(resp)
+            try:
+                method = xmlrpc.client.loads(req_body)[1]
+            except Exception:  # noqa: BLE001
+                method = None
+            # The peer wrote the request when it is the client, the response when it is the server.
+            peer_side = "request" if role == "client" else "response"
+            entry = {
+                "peer": meta["name"],
+                "variant": peer,
+                "version": meta["version_str"],
+                "config": meta.get("config", ""),
+                "role": role,
+                "scenario": scenario,
+                "method": method,
+                "files": {"request": f"{peer}/{stem}.request.http", "response": f"{peer}/{stem}.response.http"},
+                "peer_wrote": peer_side,
+                "request": {"deviations": analyze(req, request=True), **stdlib_verdict(req_body)},
+                "response": {"deviations": analyze(resp, request=False), **stdlib_verdict(resp_body)},
+                "peer_output": note,
+            }
+            self.entries.append(entry)
+            devs = [x["rule"] for x in entry[peer_side]["deviations"]]
+            print(f"  {stem}: {method} -> {devs} stdlib={entry[peer_side]['stdlib'][:60]}")
+
+    def client_role(self, peer: str, meta: dict, demo_port: int) -> None:
+        relay = Relay("127.0.0.1", demo_port).start()
+        env = {**os.environ, **meta.get("env", {})}
+        try:
+            for sc in meta.get("client_scenarios", CLIENT_SCENARIOS):
+                relay.take()
+                r = subprocess.run([*meta["client"], "127.0.0.1", str(relay.port), sc], capture_output=True,
+                                   text=True, timeout=60, env=env, cwd=HERE)
+                note = (r.stdout.strip() + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else ""))[:500]
+                time.sleep(0.2)
+                self.save(peer, meta, "client", sc, relay.take(), note)
+        finally:
+            relay.stop()
+
+    def server_role(self, peer: str, meta: dict) -> None:
+        port = free_port()
+        cmd = [c.format(host="127.0.0.1", port=port) for c in meta["server"]]
+        if "{port}" not in " ".join(meta["server"]):
+            cmd += ["127.0.0.1", str(port)]
+        env = {**os.environ, **meta.get("env", {})}
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=HERE)
+        try:
+            wait_port(port, proc)
+            relay = Relay("127.0.0.1", port).start()
+            try:
+                for name, method, params in SERVER_SCENARIOS:
+                    relay.take()
+                    try:
+                        stdlib_post(relay.port, method, params)
+                        note = "stdlib raw client"
+                    except Exception as exc:  # noqa: BLE001
+                        note = f"stdlib raw client error: {exc!r}"
+                    time.sleep(0.1)
+                    self.save(peer, meta, "server", name, relay.take(), note)
+            finally:
+                relay.stop()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--peer", action="append", help="sweep only these (default: all)")
+    ap.add_argument("--out", type=Path, default=REPO / "tests/data/peers")
+    a = ap.parse_args()
+    names = a.peer or list(PEERS)
+    sweep = Sweep(a.out)
+    demo_port = free_port()
+    demo = subprocess.Popen([PY, "-c", "import sys; from rpcspy.cli import main; sys.exit(main())", "serve",
+                             "--host", "127.0.0.1", "--port", str(demo_port), "-q"],
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = []
+    try:
+        wait_port(demo_port, demo)
+        for peer in names:
+            meta = {**PEERS[peer], "name": peer.removesuffix("-enable")}
+            print(f"== {peer}")
+            try:
+                if "build" in meta:
+                    meta["build"]()
+                meta["version_str"] = meta["version"]()
+                if (a.out / peer).exists():
+                    shutil.rmtree(a.out / peer)
+                sweep.client_role(peer, meta, demo_port)
+                if "server" in meta:
+                    sweep.server_role(peer, meta)
+                done.append(peer)
+            except Exception as exc:  # noqa: BLE001
+                print(f"  FAILED: {exc!r}")
+    finally:
+        demo.terminate()
+        demo.wait(5)
+    manifest_path = a.out / "manifest.json"
+    old = json.loads(manifest_path.read_text())["exchanges"] if manifest_path.exists() else []
+    kept = [e for e in old if e["variant"] not in done]
+    manifest = {
+        "about": "Real XML-RPC peers recorded byte-exact on 127.0.0.1; see README.md. "
+                 "'peer_wrote' names the message the peer produced; deviations are listed for both.",
+        "exchanges": kept + sweep.entries,
+    }
+    manifest["exchanges"].sort(key=lambda e: (e["variant"], e["role"], e["files"]["request"]))
+    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
