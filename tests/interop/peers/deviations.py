@@ -93,6 +93,10 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
     m = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([^\"']+)", body)
     if m and m.group(1).lower() not in (b"utf-8", b"us-ascii"):
         add("non-utf8-encoding-decl", f"encoding={m.group(1).decode()}")
+    cs = re.search(r"charset=\"?([A-Za-z0-9_.:-]+)", ctype)
+    decl = m.group(1).decode().lower() if m else "utf-8"
+    if cs and cs.group(1).lower().replace("utf8", "utf-8") != decl:
+        add("charset-mismatch", f"Content-Type charset={cs.group(1)} but the XML says encoding={decl}")
     if b"<!DOCTYPE" in body or b"<!doctype" in body:
         add("doctype", "body has a DOCTYPE")
 

@@ -174,11 +174,8 @@ class Relay:
                     self._exchanges.append((request, response))
                 if self._on_exchange:
                     self._on_exchange(request, response)
-                if resp_closes:
-                    return
-                if req_closes:
-                    upstream.close()
-                    upstream = None
+                if resp_closes or req_closes:
+                    return  # either side asked for close: close both, as a proxy would
         except OSError as exc:
             self.errors.append(repr(exc))
         finally:

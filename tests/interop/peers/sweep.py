@@ -86,6 +86,8 @@ def c_build() -> Path:
         if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
             flags = subprocess.run(["xmlrpc-c-config", libs, "--cflags", "--libs"], capture_output=True,
                                    text=True, check=True).stdout.split()
+            # libxmlrpc_client.so already links libcurl; -lcurl would need the -dev package for nothing
+            flags = [f for f in flags if f != "-lcurl"]
             subprocess.run(["cc", "-O0", "-o", str(exe), str(src), *flags], check=True)
     return out
 
@@ -122,18 +124,33 @@ PEERS: dict[str, dict] = {
     "perl-xmlrpc-lite": {
         "version": lambda: f"libxmlrpc-lite-perl {dpkg_version('libxmlrpc-lite-perl')} (libsoap-lite-perl {dpkg_version('libsoap-lite-perl')})",
         "client": ["perl", str(HERE / "perl/lite_client.pl")],
+        "observed": {
+            ("client", "string"): [("string-as-base64", "a string with a non-ASCII character is sent as <base64>")],
+        },
         "server": ["perl", str(HERE / "perl/lite_server.pl")],
         "config": "library defaults",
     },
     "perl-frontier": {
         "version": lambda: f"libfrontier-rpc-perl {dpkg_version('libfrontier-rpc-perl')}",
         "client": ["perl", str(HERE / "perl/frontier_client.pl")],
+        "observed": {
+            ("client", "nil"): [("nil-as-empty-string", "undef is sent as <string></string>")],
+            ("server", "nil"): [("nil-as-empty-string", "undef is answered as <string></string>")],
+        },
         "server": ["perl", str(HERE / "perl/frontier_server.pl")],
         "config": "library defaults",
     },
     "php-xmlrpc": {
         "version": lambda: f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})",
         "client": ["php", str(HERE / "php/client.php")],
+        "observed": {
+            ("client", "bigint"): [("int-truncated", "1099511627776 is sent as <int>0</int>: silently cut to 32 bits")],
+            ("server", "bigint"): [("int-truncated", "1099511627776 is answered as <int>0</int>: silently cut to 32 bits")],
+            ("client", "string"): [("utf8-bytes-as-char-refs", "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)")],
+            ("server", "string"): [("utf8-bytes-as-char-refs", "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)")],
+            ("client", "nil"): [("nil-as-empty-string", "null is sent as <string/>")],
+            ("server", "nil"): [("nil-as-empty-string", "null is answered as <string/>")],
+        },
         "server": ["php", "-S", "{host}:{port}", str(HERE / "php/server.php")],
         "config": "library defaults; server under php -S",
     },
@@ -142,8 +159,15 @@ PEERS: dict[str, dict] = {
         "build": c_build,
         "client": [str(HERE / "c/build/client")],
         "server": [str(HERE / "c/build/server")],
-        "config": "library defaults (dialect i8); client scenario nil-apache uses xmlrpc_dialect_apache",
-        "client_scenarios": CLIENT_SCENARIOS + ["nil-apache"],
+        "config": "library defaults (xmlrpc_dialect_i8)",
+    },
+    "xmlrpc-c-apache": {
+        "version": lambda: f"libxmlrpc-core-c3 {dpkg_version('libxmlrpc-core-c3')}",
+        "build": c_build,
+        "client": [str(HERE / "c/build/client")],
+        "server": [str(HERE / "c/build/server")],
+        "env": {"PEER_C_DIALECT": "apache"},
+        "config": "PEER_C_DIALECT=apache: xmlrpc_dialect_apache (clientparms.dialect / xmlrpc_registry_set_dialect)",
     },
     "java-axmlrpc": {
         "version": lambda: f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} (openjdk {dpkg_version('openjdk-17-jre-headless')})",
@@ -220,6 +244,8 @@ class Sweep:
                 "response": {"deviations": analyze(resp, request=False), **stdlib_verdict(resp_body)},
                 "peer_output": note,
             }
+            for rule, detail in meta.get("observed", {}).get((role, scenario), []):
+                entry[peer_side]["deviations"].append({"rule": rule, "detail": detail, "by": "hand"})
             self.entries.append(entry)
             devs = [x["rule"] for x in entry[peer_side]["deviations"]]
             print(f"  {stem}: {method} -> {devs} stdlib={entry[peer_side]['stdlib'][:60]}")
@@ -231,7 +257,7 @@ class Sweep:
             for sc in meta.get("client_scenarios", CLIENT_SCENARIOS):
                 relay.take()
                 r = subprocess.run([*meta["client"], "127.0.0.1", str(relay.port), sc], capture_output=True,
-                                   text=True, timeout=60, env=env, cwd=HERE)
+                                   text=True, errors="backslashreplace", timeout=60, env=env, cwd=HERE)
                 note = (r.stdout.strip() + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else ""))[:500]
                 time.sleep(0.2)
                 self.save(peer, meta, "client", sc, relay.take(), note)
@@ -283,7 +309,7 @@ def main() -> int:
     try:
         wait_port(demo_port, demo)
         for peer in names:
-            meta = {**PEERS[peer], "name": peer.removesuffix("-enable")}
+            meta = {**PEERS[peer], "name": peer.removesuffix("-enable").removesuffix("-apache")}
             print(f"== {peer}")
             try:
                 if "build" in meta:
