@@ -77,14 +77,17 @@ else
     fail "php-xmlrpc" "no php*-xmlrpc package in apt; PECL route skipped"
 fi
 
-# --- xmlrpc-c: `xmlrpc` CLI client (C) ---------------------------------------
-if apt_install xmlrpc-api-utils && command -v xmlrpc >/dev/null 2>&1; then
-    say "xmlrpc-c" "ok (xmlrpc-api-utils $(ver xmlrpc-api-utils))"
+# --- xmlrpc-c (C) -------------------------------------------------------------
+# Debian's xmlrpc-api-utils no longer ships the `xmlrpc` CLI client (only
+# xml-rpc-api2cpp/api2txt), and no xmlrpc-c server tool is packaged, so the C
+# peer is a small client and Abyss server (tests/interop/peers/c/*.c) that
+# sweep.py compiles against libxmlrpc-core-c3-dev.
+if apt_install xmlrpc-api-utils libxmlrpc-core-c3-dev gcc libc6-dev \
+    && command -v xmlrpc-c-config >/dev/null 2>&1 && command -v cc >/dev/null 2>&1; then
+    say "xmlrpc-c" "ok (libxmlrpc-core-c3-dev $(ver libxmlrpc-core-c3-dev), xmlrpc-api-utils $(ver xmlrpc-api-utils); no 'xmlrpc' CLI in Debian)"
 else
-    fail "xmlrpc-c" "apt xmlrpc-api-utils or 'xmlrpc' binary missing (see $LOG)"
+    fail "xmlrpc-c" "apt libxmlrpc-core-c3-dev/gcc failed (see $LOG)"
 fi
-# Debian ships no xmlrpc-c server tool (xmlrpc_sample_add_server is not
-# packaged); the C side is covered as a client only.
 
 # --- Node: npm `xmlrpc` (project-local, versions pinned by package-lock) -----
 if command -v npm >/dev/null 2>&1 || apt_install nodejs npm; then
@@ -98,15 +101,13 @@ else
     fail "node-xmlrpc" "no node/npm"
 fi
 
-# --- Java aXMLRPC (Debian package; needs a JDK to compile the peer) ----------
-if apt_install libaxmlrpc-java && [ -f /usr/share/java/aXMLRPC.jar ] && command -v javac >/dev/null 2>&1; then
-    say "java-axmlrpc" "ok (libaxmlrpc-java $(ver libaxmlrpc-java))"
+# --- Java aXMLRPC (Debian package; client-only library; javac compiles the peer)
+JDK=()
+command -v javac >/dev/null 2>&1 || JDK=(default-jdk-headless)
+if apt_install libaxmlrpc-java "${JDK[@]}" && [ -f /usr/share/java/axmlrpc.jar ] && command -v javac >/dev/null 2>&1; then
+    say "java-axmlrpc" "ok (libaxmlrpc-java $(ver libaxmlrpc-java), $(javac -version 2>&1))"
 else
-    if ! command -v javac >/dev/null 2>&1 && apt_install default-jdk-headless libaxmlrpc-java && [ -f /usr/share/java/aXMLRPC.jar ]; then
-        say "java-axmlrpc" "ok (libaxmlrpc-java $(ver libaxmlrpc-java), default-jdk-headless)"
-    else
-        fail "java-axmlrpc" "apt libaxmlrpc-java or javac missing (see $LOG)"
-    fi
+    fail "java-axmlrpc" "apt libaxmlrpc-java or a JDK missing (see $LOG)"
 fi
 
 # --- Python: supervisor (PyPI) into the given venv ----------------------------

@@ -102,6 +102,12 @@ def java_build() -> Path:
 
 
 PEERS: dict[str, dict] = {
+    "supervisor": {
+        "version": lambda: f"PyPI supervisor {pip_version('supervisor')}",
+        "special": lambda *a: supervisor_sweep(*a),
+        "config": "supervisord with [inet_http_server] on 127.0.0.1; client = supervisorctl; "
+                  "server role = the stdlib raw client calling supervisord",
+    },
     "ruby-xmlrpc": {
         "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {dpkg_version('ruby')})",
         "client": ["ruby", str(HERE / "ruby/client.rb")],
@@ -143,12 +149,14 @@ PEERS: dict[str, dict] = {
     "php-xmlrpc": {
         "version": lambda: f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})",
         "client": ["php", str(HERE / "php/client.php")],
+        "client_scenarios": CLIENT_SCENARIOS + ["string-utf8", "utf16"],
         "observed": {
             ("client", "bigint"): [("int-truncated", "1099511627776 is sent as <int>0</int>: silently cut to 32 bits")],
             ("server", "bigint"): [("int-truncated", "1099511627776 is answered as <int>0</int>: silently cut to 32 bits")],
             ("client", "string"): [("utf8-bytes-as-char-refs", "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)")],
             ("server", "string"): [("utf8-bytes-as-char-refs", "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)")],
             ("client", "nil"): [("nil-as-empty-string", "null is sent as <string/>")],
+            ("client", "utf16"): [("encoding-decl-mismatch", "declares encoding=\"UTF-16\" but writes single-byte ASCII (no BOM, no UTF-16 code units)")],
             ("server", "nil"): [("nil-as-empty-string", "null is answered as <string/>")],
         },
         "server": ["php", "-S", "{host}:{port}", str(HERE / "php/server.php")],
@@ -173,8 +181,8 @@ PEERS: dict[str, dict] = {
         "version": lambda: f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} (openjdk {dpkg_version('openjdk-17-jre-headless')})",
         "build": java_build,
         "client": ["java", "-cp", f"{HERE / 'java/build'}:/usr/share/java/axmlrpc.jar", "Client"],
-        "config": "library defaults; scenario nil uses FLAGS_NIL, bigint-8byte FLAGS_8BYTE_INT",
-        "client_scenarios": CLIENT_SCENARIOS + ["bigint-8byte"],
+        "config": "FLAGS_NONE, except: nil uses FLAGS_NIL, nil-apache FLAGS_NIL|FLAGS_APACHE_WS, bigint-8byte FLAGS_8BYTE_INT",
+        "client_scenarios": CLIENT_SCENARIOS + ["bigint-8byte", "nil-apache"],
     },
 }
 
@@ -218,6 +226,12 @@ class Sweep:
         d.mkdir(parents=True, exist_ok=True)
         if not exchanges:
             print(f"  {role}-{scenario}: NO EXCHANGE ({note})")
+            self.entries.append({
+                "peer": meta["name"], "variant": peer, "version": meta["version_str"],
+                "config": meta.get("config", ""), "role": role, "scenario": scenario, "method": None,
+                "files": None, "peer_wrote": None, "peer_output": note,
+                "refused": "the peer sent nothing: it refused to encode this call",
+            })
         for i, (req, resp) in enumerate(exchanges):
             stem = f"{role}-{scenario}" + (f"-{i + 1}" if len(exchanges) > 1 else "")
             (d / f"{stem}.request.http").write_bytes(req)
@@ -227,7 +241,9 @@ class Sweep:
             try:
                 method = xmlrpc.client.loads(req_body)[1]
             except Exception:  # noqa: BLE001
-                method = None
+                import re
+                m = re.search(rb"<methodName>([^<]*)</methodName>", req_body)
+                method = m.group(1).decode("latin-1") if m else None
             # The peer wrote the request when it is the client, the response when it is the server.
             peer_side = "request" if role == "client" else "response"
             entry = {
@@ -294,6 +310,59 @@ class Sweep:
                 proc.kill()
 
 
+SUPERVISOR_CALLS = [
+    ("getAllProcessInfo", "supervisor.getAllProcessInfo", ()),
+    ("listMethods", "system.listMethods", ()),
+    ("methodSignature", "system.methodSignature", ("supervisor.getProcessInfo",)),
+    ("fault", "supervisor.startProcess", ("no-such-program",)),
+    ("unknown", "no.such.method", ()),
+    ("multicall", "system.multicall", ([{"methodName": "supervisor.getState", "params": []},
+                                         {"methodName": "supervisor.getProcessInfo", "params": ["nope"]}],)),
+    ("nil-arg", "supervisor.getProcessInfo", (None,)),
+]
+SUPERVISORCTL = [("status", ["status"]), ("version", ["version"]), ("start-unknown", ["start", "no-such-program"])]
+
+
+def supervisor_sweep(sweep: Sweep, peer: str, meta: dict) -> None:
+    """A real supervisord (inet_http_server on 127.0.0.1) behind the relay."""
+    with tempfile.TemporaryDirectory(prefix="rpcspy-supervisor-") as tmp:
+        port = free_port()
+        conf = Path(tmp) / "supervisord.conf"
+        template = (HERE / "supervisor/supervisord.conf.in").read_text()
+        conf.write_text(template.replace("{dir}", tmp).replace("{port}", str(port)))
+        bindir = Path(PY).parent
+        proc = subprocess.Popen([str(bindir / "supervisord"), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, cwd=tmp)
+        try:
+            wait_port(port, proc)
+            relay = Relay("127.0.0.1", port).start()
+            try:
+                for name, args in SUPERVISORCTL:
+                    relay.take()
+                    r = subprocess.run([str(bindir / "supervisorctl"), "-s", f"http://127.0.0.1:{relay.port}", *args],
+                                       capture_output=True, text=True, errors="backslashreplace", timeout=60, cwd=tmp)
+                    note = f"supervisorctl {' '.join(args)} -> exit {r.returncode}: {r.stdout.strip()}"[:500]
+                    time.sleep(0.2)
+                    sweep.save(peer, meta, "client", f"supervisorctl-{name}", relay.take(), note)
+                for name, method, params in SUPERVISOR_CALLS:
+                    relay.take()
+                    try:
+                        stdlib_post(relay.port, method, params)
+                        note = "stdlib raw client"
+                    except Exception as exc:  # noqa: BLE001
+                        note = f"stdlib raw client error: {exc!r}"
+                    time.sleep(0.1)
+                    sweep.save(peer, meta, "server", name, relay.take(), note)
+            finally:
+                relay.stop()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--peer", action="append", help="sweep only these (default: all)")
@@ -317,6 +386,10 @@ def main() -> int:
                 meta["version_str"] = meta["version"]()
                 if (a.out / peer).exists():
                     shutil.rmtree(a.out / peer)
+                if "special" in meta:
+                    meta["special"](sweep, peer, meta)
+                    done.append(peer)
+                    continue
                 sweep.client_role(peer, meta, demo_port)
                 if "server" in meta:
                     sweep.server_role(peer, meta)
@@ -334,7 +407,8 @@ def main() -> int:
                  "'peer_wrote' names the message the peer produced; deviations are listed for both.",
         "exchanges": kept + sweep.entries,
     }
-    manifest["exchanges"].sort(key=lambda e: (e["variant"], e["role"], e["files"]["request"]))
+    manifest["exchanges"].sort(key=lambda e: (e["variant"], e["role"], e["scenario"],
+                                              e["files"]["request"] if e["files"] else ""))
     manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return 0
 

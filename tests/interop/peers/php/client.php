@@ -14,10 +14,14 @@ $calls = [
                                           ['methodName' => 'demo.fault', 'params' => [7, 'x']]]]],
     'nil' => ['demo.echo', [null]],
     'types' => ['demo.echo', [[true, false, 1.5, $dt, $b64, '']]],
+    // the same string with output_options: encoding utf-8 (and markup-only escaping)
+    'string-utf8' => ['echo', ["a<b & c> \u{e9}"], ['encoding' => 'utf-8', 'escaping' => 'markup']],
+    // output_options encoding UTF-16: what the extension writes under that declaration
+    'utf16' => ['echo', ["a<b & c> \u{e9}"], ['encoding' => 'UTF-16']],
 ];
 if (!isset($calls[$scenario])) { fwrite(STDERR, "unknown scenario $scenario\n"); exit(2); }
 [$method, $params] = $calls[$scenario];
-$body = xmlrpc_encode_request($method, $params);
+$body = xmlrpc_encode_request($method, $params, $calls[$scenario][2] ?? []);
 $ctx = stream_context_create(['http' => ['method' => 'POST', 'header' => "Content-Type: text/xml\r\nUser-Agent: php-xmlrpc-peer",
                                          'content' => $body, 'ignore_errors' => true]]);
 $resp = @file_get_contents("http://$host:$port/RPC2", false, $ctx);
