@@ -25,6 +25,7 @@ writes DIR/NNN.request.http and DIR/NNN.response.http for each exchange.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
 import sys
 import threading
@@ -133,10 +134,8 @@ class Relay:
 
     def stop(self) -> None:
         self._stop = True
-        try:
+        with contextlib.suppress(OSError):
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
-            pass
         self._sock.close()
 
     def _accept(self) -> None:

@@ -54,6 +54,35 @@ SERVER_SCENARIOS = [
 ]
 
 
+def _call(value_xml: str, *, decl: str = '<?xml version="1.0"?>', method: str = "echo") -> bytes:
+    return (f"{decl}<methodCall><methodName>{method}</methodName><params><param>"
+            f"<value>{value_xml}</value></param></params></methodCall>").encode()
+
+
+# Tolerance: hand-made deviant requests to each peer server's echo(x); the
+# response shows whether that real implementation accepts the deviation.
+TOLERANCE_BODIES: list[tuple[str, bytes]] = [
+    ("int-out-of-range", _call("<i4>1099511627776</i4>")),
+    ("whitespace-in-int", _call("<int> 42 </int>")),
+    ("empty-value", _call("")),
+    ("array-without-data", _call("<array><value><int>1</int></value></array>")),
+    ("duplicate-member", _call("<struct><member><name>a</name><value><int>1</int></value></member>"
+                               "<member><name>a</name><value><int>2</int></value></member></struct>")),
+    ("member-order", _call("<struct><member><value><int>1</int></value><name>a</name></member></struct>")),
+    ("unknown-type-tag", _call("<float>1.5</float>")),
+    ("decl-not-first", b"\n  " + _call("<int>1</int>")),
+    ("utf16-without-bom", _call("<string>\u00e9</string>", decl='<?xml version="1.0" encoding="UTF-16"?>').decode().encode("utf-16-le")),
+    ("boolean-true", _call("<boolean>true</boolean>")),
+    ("nil", _call("<nil/>")),
+    ("ex-nil", _call("<ex:nil/>").replace(b"<methodCall>", b'<methodCall xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">')),
+    ("ex-nil-undeclared", _call("<ex:nil/>")),
+    ("i8", _call("<i8>1099511627776</i8>")),
+    ("datetime-extended", _call("<dateTime.iso8601>2026-12-01T08:30:00Z</dateTime.iso8601>")),
+    ("base64-wrapped", _call("<base64>aGVsbG8gd29y\nbGQgaGVsbG8g\nd29ybGQ=\n</base64>")),
+    ("untyped-value", _call("bare text")),
+]
+
+
 def dpkg_version(pkg: str) -> str:
     try:
         return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
@@ -149,7 +178,7 @@ PEERS: dict[str, dict] = {
     "php-xmlrpc": {
         "version": lambda: f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})",
         "client": ["php", str(HERE / "php/client.php")],
-        "client_scenarios": CLIENT_SCENARIOS + ["string-utf8", "utf16"],
+        "client_scenarios": [*CLIENT_SCENARIOS, "string-utf8", "utf16"],
         "observed": {
             ("client", "bigint"): [("int-truncated", "1099511627776 is sent as <int>0</int>: silently cut to 32 bits")],
             ("server", "bigint"): [("int-truncated", "1099511627776 is answered as <int>0</int>: silently cut to 32 bits")],
@@ -182,7 +211,7 @@ PEERS: dict[str, dict] = {
         "build": java_build,
         "client": ["java", "-cp", f"{HERE / 'java/build'}:/usr/share/java/axmlrpc.jar", "Client"],
         "config": "FLAGS_NONE, except: nil uses FLAGS_NIL, nil-apache FLAGS_NIL|FLAGS_APACHE_WS, bigint-8byte FLAGS_8BYTE_INT",
-        "client_scenarios": CLIENT_SCENARIOS + ["bigint-8byte", "nil-apache"],
+        "client_scenarios": [*CLIENT_SCENARIOS, "bigint-8byte", "nil-apache"],
     },
 }
 
@@ -206,14 +235,38 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def stdlib_post(port: int, method: str, params: tuple) -> None:
-    body = xmlrpc.client.dumps(params, method, allow_none=True, encoding="utf-8").encode("utf-8")
+def stdlib_post(port: int, method: str, params: tuple, body: bytes | None = None) -> None:
+    if body is None:
+        body = xmlrpc.client.dumps(params, method, allow_none=True, encoding="utf-8").encode("utf-8")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
         conn.request("POST", "/RPC2", body, {"Content-Type": "text/xml", "User-Agent": "rpcspy-interop-stdlib"})
         conn.getresponse().read()
     finally:
         conn.close()
+
+
+def peer_verdict(resp: bytes) -> str:
+    """What a peer server's answer says about a deviant request."""
+    import re
+    head, _, body = split_http(resp)
+    status = head.split(b"\r\n", 1)[0].decode("latin-1")
+    try:
+        params, _ = xmlrpc.client.loads(body)
+    except xmlrpc.client.Fault as f:
+        return f"fault {f.faultCode!r}: {str(f.faultString)[:160]}"
+    except Exception as exc:
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace"))).strip()
+        if b"<methodResponse" in body:
+            return f"accepts: echoes it verbatim ({text[:60]!r}), which the stdlib then refuses: {exc}"[:200]
+        text = re.sub(r"^.*?Internal Server Error ", "", text)
+        return f"no XML-RPC answer: {status}: {text[:140]}"
+    value = params[0]
+    if isinstance(value, xmlrpc.client.Binary):
+        value = value.data
+    elif isinstance(value, xmlrpc.client.DateTime):
+        value = f"<dateTime {value.value}>"
+    return f"accepts: echoes {value!r}"[:200]
 
 
 class Sweep:
@@ -240,7 +293,7 @@ class Sweep:
             _, _, resp_body = split_http(resp)
             try:
                 method = xmlrpc.client.loads(req_body)[1]
-            except Exception:  # noqa: BLE001
+            except Exception:
                 import re
                 m = re.search(rb"<methodName>([^<]*)</methodName>", req_body)
                 method = m.group(1).decode("latin-1") if m else None
@@ -260,6 +313,9 @@ class Sweep:
                 "response": {"deviations": analyze(resp, request=False), **stdlib_verdict(resp_body)},
                 "peer_output": note,
             }
+            if role == "tolerance":
+                entry["peer_wrote"] = "response"
+                entry["peer_verdict"] = peer_verdict(resp)
             for rule, detail in meta.get("observed", {}).get((role, scenario), []):
                 entry[peer_side]["deviations"].append({"rule": rule, "detail": detail, "by": "hand"})
             self.entries.append(entry)
@@ -296,10 +352,19 @@ class Sweep:
                     try:
                         stdlib_post(relay.port, method, params)
                         note = "stdlib raw client"
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         note = f"stdlib raw client error: {exc!r}"
                     time.sleep(0.1)
                     self.save(peer, meta, "server", name, relay.take(), note)
+                for name, body in TOLERANCE_BODIES:
+                    relay.take()
+                    try:
+                        stdlib_post(relay.port, "", (), body)
+                        note = "hand-made deviant request"
+                    except Exception as exc:
+                        note = f"hand-made deviant request; error: {exc!r}"
+                    time.sleep(0.1)
+                    self.save(peer, meta, "tolerance", name, relay.take(), note)
             finally:
                 relay.stop()
         finally:
@@ -349,7 +414,7 @@ def supervisor_sweep(sweep: Sweep, peer: str, meta: dict) -> None:
                     try:
                         stdlib_post(relay.port, method, params)
                         note = "stdlib raw client"
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         note = f"stdlib raw client error: {exc!r}"
                     time.sleep(0.1)
                     sweep.save(peer, meta, "server", name, relay.take(), note)
@@ -394,7 +459,7 @@ def main() -> int:
                 if "server" in meta:
                     sweep.server_role(peer, meta)
                 done.append(peer)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print(f"  FAILED: {exc!r}")
     finally:
         demo.terminate()
