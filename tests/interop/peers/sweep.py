@@ -83,6 +83,42 @@ TOLERANCE_BODIES: list[tuple[str, bytes]] = [
 ]
 
 
+def _response(value_xml: str) -> bytes:
+    return ('<?xml version="1.0"?><methodResponse><params><param>'
+            f"<value>{value_xml}</value></param></params></methodResponse>").encode()
+
+
+def _fault(members: str) -> bytes:
+    return f'<?xml version="1.0"?><methodResponse><fault><value><struct>{members}</struct></value></fault></methodResponse>'.encode()
+
+
+_CODE = "<member><name>faultCode</name><value><int>4</int></value></member>"
+_STRING = "<member><name>faultString</name><value><string>boom</string></value></member>"
+# Client tolerance: a stub server answers the peer client's add(2, 3) with these
+# hand-made deviant responses; the peer client's printout is its verdict.
+RESPONSE_BODIES: list[tuple[str, bytes]] = [
+    ("int-out-of-range", _response("<i4>1099511627776</i4>")),
+    ("whitespace-in-int", _response("<int> 42 </int>")),
+    ("empty-value", _response("")),
+    ("array-without-data", _response("<array><value><int>1</int></value></array>")),
+    ("duplicate-member", _response("<struct><member><name>a</name><value><int>1</int></value></member>"
+                                   "<member><name>a</name><value><int>2</int></value></member></struct>")),
+    ("member-order", _response("<struct><member><value><int>1</int></value><name>a</name></member></struct>")),
+    ("unknown-type-tag", _response("<float>1.5</float>")),
+    ("decl-not-first", b"\n  " + _response("<int>1</int>")),
+    ("utf16-without-bom", _response("<string>\u00e9</string>").replace(b'"1.0"?>', b'"1.0" encoding="UTF-16"?>')
+     .decode().encode("utf-16-le")),
+    ("boolean-true", _response("<boolean>true</boolean>")),
+    ("nil", _response("<nil/>")),
+    ("ex-nil", _response("<ex:nil/>").replace(b"<methodResponse>", b'<methodResponse xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">')),
+    ("i8", _response("<i8>1099511627776</i8>")),
+    ("datetime-extended", _response("<dateTime.iso8601>2026-12-01T08:30:00Z</dateTime.iso8601>")),
+    ("fault-code-not-int", _fault("<member><name>faultCode</name><value><string>Client</string></value></member>" + _STRING)),
+    ("fault-extra-member", _fault(_CODE + _STRING + "<member><name>detail</name><value><string>x</string></value></member>")),
+    ("fault-missing-member", _fault("")),
+]
+
+
 def dpkg_version(pkg: str) -> str:
     try:
         return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
@@ -298,7 +334,7 @@ class Sweep:
                 m = re.search(rb"<methodName>([^<]*)</methodName>", req_body)
                 method = m.group(1).decode("latin-1") if m else None
             # The peer wrote the request when it is the client, the response when it is the server.
-            peer_side = "request" if role == "client" else "response"
+            peer_side = "request" if role in ("client", "client-tolerance") else "response"
             entry = {
                 "peer": meta["name"],
                 "variant": peer,
@@ -314,8 +350,9 @@ class Sweep:
                 "peer_output": note,
             }
             if role == "tolerance":
-                entry["peer_wrote"] = "response"
                 entry["peer_verdict"] = peer_verdict(resp)
+            if role == "client-tolerance":
+                entry["peer_verdict"] = note
             for rule, detail in meta.get("observed", {}).get((role, scenario), []):
                 entry[peer_side]["deviations"].append({"rule": rule, "detail": detail, "by": "hand"})
             self.entries.append(entry)
@@ -335,6 +372,42 @@ class Sweep:
                 self.save(peer, meta, "client", sc, relay.take(), note)
         finally:
             relay.stop()
+
+    def client_tolerance(self, peer: str, meta: dict) -> None:
+        import http.server
+
+        class Stub(http.server.BaseHTTPRequestHandler):
+            body = b""
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(Stub.body)))
+                self.end_headers()
+                self.wfile.write(Stub.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        stub = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+        import threading
+        threading.Thread(target=stub.serve_forever, daemon=True).start()
+        relay = Relay("127.0.0.1", stub.server_address[1]).start()
+        env = {**os.environ, **meta.get("env", {})}
+        try:
+            for name, body in RESPONSE_BODIES:
+                Stub.body = body
+                relay.take()
+                r = subprocess.run([*meta["client"], "127.0.0.1", str(relay.port), "plain"], capture_output=True,
+                                   text=True, errors="backslashreplace", timeout=60, env=env, cwd=HERE)
+                note = (r.stdout.strip() + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else ""))[:500]
+                time.sleep(0.1)
+                self.save(peer, meta, "client-tolerance", name, relay.take(), note)
+        finally:
+            relay.stop()
+            stub.shutdown()
+            stub.server_close()
 
     def server_role(self, peer: str, meta: dict) -> None:
         port = free_port()
@@ -456,6 +529,7 @@ def main() -> int:
                     done.append(peer)
                     continue
                 sweep.client_role(peer, meta, demo_port)
+                sweep.client_tolerance(peer, meta)
                 if "server" in meta:
                     sweep.server_role(peer, meta)
                 done.append(peer)

@@ -39,7 +39,9 @@ public class Client {
         } catch (XMLRPCServerException e) {
             System.out.println("fault: " + e.getErrorNr() + " " + e.getMessage());
         } catch (Exception e) {
-            System.out.println("error: " + e);
+            Throwable t = e;
+            while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+            System.out.println("error: " + t.getClass().getSimpleName() + ": " + t.getMessage());
         }
     }
 }
