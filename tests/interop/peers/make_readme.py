@@ -59,7 +59,7 @@ Tolerance entries add `peer_verdict`. An entry with `files: null` and
 Machine: Debian 12 (bookworm), amd64, everything on 127.0.0.1.
 
 ```sh
-scripts/install-peers.sh /work/main/.venv/bin/python   # apt/npm/pip; one ok/FAILED line per peer
+scripts/install-peers.sh .venv/bin/python   # apt/npm/pip; one ok/FAILED line per peer
 PYTHONPATH=. .venv/bin/python tests/interop/peers/sweep.py            # all peers
 PYTHONPATH=. .venv/bin/python tests/interop/peers/sweep.py --peer ruby-xmlrpc   # one variant
 python3 tests/interop/peers/make_readme.py
@@ -156,9 +156,11 @@ SURPRISES = """
   gives a proper int. It also sends `<int>1099511627776</int>`, sends undef as
   `<value />` (empty-value) and a non-ASCII string as `<base64>`; it has no
   `system.multicall` (Client fault). Fault members come faultString first.
-- **Perl Frontier::RPC2** sends `<int>` big ints, sends undef as an empty
-  `<string></string>`, writes non-ASCII as `&#233;`, and answers every `die`
-  with fault code 4 and `error executing RPC ...`. It echoes some values back
+- **Perl Frontier::RPC2** sends big ints as `<i4>1099511627776</i4>`, sends
+  undef as an empty `<string></string>`, writes non-ASCII as `&#233;`, and
+  answers any `die` with fault code 4 (`error executing RPC ...`), an unknown
+  method (and `system.multicall`, which it lacks) with 3, and a request it
+  cannot decode with 1. It echoes some values back
   verbatim without checking them (`<boolean>true</boolean>`, an extended
   dateTime), so a deviation passes straight through it.
 - **PHP xmlrpc (xmlrpc-epi)** silently **truncates** 2^40 to `<int>0</int>`,
@@ -197,7 +199,8 @@ def main() -> None:
     for v in variants:
         e = next(x for x in ex if x["variant"] == v)
         client, server = PEER_ROWS.get(v, ("", ""))
-        out.append(f"| `{v}` | {e['version']} | {client} | {server} | {e['config']} |\n")
+        cfg = e["config"].replace("|", "\\|")
+        out.append(f"| `{v}` | {e['version']} | {client} | {server} | {cfg} |\n")
     out.append(NOTES)
 
     out.append("\n## Fixtures: what each peer wrote (peer x deviation)\n\n")

@@ -134,6 +134,14 @@ def npm_version() -> str:
         return "not installed"
 
 
+def ruby_version() -> str:
+    try:
+        return subprocess.run(["ruby", "-e", "print RUBY_VERSION"], capture_output=True, text=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "not installed"
+
+
 def pip_version(name: str) -> str:
     import importlib.metadata as md
     try:
@@ -174,13 +182,13 @@ PEERS: dict[str, dict] = {
                   "server role = the stdlib raw client calling supervisord",
     },
     "ruby-xmlrpc": {
-        "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {dpkg_version('ruby')})",
+        "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {ruby_version()})",
         "client": ["ruby", str(HERE / "ruby/client.rb")],
         "server": ["ruby", str(HERE / "ruby/server.rb")],
         "config": "library defaults",
     },
     "ruby-xmlrpc-enable": {
-        "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {dpkg_version('ruby')})",
+        "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {ruby_version()})",
         "client": ["ruby", str(HERE / "ruby/client.rb")],
         "server": ["ruby", str(HERE / "ruby/server.rb")],
         "env": {"PEER_RUBY_ENABLE": "1"},
