@@ -183,11 +183,18 @@ SURPRISES = """
 - No peer produced `duplicate-member`, `member-order`, `whitespace-in-int`,
   `array-without-data`, `decl-not-first`, `unknown-type-tag` or
   `fault-extra-member` in what it **sent**; those appear only in the
-  hand-made tolerance requests, where the table below shows who accepts them.
-  Every peer accepts a repeated member (last one wins) and `<value/>`.
+  hand-made tolerance requests and responses, where the two tolerance tables
+  above show who accepts them. Every peer server and client accepts a repeated
+  member (last one wins); every one accepts `<value/>` as "" except the aXMLRPC
+  client ("Missing type").
 - **PHP reads `<boolean>true</boolean>` as false** and an unknown tag, `<i8>`
-  or `<ex:nil/>` as an empty string, all without an error; it reads an
-  out-of-range `<int>` as 0.
+  or `<ex:nil/>` as empty (`''` on the server, `null` on the client), all
+  without an error; it reads an out-of-range `<int>` as 0.
+- **aXMLRPC as a reader** is about as strict as xmlrpc-c: out-of-range
+  `<int>`, `<int> 42 </int>`, `<array>` without `<data>`, `<value/>`, unknown
+  tags, and (without its flags) `<nil/>`/`<i8>` all raise; a string
+  faultCode raises a ClassCastException and an empty fault struct a
+  NullPointerException rather than a clean error.
 """
 
 
