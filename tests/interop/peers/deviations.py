@@ -25,7 +25,7 @@ def split_http(raw: bytes) -> tuple[bytes, dict[str, str], bytes]:
     for sep in (b"\r\n\r\n", b"\n\n"):
         i = raw.find(sep)
         if i >= 0:
-            head, body = raw[:i], raw[i + len(sep):]
+            head, body = raw[:i], raw[i + len(sep) :]
             break
     else:
         head, body = raw, b""
@@ -47,7 +47,7 @@ def _dechunk(data: bytes) -> bytes:
         if n == 0:
             break
         out += data[:n]
-        data = data[n + 2:]
+        data = data[n + 2 :]
     return out
 
 
@@ -69,7 +69,11 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
     if body and not ctype.lower().startswith("text/xml"):
         add("content-type-not-text-xml", f"Content-Type: {ctype or '(none)'}")
     if body and "content-length" not in headers:
-        add("no-content-length", "body framed by " + ("chunked coding" if "transfer-encoding" in headers else "connection close"))
+        add(
+            "no-content-length",
+            "body framed by "
+            + ("chunked coding" if "transfer-encoding" in headers else "connection close"),
+        )
     if request and "user-agent" not in headers:
         add("missing-user-agent", "request has no User-Agent header (the spec requires one)")
     if request and "host" not in headers:
@@ -96,7 +100,10 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
     cs = re.search(r"charset=\"?([A-Za-z0-9_.:-]+)", ctype)
     decl = m.group(1).decode().lower() if m else "utf-8"
     if cs and cs.group(1).lower().replace("utf8", "utf-8") != decl:
-        add("charset-mismatch", f"Content-Type charset={cs.group(1)} but the XML says encoding={decl}")
+        add(
+            "charset-mismatch",
+            f"Content-Type charset={cs.group(1)} but the XML says encoding={decl}",
+        )
     if b"<!DOCTYPE" in body or b"<!doctype" in body:
         add("doctype", "body has a DOCTYPE")
 
@@ -112,7 +119,11 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
         add("namespaced-elements", "elements in an XML namespace (e.g. Apache ex:)")
 
     params = root.find("params")
-    if _local(root.tag) == "methodResponse" and params is not None and len(params.findall("param")) != 1:
+    if (
+        _local(root.tag) == "methodResponse"
+        and params is not None
+        and len(params.findall("param")) != 1
+    ):
         add("response-param-count", f"methodResponse with {len(params.findall('param'))} <param>")
     if _local(root.tag) == "methodCall":
         name = root.find("methodName")
@@ -136,7 +147,10 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
                 kids = list(code)
                 tag = _local(kids[0].tag) if kids else "(bare text = string)"
                 if tag not in ("int", "i4"):
-                    add("fault-code-not-int", f"faultCode is <{tag}>{(kids[0].text if kids else code.text) or ''}")
+                    add(
+                        "fault-code-not-int",
+                        f"faultCode is <{tag}>{(kids[0].text if kids else code.text) or ''}",
+                    )
             if "faultString" not in members:
                 add("fault-missing-member", "no faultString")
             extra = [k for k in members if k not in ("faultCode", "faultString")]
@@ -148,7 +162,10 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
         text = value.text or ""
         if not kids:
             if text == "":
-                add("empty-value", "<value/> or <value></value> (an empty string by the spec's default type)")
+                add(
+                    "empty-value",
+                    "<value/> or <value></value> (an empty string by the spec's default type)",
+                )
             else:
                 add("untyped-value", "<value> with bare text, no type tag (string by default)")
             continue
@@ -187,7 +204,10 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
                 add("base64-line-wrapped", "base64 text has line breaks")
         elif tag == "string":
             if any(ord(c) > 127 for c in ktext):
-                add("non-ascii-string", "string holds non-ASCII characters (the 1999 spec said ASCII)")
+                add(
+                    "non-ascii-string",
+                    "string holds non-ASCII characters (the 1999 spec said ASCII)",
+                )
         elif tag == "struct":
             names = []
             for mem in k:
@@ -204,11 +224,17 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
             if k.find("data") is None:
                 add("array-without-data", "<array> with no <data>")
         elif tag == "nil":
-            add("nil-extension", f"<{k.tag.replace('{http://ws.apache.org/xmlrpc/namespaces/extensions}', 'ex:')}/> (not in the 1999 spec)")
+            add(
+                "nil-extension",
+                f"<{k.tag.replace('{http://ws.apache.org/xmlrpc/namespaces/extensions}', 'ex:')}/> (not in the 1999 spec)",
+            )
         elif tag == "i8":
             pass
         if tag == "i8":
-            add("i8-extension", f"<{k.tag.replace('{http://ws.apache.org/xmlrpc/namespaces/extensions}', 'ex:')}> (64-bit int, not in the 1999 spec)")
+            add(
+                "i8-extension",
+                f"<{k.tag.replace('{http://ws.apache.org/xmlrpc/namespaces/extensions}', 'ex:')}> (64-bit int, not in the 1999 spec)",
+            )
         elif tag not in SCALARS | {"struct", "array", "nil"}:
             add("unknown-type-tag", f"<{k.tag}>")
     return found

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write tests/data/peers/README.md from manifest.json (the tables) and the notes below.
 
-    python3 tests/interop/peers/make_readme.py
+python3 tests/interop/peers/make_readme.py
 """
 
 from __future__ import annotations
@@ -85,16 +85,36 @@ big-int struct), `fail` (the library's documented way to raise a fault 4
 
 PEER_ROWS = {
     "ruby-xmlrpc": ("`ruby ruby/client.rb`", "`ruby ruby/server.rb` (WEBrick)"),
-    "ruby-xmlrpc-enable": ("`PEER_RUBY_ENABLE=1 ruby ruby/client.rb`", "`PEER_RUBY_ENABLE=1 ruby ruby/server.rb`"),
+    "ruby-xmlrpc-enable": (
+        "`PEER_RUBY_ENABLE=1 ruby ruby/client.rb`",
+        "`PEER_RUBY_ENABLE=1 ruby ruby/server.rb`",
+    ),
     "node-xmlrpc": ("`node node/client.js`", "`node node/server.js`"),
-    "perl-xmlrpc-lite": ("`perl perl/lite_client.pl`", "`perl perl/lite_server.pl` (XMLRPC::Transport::HTTP::Daemon)"),
-    "perl-frontier": ("`perl perl/frontier_client.pl`", "`perl perl/frontier_server.pl` (Frontier::Daemon)"),
-    "php-xmlrpc": ("`php php/client.php` (POST by PHP's http stream)", "`php -S 127.0.0.1:PORT php/server.php`"),
+    "perl-xmlrpc-lite": (
+        "`perl perl/lite_client.pl`",
+        "`perl perl/lite_server.pl` (XMLRPC::Transport::HTTP::Daemon)",
+    ),
+    "perl-frontier": (
+        "`perl perl/frontier_client.pl`",
+        "`perl perl/frontier_server.pl` (Frontier::Daemon)",
+    ),
+    "php-xmlrpc": (
+        "`php php/client.php` (POST by PHP's http stream)",
+        "`php -S 127.0.0.1:PORT php/server.php`",
+    ),
     "xmlrpc-c": ("`c/build/client` (from c/client.c)", "`c/build/server` (c/server.c, Abyss)"),
-    "xmlrpc-c-apache": ("`PEER_C_DIALECT=apache c/build/client`", "`PEER_C_DIALECT=apache c/build/server`"),
-    "java-axmlrpc": ("`java -cp java/build:/usr/share/java/axmlrpc.jar Client`", "none: aXMLRPC is client-only"),
-    "supervisor": ("`supervisorctl -s http://127.0.0.1:RELAY status / version / start no-such-program`",
-                   "`supervisord -c supervisor/supervisord.conf.in` (filled in; inet_http_server on 127.0.0.1)"),
+    "xmlrpc-c-apache": (
+        "`PEER_C_DIALECT=apache c/build/client`",
+        "`PEER_C_DIALECT=apache c/build/server`",
+    ),
+    "java-axmlrpc": (
+        "`java -cp java/build:/usr/share/java/axmlrpc.jar Client`",
+        "none: aXMLRPC is client-only",
+    ),
+    "supervisor": (
+        "`supervisorctl -s http://127.0.0.1:RELAY status / version / start no-such-program`",
+        "`supervisord -c supervisor/supervisord.conf.in` (filled in; inet_http_server on 127.0.0.1)",
+    ),
 }
 
 NOTES = """
@@ -211,9 +231,11 @@ def main() -> None:
     out.append(NOTES)
 
     out.append("\n## Fixtures: what each peer wrote (peer x deviation)\n\n")
-    out.append("Cells list the scenarios (`c:` client role, `s:` server role) whose peer-written "
-               "message shows the deviation. `stdlib raises` lists where `xmlrpc.client.loads` "
-               "refuses the peer's message.\n\n")
+    out.append(
+        "Cells list the scenarios (`c:` client role, `s:` server role) whose peer-written "
+        "message shows the deviation. `stdlib raises` lists where `xmlrpc.client.loads` "
+        "refuses the peer's message.\n\n"
+    )
     table: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     rules: list[str] = []
     for e in ex:
@@ -232,7 +254,9 @@ def main() -> None:
     out.append("| deviation | " + " | ".join(f"`{v}`" for v in variants) + " |\n")
     out.append("| --- |" + " --- |" * len(variants) + "\n")
     for r in rules:
-        out.append(f"| `{r}` | " + " | ".join(", ".join(table[v].get(r, [])) for v in variants) + " |\n")
+        out.append(
+            f"| `{r}` | " + " | ".join(", ".join(table[v].get(r, [])) for v in variants) + " |\n"
+        )
 
     refused = [e for e in ex if not e["files"]]
     if refused:
@@ -240,7 +264,9 @@ def main() -> None:
         for e in refused:
             out.append(f"- `{e['variant']}` {e['role']} `{e['scenario']}`: {e['peer_output']}\n")
 
-    out.append("\n## Tolerance: who accepts what (peer servers given hand-made deviant `echo(x)` calls)\n\n")
+    out.append(
+        "\n## Tolerance: who accepts what (peer servers given hand-made deviant `echo(x)` calls)\n\n"
+    )
     tol = [e for e in ex if e["role"] == "tolerance"]
     tvars = list(dict.fromkeys(e["variant"] for e in tol))
     scen = list(dict.fromkeys(e["scenario"] for e in tol))
@@ -260,14 +286,20 @@ def main() -> None:
     out.append("| --- | --- |" + " --- |" * len(tvars) + "\n")
     for s in scen:
         st = "accepts" if stdlib[s] == "accepts" else "raises"
-        out.append(f"| `{s}` | {st} | " + " | ".join(short(cell.get((s, v), "")) for v in tvars) + " |\n")
-    out.append("\nThe full answer of each peer is in `peer_verdict` in manifest.json and in the "
-               "`tolerance-*.response.http` files. Ruby's `int-out-of-range`/`i8` 500s are its "
-               "encoder refusing to echo the big value back, not its parser.\n")
+        out.append(
+            f"| `{s}` | {st} | " + " | ".join(short(cell.get((s, v), "")) for v in tvars) + " |\n"
+        )
+    out.append(
+        "\nThe full answer of each peer is in `peer_verdict` in manifest.json and in the "
+        "`tolerance-*.response.http` files. Ruby's `int-out-of-range`/`i8` 500s are its "
+        "encoder refusing to echo the big value back, not its parser.\n"
+    )
     out.append("\n## Client tolerance: what each peer client makes of a deviant response\n\n")
-    out.append("The peer client called add(2, 3); a stub answered the hand-made response named in "
-               "the first column. Cells are the client's own printout (truncated; full text in "
-               "`peer_verdict`).\n\n")
+    out.append(
+        "The peer client called add(2, 3); a stub answered the hand-made response named in "
+        "the first column. Cells are the client's own printout (truncated; full text in "
+        "`peer_verdict`).\n\n"
+    )
     ct = [e for e in ex if e["role"] == "client-tolerance"]
     cvars = list(dict.fromkeys(e["variant"] for e in ct))
     cscen = list(dict.fromkeys(e["scenario"] for e in ct))
@@ -282,7 +314,11 @@ def main() -> None:
     out.append("| --- | --- |" + " --- |" * len(cvars) + "\n")
     for s_ in cscen:
         st = "accepts" if cstd[s_] == "accepts" else "raises"
-        out.append(f"| `{s_}` | {st} | " + " | ".join(cshort(ccell.get((s_, v), "")) for v in cvars) + " |\n")
+        out.append(
+            f"| `{s_}` | {st} | "
+            + " | ".join(cshort(ccell.get((s_, v), "")) for v in cvars)
+            + " |\n"
+        )
     out.append(SURPRISES)
     (DATA / "README.md").write_text("".join(out))
 

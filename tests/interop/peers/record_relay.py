@@ -86,7 +86,9 @@ def _read_chunked(stream: BinaryIO) -> bytes:
         raw += stream.readline(65537)  # CRLF after the chunk
 
 
-def read_message(stream: BinaryIO, *, response: bool, request_method: str = "") -> tuple[bytes, bool]:
+def read_message(
+    stream: BinaryIO, *, response: bool, request_method: str = ""
+) -> tuple[bytes, bool]:
     """One HTTP message as raw bytes, and whether the connection ends after it."""
     head = _read_head(stream)
     while response and head[9:10] == b"1" and not head.startswith(b"HTTP/1.1 101"):
@@ -111,8 +113,14 @@ def read_message(stream: BinaryIO, *, response: bool, request_method: str = "") 
 
 
 class Relay:
-    def __init__(self, target_host: str, target_port: int, listen_host: str = "127.0.0.1",
-                 listen_port: int = 0, on_exchange=None) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 0,
+        on_exchange=None,
+    ) -> None:
         self.target = (target_host, target_port)
         self._sock = socket.create_server((listen_host, listen_port))
         self.port = self._sock.getsockname()[1]
@@ -187,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--target", required=True, help="HOST:PORT of the server")
     p.add_argument("--listen", type=int, default=0, help="port on 127.0.0.1 (default: any)")
-    p.add_argument("--out", required=True, type=Path, help="directory for NNN.request.http/NNN.response.http")
+    p.add_argument(
+        "--out", required=True, type=Path, help="directory for NNN.request.http/NNN.response.http"
+    )
     a = p.parse_args(argv)
     host, _, port = a.target.rpartition(":")
     a.out.mkdir(parents=True, exist_ok=True)

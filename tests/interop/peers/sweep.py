@@ -46,8 +46,11 @@ SERVER_SCENARIOS = [
     ("fault", "fail", ()),
     ("crash", "crash", ()),
     ("unknown", "no.such.method", ()),
-    ("multicall", "system.multicall", ([{"methodName": "add", "params": [1, 2]},
-                                         {"methodName": "fail", "params": []}],)),
+    (
+        "multicall",
+        "system.multicall",
+        ([{"methodName": "add", "params": [1, 2]}, {"methodName": "fail", "params": []}],),
+    ),
     ("nil", "nil", ()),
     ("nil-arg", "echo", (None,)),
     ("types", "types", ()),
@@ -55,8 +58,10 @@ SERVER_SCENARIOS = [
 
 
 def _call(value_xml: str, *, decl: str = '<?xml version="1.0"?>', method: str = "echo") -> bytes:
-    return (f"{decl}<methodCall><methodName>{method}</methodName><params><param>"
-            f"<value>{value_xml}</value></param></params></methodCall>").encode()
+    return (
+        f"{decl}<methodCall><methodName>{method}</methodName><params><param>"
+        f"<value>{value_xml}</value></param></params></methodCall>"
+    ).encode()
 
 
 # Tolerance: hand-made deviant requests to each peer server's echo(x); the
@@ -66,15 +71,34 @@ TOLERANCE_BODIES: list[tuple[str, bytes]] = [
     ("whitespace-in-int", _call("<int> 42 </int>")),
     ("empty-value", _call("")),
     ("array-without-data", _call("<array><value><int>1</int></value></array>")),
-    ("duplicate-member", _call("<struct><member><name>a</name><value><int>1</int></value></member>"
-                               "<member><name>a</name><value><int>2</int></value></member></struct>")),
-    ("member-order", _call("<struct><member><value><int>1</int></value><name>a</name></member></struct>")),
+    (
+        "duplicate-member",
+        _call(
+            "<struct><member><name>a</name><value><int>1</int></value></member>"
+            "<member><name>a</name><value><int>2</int></value></member></struct>"
+        ),
+    ),
+    (
+        "member-order",
+        _call("<struct><member><value><int>1</int></value><name>a</name></member></struct>"),
+    ),
     ("unknown-type-tag", _call("<float>1.5</float>")),
     ("decl-not-first", b"\n  " + _call("<int>1</int>")),
-    ("utf16-without-bom", _call("<string>\u00e9</string>", decl='<?xml version="1.0" encoding="UTF-16"?>').decode().encode("utf-16-le")),
+    (
+        "utf16-without-bom",
+        _call("<string>\u00e9</string>", decl='<?xml version="1.0" encoding="UTF-16"?>')
+        .decode()
+        .encode("utf-16-le"),
+    ),
     ("boolean-true", _call("<boolean>true</boolean>")),
     ("nil", _call("<nil/>")),
-    ("ex-nil", _call("<ex:nil/>").replace(b"<methodCall>", b'<methodCall xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">')),
+    (
+        "ex-nil",
+        _call("<ex:nil/>").replace(
+            b"<methodCall>",
+            b'<methodCall xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">',
+        ),
+    ),
     ("ex-nil-undeclared", _call("<ex:nil/>")),
     ("i8", _call("<i8>1099511627776</i8>")),
     ("datetime-extended", _call("<dateTime.iso8601>2026-12-01T08:30:00Z</dateTime.iso8601>")),
@@ -84,8 +108,10 @@ TOLERANCE_BODIES: list[tuple[str, bytes]] = [
 
 
 def _response(value_xml: str) -> bytes:
-    return ('<?xml version="1.0"?><methodResponse><params><param>'
-            f"<value>{value_xml}</value></param></params></methodResponse>").encode()
+    return (
+        '<?xml version="1.0"?><methodResponse><params><param>'
+        f"<value>{value_xml}</value></param></params></methodResponse>"
+    ).encode()
 
 
 def _fault(members: str) -> bytes:
@@ -101,28 +127,61 @@ RESPONSE_BODIES: list[tuple[str, bytes]] = [
     ("whitespace-in-int", _response("<int> 42 </int>")),
     ("empty-value", _response("")),
     ("array-without-data", _response("<array><value><int>1</int></value></array>")),
-    ("duplicate-member", _response("<struct><member><name>a</name><value><int>1</int></value></member>"
-                                   "<member><name>a</name><value><int>2</int></value></member></struct>")),
-    ("member-order", _response("<struct><member><value><int>1</int></value><name>a</name></member></struct>")),
+    (
+        "duplicate-member",
+        _response(
+            "<struct><member><name>a</name><value><int>1</int></value></member>"
+            "<member><name>a</name><value><int>2</int></value></member></struct>"
+        ),
+    ),
+    (
+        "member-order",
+        _response("<struct><member><value><int>1</int></value><name>a</name></member></struct>"),
+    ),
     ("unknown-type-tag", _response("<float>1.5</float>")),
     ("decl-not-first", b"\n  " + _response("<int>1</int>")),
-    ("utf16-without-bom", _response("<string>\u00e9</string>").replace(b'"1.0"?>', b'"1.0" encoding="UTF-16"?>')
-     .decode().encode("utf-16-le")),
+    (
+        "utf16-without-bom",
+        _response("<string>\u00e9</string>")
+        .replace(b'"1.0"?>', b'"1.0" encoding="UTF-16"?>')
+        .decode()
+        .encode("utf-16-le"),
+    ),
     ("boolean-true", _response("<boolean>true</boolean>")),
     ("nil", _response("<nil/>")),
-    ("ex-nil", _response("<ex:nil/>").replace(b"<methodResponse>", b'<methodResponse xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">')),
+    (
+        "ex-nil",
+        _response("<ex:nil/>").replace(
+            b"<methodResponse>",
+            b'<methodResponse xmlns:ex="http://ws.apache.org/xmlrpc/namespaces/extensions">',
+        ),
+    ),
     ("i8", _response("<i8>1099511627776</i8>")),
     ("datetime-extended", _response("<dateTime.iso8601>2026-12-01T08:30:00Z</dateTime.iso8601>")),
-    ("fault-code-not-int", _fault("<member><name>faultCode</name><value><string>Client</string></value></member>" + _STRING)),
-    ("fault-extra-member", _fault(_CODE + _STRING + "<member><name>detail</name><value><string>x</string></value></member>")),
+    (
+        "fault-code-not-int",
+        _fault(
+            "<member><name>faultCode</name><value><string>Client</string></value></member>"
+            + _STRING
+        ),
+    ),
+    (
+        "fault-extra-member",
+        _fault(
+            _CODE
+            + _STRING
+            + "<member><name>detail</name><value><string>x</string></value></member>"
+        ),
+    ),
     ("fault-missing-member", _fault("")),
 ]
 
 
 def dpkg_version(pkg: str) -> str:
     try:
-        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
-                              text=True, check=True).stdout
+        return subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "not installed"
 
@@ -136,14 +195,16 @@ def npm_version() -> str:
 
 def ruby_version() -> str:
     try:
-        return subprocess.run(["ruby", "-e", "print RUBY_VERSION"], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            ["ruby", "-e", "print RUBY_VERSION"], capture_output=True, text=True, check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "not installed"
 
 
 def pip_version(name: str) -> str:
     import importlib.metadata as md
+
     try:
         return md.version(name)
     except md.PackageNotFoundError:
@@ -157,8 +218,12 @@ def c_build() -> Path:
     for name, libs in (("client", "client"), ("server", "abyss-server")):
         src, exe = HERE / "c" / f"{name}.c", out / name
         if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
-            flags = subprocess.run(["xmlrpc-c-config", libs, "--cflags", "--libs"], capture_output=True,
-                                   text=True, check=True).stdout.split()
+            flags = subprocess.run(
+                ["xmlrpc-c-config", libs, "--cflags", "--libs"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
             # libxmlrpc_client.so already links libcurl; -lcurl would need the -dev package for nothing
             flags = [f for f in flags if f != "-lcurl"]
             subprocess.run(["cc", "-O0", "-o", str(exe), str(src), *flags], check=True)
@@ -169,8 +234,13 @@ def java_build() -> Path:
     out = HERE / "java" / "build"
     out.mkdir(exist_ok=True)
     src = HERE / "java" / "Client.java"
-    if not (out / "Client.class").exists() or (out / "Client.class").stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["javac", "-cp", "/usr/share/java/axmlrpc.jar", "-d", str(out), str(src)], check=True)
+    if (
+        not (out / "Client.class").exists()
+        or (out / "Client.class").stat().st_mtime < src.stat().st_mtime
+    ):
+        subprocess.run(
+            ["javac", "-cp", "/usr/share/java/axmlrpc.jar", "-d", str(out), str(src)], check=True
+        )
     return out
 
 
@@ -179,7 +249,7 @@ PEERS: dict[str, dict] = {
         "version": lambda: f"PyPI supervisor {pip_version('supervisor')}",
         "special": lambda *a: supervisor_sweep(*a),
         "config": "supervisord with [inet_http_server] on 127.0.0.1; client = supervisorctl; "
-                  "server role = the stdlib raw client calling supervisord",
+        "server role = the stdlib raw client calling supervisord",
     },
     "ruby-xmlrpc": {
         "version": lambda: f"ruby-xmlrpc {dpkg_version('ruby-xmlrpc')} (ruby {ruby_version()})",
@@ -201,10 +271,14 @@ PEERS: dict[str, dict] = {
         "config": "library defaults",
     },
     "perl-xmlrpc-lite": {
-        "version": lambda: f"libxmlrpc-lite-perl {dpkg_version('libxmlrpc-lite-perl')} (libsoap-lite-perl {dpkg_version('libsoap-lite-perl')})",
+        "version": lambda: (
+            f"libxmlrpc-lite-perl {dpkg_version('libxmlrpc-lite-perl')} (libsoap-lite-perl {dpkg_version('libsoap-lite-perl')})"
+        ),
         "client": ["perl", str(HERE / "perl/lite_client.pl")],
         "observed": {
-            ("client", "string"): [("string-as-base64", "a string with a non-ASCII character is sent as <base64>")],
+            ("client", "string"): [
+                ("string-as-base64", "a string with a non-ASCII character is sent as <base64>")
+            ],
         },
         "server": ["perl", str(HERE / "perl/lite_server.pl")],
         "config": "library defaults",
@@ -220,16 +294,40 @@ PEERS: dict[str, dict] = {
         "config": "library defaults",
     },
     "php-xmlrpc": {
-        "version": lambda: f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})",
+        "version": lambda: (
+            f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})"
+        ),
         "client": ["php", str(HERE / "php/client.php")],
         "client_scenarios": [*CLIENT_SCENARIOS, "string-utf8", "utf16"],
         "observed": {
-            ("client", "bigint"): [("int-truncated", "1099511627776 is sent as <int>0</int>: silently cut to 32 bits")],
-            ("server", "bigint"): [("int-truncated", "1099511627776 is answered as <int>0</int>: silently cut to 32 bits")],
-            ("client", "string"): [("utf8-bytes-as-char-refs", "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)")],
-            ("server", "string"): [("utf8-bytes-as-char-refs", "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)")],
+            ("client", "bigint"): [
+                ("int-truncated", "1099511627776 is sent as <int>0</int>: silently cut to 32 bits")
+            ],
+            ("server", "bigint"): [
+                (
+                    "int-truncated",
+                    "1099511627776 is answered as <int>0</int>: silently cut to 32 bits",
+                )
+            ],
+            ("client", "string"): [
+                (
+                    "utf8-bytes-as-char-refs",
+                    "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)",
+                )
+            ],
+            ("server", "string"): [
+                (
+                    "utf8-bytes-as-char-refs",
+                    "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)",
+                )
+            ],
             ("client", "nil"): [("nil-as-empty-string", "null is sent as <string/>")],
-            ("client", "utf16"): [("encoding-decl-mismatch", "declares encoding=\"UTF-16\" but writes single-byte ASCII (no BOM, no UTF-16 code units)")],
+            ("client", "utf16"): [
+                (
+                    "encoding-decl-mismatch",
+                    'declares encoding="UTF-16" but writes single-byte ASCII (no BOM, no UTF-16 code units)',
+                )
+            ],
             ("server", "nil"): [("nil-as-empty-string", "null is answered as <string/>")],
         },
         "server": ["php", "-S", "{host}:{port}", str(HERE / "php/server.php")],
@@ -251,7 +349,9 @@ PEERS: dict[str, dict] = {
         "config": "PEER_C_DIALECT=apache: xmlrpc_dialect_apache (clientparms.dialect / xmlrpc_registry_set_dialect)",
     },
     "java-axmlrpc": {
-        "version": lambda: f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} (openjdk {dpkg_version('openjdk-17-jre-headless')})",
+        "version": lambda: (
+            f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} (openjdk {dpkg_version('openjdk-17-jre-headless')})"
+        ),
         "build": java_build,
         "client": ["java", "-cp", f"{HERE / 'java/build'}:/usr/share/java/axmlrpc.jar", "Client"],
         "config": "FLAGS_NONE, except: nil uses FLAGS_NIL, nil-apache FLAGS_NIL|FLAGS_APACHE_WS, bigint-8byte FLAGS_8BYTE_INT",
@@ -281,10 +381,17 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
 
 def stdlib_post(port: int, method: str, params: tuple, body: bytes | None = None) -> None:
     if body is None:
-        body = xmlrpc.client.dumps(params, method, allow_none=True, encoding="utf-8").encode("utf-8")
+        body = xmlrpc.client.dumps(params, method, allow_none=True, encoding="utf-8").encode(
+            "utf-8"
+        )
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
-        conn.request("POST", "/RPC2", body, {"Content-Type": "text/xml", "User-Agent": "rpcspy-interop-stdlib"})
+        conn.request(
+            "POST",
+            "/RPC2",
+            body,
+            {"Content-Type": "text/xml", "User-Agent": "rpcspy-interop-stdlib"},
+        )
         conn.getresponse().read()
     finally:
         conn.close()
@@ -293,6 +400,7 @@ def stdlib_post(port: int, method: str, params: tuple, body: bytes | None = None
 def peer_verdict(resp: bytes) -> str:
     """What a peer server's answer says about a deviant request."""
     import re
+
     head, _, body = split_http(resp)
     status = head.split(b"\r\n", 1)[0].decode("latin-1")
     try:
@@ -302,7 +410,9 @@ def peer_verdict(resp: bytes) -> str:
     except Exception as exc:
         text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace"))).strip()
         if b"<methodResponse" in body:
-            return f"accepts: echoes it verbatim ({text[:60]!r}), which the stdlib then refuses: {exc}"[:200]
+            return f"accepts: echoes it verbatim ({text[:60]!r}), which the stdlib then refuses: {exc}"[
+                :200
+            ]
         text = re.sub(r"^.*?Internal Server Error ", "", text)
         return f"no XML-RPC answer: {status}: {text[:140]}"
     value = params[0]
@@ -323,12 +433,21 @@ class Sweep:
         d.mkdir(parents=True, exist_ok=True)
         if not exchanges:
             print(f"  {role}-{scenario}: NO EXCHANGE ({note})")
-            self.entries.append({
-                "peer": meta["name"], "variant": peer, "version": meta["version_str"],
-                "config": meta.get("config", ""), "role": role, "scenario": scenario, "method": None,
-                "files": None, "peer_wrote": None, "peer_output": note,
-                "refused": "the peer sent nothing: it refused to encode this call",
-            })
+            self.entries.append(
+                {
+                    "peer": meta["name"],
+                    "variant": peer,
+                    "version": meta["version_str"],
+                    "config": meta.get("config", ""),
+                    "role": role,
+                    "scenario": scenario,
+                    "method": None,
+                    "files": None,
+                    "peer_wrote": None,
+                    "peer_output": note,
+                    "refused": "the peer sent nothing: it refused to encode this call",
+                }
+            )
         for i, (req, resp) in enumerate(exchanges):
             stem = f"{role}-{scenario}" + (f"-{i + 1}" if len(exchanges) > 1 else "")
             (d / f"{stem}.request.http").write_bytes(req)
@@ -339,6 +458,7 @@ class Sweep:
                 method = xmlrpc.client.loads(req_body)[1]
             except Exception:
                 import re
+
                 m = re.search(rb"<methodName>([^<]*)</methodName>", req_body)
                 method = m.group(1).decode("latin-1") if m else None
             # The peer wrote the request when it is the client, the response when it is the server.
@@ -351,10 +471,16 @@ class Sweep:
                 "role": role,
                 "scenario": scenario,
                 "method": method,
-                "files": {"request": f"{peer}/{stem}.request.http", "response": f"{peer}/{stem}.response.http"},
+                "files": {
+                    "request": f"{peer}/{stem}.request.http",
+                    "response": f"{peer}/{stem}.response.http",
+                },
                 "peer_wrote": peer_side,
                 "request": {"deviations": analyze(req, request=True), **stdlib_verdict(req_body)},
-                "response": {"deviations": analyze(resp, request=False), **stdlib_verdict(resp_body)},
+                "response": {
+                    "deviations": analyze(resp, request=False),
+                    **stdlib_verdict(resp_body),
+                },
                 "peer_output": note,
             }
             if role == "tolerance":
@@ -362,7 +488,9 @@ class Sweep:
             if role == "client-tolerance":
                 entry["peer_verdict"] = note
             for rule, detail in meta.get("observed", {}).get((role, scenario), []):
-                entry[peer_side]["deviations"].append({"rule": rule, "detail": detail, "by": "hand"})
+                entry[peer_side]["deviations"].append(
+                    {"rule": rule, "detail": detail, "by": "hand"}
+                )
             self.entries.append(entry)
             devs = [x["rule"] for x in entry[peer_side]["deviations"]]
             print(f"  {stem}: {method} -> {devs} stdlib={entry[peer_side]['stdlib'][:60]}")
@@ -373,9 +501,19 @@ class Sweep:
         try:
             for sc in meta.get("client_scenarios", CLIENT_SCENARIOS):
                 relay.take()
-                r = subprocess.run([*meta["client"], "127.0.0.1", str(relay.port), sc], capture_output=True,
-                                   text=True, errors="backslashreplace", timeout=60, env=env, cwd=HERE)
-                note = (r.stdout.strip() + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else ""))[:500]
+                r = subprocess.run(
+                    [*meta["client"], "127.0.0.1", str(relay.port), sc],
+                    capture_output=True,
+                    text=True,
+                    errors="backslashreplace",
+                    timeout=60,
+                    env=env,
+                    cwd=HERE,
+                )
+                note = (
+                    r.stdout.strip()
+                    + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else "")
+                )[:500]
                 time.sleep(0.2)
                 self.save(peer, meta, "client", sc, relay.take(), note)
         finally:
@@ -400,6 +538,7 @@ class Sweep:
 
         stub = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stub)
         import threading
+
         threading.Thread(target=stub.serve_forever, daemon=True).start()
         relay = Relay("127.0.0.1", stub.server_address[1]).start()
         env = {**os.environ, **meta.get("env", {})}
@@ -407,9 +546,19 @@ class Sweep:
             for name, body in RESPONSE_BODIES:
                 Stub.body = body
                 relay.take()
-                r = subprocess.run([*meta["client"], "127.0.0.1", str(relay.port), "plain"], capture_output=True,
-                                   text=True, errors="backslashreplace", timeout=60, env=env, cwd=HERE)
-                note = (r.stdout.strip() + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else ""))[:500]
+                r = subprocess.run(
+                    [*meta["client"], "127.0.0.1", str(relay.port), "plain"],
+                    capture_output=True,
+                    text=True,
+                    errors="backslashreplace",
+                    timeout=60,
+                    env=env,
+                    cwd=HERE,
+                )
+                note = (
+                    r.stdout.strip()
+                    + (" | stderr: " + r.stderr.strip() if r.stderr.strip() else "")
+                )[:500]
                 time.sleep(0.1)
                 self.save(peer, meta, "client-tolerance", name, relay.take(), note)
         finally:
@@ -423,7 +572,9 @@ class Sweep:
         if "{port}" not in " ".join(meta["server"]):
             cmd += ["127.0.0.1", str(port)]
         env = {**os.environ, **meta.get("env", {})}
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=HERE)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=HERE
+        )
         try:
             wait_port(port, proc)
             relay = Relay("127.0.0.1", port).start()
@@ -462,11 +613,23 @@ SUPERVISOR_CALLS = [
     ("methodSignature", "system.methodSignature", ("supervisor.getProcessInfo",)),
     ("fault", "supervisor.startProcess", ("no-such-program",)),
     ("unknown", "no.such.method", ()),
-    ("multicall", "system.multicall", ([{"methodName": "supervisor.getState", "params": []},
-                                         {"methodName": "supervisor.getProcessInfo", "params": ["nope"]}],)),
+    (
+        "multicall",
+        "system.multicall",
+        (
+            [
+                {"methodName": "supervisor.getState", "params": []},
+                {"methodName": "supervisor.getProcessInfo", "params": ["nope"]},
+            ],
+        ),
+    ),
     ("nil-arg", "supervisor.getProcessInfo", (None,)),
 ]
-SUPERVISORCTL = [("status", ["status"]), ("version", ["version"]), ("start-unknown", ["start", "no-such-program"])]
+SUPERVISORCTL = [
+    ("status", ["status"]),
+    ("version", ["version"]),
+    ("start-unknown", ["start", "no-such-program"]),
+]
 
 
 def supervisor_sweep(sweep: Sweep, peer: str, meta: dict) -> None:
@@ -477,17 +640,34 @@ def supervisor_sweep(sweep: Sweep, peer: str, meta: dict) -> None:
         template = (HERE / "supervisor/supervisord.conf.in").read_text()
         conf.write_text(template.replace("{dir}", tmp).replace("{port}", str(port)))
         bindir = Path(PY).parent
-        proc = subprocess.Popen([str(bindir / "supervisord"), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, cwd=tmp)
+        proc = subprocess.Popen(
+            [str(bindir / "supervisord"), "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=tmp,
+        )
         try:
             wait_port(port, proc)
             relay = Relay("127.0.0.1", port).start()
             try:
                 for name, args in SUPERVISORCTL:
                     relay.take()
-                    r = subprocess.run([str(bindir / "supervisorctl"), "-s", f"http://127.0.0.1:{relay.port}", *args],
-                                       capture_output=True, text=True, errors="backslashreplace", timeout=60, cwd=tmp)
-                    note = f"supervisorctl {' '.join(args)} -> exit {r.returncode}: {r.stdout.strip()}"[:500]
+                    r = subprocess.run(
+                        [
+                            str(bindir / "supervisorctl"),
+                            "-s",
+                            f"http://127.0.0.1:{relay.port}",
+                            *args,
+                        ],
+                        capture_output=True,
+                        text=True,
+                        errors="backslashreplace",
+                        timeout=60,
+                        cwd=tmp,
+                    )
+                    note = f"supervisorctl {' '.join(args)} -> exit {r.returncode}: {r.stdout.strip()}"[
+                        :500
+                    ]
                     time.sleep(0.2)
                     sweep.save(peer, meta, "client", f"supervisorctl-{name}", relay.take(), note)
                 for name, method, params in SUPERVISOR_CALLS:
@@ -517,9 +697,20 @@ def main() -> int:
     names = a.peer or list(PEERS)
     sweep = Sweep(a.out)
     demo_port = free_port()
-    demo = subprocess.Popen([PY, "-c", "import sys; from rpcspy.cli import main; sys.exit(main())", "serve",
-                             "--host", "127.0.0.1", "--port", str(demo_port), "-q"],
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    demo = subprocess.Popen(
+        [
+            PY,
+            "-c",
+            "import sys; from rpcspy.cli import main; sys.exit(main())",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(demo_port),
+            "-q",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     done = []
     try:
         wait_port(demo_port, demo)
@@ -551,11 +742,17 @@ def main() -> int:
     kept = [e for e in old if e["variant"] not in done]
     manifest = {
         "about": "Real XML-RPC peers recorded byte-exact on 127.0.0.1; see README.md. "
-                 "'peer_wrote' names the message the peer produced; deviations are listed for both.",
+        "'peer_wrote' names the message the peer produced; deviations are listed for both.",
         "exchanges": kept + sweep.entries,
     }
-    manifest["exchanges"].sort(key=lambda e: (e["variant"], e["role"], e["scenario"],
-                                              e["files"]["request"] if e["files"] else ""))
+    manifest["exchanges"].sort(
+        key=lambda e: (
+            e["variant"],
+            e["role"],
+            e["scenario"],
+            e["files"]["request"] if e["files"] else "",
+        )
+    )
     manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     return 0
 
