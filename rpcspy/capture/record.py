@@ -324,7 +324,7 @@ def _too_large(where: Literal["request", "response"], size: int, limit: int) -> 
 
 
 def _normal_half(half: HttpMessage) -> HttpMessage:
-    """The half with headers as text and its content encoding taken from them when not given."""
+    """The half with its content encoding taken from its headers when none was given."""
     if half.content_encoding is not None:
         return half
     return dataclasses.replace(half, content_encoding=half.header("content-encoding"))
