@@ -48,13 +48,15 @@ def sample_records(n: int) -> list[CallRecord]:
             r = make_record(seq=i, id=f"{i:032x}")
         elif kind == 1:
             body = b"<?xml version='1.0'?><methodResponse>" + b"<x/>" * 800 + b"</methodResponse>"
-            r = make_record(seq=i, id=f"{i:032x}", response=big, response_body=body)
+            r = make_record(seq=i, id=f"{i:032x}", response={"decoded": big, "body": body})
         else:
             r = make_record(
                 seq=i,
                 id=f"{i:032x}",
-                call=MethodCall("upload", (Base64(bytes(range(256)) * 8),)),
-                request_body=bytes(range(256)) * 12,
+                request={
+                    "decoded": MethodCall("upload", (Base64(bytes(range(256)) * 8),)),
+                    "body": bytes(range(256)) * 12,
+                },
             )
         out.append(r)
     return out

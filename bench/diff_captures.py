@@ -28,7 +28,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from rpcspy.capture import CallRecord, CaptureWriter, build_record, read_capture
+from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record, read_capture
 from rpcspy.replay.capdiff import diff_capture_files
 
 
@@ -36,6 +36,8 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
     body = xmlrpc.client.dumps(params, method, allow_none=True).encode()
     answer = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
     return build_record(
+        HttpMessage((("Content-Type", "text/xml"),), body),
+        HttpMessage((("Content-Type", "text/xml"),), answer),
         started=1_700_000_000.0 + seq / 100,
         ended=1_700_000_000.0 + seq / 100 + 0.002,
         client=("127.0.0.1", 50000),
@@ -45,10 +47,6 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
         port=8000,
         path="/RPC2",
         status=200,
-        request_headers=(("Content-Type", "text/xml"),),
-        response_headers=(("Content-Type", "text/xml"),),
-        request_body=body,
-        response_body=answer,
         seq=seq,
     )
 

@@ -27,7 +27,7 @@ import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
 
-from rpcspy.capture import CallRecord, build_record
+from rpcspy.capture import CallRecord, HttpMessage, build_record
 from rpcspy.replay import Replayer, ReplayOptions, Target
 
 Call = tuple[str, tuple[object, ...]]
@@ -88,6 +88,8 @@ def _record(url: str, calls: list[Call]) -> list[CallRecord]:
         data = resp.read()
         records.append(
             build_record(
+                HttpMessage(tuple(headers.items()), body),
+                HttpMessage(tuple(resp.getheaders()), data),
                 started=started,
                 ended=time.time(),
                 client=None,
@@ -97,10 +99,6 @@ def _record(url: str, calls: list[Call]) -> list[CallRecord]:
                 port=parts.port or 80,
                 path=parts.path,
                 status=resp.status,
-                request_headers=tuple(headers.items()),
-                response_headers=tuple(resp.getheaders()),
-                request_body=body,
-                response_body=data,
                 seq=seq,
             )
         )

@@ -13,6 +13,7 @@ import orjson
 
 from rpcspy.capture import CallRecord, CaptureFormatError, record_to_json
 from rpcspy.capture.reader import CaptureReader
+from rpcspy.capture.summary import outcome, size_text, sub_outcome, time_text
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
 from rpcspy.inputs import open_capture
 from rpcspy.term import Style, warn
@@ -20,6 +21,16 @@ from rpcspy.xmlrpc.messages import Fault
 from rpcspy.xmlrpc.render import format_call, format_message_tree, format_response
 
 __all__ = ["call_status", "show_call", "show_table", "summary_json"]
+
+#: Colour of each outcome kind (see ``rpcspy.capture.summary``).
+_KIND_COLOUR = {
+    "ok": "green",
+    "subfault": "yellow",
+    "fault": "yellow",
+    "problem": "magenta",
+    "error": "red",
+    "pending": "yellow",
+}
 
 
 def _records(reader: CaptureReader, path: Path) -> Iterator[CallRecord]:
@@ -43,18 +54,8 @@ def _finish(reader: CaptureReader, path: Path) -> int:
 
 
 def call_status(record: CallRecord) -> str:
-    """One word or two for a call's outcome: ``ok``, ``fault 4``, ``problem``, ``error``."""
-    if record.error:
-        return "error"
-    if isinstance(record.response, Fault):
-        return f"fault {record.response.code}"
-    if record.response is None and any(p.kind == "http-error" for p in record.problems):
-        return f"http {record.status}"
-    if record.problems:
-        return "problem"
-    if record.response is None:
-        return "no reply"
-    return "ok"
+    """A call's outcome in the agreed words (``rpcspy.capture.summary``): ``ok``, ``fault 4`` ..."""
+    return outcome(record).text
 
 
 def _time(ts: float) -> str:
@@ -63,16 +64,6 @@ def _time(ts: float) -> str:
 
 def _peer(peer: tuple[str, int] | None) -> str:
     return f"{peer[0]}:{peer[1]}" if peer else "-"
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    if n < 10_000:
-        return f"{n}B"
-    if n < 10_000_000:
-        return f"{n // 1024}K"
-    return f"{n // (1024 * 1024)}M"
 
 
 def summary_json(record: CallRecord) -> dict[str, Any]:
@@ -87,8 +78,8 @@ def summary_json(record: CallRecord) -> dict[str, Any]:
         "status": call_status(record),
         "fault_code": record.fault_code,
         "duration_ms": record.duration_ms,
-        "request_bytes": len(record.request_body),
-        "response_bytes": None if record.response_body is None else len(record.response_body),
+        "request_bytes": record.request.size,
+        "response_bytes": None if record.response is None else record.response.size,
         "multicall": len(record.subcalls) if record.is_multicall else None,
         "problems": [p.message for p in record.problems],
         "error": record.error,
@@ -107,44 +98,37 @@ def show_table(path: Path, *, as_json: bool = False) -> int:
     style = Style(out)
     width = shutil.get_terminal_size((120, 24)).columns
     # Fixed columns: # time client status ms size; the call takes what is left.
-    fixed = 6 + 13 + 22 + 12 + 9 + 13
+    fixed = 6 + 13 + 22 + 16 + 9 + 7
     call_width = max(30, width - fixed)
     header = (
-        f"{'#':>5} {'time':12} {'client':21} "
-        f"{'call':{call_width}} {'status':11} {'ms':>8} {'size':>12}"
+        f"{'#':>5} {'time':12} {'client':21} {'call':{call_width}} {'outcome':15} "
+        f"{'took':>8} {'size':>6}"
     )
     out.write(style(header, "bold") + "\n")
     count = 0
     for record in _records(reader, path):
         count += 1
-        status = call_status(record)
-        colour = {"ok": "green", "error": "red", "problem": "magenta"}.get(status, "yellow")
+        status, kind = outcome(record)
+        colour = _KIND_COLOUR[kind]
         if record.call is not None:
             call_text = format_call(record.call, limit=call_width)
             if record.is_multicall:
                 call_text = f"{record.call.method} [{len(record.subcalls)} calls]"
         else:
             call_text = "(undecodable request)"
-        if record.response is not None and not isinstance(record.response, Fault):
-            result = " -> " + format_response(record.response, limit=40)
+        reply = record.reply
+        if reply is not None and not isinstance(reply, Fault):
+            result = " -> " + format_response(reply, limit=40)
             if len(call_text) + len(result) <= call_width:
                 call_text += result
-        ms = "-" if record.duration_ms is None else f"{record.duration_ms:.1f}"
-        response_size = None if record.response_body is None else len(record.response_body)
-        size = f"{_size(len(record.request_body))}/{_size(response_size)}"
+        took, size = time_text(record), size_text(record)
         out.write(
             f"{record.seq:>5} {_time(record.started):12} {_peer(record.client):21} "
-            f"{call_text:{call_width}} {style(f'{status:11}', colour)} {ms:>8} {size:>12}\n"
+            f"{call_text:{call_width}} {style(f'{status:15}', colour)} {took:>8} {size:>6}\n"
         )
         if record.is_multicall:
             for sub in record.subcalls:
-                sub_status = (
-                    "no reply"
-                    if sub.result is None
-                    else f"fault {sub.result.code}"
-                    if isinstance(sub.result, Fault)
-                    else "ok"
-                )
+                sub_status = sub_outcome(sub.result).text
                 text = "  └ " + format_call(sub.call, limit=call_width - 4)
                 out.write(
                     f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n"
@@ -197,8 +181,7 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
 
     out.write(style(f"call #{record.seq}", "bold") + f"  id {record.id}  origin {record.origin}\n")
     started = dt.datetime.fromtimestamp(record.started).isoformat(sep=" ", timespec="milliseconds")
-    ms = "-" if record.duration_ms is None else f"{record.duration_ms:.3f} ms"
-    out.write(f"  time     {started}  duration {ms}\n")
+    out.write(f"  time     {started}  duration {time_text(record)}  size {size_text(record)}\n")
     out.write(f"  client   {_peer(record.client)}  ->  server {_peer(record.server)}\n")
     url = f"{record.scheme}://{record.host}:{record.port}{record.path}"
     out.write(f"  http     POST {url} -> {record.status if record.status is not None else '-'}\n")
@@ -213,29 +196,33 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
     else:
         out.write("  (not decoded)\n")
     section("response")
-    if record.response is not None:
-        for line in format_message_tree(record.response):
+    if record.reply is not None:
+        for line in format_message_tree(record.reply):
             out.write(f"  {line}\n")
     else:
         out.write("  (none)\n")
     if record.is_multicall:
         section(f"multicall ({len(record.subcalls)} sub-calls)")
         for sub in record.subcalls:
-            result = "(no reply)" if sub.result is None else format_response(sub.result)
+            result = "(no response)" if sub.result is None else format_response(sub.result)
             out.write(f"  [{sub.index}] {format_call(sub.call)} -> {result}\n")
     if record.problems:
         section("problems")
         for problem in record.problems:
             out.write(f"  {style(problem.message, 'magenta')}\n")
     section("request headers")
-    for name, value in record.request_headers:
+    for name, value in record.request.headers:
         out.write(f"  {name}: {value}\n")
     section("response headers")
-    for name, value in record.response_headers:
+    for name, value in () if record.response is None else record.response.headers:
         out.write(f"  {name}: {value}\n")
     if raw:
         section("raw request body")
-        out.write(_body_text(record.request_body, record.request_content_encoding) + "\n")
+        request, response = record.request, record.response
+        out.write(_body_text(request.body, request.content_encoding) + "\n")
         section("raw response body")
-        out.write(_body_text(record.response_body, record.response_content_encoding) + "\n")
+        body, encoding = (
+            (None, None) if response is None else (response.body, response.content_encoding)
+        )
+        out.write(_body_text(body, encoding) + "\n")
     return _finish(reader, path)

@@ -4,7 +4,7 @@ See ``docs/capture-format.md`` for the format.
 """
 
 from rpcspy.capture.reader import CaptureReader, read_capture, read_header
-from rpcspy.capture.record import CallRecord, Problem, SubCall, build_record
+from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall, build_record
 from rpcspy.capture.redact import redact_record
 from rpcspy.capture.schema import (
     FORMAT_VERSION,
@@ -23,6 +23,7 @@ __all__ = [
     "CaptureHeader",
     "CaptureReader",
     "CaptureWriter",
+    "HttpMessage",
     "Problem",
     "RecordError",
     "SubCall",

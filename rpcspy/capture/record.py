@@ -1,15 +1,22 @@
 """The call record: one XML-RPC exchange as seen on the wire, decoded, with what went wrong.
 
 ``CallRecord`` is what the proxy writes, the reader returns, and replay, diff and the TUI pass
-around. It keeps the raw bodies exactly as they crossed the wire (still content-encoded) beside
-the decoded call and response, so nothing is lost when the decoder disagrees with a peer.
+around. It holds two halves of one type, ``HttpMessage`` (headers, body exactly as on the wire,
+content encoding, decoded XML-RPC message), the way mitmproxy's ``http.Message`` sits under its
+``Request`` and ``Response``, and the envelope of the exchange around them (times, peers, URL,
+status, error, origin). Nothing is lost when the decoder disagrees with a peer: the raw bodies
+stay beside what was read from them.
 
-``build_record`` makes one from the raw parts of an exchange. It is pure (no I/O) and never raises
-on bad bodies: every decompression, decode or multicall pairing failure becomes a ``Problem``.
+``build_record`` is the one way to make a record from an exchange (the proxy, replay, the TUI's
+resend and mock all use it): it takes the two halves as seen plus the envelope and decodes them.
+It is pure (no I/O) and never raises on bad bodies: every decompression, decode or multicall
+pairing failure becomes a ``Problem``. The capture reader rebuilds records from their JSON form
+without decoding again (``schema.record_from_json``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Iterable
@@ -30,6 +37,7 @@ _METHOD_NAME_SCAN = 4096
 __all__ = [
     "PROBLEM_PLACES",
     "CallRecord",
+    "HttpMessage",
     "Origin",
     "Problem",
     "ProblemPlace",
@@ -99,8 +107,44 @@ class SubCall:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpMessage:
+    """One half of an exchange (the request or the response) as it crossed the wire, decoded.
+
+    ``body`` is exactly the bytes on the wire (still content-encoded); None means the body was
+    not recorded (mitmproxy streamed it). ``decoded`` is the XML-RPC message read from it: a
+    ``MethodCall`` in a request, a ``MethodResponse`` or ``Fault`` in a response, None when the
+    body did not decode (the record's ``problems`` say why) or was not decoded yet.
+    """
+
+    headers: Headers = ()
+    body: bytes | None = b""
+    content_encoding: str | None = None
+    decoded: MethodCall | MethodResponse | Fault | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen is only skin-deep if a caller hands in lists or bytearrays; make them immutable.
+        if type(self.headers) is not tuple or any(type(h) is not tuple for h in self.headers):
+            object.__setattr__(self, "headers", _headers(self.headers))
+        if self.body is not None and type(self.body) is not bytes:
+            object.__setattr__(self, "body", bytes(self.body))
+
+    @property
+    def size(self) -> int | None:
+        """Bytes of the body on the wire; None when it was not recorded."""
+        return None if self.body is None else len(self.body)
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (any case; repeated headers joined by ``, ``)."""
+        return _header_value(self.headers, name.lower())
+
+
+@dataclass(frozen=True, slots=True)
 class CallRecord:
-    """One HTTP exchange carrying an XML-RPC call: raw, decoded, timed, with its problems."""
+    """One HTTP exchange carrying an XML-RPC call: its two halves, timed, with its problems.
+
+    ``request`` is what the client sent; ``response`` what came back, None when no response was
+    seen (a connection error, a timeout). Everything else is the envelope of the exchange.
+    """
 
     id: str
     seq: int
@@ -113,14 +157,8 @@ class CallRecord:
     port: int
     path: str
     status: int | None
-    request_headers: Headers
-    response_headers: Headers
-    request_body: bytes
-    response_body: bytes | None
-    request_content_encoding: str | None
-    response_content_encoding: str | None
-    call: MethodCall | None
-    response: MethodResponse | Fault | None
+    request: HttpMessage
+    response: HttpMessage | None
     subcalls: tuple[SubCall, ...] = ()
     problems: tuple[Problem, ...] = ()
     error: str | None = None
@@ -128,20 +166,7 @@ class CallRecord:
     redacted: bool = False
 
     def __post_init__(self) -> None:
-        # Frozen is only skin-deep if a caller hands in lists or bytearrays; make them immutable.
         fix = object.__setattr__
-        if type(self.request_headers) is not tuple or any(
-            type(h) is not tuple for h in self.request_headers
-        ):
-            fix(self, "request_headers", _headers(self.request_headers))
-        if type(self.response_headers) is not tuple or any(
-            type(h) is not tuple for h in self.response_headers
-        ):
-            fix(self, "response_headers", _headers(self.response_headers))
-        if type(self.request_body) is not bytes:
-            fix(self, "request_body", bytes(self.request_body))
-        if self.response_body is not None and type(self.response_body) is not bytes:
-            fix(self, "response_body", bytes(self.response_body))
         if type(self.subcalls) is not tuple:
             fix(self, "subcalls", tuple(self.subcalls))
         if type(self.problems) is not tuple:
@@ -150,6 +175,20 @@ class CallRecord:
             fix(self, "client", _peer(self.client))
         if self.server is not None and type(self.server) is not tuple:
             fix(self, "server", _peer(self.server))
+
+    @property
+    def call(self) -> MethodCall | None:
+        """The decoded call (the request's message); None when the request did not decode."""
+        decoded = self.request.decoded
+        return decoded if isinstance(decoded, MethodCall) else None
+
+    @property
+    def reply(self) -> MethodResponse | Fault | None:
+        """The decoded answer (result or fault); None without a response or if it did not decode."""
+        if self.response is None:
+            return None
+        decoded = self.response.decoded
+        return decoded if isinstance(decoded, MethodResponse | Fault) else None
 
     @property
     def duration_ms(self) -> float | None:
@@ -165,11 +204,13 @@ class CallRecord:
         A request that fails to decode (one bad param, say) usually still names its method
         plainly, and that name is what a person needs to find the caller.
         """
-        if self.call is not None:
-            return self.call.method
-        if self.request_content_encoding not in (None, "", "identity"):
+        call = self.call
+        if call is not None:
+            return call.method
+        request = self.request
+        if request.content_encoding not in (None, "", "identity") or not request.body:
             return None
-        found = _METHOD_NAME.search(self.request_body, 0, _METHOD_NAME_SCAN)
+        found = _METHOD_NAME.search(request.body, 0, _METHOD_NAME_SCAN)
         if found is None:
             return None
         name = found.group(1).decode("utf-8", "replace").strip()
@@ -178,22 +219,24 @@ class CallRecord:
     @property
     def is_fault(self) -> bool:
         """True when the response is an XML-RPC fault."""
-        return isinstance(self.response, Fault)
+        return isinstance(self.reply, Fault)
 
     @property
     def fault_code(self) -> int | None:
         """The fault code, when the response is a fault."""
-        return self.response.code if isinstance(self.response, Fault) else None
+        reply = self.reply
+        return reply.code if isinstance(reply, Fault) else None
 
     @property
     def is_multicall(self) -> bool:
         """True for a ``system.multicall`` request."""
-        return self.call is not None and is_multicall(self.call)
+        call = self.call
+        return call is not None and is_multicall(call)
 
     @property
     def ok(self) -> bool:
         """A non-fault response, no problems, no connection error."""
-        return isinstance(self.response, MethodResponse) and not self.problems and not self.error
+        return isinstance(self.reply, MethodResponse) and not self.problems and not self.error
 
 
 def _text(item: object) -> str:
@@ -248,8 +291,7 @@ def _decode_body(
 
 
 def _explain_http_error(status: int, problems: list[Problem]) -> None:
-    """An error page (401, 502 ...) is the server's answer, not a broken XML-RPC response: say
-    so."""
+    """An error page (401, 502 ...) is the server's answer, not broken XML-RPC: say so."""
     for i, problem in enumerate(problems):
         if problem.where == "response" and problem.kind == "malformed-xml":
             problems[i] = Problem(
@@ -277,60 +319,106 @@ def _subcalls(
     return tuple(SubCall(i, c, r) for i, (c, r) in enumerate(zip(calls, results, strict=True)))
 
 
+def _too_large(where: Literal["request", "response"], size: int, limit: int) -> Problem:
+    return Problem(where, "too-large", f"body over the limit ({size} bytes > {limit}); not decoded")
+
+
+def _normal_half(half: HttpMessage) -> HttpMessage:
+    """The half with its content encoding taken from its headers when none was given."""
+    if half.content_encoding is not None:
+        return half
+    return dataclasses.replace(half, content_encoding=half.header("content-encoding"))
+
+
 def build_record(
+    request: HttpMessage,
+    response: HttpMessage | None,
     *,
     started: float,
-    ended: float | None,
-    client: Iterable[object] | None,
-    server: Iterable[object] | None,
-    scheme: str,
-    host: str,
-    port: int,
-    path: str,
-    status: int | None,
-    request_headers: Iterable[Iterable[str | bytes]],
-    response_headers: Iterable[Iterable[str | bytes]],
-    request_body: bytes,
-    response_body: bytes | None,
-    request_content_encoding: str | None = None,
-    response_content_encoding: str | None = None,
+    ended: float | None = None,
+    client: Iterable[object] | None = None,
+    server: Iterable[object] | None = None,
+    scheme: str = "http",
+    host: str = "",
+    port: int = 0,
+    path: str = "/",
+    status: int | None = None,
     error: str | None = None,
     origin: str = "proxy",
     seq: int = 0,
     id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    max_body: int | None = None,
 ) -> CallRecord:
-    """Decode one exchange into a record; never raises on bad bodies (they become ``problems``).
+    """The record of one exchange, from its two halves as seen and its envelope.
 
-    Bodies are kept exactly as given (still content-encoded). A content encoding left as None is
-    taken from the Content-Encoding header. Decoding undoes gzip and deflate (zlib or raw) within
-    ``limits.max_bytes``, decodes request and response, and expands and pairs a multicall.
-    Peer addresses are cut to ``(host, port)``.
+    Never raises on bad bodies: every decompression, decode or multicall pairing failure becomes
+    a ``Problem``. Bodies are kept exactly as given (still content-encoded); whatever ``decoded``
+    the halves carry is ignored and decoded afresh. A content encoding left as None is taken from
+    the Content-Encoding header. Decoding undoes gzip and deflate (zlib or raw) within
+    ``limits.max_bytes``, decodes request and response, and expands and pairs a multicall. Peer
+    addresses are cut to ``(host, port)``. A response half that carries nothing (no headers, no
+    body, no encoding) counts as no response.
+
+    ``max_body`` is the proxy's cut: a body larger than that is neither decoded nor kept (a
+    ``too-large`` problem says so, and ``limits.max_bytes`` becomes ``max_body`` so a small gzip
+    bomb is not decoded either). A request body of None (streamed by mitmproxy) is noted as a
+    ``streamed`` problem and kept as no bytes.
     """
-    req_headers = _headers(request_headers)
-    resp_headers = _headers(response_headers)
-    if request_content_encoding is None:
-        request_content_encoding = _header_value(req_headers, "content-encoding")
-    if response_content_encoding is None:
-        response_content_encoding = _header_value(resp_headers, "content-encoding")
-    request_body = bytes(request_body)
-    if response_body is not None:
-        response_body = bytes(response_body)
+    request = _normal_half(request)
+    if response is not None:
+        if response.body is None and not response.headers and response.content_encoding is None:
+            response = None
+        else:
+            response = _normal_half(response)
+    if max_body is not None:
+        limits = dataclasses.replace(limits, max_bytes=max_body)
+
+    # Bodies the record does not decode, and why: these problems come first.
+    noted: list[Problem] = []
+    decode_request_body = True
+    decode_response_body = response is not None and response.body is not None
+    if request.body is None:
+        noted.append(Problem("request", "streamed", "body was streamed by mitmproxy; not recorded"))
+        request = dataclasses.replace(request, body=b"")
+        decode_request_body = False
+    elif max_body is not None and len(request.body) > max_body:
+        noted.append(_too_large("request", len(request.body), max_body))
+        request = dataclasses.replace(request, body=b"")
+        decode_request_body = False
+    response_skipped = False
+    if (
+        response is not None
+        and response.body is not None
+        and max_body is not None
+        and len(response.body) > max_body
+    ):
+        noted.append(_too_large("response", len(response.body), max_body))
+        response = dataclasses.replace(response, body=b"")
+        decode_response_body = False
+        response_skipped = True
 
     problems: list[Problem] = []
-    decoded_call = _decode_body("request", request_body, request_content_encoding, limits, problems)
-    call = decoded_call if isinstance(decoded_call, MethodCall) else None
-    response: MethodResponse | Fault | None = None
-    if response_body is not None:
-        decoded = _decode_body(
-            "response", response_body, response_content_encoding, limits, problems
-        )
-        response = decoded if isinstance(decoded, MethodResponse | Fault) else None
-        if response is None and status is not None and not 200 <= status < 300:
-            _explain_http_error(status, problems)
+    call: MethodCall | None = None
+    if decode_request_body:
+        assert request.body is not None
+        decoded = _decode_body("request", request.body, request.content_encoding, limits, problems)
+        call = decoded if isinstance(decoded, MethodCall) else None
+    request = dataclasses.replace(request, decoded=call)
+    reply: MethodResponse | Fault | None = None
+    if response is not None:
+        if decode_response_body:
+            assert response.body is not None
+            answer = _decode_body(
+                "response", response.body, response.content_encoding, limits, problems
+            )
+            reply = answer if isinstance(answer, MethodResponse | Fault) else None
+            if reply is None and status is not None and not 200 <= status < 300:
+                _explain_http_error(status, problems)
+        response = dataclasses.replace(response, decoded=reply)
     subcalls: tuple[SubCall, ...] = ()
-    if call is not None and is_multicall(call):
-        subcalls = _subcalls(call, response, problems)
+    if call is not None and is_multicall(call) and not response_skipped:
+        subcalls = _subcalls(call, reply, problems)
 
     return CallRecord(
         id=id if id is not None else uuid.uuid4().hex,
@@ -344,16 +432,10 @@ def build_record(
         port=port,
         path=path,
         status=status,
-        request_headers=req_headers,
-        response_headers=resp_headers,
-        request_body=request_body,
-        response_body=response_body,
-        request_content_encoding=request_content_encoding,
-        response_content_encoding=response_content_encoding,
-        call=call,
+        request=request,
         response=response,
         subcalls=subcalls,
-        problems=tuple(problems),
+        problems=(*noted, *problems),
         error=error,
         origin=origin,
         redacted=False,

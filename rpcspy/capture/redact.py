@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
-from rpcspy.capture.record import CallRecord
+from rpcspy.capture.record import CallRecord, HttpMessage
 
 __all__ = ["REDACTED", "SENSITIVE_HEADERS", "redact_header", "redact_headers", "redact_record"]
 
@@ -75,15 +75,15 @@ def redact_headers(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str
     return tuple((name, redact_header(name, value)) for name, value in headers)
 
 
+def _redact_half(half: HttpMessage) -> HttpMessage:
+    headers = redact_headers(half.headers)
+    return half if headers == half.headers else dataclasses.replace(half, headers=headers)
+
+
 def redact_record(record: CallRecord) -> CallRecord:
     """The record with credential headers redacted; ``redacted`` is set when a value changed."""
-    request_headers = redact_headers(record.request_headers)
-    response_headers = redact_headers(record.response_headers)
-    if request_headers == record.request_headers and response_headers == record.response_headers:
+    request = _redact_half(record.request)
+    response = None if record.response is None else _redact_half(record.response)
+    if request is record.request and response is record.response:
         return record
-    return dataclasses.replace(
-        record,
-        request_headers=request_headers,
-        response_headers=response_headers,
-        redacted=True,
-    )
+    return dataclasses.replace(record, request=request, response=response, redacted=True)

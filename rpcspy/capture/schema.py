@@ -24,7 +24,7 @@ from typing import Final, NoReturn
 import orjson
 
 import rpcspy
-from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, Problem, SubCall
+from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, HttpMessage, Problem, SubCall
 from rpcspy.capture.redact import redact_record
 from rpcspy.xmlrpc.errors import BadValue
 from rpcspy.xmlrpc.jsonform import (
@@ -35,7 +35,7 @@ from rpcspy.xmlrpc.jsonform import (
     response_to_json,
     value_from_json,
 )
-from rpcspy.xmlrpc.messages import Fault, MethodResponse
+from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 
 __all__ = [
     "FORMAT_NAME",
@@ -92,8 +92,7 @@ def _no_constants(name: str) -> NoReturn:
 
 
 def loads_line(line: bytes) -> object:
-    """The JSON value of one line; ``json.JSONDecodeError`` (with ``msg`` and ``pos``) if not
-    JSON."""
+    """The JSON value of one line; else ``json.JSONDecodeError`` (with ``msg`` and ``pos``)."""
     try:
         return orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -184,8 +183,7 @@ def parse_header(obj: object) -> CaptureHeader:
 
 
 def body_to_json(body: bytes | None) -> dict[str, object] | None:
-    """``{"text": ...}`` for UTF-8 bytes, ``{"base64": ...}`` otherwise (with ``size``); None
-    stays None."""
+    """``{"text": ...}`` for UTF-8, else ``{"base64": ...}``, with ``size``; None stays None."""
     if body is None:
         return None
     try:
@@ -246,16 +244,19 @@ def _subcall_to_json(sub: SubCall) -> dict[str, object]:
     return out
 
 
-def _message_part(
-    record: CallRecord, with_messages: bool
-) -> tuple[dict[str, object], dict[str, object]]:
-    request_extra: dict[str, object] = {}
-    response_extra: dict[str, object] = {}
+def _half_to_json(half: HttpMessage, key: str, with_messages: bool) -> dict[str, object]:
+    out: dict[str, object] = {
+        "headers": _headers_to_json(half.headers),
+        "content_encoding": half.content_encoding,
+        "body": body_to_json(half.body),
+    }
     if with_messages:
-        request_extra["call"] = None if record.call is None else call_to_json(record.call)
-        if record.response is not None:
-            response_extra.update(response_to_json(record.response))
-    return request_extra, response_extra
+        decoded = half.decoded
+        if key == "request":
+            out["call"] = call_to_json(decoded) if isinstance(decoded, MethodCall) else None
+        elif isinstance(decoded, MethodResponse | Fault):
+            out.update(response_to_json(decoded))
+    return out
 
 
 def record_to_json(
@@ -269,20 +270,7 @@ def record_to_json(
     """
     if redact:
         record = redact_record(record)
-    request_extra, response_extra = _message_part(record, with_messages)
-    response: dict[str, object] | None = None
-    if (
-        record.response_body is not None
-        or record.response_headers
-        or record.response_content_encoding is not None
-        or response_extra
-    ):
-        response = {
-            "headers": _headers_to_json(record.response_headers),
-            "content_encoding": record.response_content_encoding,
-            "body": body_to_json(record.response_body),
-            **response_extra,
-        }
+    response = record.response
     return {
         "type": "call",
         "seq": record.seq,
@@ -302,13 +290,10 @@ def record_to_json(
         "server": None if record.server is None else [record.server[0], record.server[1]],
         "error": record.error,
         "redacted": record.redacted,
-        "request": {
-            "headers": _headers_to_json(record.request_headers),
-            "content_encoding": record.request_content_encoding,
-            "body": body_to_json(record.request_body),
-            **request_extra,
-        },
-        "response": response,
+        "request": _half_to_json(record.request, "request", with_messages),
+        "response": None
+        if response is None
+        else _half_to_json(response, "response", with_messages),
         "subcalls": [_subcall_to_json(s) for s in record.subcalls] if with_messages else [],
         "problems": [_problem_to_json(p) for p in record.problems],
     }
@@ -442,6 +427,39 @@ def _exchange_part(obj: dict[str, object], key: str, *, optional: bool) -> dict[
     return part
 
 
+def _request_from_json(request: dict[str, object]) -> HttpMessage:
+    call = None
+    if request.get("call") is not None:
+        call = _values(lambda: call_from_json(request["call"], path="request.call"))
+    body = body_from_json(request.get("body"), "request.body")
+    if body is None:
+        _fail("the request body is required", "request.body")
+    return HttpMessage(
+        headers=_headers_from_json(request.get("headers", []), "request.headers"),
+        body=body,
+        content_encoding=_opt(request, "content_encoding", str, "request"),
+        decoded=call,
+    )
+
+
+def _response_from_json(response: dict[str, object]) -> HttpMessage:
+    decoded: MethodResponse | Fault | None = None
+    if "fault" in response and "result" in response:
+        _fail('a response has "result" or "fault", not both', "response")
+    if "fault" in response:
+        decoded = _values(lambda: fault_from_json(response["fault"], path="response.fault"))
+    elif "result" in response:
+        decoded = _values(
+            lambda: MethodResponse(value_from_json(response["result"], path="response.result"))
+        )
+    return HttpMessage(
+        headers=_headers_from_json(response.get("headers", []), "response.headers"),
+        body=body_from_json(response.get("body"), "response.body"),
+        content_encoding=_opt(response, "content_encoding", str, "response"),
+        decoded=decoded,
+    )
+
+
 def record_from_json(obj: object) -> CallRecord:
     """The record for a capture line's JSON object; ``RecordError`` names what is wrong and where.
 
@@ -455,27 +473,10 @@ def record_from_json(obj: object) -> CallRecord:
     request = _exchange_part(obj, "request", optional=False)
     assert request is not None
     response = _exchange_part(obj, "response", optional=True)
-
-    call = None
-    if request.get("call") is not None:
-        call = _values(lambda: call_from_json(request["call"], path="request.call"))
-    decoded_response: MethodResponse | Fault | None = None
-    if response is not None:
-        if "fault" in response and "result" in response:
-            _fail('a response has "result" or "fault", not both', "response")
-        if "fault" in response:
-            decoded_response = _values(
-                lambda: fault_from_json(response["fault"], path="response.fault")
-            )
-        elif "result" in response:
-            decoded_response = _values(
-                lambda: MethodResponse(value_from_json(response["result"], path="response.result"))
-            )
+    request_half = _request_from_json(request)
+    response_half = None if response is None else _response_from_json(response)
     subcalls: list[object] = _opt(obj, "subcalls", list) or []
     problems: list[object] = _opt(obj, "problems", list) or []
-    request_body = body_from_json(request.get("body"), "request.body")
-    if request_body is None:
-        _fail("the request body is required", "request.body")
     started = _number(obj, "started", optional=False)
     assert started is not None
 
@@ -491,22 +492,8 @@ def record_from_json(obj: object) -> CallRecord:
         port=_req(obj, "port", int),
         path=_req(obj, "path", str),
         status=_opt(obj, "status", int),
-        request_headers=_headers_from_json(request.get("headers", []), "request.headers"),
-        response_headers=(
-            ()
-            if response is None
-            else _headers_from_json(response.get("headers", []), "response.headers")
-        ),
-        request_body=request_body,
-        response_body=None
-        if response is None
-        else body_from_json(response.get("body"), "response.body"),
-        request_content_encoding=_opt(request, "content_encoding", str, "request"),
-        response_content_encoding=(
-            None if response is None else _opt(response, "content_encoding", str, "response")
-        ),
-        call=call,
-        response=decoded_response,
+        request=request_half,
+        response=response_half,
         subcalls=tuple(_subcall_from_json(s, f"subcalls[{i}]") for i, s in enumerate(subcalls)),
         problems=tuple(_problem_from_json(p, f"problems[{i}]") for i, p in enumerate(problems)),
         error=_opt(obj, "error", str),

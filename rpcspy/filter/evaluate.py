@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from rpcspy.capture.summary import call_size
 from rpcspy.filter.ast import (
     WILDCARD,
     All,
@@ -115,7 +116,7 @@ def _message_texts(
 def _text_matches(record: CallRecord, needle: str) -> bool:
     folded = needle.casefold()
     # The multicall params and result already hold every sub-call's values.
-    return any(folded in t.casefold() for t in _message_texts(record.call, record.response))
+    return any(folded in t.casefold() for t in _message_texts(record.call, record.reply))
 
 
 def resolve_path(roots: Sequence[Value], path: Sequence[PathSegment]) -> list[Value]:
@@ -216,7 +217,7 @@ def _path_matches(node: PathTest, values: Iterable[Value]) -> bool:
 
 def _path_test(record: CallRecord, node: PathTest) -> bool:
     messages: list[tuple[MethodCall | None, MethodResponse | Fault | None]] = [
-        (record.call, record.response)
+        (record.call, record.reply)
     ]
     messages.extend((sub.call, sub.result) for sub in record.subcalls)
     for call, response in messages:
@@ -231,8 +232,8 @@ def _path_test(record: CallRecord, node: PathTest) -> bool:
 
 
 def _fault_codes(record: CallRecord) -> Iterator[int]:
-    if isinstance(record.response, Fault):
-        yield record.response.code
+    if isinstance(record.reply, Fault):
+        yield record.reply.code
     for sub in record.subcalls:
         if isinstance(sub.result, Fault):
             yield sub.result.code
@@ -240,7 +241,7 @@ def _fault_codes(record: CallRecord) -> Iterator[int]:
 
 def record_size(record: CallRecord) -> int:
     """Request plus response body bytes, as on the wire."""
-    return len(record.request_body) + len(record.response_body or b"")
+    return call_size(record)
 
 
 def matches(node: Node, record: CallRecord) -> bool:

@@ -98,13 +98,15 @@ class Answer:
 
 def _recorded_answer(record: CallRecord) -> tuple[bytes, str, str | None, int]:
     """Body, content type, content encoding and status to answer with, from a record."""
-    ctype = next((v for k, v in record.response_headers if k.lower() == "content-type"), "text/xml")
-    if record.response_body is not None:
+    response = record.response
+    headers = response.headers if response is not None else ()
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), "text/xml")
+    if response is not None and response.body is not None:
         status = record.status if record.status is not None else 200
-        return record.response_body, ctype, record.response_content_encoding, status
-    if record.response is None:
+        return response.body, ctype, response.content_encoding, status
+    if record.reply is None:
         return b"", ctype, None, 200
-    return encode_response(record.response), "text/xml", None, 200
+    return encode_response(record.reply), "text/xml", None, 200
 
 
 def _fault_answer(
@@ -202,7 +204,7 @@ class Playbook:
         body, ctype, encoding, status = _recorded_answer(record)
         return Answer(
             True,
-            record.response,
+            record.reply,
             body,
             status=status,
             content_type=ctype,
@@ -211,7 +213,7 @@ class Playbook:
             position=index + 1,
             of=len(group.records),
             repeated=repeated,
-            drop=record.response is None and record.response_body is None,
+            drop=record.reply is None and (record.response is None or record.response.body is None),
         )
 
     def _miss(self, call: MethodCall) -> Answer:

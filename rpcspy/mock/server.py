@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TextIO
 
-from rpcspy.capture import build_record
+from rpcspy.capture import HttpMessage, build_record
 from rpcspy.mock.playbook import Answer, Playbook, not_xmlrpc_answer
 from rpcspy.term import Style
 from rpcspy.xmlrpc.messages import MethodCall
@@ -79,19 +79,12 @@ class _Handler(BaseHTTPRequestHandler):
         now = time.time()
         # Decoded exactly as a captured request is: content encodings, the codec, its limits.
         record = build_record(
+            HttpMessage(tuple(self.headers.items()), body),
+            None,
             started=now,
-            ended=None,
             client=self.client_address,
-            server=None,
             scheme="http",
-            host="",
-            port=0,
             path=self.path,
-            status=None,
-            request_headers=tuple(self.headers.items()),
-            response_headers=(),
-            request_body=body,
-            response_body=None,
         )
         call = record.call
         if call is None:

@@ -20,6 +20,7 @@ Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import weakref
@@ -32,11 +33,11 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
 from mitmproxy.utils import human
 
-from rpcspy.capture import CallRecord, CaptureWriter
+from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.contentview import register_contentview
 from rpcspy.proxy.detect import looks_like_xml, sniff_body, watch_matches
-from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Exchange, RecordWorker
+from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Job, RecordWorker
 from rpcspy.xmlrpc import Fault
 
 __all__ = ["RpcspyRecorder", "record_metadata"]
@@ -80,12 +81,20 @@ def _options_error(message: str) -> exceptions.OptionsError:
     return exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
 
 
-def _small(exchange: Exchange) -> bool:
+def _half(message: http.Message) -> HttpMessage:
+    """One half of the exchange exactly as on the wire (``raw_content``: still content-encoded)."""
+    return HttpMessage(
+        headers=_header_pairs(message.headers),
+        body=message.raw_content,
+        content_encoding=message.headers.get("content-encoding"),
+    )
+
+
+def _small(job: Job) -> bool:
     """Cheap enough to record in the event loop: small, and not compressed (no bomb inside)."""
-    if exchange.request_content_encoding or exchange.response_content_encoding:
+    if job.request.content_encoding or (job.response and job.response.content_encoding):
         return False
-    size = len(exchange.request_body or b"") + len(exchange.response_body or b"")
-    return size <= INLINE_BYTES
+    return job.size <= INLINE_BYTES
 
 
 def _is_xmlrpc(request: http.Request, response: http.Response | None) -> bool:
@@ -151,7 +160,7 @@ class RpcspyRecorder:
         self.worker = RecordWorker(self._from_worker)
         self._seq = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._results: deque[tuple[Exchange, CallRecord]] = deque()
+        self._results: deque[tuple[Job, CallRecord]] = deque()
         self._results_lock = threading.Lock()
         self._flush_scheduled = False
         self._recorded: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
@@ -255,15 +264,14 @@ class RpcspyRecorder:
 
     # ------------------------------------------------------------------ internals
 
-    def _exchange(self, flow: http.HTTPFlow, error: str | None) -> Exchange | None:
-        """Copy what the record needs out of the flow, or None when the flow is not ours."""
+    def _job(self, flow: http.HTTPFlow, error: str | None) -> Job | None:
+        """The two halves of the flow and how to build its record, or None when it is not ours."""
         request = flow.request
         if request.method != "POST" or flow in self._recorded:
             return None
         if not watch_matches(self._watch, request.host, request.port, request.path):
             return None
         response = flow.response
-        request_encoding = request.headers.get("content-encoding")
         if not _is_xmlrpc(request, response):
             return None
         self._recorded.add(flow)
@@ -274,8 +282,8 @@ class RpcspyRecorder:
             ended = flow.error.timestamp
         else:
             ended = None
-        return Exchange(
-            seq=self._seq,
+        build = functools.partial(
+            build_record,
             started=request.timestamp_start,
             ended=ended,
             client=_address(flow.client_conn.peername),
@@ -285,40 +293,39 @@ class RpcspyRecorder:
             port=request.port,
             path=request.path,
             status=response.status_code if response is not None else None,
-            request_headers=_header_pairs(request.headers),
-            response_headers=_header_pairs(response.headers) if response is not None else (),
-            request_body=request.raw_content,
-            response_body=response.raw_content if response is not None else None,
-            request_content_encoding=request_encoding,
-            response_content_encoding=(
-                response.headers.get("content-encoding") if response is not None else None
-            ),
             error=error,
+            seq=self._seq,
             max_body=self._max_body,
+        )
+        return Job(
+            seq=self._seq,
+            request=_half(request),
+            response=_half(response) if response is not None else None,
+            build=build,
             token=flow,
         )
 
     async def _submit(self, flow: http.HTTPFlow, error: str | None) -> None:
-        exchange = self._exchange(flow, error)
-        if exchange is None:
+        job = self._job(flow, error)
+        if job is None:
             return
         loop = asyncio.get_running_loop()
         self._loop = loop
-        if _small(exchange):
-            done, record = self.worker.record_now(exchange)
+        if _small(job):
+            done, record = self.worker.record_now(job)
             if done:
                 # Records the worker finished but the loop has not handed on yet come first.
                 self._flush()
                 if record is not None:
-                    self._finish(exchange, record)
+                    self._finish(job, record)
                 return
         waiter: asyncio.Future[CallRecord] | None = None
         if self._save_streaming:
             waiter = loop.create_future()
-            self._waiters[exchange.seq] = waiter
-        if not self.worker.submit_nowait(exchange):
+            self._waiters[job.seq] = waiter
+        if not self.worker.submit_nowait(job):
             # The worker is behind: hold this flow (not the event loop) until there is room.
-            await asyncio.to_thread(self.worker.submit, exchange)
+            await asyncio.to_thread(self.worker.submit, job)
         if waiter is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), SAVE_WAIT_SECONDS)
@@ -327,12 +334,12 @@ class RpcspyRecorder:
                     "rpcspy: record for %s not ready in time for the saved flow", flow.id
                 )
             finally:
-                self._waiters.pop(exchange.seq, None)
+                self._waiters.pop(job.seq, None)
 
-    def _from_worker(self, exchange: Exchange, record: CallRecord) -> None:
+    def _from_worker(self, job: Job, record: CallRecord) -> None:
         # Worker thread. Batch the hand-over so a burst costs one loop wake-up, not one per record.
         with self._results_lock:
-            self._results.append((exchange, record))
+            self._results.append((job, record))
             if self._flush_scheduled:
                 return
             self._flush_scheduled = True
@@ -351,15 +358,15 @@ class RpcspyRecorder:
             batch = list(self._results)
             self._results.clear()
             self._flush_scheduled = False
-        for exchange, record in batch:
-            self._finish(exchange, record)
+        for job, record in batch:
+            self._finish(job, record)
 
-    def _finish(self, exchange: Exchange, record: CallRecord) -> None:
-        flow = exchange.token
+    def _finish(self, job: Job, record: CallRecord) -> None:
+        flow = job.token
         if isinstance(flow, http.HTTPFlow):
             flow.metadata.update(record_metadata(record))
             self._refresh_view(flow)
-        waiter = self._waiters.pop(exchange.seq, None)
+        waiter = self._waiters.pop(job.seq, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(record)
         if self._log_calls:

@@ -1,4 +1,4 @@
-"""The recording worker: builds call records from raw exchanges and appends them to the capture.
+"""The recording worker: builds call records from exchanges and appends them to the capture.
 
 Large exchanges are recorded on one background thread, so that decoding them never holds up
 mitmproxy's event loop. Small ones, when nothing is queued, are recorded right away in the caller's
@@ -6,23 +6,22 @@ thread (``record_now``): measured on the proxy, handing a small call to a thread
 than decoding it (the two threads contend for the GIL), and it delays the flow metadata. One
 thread (not a pool) keeps the capture in the order exchanges completed, and the queue is bounded
 so a flood of traffic cannot grow memory without limit. Nothing here knows mitmproxy: the addon
-hands over plain bytes and tuples.
+hands over a ``Job``, the two ``HttpMessage`` halves it read off the flow with ``build_record``
+bound to the rest of the exchange, and the worker only decides where and when that runs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-from rpcspy.capture import CallRecord, Problem, build_record
-from rpcspy.xmlrpc import Limits
+from rpcspy.capture import CallRecord, HttpMessage
 
-__all__ = ["DEFAULT_MAX_BODY", "Exchange", "RecordSink", "RecordWorker", "make_record"]
+__all__ = ["DEFAULT_MAX_BODY", "Job", "RecordSink", "RecordWorker"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,96 +38,29 @@ class RecordSink(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Exchange:
-    """One HTTP exchange as the proxy saw it, copied out of mitmproxy's flow."""
+class Job:
+    """One exchange waiting to be recorded: its two halves as the proxy saw them, and the rest.
+
+    ``build`` makes the record from the halves (``build_record`` with the envelope bound: times,
+    peers, URL, status, error, ``seq``, ``max_body``); the worker calls it on its thread.
+    """
 
     seq: int
-    started: float
-    ended: float | None
-    client: tuple[str, int] | None
-    server: tuple[str, int] | None
-    scheme: str
-    host: str
-    port: int
-    path: str
-    status: int | None
-    request_headers: tuple[tuple[str, str], ...]
-    response_headers: tuple[tuple[str, str], ...]
-    request_body: bytes | None
-    response_body: bytes | None
-    request_content_encoding: str | None
-    response_content_encoding: str | None
-    error: str | None
-    max_body: int = DEFAULT_MAX_BODY
+    request: HttpMessage
+    response: HttpMessage | None
+    build: Callable[[HttpMessage, HttpMessage | None], CallRecord] = field(compare=False)
     #: Opaque to the worker; handed back with the record (the addon puts its flow here).
     token: object = field(default=None, compare=False)
 
+    @property
+    def size(self) -> int:
+        """Body bytes the job holds (request plus response)."""
+        response = 0 if self.response is None else self.response.size or 0
+        return (self.request.size or 0) + response
 
-def _body_problem(where: Literal["request", "response"], size: int, limit: int) -> Problem:
-    return Problem(
-        where,
-        "too-large",
-        f"body over the limit ({size} bytes > {limit}); not decoded",
-    )
-
-
-def make_record(exchange: Exchange) -> CallRecord:
-    """Build the call record for one exchange: decode, pair multicall, note every problem.
-
-    A body over ``exchange.max_body`` is neither decoded nor kept (the record says so in a
-    ``too-large`` problem); a body mitmproxy streamed (None) is noted likewise.
-    """
-    extra: list[Problem] = []
-    skipped: set[str] = set()
-    request_body = exchange.request_body
-    response_body = exchange.response_body
-    if request_body is None:
-        extra.append(Problem("request", "streamed", "body was streamed by mitmproxy; not recorded"))
-        skipped.add("request")
-        request_body = b""
-    elif len(request_body) > exchange.max_body:
-        extra.append(_body_problem("request", len(request_body), exchange.max_body))
-        skipped.add("request")
-        request_body = b""
-    if response_body is not None and len(response_body) > exchange.max_body:
-        extra.append(_body_problem("response", len(response_body), exchange.max_body))
-        skipped.add("response")
-        response_body = b""
-    record = build_record(
-        started=exchange.started,
-        ended=exchange.ended,
-        client=exchange.client,
-        server=exchange.server,
-        scheme=exchange.scheme,
-        host=exchange.host,
-        port=exchange.port,
-        path=exchange.path,
-        status=exchange.status,
-        request_headers=exchange.request_headers,
-        response_headers=exchange.response_headers,
-        request_body=request_body,
-        response_body=response_body,
-        request_content_encoding=exchange.request_content_encoding,
-        response_content_encoding=exchange.response_content_encoding,
-        error=exchange.error,
-        seq=exchange.seq,
-        # The same bound applies after decompression: a small gzip bomb is not decoded either.
-        limits=Limits(max_bytes=exchange.max_body),
-    )
-    if not skipped:
-        return record
-    # What build_record said about a body we replaced with nothing is noise; say why instead.
-    kept = tuple(
-        p
-        for p in record.problems
-        if p.where not in skipped and not (p.where == "multicall" and skipped)
-    )
-    changes: dict[str, object] = {"problems": (*extra, *kept)}
-    if "request" in skipped:
-        changes.update(call=None, subcalls=())
-    if "response" in skipped:
-        changes.update(response=None, subcalls=())
-    return dataclasses.replace(record, **changes)  # type: ignore[arg-type]
+    def record(self) -> CallRecord:
+        """Build the record (decode, pair multicall, note every problem)."""
+        return self.build(self.request, self.response)
 
 
 @dataclass(slots=True)
@@ -140,18 +72,18 @@ _STOP = object()
 
 
 class RecordWorker:
-    """A background thread that turns exchanges into records, writes them, and reports them.
+    """A background thread that turns jobs into records, writes them, and reports them.
 
-    ``deliver(exchange, record)`` is called on the worker thread after each queued record is
+    ``deliver(job, record)`` is called on the worker thread after each queued record is
     written (or when writing failed: the record is still delivered so the live view does not
     miss it). ``record_now`` does the same work in the caller's thread when the queue is empty.
-    The queue holds at most ``max_queue`` exchanges and ``max_queue_bytes`` of bodies (one
-    exchange always fits, however large), so a burst of huge bodies waits instead of piling up.
+    The queue holds at most ``max_queue`` jobs and ``max_queue_bytes`` of bodies (one
+    job always fits, however large), so a burst of huge bodies waits instead of piling up.
     """
 
     def __init__(
         self,
-        deliver: Callable[[Exchange, CallRecord], None],
+        deliver: Callable[[Job, CallRecord], None],
         *,
         max_queue: int = 10_000,
         max_queue_bytes: int = 256 * 1024 * 1024,
@@ -178,7 +110,7 @@ class RecordWorker:
 
     @property
     def pending(self) -> int:
-        """Exchanges queued or being recorded."""
+        """Jobs queued or being recorded."""
         return self._pending
 
     def _ensure_started(self) -> None:
@@ -188,42 +120,42 @@ class RecordWorker:
                 self._thread.start()
 
     @staticmethod
-    def _size(exchange: Exchange) -> int:
-        return len(exchange.request_body or b"") + len(exchange.response_body or b"")
+    def _size(job: Job) -> int:
+        return job.size
 
     def _fits(self, size: int) -> bool:
         return self._pending == 0 or (
             self._pending < self._max_queue and self._pending_bytes + size <= self._max_queue_bytes
         )
 
-    def _enqueue(self, exchange: Exchange, size: int) -> None:
+    def _enqueue(self, job: Job, size: int) -> None:
         self._pending += 1
         self._pending_bytes += size
-        self._queue.put(exchange)
+        self._queue.put(job)
 
-    def submit_nowait(self, exchange: Exchange) -> bool:
-        """Queue an exchange; False (and nothing queued) when the queue is full."""
+    def submit_nowait(self, job: Job) -> bool:
+        """Queue a job; False (and nothing queued) when the queue is full."""
         self._ensure_started()
-        size = self._size(exchange)
+        size = self._size(job)
         with self._room:
             if not self._fits(size):
                 return False
-            self._enqueue(exchange, size)
+            self._enqueue(job, size)
         return True
 
-    def submit(self, exchange: Exchange) -> None:
-        """Queue an exchange, waiting for room (call this off the event loop)."""
+    def submit(self, job: Job) -> None:
+        """Queue a job, waiting for room (call this off the event loop)."""
         self._ensure_started()
-        size = self._size(exchange)
+        size = self._size(job)
         with self._room:
             self._room.wait_for(lambda: self._fits(size))
-            self._enqueue(exchange, size)
+            self._enqueue(job, size)
 
-    def record_now(self, exchange: Exchange) -> tuple[bool, CallRecord | None]:
+    def record_now(self, job: Job) -> tuple[bool, CallRecord | None]:
         """Build and write the record right here, in the caller's thread, if nothing is queued.
 
         Returns ``(False, None)``, having done nothing, when the worker has work pending: the
-        exchange must then be queued, so that records stay in order. Otherwise ``(True, record)``
+        job must then be queued, so that records stay in order. Otherwise ``(True, record)``
         (record None if building it failed, which is logged). Nothing is delivered.
         """
         with self._room:
@@ -232,7 +164,7 @@ class RecordWorker:
             # Counted as pending while it is written, so nothing overtakes it.
             self._pending += 1
         try:
-            return True, self._process(exchange)
+            return True, self._process(job)
         finally:
             self._done_with(0)
 
@@ -279,7 +211,7 @@ class RecordWorker:
                 self._sink = item.sink
                 self._done_with(0)
                 continue
-            assert isinstance(item, Exchange)
+            assert isinstance(item, Job)
             try:
                 record = self._process(item)
                 if record is not None:
@@ -290,17 +222,15 @@ class RecordWorker:
             finally:
                 self._done_with(self._size(item))
 
-    def _process(self, exchange: Exchange) -> CallRecord | None:
+    def _process(self, job: Job) -> CallRecord | None:
         """Build the record and write it; None only if building failed (logged)."""
         try:
-            record = make_record(exchange)
+            record = job.record()
         except Exception:
             # build_record promises not to raise; if it does, losing one record beats losing
             # the worker (and every record after it).
             self.failed += 1
-            logger.exception(
-                "rpcspy: could not build a record for %s%s", exchange.host, exchange.path
-            )
+            logger.exception("rpcspy: could not build a record for exchange #%d", job.seq)
             return None
         if self._sink is not None:
             try:

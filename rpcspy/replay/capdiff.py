@@ -94,8 +94,8 @@ def print_record(record: CallRecord, pos: int, rules: Rules = DEFAULT_RULES) -> 
     call = record.call
     if call is None:
         # An undecodable request still aligns with its twin: by its raw bytes.
-        key = fingerprint("raw:" + record.request_body.hex())
-        return Print(pos, record.seq, "", key, response_fingerprint(record.response))
+        key = fingerprint("raw:" + (record.request.body or b"").hex())
+        return Print(pos, record.seq, "", key, response_fingerprint(record.reply))
     compiled = compile_rules(rules, call.method)
     if compiled.skip_method:
         return Print(pos, record.seq, call.method, fingerprint(call.method), 0)
@@ -104,7 +104,7 @@ def print_record(record: CallRecord, pos: int, rules: Rules = DEFAULT_RULES) -> 
         record.seq,
         call.method,
         params_fingerprint(call, compiled),
-        response_fingerprint(record.response, compiled),
+        response_fingerprint(record.reply, compiled),
     )
 
 
@@ -288,18 +288,18 @@ def compare_records(
     message: str | None = None
     if a.call is not None and b.call is not None:
         found.extend(diff_calls(a.call, b.call, rules=rules))
-    elif a.request_body != b.request_body:
+    elif a.request.body != b.request.body:
         message = "the requests differ and do not both decode"
     method = a.method or b.method or ""
     failure_b = describe_failure(b)
     if failure_b is not None and describe_failure(a) is None:
         return "error", found, 0, f"no answer in B: {failure_b}"
-    found.extend(diff_responses(a.response, b.response, method=method, rules=rules))
+    found.extend(diff_responses(a.reply, b.reply, method=method, rules=rules))
     if not found and message is None:
         return "same", [], 0, None
     verdict: Verdict = "changed"
     if any(d.kind == "fault" for d in found):
-        verdict = "new-fault" if isinstance(b.response, Fault) else "fixed-fault"
+        verdict = "new-fault" if isinstance(b.reply, Fault) else "fixed-fault"
     return verdict, found, 0, message
 
 

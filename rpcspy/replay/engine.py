@@ -93,15 +93,17 @@ def describe_failure(record: CallRecord) -> str | None:
     """Why a record has no XML-RPC answer, in one line; None when it has one."""
     if record.error:
         return record.error
-    if record.response is not None:
+    if record.reply is not None:
         return None
     status = f"HTTP {record.status}" if record.status is not None else "no HTTP status"
-    ctype = next((v for k, v in record.response_headers if k.lower() == "content-type"), None)
+    response = record.response
+    headers = response.headers if response is not None else ()
+    ctype = next((v for k, v in headers if k.lower() == "content-type"), None)
     what = f" ({ctype})" if ctype else ""
     problems = [p.message for p in record.problems if p.where == "response"]
-    if record.response_body is None:
+    if response is None or response.body is None:
         return f"{status}: no answer body"
-    if not record.response_body:
+    if not response.body:
         return f"{status}{what}: empty answer"
     reason = f": {problems[0]}" if problems else ""
     return f"{status}{what}, not an XML-RPC answer{reason}"
@@ -124,20 +126,20 @@ def compare(
         return Outcome("error", old, new, message=failure)
     rules = rules if rules is not None else DEFAULT_RULES
     method = old.method or (new.method or "")
-    found = diff_responses(old.response, new.response, method=method, rules=rules)
+    found = diff_responses(old.reply, new.reply, method=method, rules=rules)
     ignored = 0
     if rules != DEFAULT_RULES:
-        everything = diff_responses(old.response, new.response, method=method)
+        everything = diff_responses(old.reply, new.reply, method=method)
         ignored = max(len(everything) - len(found), 0)
     counted, noisy = classify(found, noise) if noise is not None else (found, [])
     message: str | None = None
-    if old.response is None:
+    if old.reply is None:
         message = f"the recorded call had no answer ({describe_failure(old)})"
     if not counted:
         return Outcome("same", old, new, (), tuple(noisy), ignored, message)
     verdict: Verdict = "changed"
     if any(d.kind == "fault" for d in counted):
-        verdict = "new-fault" if isinstance(new.response, Fault) else "fixed-fault"
+        verdict = "new-fault" if isinstance(new.reply, Fault) else "fixed-fault"
     return Outcome(verdict, old, new, tuple(counted), tuple(noisy), ignored, message)
 
 
@@ -301,7 +303,7 @@ class Replayer:
                         f"#{record.seq} {record.method}: no noise learned ({reason})"
                     )
                     continue
-                pairs.append((record.method or "", first.response, second.response))
+                pairs.append((record.method or "", first.reply, second.reply))
         self.noise = self.noise.merged(learn_noise(pairs, rules=self.options.rules))
         return self.noise
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from rpcspy import __version__
-from rpcspy.capture import CallRecord, build_record
+from rpcspy.capture import CallRecord, HttpMessage, build_record
 from rpcspy.xmlrpc.encode import encode_request
 from rpcspy.xmlrpc.messages import MethodCall
 
@@ -166,7 +166,7 @@ def build_request(
     recorded_path: str | None = None
     if isinstance(item, CallRecord):
         recorded_path = item.path
-        if reencode or not item.request_body:
+        if reencode or not item.request.body:
             if item.call is None:
                 why = "; ".join(p.message for p in item.problems if p.where == "request")
                 raise ValueError(
@@ -175,13 +175,13 @@ def build_request(
                 )
             body = encode_request(item.call)
             headers.append(("Content-Type", "text/xml"))
-            for name, value in item.request_headers:
+            for name, value in item.request.headers:
                 if name.lower() in ("user-agent", "accept"):
                     headers.append((name, value))
         else:
-            body = item.request_body
-            encoding = item.request_content_encoding
-            for name, value in item.request_headers:
+            body = item.request.body
+            encoding = item.request.content_encoding
+            for name, value in item.request.headers:
                 if name.lower() in FORWARDED_HEADERS:
                     headers.append((name, value))
             if not any(n.lower() == "content-type" for n, _ in headers):
@@ -354,10 +354,9 @@ class Sender:
         ended = time.time()
         if server is None:
             server = None if error else (self.target.host, self.target.port)
-        response_encoding = next(
-            (v for k, v in response_headers if k.lower() == "content-encoding"), None
-        )
         return build_record(
+            HttpMessage(_redacted(request.headers), request.body, request.content_encoding),
+            None if status is None else HttpMessage(response_headers, response_body),
             started=started,
             ended=ended,
             client=client,
@@ -367,12 +366,6 @@ class Sender:
             port=self.target.port,
             path=request.path,
             status=status,
-            request_headers=_redacted(request.headers),
-            response_headers=response_headers,
-            request_body=request.body,
-            response_body=response_body,
-            request_content_encoding=request.content_encoding,
-            response_content_encoding=response_encoding,
             error=error,
             origin="replay",
             seq=seq,

@@ -64,8 +64,8 @@ def call_url(record: CallRecord) -> str:
 
 def decoded_request_body(record: CallRecord) -> bytes:
     """The request body without its content-encoding (re-encoded from the call if that fails)."""
-    body = record.request_body
-    encoding = (record.request_content_encoding or "identity").lower().strip()
+    body = record.request.body or b""
+    encoding = (record.request.content_encoding or "identity").lower().strip()
     try:
         if encoding in ("gzip", "x-gzip"):
             return gzip.decompress(body)
@@ -90,7 +90,7 @@ def to_curl(record: CallRecord) -> str:
     body = decoded_request_body(record).decode("utf-8", errors="replace")
     lines = [f"curl -sS -X POST {shlex.quote(call_url(record))}"]
     has_type = False
-    for name, value in record.request_headers:
+    for name, value in record.request.headers:
         low = name.lower()
         if low in _CURL_SKIP:
             continue
@@ -202,7 +202,7 @@ def to_python(record: CallRecord) -> str:
             + ", ".join(inexact)
             + "."
         )
-    if any(name.lower() == "authorization" for name, _ in record.request_headers):
+    if any(name.lower() == "authorization" for name, _ in record.request.headers):
         out.append(
             "# The recorded call carried an Authorization header; for Basic auth put "
             "user:password@ in the URL."

@@ -34,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from rpcspy.capture.summary import call_size
 from rpcspy.filter import Filter
 from rpcspy.filter.ast import (
     All,
@@ -778,7 +779,7 @@ def _add_columns(
     """Append ``record``'s columns to ``batch`` (interning names in ``store``)."""
     row = len(batch)
     flags = 0
-    response = record.response
+    response = record.reply
     if isinstance(response, Fault):
         flags |= F_FAULT
         fault = response.code
@@ -810,7 +811,7 @@ def _add_columns(
     batch.method.append(store.methods.intern(record.method or ""))
     client = f"{record.client[0]}:{record.client[1]}" if record.client else "-"
     batch.client.append(store.clients.intern(client))
-    batch.size.append(len(record.request_body) + len(record.response_body or b""))
+    batch.size.append(call_size(record))
     batch.status.append(record.status or 0)
     batch.origin.append(store.origins.intern(record.origin) & 0xFF)
 

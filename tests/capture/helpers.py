@@ -3,17 +3,45 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rpcspy.capture import CaptureWriter
-from rpcspy.capture.record import CallRecord
+from rpcspy.capture.record import CallRecord, HttpMessage
 from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import I4, Int
 
+#: Changes to one half of a record: an ``HttpMessage`` to use as it is, or its fields to change.
+HalfChanges = HttpMessage | Mapping[str, Any]
 
-def make_record(**changes: Any) -> CallRecord:
-    """A plausible record of ``add(1, 2) -> 3``, with any fields changed."""
+_KEEP: Any = object()
+
+
+def _half(base: HttpMessage, changes: HalfChanges) -> HttpMessage:
+    if isinstance(changes, HttpMessage):
+        return changes
+    return dataclasses.replace(base, **changes)
+
+
+def make_record(
+    *, request: HalfChanges = _KEEP, response: HalfChanges | None = _KEEP, **changes: Any
+) -> CallRecord:
+    """A plausible record of ``add(1, 2) -> 3``, with any fields changed.
+
+    ``request`` and ``response`` change the halves (a mapping of ``HttpMessage`` fields, or a
+    whole ``HttpMessage``; ``response=None`` for no response); other keywords are record fields.
+    """
+    base_request = HttpMessage(
+        headers=(("Host", "127.0.0.1:8000"), ("Content-Type", "text/xml")),
+        body=b"<methodCall><methodName>add</methodName></methodCall>",
+        decoded=MethodCall("add", (Int(1), I4(2))),
+    )
+    base_response = HttpMessage(
+        headers=(("Content-Type", "text/xml"),),
+        body=b"<methodResponse/>",
+        decoded=MethodResponse(Int(3)),
+    )
     base = CallRecord(
         id="0" * 32,
         seq=3,
@@ -26,14 +54,14 @@ def make_record(**changes: Any) -> CallRecord:
         port=8000,
         path="/RPC2",
         status=200,
-        request_headers=(("Host", "127.0.0.1:8000"), ("Content-Type", "text/xml")),
-        response_headers=(("Content-Type", "text/xml"),),
-        request_body=b"<methodCall><methodName>add</methodName></methodCall>",
-        response_body=b"<methodResponse/>",
-        request_content_encoding=None,
-        response_content_encoding=None,
-        call=MethodCall("add", (Int(1), I4(2))),
-        response=MethodResponse(Int(3)),
+        request=base_request if request is _KEEP else _half(base_request, request),
+        response=(
+            base_response
+            if response is _KEEP
+            else None
+            if response is None
+            else _half(base_response, response)
+        ),
     )
     return dataclasses.replace(base, **changes)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from rpcspy.capture.record import CallRecord, Problem, SubCall
+from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import (
     I4,
@@ -139,14 +139,13 @@ def records(draw: st.DrawFn) -> CallRecord:
         "port": draw(st.integers(1, 65535)),
         "path": draw(st.sampled_from(["/", "/RPC2", "/xmlrpc?x=1", "/é"])),
         "status": draw(st.none() | st.integers(100, 599)),
-        "request_headers": draw(headers),
-        "response_headers": draw(headers),
-        "request_body": draw(bodies),
-        "response_body": draw(st.none() | bodies),
-        "request_content_encoding": draw(encodings),
-        "response_content_encoding": draw(encodings),
-        "call": draw(st.none() | calls),
-        "response": draw(st.none() | responses),
+        "request": HttpMessage(
+            draw(headers), draw(bodies), draw(encodings), draw(st.none() | calls)
+        ),
+        "response": draw(
+            st.none()
+            | st.builds(HttpMessage, headers, st.none() | bodies, encodings, st.none() | responses)
+        ),
         "subcalls": draw(subcalls),
         "problems": tuple(draw(st.lists(problems, max_size=3))),
         "error": draw(st.none() | text),

@@ -185,7 +185,7 @@ def test_a_later_header_of_another_major_version_stops_the_reading(tmp_path: Pat
 
 
 def test_over_long_lines_are_skipped(tmp_path: Path, suffix: str) -> None:
-    big = make_record(request_body=b"x" * 5000)
+    big = make_record(request={"body": b"x" * 5000})
     content = HEADER + line(make_record(seq=1)) + line(big) + line(make_record(seq=2))
     reader = read_capture(put(tmp_path / f"c.{suffix}", content), max_line_bytes=2000)
     assert [r.seq for r in reader] == [1, 2]

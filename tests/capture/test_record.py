@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rpcspy.capture import CaptureWriter, build_record, read_capture
-from rpcspy.capture.record import CallRecord, Problem, SubCall
+from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall
 from rpcspy.xmlrpc.messages import Fault, Limits, MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import Array, Boolean, Double, Int, Nil, String, Struct
 from tests.capture.helpers import make_record
@@ -32,7 +32,17 @@ def fault_body(code: int, text: str) -> bytes:
     return xmlrpc.client.dumps(xmlrpc.client.Fault(code, text), methodresponse=True).encode()
 
 
-def build(request_body: bytes, response_body: bytes | None, **kw: Any) -> CallRecord:
+def build(
+    request_body: bytes | None,
+    response_body: bytes | None,
+    *,
+    request_headers: Any = (("Content-Type", "text/xml"),),
+    response_headers: Any = (("Content-Type", "text/xml"),),
+    request_content_encoding: str | None = None,
+    response_content_encoding: str | None = None,
+    **kw: Any,
+) -> CallRecord:
+    """``build_record`` of the two halves made of these parts, in a plausible envelope."""
     args: dict[str, Any] = {
         "started": 100.0,
         "ended": 100.25,
@@ -43,13 +53,13 @@ def build(request_body: bytes, response_body: bytes | None, **kw: Any) -> CallRe
         "port": 8000,
         "path": "/RPC2",
         "status": 200,
-        "request_headers": [("Content-Type", "text/xml")],
-        "response_headers": [("Content-Type", "text/xml")],
-        "request_body": request_body,
-        "response_body": response_body,
     }
     args.update(kw)
-    return build_record(**args)
+    return build_record(
+        HttpMessage(request_headers, request_body, request_content_encoding),
+        HttpMessage(response_headers, response_body, response_content_encoding),
+        **args,
+    )
 
 
 def kinds(record: CallRecord) -> list[tuple[str, str]]:
@@ -66,30 +76,34 @@ def test_properties() -> None:
     assert not r.is_fault and r.fault_code is None
     assert not r.is_multicall
     assert r.ok
-    fault = make_record(response=Fault.make(4, "nope"))
+    fault = make_record(response={"decoded": Fault.make(4, "nope")})
     assert fault.is_fault and fault.fault_code == 4 and not fault.ok
     assert not make_record(problems=(Problem("response", "bad-value", "x"),)).ok
     assert not make_record(error="refused").ok
     assert not make_record(response=None).ok
-    none = make_record(ended=None, call=None, request_body=b"")
+    none = make_record(ended=None, request={"decoded": None, "body": b""})
     assert none.duration_ms is None and none.method is None
     # An undecoded request still names its method when the raw body shows it plainly.
-    assert make_record(call=None).method == "add"
+    assert make_record(request={"decoded": None}).method == "add"
 
 
 def test_records_are_immutable_even_when_given_lists() -> None:
     r = dataclasses.replace(
         make_record(),
-        request_headers=[["Host", "h"]],  # type: ignore[arg-type]
+        request=HttpMessage(
+            headers=[["Host", "h"]],  # type: ignore[arg-type]
+            body=bytearray(b"abc"),
+        ),
         problems=[Problem("request", "k", "r")],  # type: ignore[arg-type]
-        request_body=bytearray(b"abc"),  # type: ignore[arg-type]
         client=["::1", 5, 0, 0],  # type: ignore[arg-type]
     )
-    assert r.request_headers == (("Host", "h"),)
-    assert type(r.problems) is tuple and type(r.request_body) is bytes
+    assert r.request.headers == (("Host", "h"),)
+    assert type(r.problems) is tuple and type(r.request.body) is bytes
     assert r.client == ("::1", 5)
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.seq = 5  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.request.body = b""  # type: ignore[misc]
 
 
 def test_problem_messages() -> None:
@@ -111,11 +125,11 @@ def test_problem_messages() -> None:
 def test_a_plain_call_and_result() -> None:
     r = build(call_body("add", 2, 3), result_body(5), seq=4, id="x" * 32, origin="replay")
     assert r.call == MethodCall("add", (Int(2), Int(3)))
-    assert r.response == MethodResponse(Int(5))
+    assert r.reply == MethodResponse(Int(5))
     assert r.problems == () and r.ok
     assert (r.seq, r.id, r.origin, r.redacted) == (4, "x" * 32, "replay", False)
     assert r.duration_ms == pytest.approx(250.0)
-    assert r.request_headers == (("Content-Type", "text/xml"),)
+    assert r.request.headers == (("Content-Type", "text/xml"),)
 
 
 def test_typed_values_come_through() -> None:
@@ -125,12 +139,12 @@ def test_typed_values_come_through() -> None:
     assert r.call.params == (
         Struct(name=String("bob"), n=Double(2.5), ok=Boolean(True), none=Nil()),
     )
-    assert r.response == MethodResponse(Array([Int(1), String("a")]))
+    assert r.reply == MethodResponse(Array([Int(1), String("a")]))
 
 
 def test_a_fault() -> None:
     r = build(call_body("div", 1, 0), fault_body(4, "division by zero"))
-    assert r.response == Fault.make(4, "division by zero")
+    assert r.reply == Fault.make(4, "division by zero")
     assert r.is_fault and r.fault_code == 4 and not r.ok and r.problems == ()
 
 
@@ -158,8 +172,9 @@ def test_compressed_bodies_are_decoded_and_kept_as_sent(encode: Any, encoding: s
     )
     assert r.problems == ()
     assert r.call == MethodCall("add", (Int(1),))
-    assert r.response == MethodResponse(Int(1))
-    assert r.request_body == request and r.response_body == response
+    assert r.reply == MethodResponse(Int(1))
+    assert r.response is not None
+    assert r.request.body == request and r.response.body == response
 
 
 def test_content_encoding_comes_from_the_headers_when_not_given() -> None:
@@ -169,7 +184,8 @@ def test_content_encoding_comes_from_the_headers_when_not_given() -> None:
         request_headers=[("Content-Encoding", "gzip")],
         response_headers=(("content-encoding", "gzip"),),
     )
-    assert (r.request_content_encoding, r.response_content_encoding) == ("gzip", "gzip")
+    assert r.response is not None
+    assert (r.request.content_encoding, r.response.content_encoding) == ("gzip", "gzip")
     assert r.ok
 
 
@@ -179,11 +195,11 @@ def test_a_decompression_bomb_is_a_problem() -> None:
         call_body("a"), bomb, response_content_encoding="gzip", limits=Limits(max_bytes=1 << 20)
     )
     assert r.call == MethodCall("a")
-    assert r.response is None
+    assert r.reply is None
     (p,) = r.problems
     assert (p.where, p.kind) == ("response", "content-encoding")
     assert "more than 1 MiB" in p.reason
-    assert r.response_body == bomb
+    assert r.response is not None and r.response.body == bomb
 
 
 @pytest.mark.parametrize(
@@ -227,11 +243,11 @@ def test_bad_request_bodies_become_problems(
 ) -> None:
     r = build(body, result_body(1), request_content_encoding=encoding)
     assert r.call is None
-    assert r.response == MethodResponse(Int(1))  # the response still decodes
+    assert r.reply == MethodResponse(Int(1))  # the response still decodes
     (p,) = r.problems
     assert (p.where, p.kind) == ("request", kind)
     assert reason in p.reason
-    assert r.request_body == body
+    assert r.request.body == body
 
 
 def test_codec_positions_reach_the_problem() -> None:
@@ -254,7 +270,7 @@ def test_codec_positions_reach_the_problem() -> None:
 
 def test_a_response_that_is_a_call_is_a_problem() -> None:
     r = build(call_body("a"), call_body("b"))
-    assert r.response is None
+    assert r.reply is None
     assert kinds(r) == [("response", "malformed-xml")]
 
 
@@ -267,7 +283,7 @@ def test_no_response() -> None:
         response_headers=[],
         error="connection refused",
     )
-    assert r.response is None and r.response_body is None
+    assert r.response is None and r.reply is None
     assert r.problems == ()
     assert r.error == "connection refused" and not r.ok
 
@@ -305,7 +321,7 @@ def test_multicall_whose_response_length_does_not_match() -> None:
     assert [s.call.method for s in r.subcalls] == ["add", "add"]
     assert all(s.result is None for s in r.subcalls)
     assert kinds(r) == [("multicall", "bad-value")]
-    assert r.response == MethodResponse(Array([Array([Int(3)])]))
+    assert r.reply == MethodResponse(Array([Array([Int(3)])]))
 
 
 def test_multicall_with_malformed_entries() -> None:
@@ -364,7 +380,8 @@ def test_build_record_never_raises_on_any_bytes(
         r = build(
             body, response, request_content_encoding=encoding, response_content_encoding=encoding
         )
-        assert r.request_body == body and r.response_body == response
+        assert r.request.body == body
+        assert (r.response.body if r.response is not None else None) == response
         assert (r.call is None) == any(p.where == "request" for p in r.problems)
 
 
@@ -372,6 +389,8 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
     from rpcspy.capture import build_record
 
     record = build_record(
+        HttpMessage((), b"<methodCall><methodName>echo</methodName></methodCall>"),
+        HttpMessage((), b"authentication required\n"),
         started=1.0,
         ended=2.0,
         client=None,
@@ -381,16 +400,14 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
         port=80,
         path="/RPC2",
         status=401,
-        request_headers=[],
-        response_headers=[],
-        request_body=b"<methodCall><methodName>echo</methodName></methodCall>",
-        response_body=b"authentication required\n",
     )
     assert [p.kind for p in record.problems] == ["http-error"]
     assert record.problems[0].reason.startswith("HTTP 401: the server answered with an error")
     assert "authentication required" in record.problems[0].reason
     assert record.call is not None and record.call.method == "echo"
     ok_status_garbage = build_record(
+        HttpMessage((), b"<methodCall><methodName>echo</methodName></methodCall>"),
+        HttpMessage((), b"<html>oops</html>"),
         started=1.0,
         ended=2.0,
         client=None,
@@ -400,10 +417,6 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
         port=80,
         path="/RPC2",
         status=200,
-        request_headers=[],
-        response_headers=[],
-        request_body=b"<methodCall><methodName>echo</methodName></methodCall>",
-        response_body=b"<html>oops</html>",
     )
     assert [p.kind for p in ok_status_garbage.problems] == ["malformed-xml"]
 
@@ -413,6 +426,8 @@ def test_an_undecodable_request_still_names_its_method() -> None:
 
     def record(body: bytes, encoding: str | None = None) -> object:
         return build_record(
+            HttpMessage((), body, encoding),
+            None,
             started=1.0,
             ended=2.0,
             client=None,
@@ -422,11 +437,6 @@ def test_an_undecodable_request_still_names_its_method() -> None:
             port=80,
             path="/RPC2",
             status=200,
-            request_headers=[],
-            response_headers=[],
-            request_body=body,
-            response_body=None,
-            request_content_encoding=encoding,
         )
 
     overflow = (
@@ -441,3 +451,47 @@ def test_an_undecodable_request_still_names_its_method() -> None:
     assert record(overflow, "gzip").method is None  # type: ignore[attr-defined]
     far = b" " * 5000 + overflow
     assert record(far).method is None  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the builder's halves
+
+
+def test_the_builder_decodes_the_halves_afresh() -> None:
+    stale = HttpMessage((), call_body("add", 1), decoded=MethodCall("other", ()))
+    r = build_record(stale, HttpMessage((), result_body(1)), started=1.0, ended=1.5)
+    assert r.call == MethodCall("add", (Int(1),))
+    assert r.request.decoded is r.call and r.response is not None
+    assert r.response.decoded == r.reply == MethodResponse(Int(1))
+
+
+def test_a_response_half_that_carries_nothing_is_no_response() -> None:
+    r = build_record(HttpMessage((), call_body("a")), HttpMessage((), None), started=1.0)
+    assert r.response is None and r.reply is None
+    kept = build_record(
+        HttpMessage((), call_body("a")), HttpMessage((("Server", "x"),), None), started=1.0
+    )
+    assert kept.response is not None and kept.response.body is None and kept.reply is None
+
+
+def test_max_body_drops_and_notes_a_body_too_large_to_decode() -> None:
+    multicall = multicall_body(("a", ()), ("b", ()))
+    big_answer = result_body([["x" * 500], ["y"]])
+    r = build(multicall, big_answer, max_body=len(multicall))
+    assert kinds(r) == [("response", "too-large")]
+    assert r.response is not None and r.response.body == b"" and r.reply is None
+    assert r.call is not None and r.subcalls == ()
+    assert str(len(big_answer)) in r.problems[0].reason
+    r = build(call_body("add", 1, 2) + b" " * 100, result_body(3), max_body=200)
+    assert kinds(r) == [("request", "too-large")]
+    assert r.request.body == b"" and r.call is None and r.method is None
+    assert r.reply == MethodResponse(Int(3))
+    # The same bound holds after decompression: a small gzip bomb is not decoded either.
+    bomb = gzip.compress(b" " * 4096)
+    r = build(call_body("a"), bomb, response_content_encoding="gzip", max_body=1024)
+    assert kinds(r) == [("response", "content-encoding")] and r.reply is None
+
+
+def test_a_streamed_request_body_is_noted_and_kept_as_no_bytes() -> None:
+    r = build(None, result_body(1))
+    assert kinds(r) == [("request", "streamed")]
+    assert r.request.body == b"" and r.call is None and r.reply == MethodResponse(Int(1))

@@ -120,15 +120,15 @@ def test_a_torn_last_line_gets_a_newline_before_new_records(tmp_path: Path) -> N
 
 def test_credentials_are_redacted_by_default(tmp_path: Path, suffix: str) -> None:
     record = make_record(
-        request_headers=(("Authorization", "Basic dXNlcjpwYXNz"), ("Cookie", "sid=s3cret")),
-        response_headers=(("Set-Cookie", "sid=s3cret; Path=/"),),
+        request={"headers": (("Authorization", "Basic dXNlcjpwYXNz"), ("Cookie", "sid=s3cret"))},
+        response={"headers": (("Set-Cookie", "sid=s3cret; Path=/"),)},
     )
     path = write_capture(tmp_path / f"c.{suffix}", [record])
     data = text_of(path)
     assert b"dXNlcjpwYXNz" not in data and b"s3cret" not in data
     (got,) = read_capture(path)
     assert got.redacted
-    assert dict(got.request_headers)["Authorization"] == "Basic <redacted>"
+    assert dict(got.request.headers)["Authorization"] == "Basic <redacted>"
     kept = write_capture(tmp_path / f"kept.{suffix}", [record], redact=False)
     (got,) = read_capture(kept)
     assert got == record and not got.redacted
@@ -180,12 +180,14 @@ def test_values_too_deep_for_json_keep_the_raw_bodies(tmp_path: Path) -> None:
     deep: Value = Int(1)
     for _ in range(700):
         deep = Array([deep])
-    path = write_capture(tmp_path / "c.jsonl", [make_record(response=MethodResponse(deep))])
+    path = write_capture(
+        tmp_path / "c.jsonl", [make_record(response={"decoded": MethodResponse(deep)})]
+    )
     reader = read_capture(path)
     (got,) = reader
     assert reader.problems == []
-    assert got.response is None and got.call is None
-    assert got.response_body == make_record().response_body
+    assert got.reply is None and got.call is None
+    assert got.response is not None and got.response.body == make_record().response.body
     assert [p.kind for p in got.problems] == ["not-stored"]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rpcspy.capture import CaptureWriter, build_record
+from rpcspy.capture import CaptureWriter, HttpMessage, build_record
 
 RPCSPY = str(Path(sys.executable).with_name("rpcspy"))
 
@@ -24,6 +24,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def exchange(seq: int, request: bytes, response: bytes | None, **extra: object) -> object:
     return build_record(
+        HttpMessage(
+            [("Content-Type", "text/xml"), ("Authorization", "Basic YWxpY2U6cHc=")], request
+        ),
+        HttpMessage([("Content-Type", "text/xml")], response),
         started=1_763_900_000.0 + seq,
         ended=1_763_900_000.0 + seq + 0.0125,
         client=("127.0.0.1", 40000 + seq),
@@ -33,10 +37,6 @@ def exchange(seq: int, request: bytes, response: bytes | None, **extra: object) 
         port=8000,
         path="/RPC2",
         status=200 if response is not None else None,
-        request_headers=[("Content-Type", "text/xml"), ("Authorization", "Basic YWxpY2U6cHc=")],
-        response_headers=[("Content-Type", "text/xml")],
-        request_body=request,
-        response_body=response,
         seq=seq,
         **extra,  # type: ignore[arg-type]
     )
@@ -96,7 +96,7 @@ def test_table_lists_every_call_with_its_outcome(capture: Path) -> None:
     }
     assert 'echo("hello") -> "HELLO"' in rows[1] and " ok " in rows[1]
     assert "fault 4" in rows[2]
-    assert "system.multicall [2 calls]" in rows[3]
+    assert "system.multicall [2 calls]" in rows[3] and " ok, 1/2 faulted " in rows[3]
     assert "problem" in rows[4]
     assert "error" in rows[5]
     assert "└ add(2, 3)" in out.stdout
@@ -115,7 +115,8 @@ def test_json_summary_is_one_object_per_call(capture: Path) -> None:
         "x",
         "demo.crash",
     ]
-    assert [r["status"] for r in rows] == ["ok", "fault 4", "ok", "problem", "error"]
+    # The agreed wording (rpcspy.capture.summary): a multicall with a faulted sub-call says so.
+    assert [r["status"] for r in rows] == ["ok", "fault 4", "ok, 1/2 faulted", "problem", "error"]
     assert rows[1]["fault_code"] == 4
     assert rows[2]["multicall"] == 2
     assert rows[0]["duration_ms"] == pytest.approx(12.5, abs=1e-3)

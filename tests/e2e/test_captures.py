@@ -48,7 +48,7 @@ def test_each_sample_reads_cleanly_with_one_record_per_demo_step(scenario: str) 
     assert len(records) == len(SCENARIOS[scenario].steps)
     assert all(r.call is not None for r in records)
     for record in records:
-        for name, value in record.request_headers:
+        for name, value in record.request.headers:
             if name.lower() == "authorization":
                 assert value == "Basic <redacted>"
 
@@ -65,9 +65,9 @@ def test_samples_hold_what_each_scenario_shows() -> None:
     assert [r.status for r in auth] == [200, 401, 401]
     assert [p.kind for p in auth[1].problems] == ["http-error"]
     large = list(read_capture(CAPTURES / "large.jsonl.gz"))
-    assert large[0].response_content_encoding == "gzip"
-    assert isinstance(large[0].response, MethodResponse)
-    assert len(str(large[0].response.value)) == 1_000_000
+    assert large[0].response.content_encoding == "gzip"
+    assert isinstance(large[0].reply, MethodResponse)
+    assert len(str(large[0].reply.value)) == 1_000_000
 
 
 def test_replaying_the_basics_against_a_fresh_server_finds_nothing_changed() -> None:

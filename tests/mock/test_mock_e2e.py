@@ -51,9 +51,9 @@ def test_mock_answers_a_stdlib_client_exactly_as_the_real_server_did(
         assert mock.hits == len(expected) and mock.misses == 0
         # Byte for byte: the raw answer is the recorded one.
         conn = http.client.HTTPConnection(mock.host, mock.port, timeout=5)
-        conn.request("POST", "/RPC2", records[0].request_body, {"Content-Type": "text/xml"})
+        conn.request("POST", "/RPC2", records[0].request.body, {"Content-Type": "text/xml"})
         resp = conn.getresponse()
-        assert resp.read() == records[0].response_body
+        assert resp.read() == records[0].response.body
         conn.close()
     lines = log.getvalue().splitlines()
     assert len(lines) == len(expected) + 1
@@ -66,7 +66,7 @@ def test_mock_serves_gzip_answers_and_gzip_requests(
     real = make_server()
     records: list[CallRecord] = []
     attempt(lambda: client(real.url, records).demo.large(5000))
-    assert records[0].response_content_encoding == "gzip"
+    assert records[0].response.content_encoding == "gzip"
     path = write_capture(tmp_path / "large.jsonl", records)
     with MockServer(Playbook(load(path)), quiet=True) as mock:
         got = xmlrpc.client.ServerProxy(mock.url).demo.large(5000)
@@ -78,7 +78,7 @@ def test_mock_serves_gzip_answers_and_gzip_requests(
         )
         resp = conn.getresponse()
         assert resp.getheader("Content-Encoding") == "gzip"
-        assert resp.read() == records[0].response_body
+        assert resp.read() == records[0].response.body
         conn.close()
 
 

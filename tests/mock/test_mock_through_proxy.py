@@ -62,5 +62,5 @@ def test_calls_to_the_mock_recorded_through_the_proxy(
                 proc.wait()
     again = load(recorded)
     assert [r.method for r in again] == ["demo.version", "add"]
-    assert again[0].response_body == records[0].response_body
-    assert again[1].response == records[1].response
+    assert again[0].response.body == records[0].response.body
+    assert again[1].reply == records[1].reply

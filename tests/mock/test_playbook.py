@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xmlrpc.client
 
-from rpcspy.capture import CallRecord, build_record
+from rpcspy.capture import CallRecord, HttpMessage, build_record
 from rpcspy.diff import Rules, parse_rule
 from rpcspy.mock.playbook import FAULT_NO_MATCH, FAULT_NO_METHOD, Playbook
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
@@ -18,6 +18,8 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
     else:
         response = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
     return build_record(
+        HttpMessage((("Content-Type", "text/xml"),), request),
+        HttpMessage((("Content-Type", "text/xml"),), response),
         started=1.0,
         ended=1.1,
         client=None,
@@ -27,10 +29,6 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
         port=80,
         path="/RPC2",
         status=200,
-        request_headers=(("Content-Type", "text/xml"),),
-        response_headers=(("Content-Type", "text/xml"),),
-        request_body=request,
-        response_body=response,
         seq=seq,
     )
 
@@ -49,7 +47,7 @@ def test_match_ignores_struct_member_order_and_answers_recorded_bytes() -> None:
     book = Playbook([record])
     answer = book.answer(MethodCall("user.get", (Struct(name=String("bob"), id=Int(7)),)))
     assert answer.matched and answer.record is record
-    assert answer.body == record.response_body
+    assert answer.body == record.response.body
     assert answer.content_type == "text/xml"
 
 
@@ -122,6 +120,8 @@ def test_ignore_rules_leave_paths_out_of_matching() -> None:
 
 def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
     failed = build_record(
+        HttpMessage((), xmlrpc.client.dumps((), "demo.crash").encode()),
+        None,
         started=1.0,
         ended=None,
         client=None,
@@ -131,13 +131,11 @@ def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
         port=80,
         path="/RPC2",
         status=None,
-        request_headers=(),
-        response_headers=(),
-        request_body=xmlrpc.client.dumps((), "demo.crash").encode(),
-        response_body=None,
         error="closed",
     )
     html = build_record(
+        HttpMessage((), xmlrpc.client.dumps((), "gateway").encode()),
+        HttpMessage((("Content-Type", "text/html"),), b"<html/>"),
         started=1.0,
         ended=1.1,
         client=None,
@@ -147,12 +145,10 @@ def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
         port=80,
         path="/RPC2",
         status=502,
-        request_headers=(),
-        response_headers=(("Content-Type", "text/html"),),
-        request_body=xmlrpc.client.dumps((), "gateway").encode(),
-        response_body=b"<html/>",
     )
     undecodable = build_record(
+        HttpMessage((), b"not xml"),
+        HttpMessage((), b""),
         started=1.0,
         ended=1.1,
         client=None,
@@ -162,10 +158,6 @@ def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
         port=80,
         path="/RPC2",
         status=200,
-        request_headers=(),
-        response_headers=(),
-        request_body=b"not xml",
-        response_body=b"",
     )
     fault = _record(2, "demo.fault", (42, "boom"), xmlrpc.client.Fault(42, "boom"))
     book = Playbook([failed, html, undecodable, fault])

@@ -79,9 +79,9 @@ def test_records_a_call_into_the_capture_and_the_flow(tmp_path: Path) -> None:
     assert record.id == seen[0].id
     assert record.method == "echo"
     assert record.call is not None and record.call.params == (String("hi"),)
-    assert record.response is not None and not isinstance(record.response, Fault)
-    assert record.response.value == String("HI")
-    assert record.request_body == ECHO_CALL
+    assert record.reply is not None and not isinstance(record.reply, Fault)
+    assert record.reply.value == String("HI")
+    assert record.request.body == ECHO_CALL
     assert record.redacted
     assert "YWxpY2U6c2VjcmV0" not in capture.read_text()
 
@@ -159,7 +159,7 @@ def test_an_xml_body_answered_in_xmlrpc_is_recorded() -> None:
     assert len(seen) == 1
     assert seen[0].call is None
     assert any(p.where == "request" for p in seen[0].problems)
-    assert isinstance(seen[0].response, Fault)
+    assert isinstance(seen[0].reply, Fault)
 
 
 def test_watch_globs_select_exchanges() -> None:
@@ -192,12 +192,12 @@ def test_bodies_over_the_limit_are_recorded_not_decoded() -> None:
     run(body)
     big_response, big_request = seen
     assert big_response.call is not None and big_response.method == "echo"
-    assert big_response.response is None
+    assert big_response.reply is None
     assert [(p.where, p.kind) for p in big_response.problems] == [("response", "too-large")]
     assert "over the limit" in big_response.problems[0].message
     assert big_request.call is None
     assert [(p.where, p.kind) for p in big_request.problems] == [("request", "too-large")]
-    assert big_request.request_body == b""
+    assert big_request.request.body == b""
 
 
 def test_bad_options_are_refused(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_error_hook_records_the_error_once() -> None:
     assert len(seen) == 2
     failed = seen[0]
     assert failed.error is not None and "Connect call failed" in failed.error
-    assert failed.response is None and failed.status is None
+    assert failed.reply is None and failed.status is None
     assert failed.method == "echo"
     assert seen[1].error is None
 

@@ -42,7 +42,7 @@ def test_echo_is_recorded_with_types(proxy: ThreadedProxy, capture: Path) -> Non
     (live,) = proxy.wait_records(1)
     assert live.method == "echo"
     assert live.call is not None and live.call.params == (String("hello"),)
-    assert isinstance(live.response, MethodResponse) and live.response.value == String("HELLO")
+    assert isinstance(live.reply, MethodResponse) and live.reply.value == String("HELLO")
     assert live.ok and live.status == 200 and live.error is None
     assert live.path == "/RPC2" and live.scheme == "http"
     assert live.client is not None and live.client[0] == "127.0.0.1"
@@ -50,7 +50,7 @@ def test_echo_is_recorded_with_types(proxy: ThreadedProxy, capture: Path) -> Non
     proxy.stop()
     (stored,) = list(read_capture(capture))
     assert stored.id == live.id
-    assert stored.call == live.call and stored.response == live.response
+    assert stored.call == live.call and stored.reply == live.reply
 
 
 def test_values_of_every_type_round_trip(proxy: ThreadedProxy) -> None:
@@ -78,8 +78,8 @@ def test_values_of_every_type_round_trip(proxy: ThreadedProxy) -> None:
     assert param["blob"] == Base64(b"\x00\xff")
     assert param["none"] == Nil()
     assert isinstance(param["list"], Array) and len(param["list"]) == 3
-    assert isinstance(record.response, MethodResponse)
-    assert isinstance(record.response.value, Struct)
+    assert isinstance(record.reply, MethodResponse)
+    assert isinstance(record.reply.value, Struct)
 
 
 def test_fault(proxy: ThreadedProxy) -> None:
@@ -87,8 +87,8 @@ def test_fault(proxy: ThreadedProxy) -> None:
         client(proxy.url + "/RPC2").demo.fault(42, "boom")
     assert info.value.faultCode == 42
     (record,) = proxy.wait_records(1)
-    assert isinstance(record.response, Fault)
-    assert record.fault_code == 42 and record.response.string == "boom"
+    assert isinstance(record.reply, Fault)
+    assert record.fault_code == 42 and record.reply.string == "boom"
     assert record.is_fault and not record.ok
 
 
@@ -115,9 +115,9 @@ def test_gzip_response_is_decoded(proxy: ThreadedProxy) -> None:
     # The demo server gzips answers over 1400 bytes for clients that accept gzip (stdlib does).
     assert len(client(proxy.url + "/RPC2").demo.large(5000)) == 5000
     (record,) = proxy.wait_records(1)
-    assert record.response_content_encoding == "gzip"
-    assert isinstance(record.response, MethodResponse)
-    assert isinstance(record.response.value, String) and len(record.response.value) == 5000
+    assert record.response.content_encoding == "gzip"
+    assert isinstance(record.reply, MethodResponse)
+    assert isinstance(record.reply.value, String) and len(record.reply.value) == 5000
     assert not record.problems
 
 
@@ -150,11 +150,11 @@ def test_basic_auth_is_redacted_and_401_recorded(tmp_path: Path, confdir: Path) 
     assert "YWxpY2U6czNjcmV0LXB3" not in text  # base64 of alice:s3cret-pw
     ok, refused = list(read_capture(capture))
     assert ok.redacted and ok.ok
-    auth = [v for k, v in ok.request_headers if k.lower() == "authorization"]
+    auth = [v for k, v in ok.request.headers if k.lower() == "authorization"]
     assert len(auth) == 1 and auth[0].startswith("Basic ") and "YWxp" not in auth[0]
     assert refused.status == 401
     assert refused.method == "echo"
-    assert not isinstance(refused.response, MethodResponse)
+    assert not isinstance(refused.reply, MethodResponse)
 
 
 def test_tls_upstream_with_the_demo_servers_cafile(tmp_path: Path, confdir: Path) -> None:
@@ -192,7 +192,7 @@ def test_tls_upstream_that_is_not_trusted_is_an_error(confdir: Path) -> None:
             assert info.value.errcode == 502
             (record,) = proxy.wait_records(1)
     assert record.error is not None and "certificate" in record.error.lower()
-    assert record.response is None and record.method == "echo"
+    assert record.reply is None and record.method == "echo"
 
 
 def test_tls_upstream_without_verification(confdir: Path) -> None:
@@ -222,7 +222,7 @@ def test_dead_upstream_is_recorded_with_its_error(capture: Path, confdir: Path) 
         assert info.value.errcode == 502
         proxy.wait_records(1)
     (record,) = list(read_capture(capture))
-    assert record.error is not None and record.response is None and record.status is None
+    assert record.error is not None and record.reply is None and record.status is None
     assert record.method == "echo" and not record.ok
 
 
@@ -231,7 +231,7 @@ def test_a_server_that_drops_the_connection(proxy: ThreadedProxy) -> None:
         client(proxy.url + "/RPC2").demo.crash()
     (record,) = proxy.wait_records(1)
     assert record.method == "demo.crash"
-    assert record.error is not None and record.response is None
+    assert record.error is not None and record.reply is None
 
 
 def test_non_xmlrpc_traffic_passes_and_is_not_recorded(proxy: ThreadedProxy) -> None:
@@ -295,7 +295,7 @@ def test_bodies_over_max_body(demo: DemoServer, confdir: Path) -> None:
         assert len(client(proxy.url + "/RPC2").demo.large(50_000)) == 50_000
         (record,) = proxy.wait_records(1)
     assert record.method == "demo.large"
-    assert record.response is None
+    assert record.reply is None
     assert any(p.where == "response" for p in record.problems)
 
 
@@ -370,7 +370,7 @@ def test_a_client_that_gives_up_is_recorded_with_the_error(proxy: ThreadedProxy)
         impatient.demo.slow(2)
     (record,) = proxy.wait_records(1, timeout=15)
     assert record.method == "demo.slow"
-    assert record.error is not None and record.response is None
+    assert record.error is not None and record.reply is None
     assert record.duration_ms is not None and record.duration_ms >= 250
 
 

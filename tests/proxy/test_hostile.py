@@ -114,7 +114,7 @@ def test_hostile_body_is_forwarded_intact_and_recorded(
     # The upstream's answer is still decoded: a fault.
     assert record.fault_code == -32700
     if name != "huge":
-        assert record.request_body == body
+        assert record.request.body == body
     hostile_proxy.stop()
     assert hostile_proxy.runner is not None
     capture = hostile_proxy.config.capture
@@ -183,5 +183,5 @@ def test_gzip_request_body_reaches_the_server_still_compressed(
     assert status == 200
     assert upstream.bodies == [body]
     (record,) = hostile_proxy.wait_records(1)
-    assert record.request_content_encoding == "gzip"
-    assert record.method == "echo" and record.request_body == body
+    assert record.request.content_encoding == "gzip"
+    assert record.method == "echo" and record.request.body == body

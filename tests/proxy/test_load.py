@@ -28,8 +28,8 @@ def check_paired(record: CallRecord) -> str:
     assert record.call is not None
     (arg,) = record.call.params
     assert isinstance(arg, String)
-    assert isinstance(record.response, MethodResponse), record
-    assert record.response.value == String(str(arg).upper())
+    assert isinstance(record.reply, MethodResponse), record
+    assert record.reply.value == String(str(arg).upper())
     assert not record.problems and record.error is None
     return str(arg)
 

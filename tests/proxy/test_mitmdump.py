@@ -82,7 +82,7 @@ def test_mitmdump_records_calls_and_saves_metadata(
     records = list(read_capture(capture))
     assert [r.method for r in records] == ["echo", "demo.fault", "system.multicall"]
     assert records[0].ok
-    assert isinstance(records[1].response, Fault)
+    assert isinstance(records[1].reply, Fault)
     assert records[2].is_multicall and isinstance(records[2].subcalls[1].result, Fault)
 
     with open(flows, "rb") as f:

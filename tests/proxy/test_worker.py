@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from pathlib import Path
 
-from rpcspy.capture import CallRecord, CaptureWriter, read_capture
-from rpcspy.proxy.worker import Exchange, RecordWorker, make_record
+from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record, read_capture
+from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Job, RecordWorker
 from tests.proxy.helpers import wait_for
 
 
@@ -26,9 +27,14 @@ def response_body(arg: str) -> bytes:
     )
 
 
-def exchange(seq: int, arg: str = "x", **changes: object) -> Exchange:
-    fields: dict[str, object] = dict(
-        seq=seq,
+def job(seq: int, arg: str = "x", *, request_body: bytes | None = None) -> Job:
+    """The job the addon would hand over for ``echo(arg)``, as ``seq``."""
+    request = HttpMessage(
+        (("Content-Type", "text/xml"),), call_body(arg) if request_body is None else request_body
+    )
+    response = HttpMessage((("Content-Type", "text/xml"),), response_body(arg))
+    build = functools.partial(
+        build_record,
         started=1000.0 + seq,
         ended=1000.5 + seq,
         client=("127.0.0.1", 40000),
@@ -38,27 +44,22 @@ def exchange(seq: int, arg: str = "x", **changes: object) -> Exchange:
         port=8000,
         path="/RPC2",
         status=200,
-        request_headers=(("Content-Type", "text/xml"),),
-        response_headers=(("Content-Type", "text/xml"),),
-        request_body=call_body(arg),
-        response_body=response_body(arg),
-        request_content_encoding=None,
-        response_content_encoding=None,
-        error=None,
+        seq=seq,
+        max_body=DEFAULT_MAX_BODY,
     )
-    fields.update(changes)
-    return Exchange(**fields)  # type: ignore[arg-type]
+    return Job(seq, request, response, build)
 
 
-def test_make_record_decodes_and_keeps_the_wire_bytes() -> None:
-    record = make_record(exchange(3, "abc"))
+def test_a_job_builds_its_record_and_keeps_the_wire_bytes() -> None:
+    record = job(3, "abc").record()
     assert record.seq == 3 and record.method == "echo" and record.ok
-    assert record.request_body == call_body("abc")
+    assert record.request.body == call_body("abc")
     assert record.duration_ms == 500.0
 
 
 def test_streamed_body_is_noted() -> None:
-    record = make_record(exchange(1, request_body=None))
+    streamed = Job(1, HttpMessage(body=None), job(1).response, job(1).build)
+    record = streamed.record()
     assert [(p.where, p.kind) for p in record.problems] == [("request", "streamed")]
     assert record.call is None
 
@@ -68,7 +69,7 @@ def test_records_are_written_in_order_and_drained_on_stop(tmp_path: Path) -> Non
     worker = RecordWorker(lambda ex, rec: delivered.append(rec.seq))
     worker.set_sink(CaptureWriter(tmp_path / "w.jsonl"))
     for i in range(1, 501):
-        assert worker.submit_nowait(exchange(i, f"a{i}"))
+        assert worker.submit_nowait(job(i, f"a{i}"))
     assert worker.stop(timeout=60)
     assert delivered == list(range(1, 501))
     assert [r.seq for r in read_capture(tmp_path / "w.jsonl")] == list(range(1, 501))
@@ -78,11 +79,11 @@ def test_records_are_written_in_order_and_drained_on_stop(tmp_path: Path) -> Non
 def test_switching_sinks_keeps_each_record_in_one_file(tmp_path: Path) -> None:
     worker = RecordWorker(lambda ex, rec: None)
     worker.set_sink(CaptureWriter(tmp_path / "a.jsonl"))
-    worker.submit(exchange(1))
+    worker.submit(job(1))
     worker.set_sink(CaptureWriter(tmp_path / "b.jsonl"))
-    worker.submit(exchange(2))
+    worker.submit(job(2))
     worker.set_sink(None)
-    worker.submit(exchange(3))
+    worker.submit(job(3))
     worker.stop(timeout=30)
     assert [r.seq for r in read_capture(tmp_path / "a.jsonl")] == [1]
     assert [r.seq for r in read_capture(tmp_path / "b.jsonl")] == [2]
@@ -91,17 +92,17 @@ def test_switching_sinks_keeps_each_record_in_one_file(tmp_path: Path) -> None:
 def test_the_queue_is_bounded_by_bytes_but_one_exchange_always_fits() -> None:
     gate = threading.Event()
 
-    def slow_deliver(ex: Exchange, rec: CallRecord) -> None:
+    def slow_deliver(ex: Job, rec: CallRecord) -> None:
         gate.wait(30)
 
     worker = RecordWorker(slow_deliver, max_queue_bytes=1000)
-    big = exchange(1, "x" * 5000)
+    big = job(1, "x" * 5000)
     assert worker.submit_nowait(big)  # larger than the bound, but the queue was empty
-    assert not worker.submit_nowait(exchange(2))
+    assert not worker.submit_nowait(job(2))
     submitted = threading.Event()
 
     def blocking_submit() -> None:
-        worker.submit(exchange(2))
+        worker.submit(job(2))
         submitted.set()
 
     t = threading.Thread(target=blocking_submit)
@@ -124,15 +125,15 @@ def test_a_failing_sink_or_callback_does_not_stop_the_worker() -> None:
 
     seen: list[int] = []
 
-    def deliver(ex: Exchange, rec: CallRecord) -> None:
+    def deliver(ex: Job, rec: CallRecord) -> None:
         seen.append(rec.seq)
         if rec.seq == 1:
             raise RuntimeError("callback bug")
 
     worker = RecordWorker(deliver)
     worker.set_sink(Broken())
-    worker.submit(exchange(1))
-    worker.submit(exchange(2))
+    worker.submit(job(1))
+    worker.submit(job(2))
     wait_for(lambda: len(seen) == 2)
     assert worker.running
     assert worker.failed == 2
@@ -144,18 +145,18 @@ def test_record_now_only_when_idle_so_order_is_kept(tmp_path: Path) -> None:
     gate = threading.Event()
     delivered: list[int] = []
 
-    def deliver(ex: Exchange, rec: CallRecord) -> None:
+    def deliver(ex: Job, rec: CallRecord) -> None:
         gate.wait(30)
         delivered.append(rec.seq)
 
     worker = RecordWorker(deliver)
     worker.set_sink(CaptureWriter(tmp_path / "n.jsonl"))
     wait_for(lambda: worker.pending == 0)
-    done, record = worker.record_now(exchange(1))
+    done, record = worker.record_now(job(1))
     assert done and record is not None and record.seq == 1 and delivered == []
-    assert worker.submit_nowait(exchange(2))  # held up in deliver
-    assert worker.record_now(exchange(3)) == (False, None)  # must queue behind 2
-    assert worker.submit_nowait(exchange(3))
+    assert worker.submit_nowait(job(2))  # held up in deliver
+    assert worker.record_now(job(3)) == (False, None)  # must queue behind 2
+    assert worker.submit_nowait(job(3))
     gate.set()
     assert worker.stop(timeout=30)
     assert delivered == [2, 3]

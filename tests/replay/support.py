@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from rpcspy.capture import CallRecord, CaptureWriter, build_record, read_capture
+from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record, read_capture
 from tests.conftest import REPO
 
 VENV_BIN = REPO / ".venv" / "bin"
@@ -50,6 +50,18 @@ class RecordingTransport(xmlrpc.client.Transport):
         auth = tuple((str(k), str(v)) for k, v in (extra or []))
         self.records.append(
             build_record(
+                HttpMessage(
+                    (
+                        ("Host", chost),
+                        *auth,
+                        ("User-Agent", self.user_agent),
+                        ("Accept-Encoding", "gzip"),
+                        ("Content-Type", "text/xml"),
+                        ("Content-Length", str(len(body))),
+                    ),
+                    body,
+                ),
+                HttpMessage(tuple(headers), response),
                 started=started,
                 ended=time.time() if error is None else None,
                 client=None,
@@ -59,17 +71,6 @@ class RecordingTransport(xmlrpc.client.Transport):
                 port=int(port or 80),
                 path=handler,
                 status=status,
-                request_headers=(
-                    ("Host", chost),
-                    *auth,
-                    ("User-Agent", self.user_agent),
-                    ("Accept-Encoding", "gzip"),
-                    ("Content-Type", "text/xml"),
-                    ("Content-Length", str(len(body))),
-                ),
-                response_headers=tuple(headers),
-                request_body=body,
-                response_body=response,
                 error=error,
                 seq=len(self.records) + 1,
             )

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from rpcspy.capture import CallRecord, build_record
+from rpcspy.capture import CallRecord, HttpMessage, build_record
 from rpcspy.diff import Rules, parse_rule
 from rpcspy.replay.capdiff import diff_capture_files
 from tests.replay.support import write_capture
@@ -15,6 +15,8 @@ from tests.replay.support import write_capture
 
 def _record(seq: int, method: str, params: tuple[object, ...], result: object) -> CallRecord:
     return build_record(
+        HttpMessage((), xmlrpc.client.dumps(params, method).encode()),
+        HttpMessage((), xmlrpc.client.dumps((result,), methodresponse=True).encode()),
         started=1.0 + seq,
         ended=1.5 + seq,
         client=None,
@@ -24,10 +26,6 @@ def _record(seq: int, method: str, params: tuple[object, ...], result: object) -
         port=80,
         path="/RPC2",
         status=200,
-        request_headers=(),
-        response_headers=(),
-        request_body=xmlrpc.client.dumps(params, method).encode(),
-        response_body=xmlrpc.client.dumps((result,), methodresponse=True).encode(),
         seq=seq,
     )
 

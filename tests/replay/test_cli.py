@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 import xmlrpc.client as xc
 from pathlib import Path
 
-from rpcspy.capture import CallRecord, build_record
+from rpcspy.capture import CallRecord, HttpMessage, build_record
 from tests.conftest import REPO, MakeServer, free_port
 from tests.replay.support import (
     attempt,
@@ -243,6 +243,8 @@ def test_ctrl_c_reports_what_was_replayed_and_keeps_the_written_capture(
     # The second call keeps the server busy for 10 s when replayed; it is not recorded for
     # real (that would take the 10 s), only built from its bytes.
     slow = build_record(
+        HttpMessage((), xc.dumps((10,), "demo.slow").encode()),
+        None,
         started=records[0].started + 1,
         ended=None,
         client=None,
@@ -252,10 +254,6 @@ def test_ctrl_c_reports_what_was_replayed_and_keeps_the_written_capture(
         port=server.port,
         path="/RPC2",
         status=None,
-        request_headers=(),
-        response_headers=(),
-        request_body=xc.dumps((10,), "demo.slow").encode(),
-        response_body=None,
         error="not recorded",
         seq=2,
     )

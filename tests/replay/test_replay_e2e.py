@@ -152,7 +152,10 @@ def test_dead_target_html_and_garbage_are_errors_per_call(
     with canned_server(b"\x00\xff garbage \x13", "application/octet-stream") as url:
         garbage = _replay(path, url)
     assert {o.verdict for o in garbage} == {"error"}
-    assert all(o.new is not None and o.new.response_body is not None for o in garbage)
+    assert all(
+        o.new is not None and o.new.response is not None and o.new.response.body is not None
+        for o in garbage
+    )
 
 
 def test_timeout_and_crash_are_errors_and_the_replay_goes_on(
@@ -184,8 +187,8 @@ def test_send_call_and_compare_for_one_call(
     assert new.origin == "replay" and new.ok
     outcome = compare(version, new)
     assert outcome.verdict == "changed"
-    raw = send_call(version.request_body, Target.parse(server.url))
-    assert raw.response == new.response
+    raw = send_call(version.request.body, Target.parse(server.url))
+    assert raw.reply == new.reply
 
 
 def test_basic_auth_comes_from_options_not_the_capture(
@@ -215,7 +218,7 @@ def test_a_kept_alive_connection_closed_by_the_server_is_not_reused(
     import threading
 
     path, records = session
-    answer = records[2].response_body
+    answer = records[2].response.body
     assert answer is not None
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.05)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xmlrpc.client
 from pathlib import Path
 
-from rpcspy.capture import CallRecord, CaptureWriter, build_record
+from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC: fixed so screenshots do not change
 
@@ -47,6 +47,8 @@ def exchange(
             ).encode()
     started = T0 + seq
     return build_record(
+        HttpMessage(REQUEST_HEADERS, request_body),
+        HttpMessage(() if no_response else RESPONSE_HEADERS, response_body),
         started=started,
         ended=None if no_response else started + duration_ms / 1000.0,
         client=("127.0.0.1", client_port or 50000 + seq),
@@ -56,10 +58,6 @@ def exchange(
         port=8000,
         path="/RPC2",
         status=None if no_response else 200,
-        request_headers=REQUEST_HEADERS,
-        response_headers=() if no_response else RESPONSE_HEADERS,
-        request_body=request_body,
-        response_body=response_body,
         error=error,
         origin=origin,
         seq=seq,

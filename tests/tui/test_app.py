@@ -288,7 +288,7 @@ async def test_stats_screen(make_app: AppFactory, sample_capture: Path) -> None:
         rows = {table.get_row_at(i)[0]: table.get_row_at(i) for i in range(table.row_count)}
         assert rows["user.get"][1:3] == ["2", "0"]
         assert rows["demo.fault"][3] == "100.0"
-        assert rows["demo.slow"][4] == "352"
+        assert rows["demo.slow"][4] == "352 ms"  # the agreed time wording, unit included
         table.move_cursor(row=list(rows).index("user.get"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: shown(app) == [2, 3, 6])

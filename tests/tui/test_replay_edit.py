@@ -34,7 +34,7 @@ def recorded(tmp_path: Path, demo_server: Any) -> Path:
     with CaptureWriter(path, append=False) as writer:
         for i, call in enumerate(calls, 1):
             rec = send_call(call, demo_server.url, seq=i)
-            assert rec.error is None and isinstance(rec.response, MethodResponse)
+            assert rec.error is None and isinstance(rec.reply, MethodResponse)
             writer.write(rec)
     return path
 
@@ -153,7 +153,7 @@ async def test_edit_and_resend(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(screen.sent) == 2)
         resent = screen.sent[1]
-        assert resent.method == "multiply" and resent.response == MethodResponse(Int(80))
+        assert resent.method == "multiply" and resent.reply == MethodResponse(Int(80))
         assert "sent as #5" in str(screen.query_one("#edit-status").render())
         await pilot.press("escape")
         await wait_for(pilot, lambda: len(app.calls_screen.call_list.shown) == 5)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rpcspy.capture import build_record
+from rpcspy.capture import HttpMessage, build_record
 from rpcspy.tui.snippets import call_url, decoded_request_body, python_literal, to_curl, to_python
 from rpcspy.xmlrpc.values import (
     I4,
@@ -44,6 +44,8 @@ def test_curl_for_a_recorded_call() -> None:
 def test_gzip_request_is_sent_decoded() -> None:
     plain = xmlrpc.client.dumps((1, 2), "math.add").encode()
     rec = build_record(
+        HttpMessage((("Content-Encoding", "gzip"),), gzip.compress(plain), "gzip"),
+        None,
         started=1.0,
         ended=2.0,
         client=None,
@@ -53,11 +55,6 @@ def test_gzip_request_is_sent_decoded() -> None:
         port=443,
         path="/RPC2",
         status=200,
-        request_headers=(("Content-Encoding", "gzip"),),
-        response_headers=(),
-        request_body=gzip.compress(plain),
-        response_body=None,
-        request_content_encoding="gzip",
     )
     assert decoded_request_body(rec) == plain
     assert call_url(rec) == "https://example.org/RPC2"
@@ -103,7 +100,7 @@ def test_python_snippet_runs_against_the_demo_server(demo_server: Any, tmp_path:
     from rpcspy.xmlrpc.messages import MethodCall
 
     rec = send_call(MethodCall("sample.sumAndDifference", (Int(7), Int(3))), demo_server.url)
-    assert rec.response is not None and rec.error is None
+    assert rec.reply is not None and rec.error is None
     script = tmp_path / "call.py"
     script.write_text(to_python(rec))
     out = subprocess.run(

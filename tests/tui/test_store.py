@@ -37,7 +37,7 @@ def test_indexes_every_call_and_builds_records_lazily(sample_capture: Path) -> N
     assert indexer.header is not None and indexer.header.version[0] == 1
     for row, rec in enumerate(records):
         got = store.record(row)
-        assert got.id == rec.id and got.call == rec.call and got.response == rec.response
+        assert got.id == rec.id and got.call == rec.call and got.reply == rec.reply
         assert store.method_name(row) == (rec.method or "")
         assert store.raw_line(row) is not None and store.is_file_row(row)
     assert store.faults == 3  # 5, 7 (sub-call), 8

@@ -15,7 +15,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from rpcspy.tui.format import format_duration, format_size, outcome
+from rpcspy.capture.summary import time_text
+from rpcspy.tui.format import format_size, outcome
 from rpcspy.tui.snippets import call_url
 from rpcspy.tui.store import CallStore
 from rpcspy.tui.widgets.value_tree import ValueTree
@@ -106,26 +107,27 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
             "ended",
             dt.datetime.fromtimestamp(record.ended, tz).isoformat(sep=" ", timespec="milliseconds"),
         )
-    row("duration", f"{format_duration(record.duration_ms)} ms")
+    row("duration", time_text(record))
     head("exchange")
     row("url", f"POST {call_url(record)}")
     row("status", "-" if record.status is None else str(record.status))
     row("outcome", label)
     row("client", "-" if record.client is None else f"{record.client[0]}:{record.client[1]}")
     row("server", "-" if record.server is None else f"{record.server[0]}:{record.server[1]}")
-    req_len = len(record.request_body)
-    resp_len = None if record.response_body is None else len(record.response_body)
+    request, response = record.request, record.response
+    req_len = request.size or 0
+    resp_len = None if response is None else response.size
     row(
         "request body",
         f"{format_size(req_len)} ({req_len:,} bytes)"
-        + (f", {record.request_content_encoding}" if record.request_content_encoding else ""),
+        + (f", {request.content_encoding}" if request.content_encoding else ""),
     )
     row(
         "response body",
         "-"
-        if resp_len is None
+        if resp_len is None or response is None
         else f"{format_size(resp_len)} ({resp_len:,} bytes)"
-        + (f", {record.response_content_encoding}" if record.response_content_encoding else ""),
+        + (f", {response.content_encoding}" if response.content_encoding else ""),
     )
     if record.redacted:
         row("redacted", "credential headers were redacted when recorded")
@@ -137,13 +139,14 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
         for p in record.problems:
             out.append(f"  {p.message}\n", "bold red")
     head("request headers")
-    for k, v in record.request_headers:
+    for k, v in record.request.headers:
         out.append(f"  {k}: ", "bold")
         out.append(f"{v}\n")
     head("response headers")
-    if not record.response_headers:
+    response_headers = () if record.response is None else record.response.headers
+    if not response_headers:
         out.append("  (none)\n", "dim")
-    for k, v in record.response_headers:
+    for k, v in response_headers:
         out.append(f"  {k}: ", "bold")
         out.append(f"{v}\n")
     return out
@@ -172,9 +175,12 @@ class DetailScreen(Screen[None]):
         self.sub = sub
         self.record = store.record(row)
         #: The bodies as shown in the XML tab.
-        self.request_xml = xml_text(self.record.request_body, self.record.request_content_encoding)
-        self.response_xml = xml_text(
-            self.record.response_body, self.record.response_content_encoding
+        request, response = self.record.request, self.record.response
+        self.request_xml = xml_text(request.body, request.content_encoding)
+        self.response_xml = (
+            xml_text(None, None)
+            if response is None
+            else xml_text(response.body, response.content_encoding)
         )
 
     @property
@@ -196,7 +202,7 @@ class DetailScreen(Screen[None]):
             (title, "bold"),
             "   ",
             (label, f"bold {colour}"),
-            f"   {format_duration(rec.duration_ms)} ms   {call_url(rec)}",
+            f"   {time_text(rec)}   {call_url(rec)}",
         )
         yield Static(summary, id="detail-summary")
         with TabbedContent(id="detail-tabs"):
@@ -219,7 +225,7 @@ class DetailScreen(Screen[None]):
             tree.show_message(entry.call, entry.result, response_note="no result for this sub-call")
         else:
             note = "no response: " + rec.error if rec.error else "no response"
-            tree.show_message(rec.call, rec.response, response_note=note)
+            tree.show_message(rec.call, rec.reply, response_note=note)
             if rec.is_multicall:
                 node = tree.root.add(Text(f"{len(rec.subcalls)} sub-calls", "bold"), expand=True)
                 for entry in rec.subcalls:

@@ -14,8 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
+from rpcspy.capture.summary import time_text
 from rpcspy.tui.editing import marked_lines, response_lines
-from rpcspy.tui.format import format_duration, outcome
+from rpcspy.tui.format import outcome
 from rpcspy.tui.store import CallStore
 
 if TYPE_CHECKING:
@@ -45,12 +46,12 @@ def side_text(record: CallRecord, paths: list[str]) -> Text:
     """A response as typed lines, the ones under a difference highlighted."""
     text = Text()
     label, _kind = outcome(record)
-    text.append(f"{label}   {format_duration(record.duration_ms)} ms\n", "bold")
+    text.append(f"{label}   {time_text(record)}\n", "bold")
     if record.error:
         text.append(f"{record.error}\n", "bold red")
     for p in record.problems:
         text.append(f"{p.message}\n", "red")
-    for line, hit in marked_lines(response_lines(record.response, record.error), paths):
+    for line, hit in marked_lines(response_lines(record.reply, record.error), paths):
         text.append(line + "\n", "bold reverse" if hit else "")
     return text
 
@@ -162,7 +163,7 @@ class ReplayScreen(Screen[None]):
                 if replayed.error and replayed.status is None:
                     refused += 1
                 differences = diff_responses(
-                    recorded.response, replayed.response, method=recorded.method or ""
+                    recorded.reply, replayed.reply, method=recorded.method or ""
                 )
                 result = ReplayResult(row, recorded, replayed, differences)
                 self.app.call_from_thread(self._add_result, i, result)
@@ -218,7 +219,7 @@ class ReplayScreen(Screen[None]):
         self.query_one("#side-replayed", Static).update(side_text(result.replayed, paths))
         diff = self.query_one("#replay-diff", Static)
         diff.display = True
-        if result.replayed.error and result.replayed.response is None:
+        if result.replayed.error and result.replayed.reply is None:
             diff.set_class(False, "-same")
             diff.update(Text(f"no response from the server: {result.replayed.error}", "bold red"))
         elif not result.differences:

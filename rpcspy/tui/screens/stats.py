@@ -49,9 +49,9 @@ class StatsScreen(Screen[None]):
             ("count", "calls"),
             ("faults", "faults"),
             ("rate", "fault %"),
-            ("p50", "p50 ms"),
-            ("p95", "p95 ms"),
-            ("max", "max ms"),
+            ("p50", "p50"),
+            ("p95", "p95"),
+            ("max", "max"),
         ):
             table.add_column(title, key=key)
         table.loading = True

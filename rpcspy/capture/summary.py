@@ -1,0 +1,162 @@
+"""The words for a call at a glance: its outcome, how long it took, how big it was.
+
+One wording, used by ``rpcspy show`` (table, ``--json`` status, one call in full), the TUI (call
+list, detail header, detail screen) and the proxy's console line, so a call reads the same
+wherever it is seen. Pure: no Textual, no mitmproxy, no terminal styles (callers colour by
+``Outcome.kind``).
+
+Outcome, first rule that applies:
+
+====================================  ======================  ==========
+the call                              text                    kind
+====================================  ======================  ==========
+connection error (``record.error``)   ``error``               error
+the reply is a fault                  ``fault 4``             fault
+a response that is not XML-RPC,       ``http 401``            problem
+with a status other than 2xx
+anything else with problems           ``problem``             problem
+no reply (none seen, or none read)    ``no response``         pending
+multicall with faulted sub-calls      ``ok, 1/3 faulted``     subfault
+a result                              ``ok``                  ok
+====================================  ======================  ==========
+
+A sub-call of a multicall reads ``ok``, ``fault 4`` or ``no response`` (``sub_outcome``).
+Details (the fault string, the error message, the problems) are not part of the outcome; a view
+that has room shows them after it (the console line writes ``fault 4: division by zero``).
+
+Time is the duration from request start to response end: ``0.8 ms``, ``12.3 ms`` below 100 ms,
+``1234 ms`` below 10 s, then ``12.5 s``, ``250 s``; ``-`` when there was no response. At most
+seven characters.
+
+Size is the call's total bytes on the wire, request body plus response body as they crossed
+the wire (still content-encoded), in one number: ``278 B``, ``1.2 KB``, ``12 KB``, ``3.4 MB``
+(1024-based, at most six characters). One number sorts and fits a column; the split per body is
+in ``rpcspy show --json`` (``request_bytes``, ``response_bytes``) and the detail views, which
+write each body's size with ``format_size`` too.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, NamedTuple
+
+from rpcspy.capture.record import CallRecord
+from rpcspy.xmlrpc.messages import Fault, MethodResponse
+
+__all__ = [
+    "NO_TIME",
+    "Outcome",
+    "OutcomeKind",
+    "call_size",
+    "faulted_subcalls",
+    "format_duration",
+    "format_size",
+    "outcome",
+    "outcome_detail",
+    "size_text",
+    "sub_outcome",
+    "time_text",
+]
+
+#: How a call ended, for colour and filters: ``ok``, ``subfault``, ``fault``, ``problem``,
+#: ``error``, ``pending`` (no response).
+OutcomeKind = Literal["ok", "subfault", "fault", "problem", "error", "pending"]
+
+#: The time or size of a call that has none.
+NO_TIME: Final = "-"
+
+
+class Outcome(NamedTuple):
+    """A call's outcome in words (``text``) and its kind (``label, kind = outcome(record)``)."""
+
+    text: str
+    kind: OutcomeKind
+
+
+def faulted_subcalls(record: CallRecord) -> int:
+    """How many sub-calls of a multicall came back as faults."""
+    return sum(1 for s in record.subcalls if isinstance(s.result, Fault))
+
+
+def outcome(record: CallRecord) -> Outcome:
+    """The call's outcome: ``ok``, ``fault 4``, ``http 401``, ``error`` ... (module docstring)."""
+    if record.error is not None:
+        return Outcome("error", "error")
+    reply = record.reply
+    if isinstance(reply, Fault):
+        return Outcome(f"fault {reply.code}", "fault")
+    status = record.status
+    if (
+        reply is None
+        and record.response is not None
+        and status is not None
+        and not 200 <= status < 300
+    ):
+        return Outcome(f"http {status}", "problem")
+    if record.problems:
+        return Outcome("problem", "problem")
+    if reply is None:
+        return Outcome("no response", "pending")
+    faults = faulted_subcalls(record)
+    if faults:
+        return Outcome(f"ok, {faults}/{len(record.subcalls)} faulted", "subfault")
+    return Outcome("ok", "ok")
+
+
+def sub_outcome(result: MethodResponse | Fault | None) -> Outcome:
+    """The outcome of one multicall sub-call: ``ok``, ``fault 4`` or ``no response``."""
+    if result is None:
+        return Outcome("no response", "pending")
+    if isinstance(result, Fault):
+        return Outcome(f"fault {result.code}", "fault")
+    return Outcome("ok", "ok")
+
+
+def outcome_detail(record: CallRecord) -> str | None:
+    """What a roomy view writes after the outcome: the error message or the fault string."""
+    if record.error is not None:
+        return record.error
+    reply = record.reply
+    if isinstance(reply, Fault):
+        return reply.string
+    return None
+
+
+def format_duration(ms: float | None) -> str:
+    """``0.8 ms``, ``12.3 ms``, ``1234 ms``, ``12.5 s``, ``250 s``; ``-`` when unknown."""
+    if ms is None:
+        return NO_TIME
+    if ms < 100:
+        return f"{ms:.1f} ms"
+    if ms < 10_000:
+        return f"{ms:.0f} ms"
+    if ms < 100_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms / 1000:.0f} s"
+
+
+def time_text(record: CallRecord) -> str:
+    """How long the call took, in the agreed wording (``format_duration``)."""
+    return format_duration(record.duration_ms)
+
+
+def format_size(n: int) -> str:
+    """``512 B``, ``1.2 KB``, ``12 KB``, ``3.4 MB``, ``1.1 GB`` (1024-based, at most 6 chars)."""
+    if n < 1000:
+        return f"{n} B"
+    for unit, scale in (("KB", 1 << 10), ("MB", 1 << 20)):
+        if n < 1000 * scale:
+            value = n / scale
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{n / (1 << 30):.1f} GB"
+
+
+def call_size(record: CallRecord) -> int:
+    """Bytes of both bodies on the wire (a response not recorded counts as none)."""
+    response = record.response
+    request_size = record.request.size or 0
+    return request_size + (0 if response is None else response.size or 0)
+
+
+def size_text(record: CallRecord) -> str:
+    """The call's size in the agreed wording: both bodies' bytes on the wire, ``278 B``."""
+    return format_size(call_size(record))
