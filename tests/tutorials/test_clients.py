@@ -221,7 +221,7 @@ def test_auth_client_with_credentials_in_the_url(auth: Route, tmp_path: Path) ->
     records = auth.assert_recorded(before, ["echo"])
     for record in records:
         assert record.status == 200
-        assert ("Authorization", "Basic <redacted>") in record.request_headers
+        assert ("Authorization", "Basic <redacted>") in record.request.headers
 
 
 def test_auth_client_as_written_misses_an_import(auth_server: Running, tmp_path: Path) -> None:
