@@ -41,7 +41,8 @@ class RowsAdded(Message):
 class RpcSpyApp(App[int]):
     """Browse the calls of a capture file or of live traffic."""
 
-    CSS_PATH = "rpcspy.tcss"
+    #: Absolute, so that subclasses defined elsewhere (``rpcspy.live``) find it too.
+    CSS_PATH = Path(__file__).with_name("rpcspy.tcss")
     TITLE = "rpcspy"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -428,6 +429,6 @@ def run_tui_live(
     worker thread with the proxy's URL once it listens (``rpcspy demo`` drives its scripted
     client through the proxy this way). Raises ``CliError`` when the proxy cannot start.
     """
-    from rpcspy.tui.live import run_live
+    from rpcspy.live import run_live
 
     return run_live(proxy_config, client=client, initial_filter=initial_filter)

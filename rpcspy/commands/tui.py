@@ -8,8 +8,8 @@ from pathlib import Path
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``tui`` subcommand."""
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add ``tui`` to the ``rpcspy`` command line."""
     p = sub.add_parser(
         "tui",
         help="browse, filter, inspect, replay and resend the calls of a capture",
@@ -44,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="default server for replay and resend (default: the one each call was recorded against)",
     )
     p.set_defaults(func=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
