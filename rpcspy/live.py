@@ -69,12 +69,10 @@ class LiveProxyApp(RpcSpyApp):
             self.proxy_error = str(exc)
             self.live_text = "proxy failed"
             self.notify(str(exc), title="the proxy could not start", severity="error", timeout=30)
-            self.calls_screen.update_status()
             return
         self.runner = runner
         target = self.proxy_config.target
         self.live_text = f"live: {runner.url}" + (f" → {target}" if target else "")
-        self.calls_screen.update_status()
         if self._client is not None:
             client = self._client
             url = runner.url
