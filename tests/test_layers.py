@@ -13,7 +13,8 @@ first (docs/architecture.md draws them):
     cli                                     the entry point
 
 ``term`` (terminal colour), ``exits`` (exit codes) and the package itself (``__version__``) are
-leaves any layer may use, though only the command side may use ``exits``. A failure lists every offending import with its line.
+leaves any layer may use, though only the command side may use ``exits``. A failure lists every
+offending import with its file and line.
 """
 
 from __future__ import annotations

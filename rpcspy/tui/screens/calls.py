@@ -76,7 +76,7 @@ class CallsScreen(Screen[None]):
     """
 
     class Ready(Message):
-        """The screen is up: the app may start reading (not sooner, so the first screen is quick)."""
+        """The screen is up: the app may start reading (not sooner: the first screen is quick)."""
 
     class FirstPage(Message):
         """The list shows its first calls (posted once): the indexer may take its full speed."""
