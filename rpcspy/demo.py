@@ -549,8 +549,8 @@ def _run_recorded(
 
 def _run_live_tui(servers: DemoServers, names: list[str], out_dir: Path) -> None:
     """The TUI on a proxy in front of the plain server, the scripted client running live."""
+    from rpcspy.live import run_live
     from rpcspy.proxy import ProxyConfig
-    from rpcspy.tui.app import run_tui_live
 
     live = [n for n in names if SCENARIOS[n].server == "plain"]
     plain = servers.by_name["plain"]
@@ -564,4 +564,4 @@ def _run_live_tui(servers: DemoServers, names: list[str], out_dir: Path) -> None
         target=plain.base_url, listen_port=0, capture=out_dir / "live.jsonl", quiet=True
     )
     (out_dir / "live.jsonl").unlink(missing_ok=True)
-    run_tui_live(config, client=client)
+    run_live(config, client=client)

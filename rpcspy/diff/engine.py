@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
 from typing import Final
 
-from rpcspy.diff.align import Fingerprints, Op, pair_runs
+from rpcspy.diff.array_align import Fingerprints, Op, pair_runs
 from rpcspy.diff.difference import Difference, Kind, Side
 from rpcspy.diff.matcher import CompiledRules, State, compile_rules
 from rpcspy.diff.paths import Segment, format_path, parse_path

@@ -17,8 +17,8 @@ from typing import Final
 
 from rpcspy.capture import CallRecord
 from rpcspy.diff import DEFAULT_RULES, Difference, Rules, diff_calls
+from rpcspy.diff.fingerprint import params_fingerprint
 from rpcspy.diff.matcher import compile_rules
-from rpcspy.replay.fingerprint import params_fingerprint
 from rpcspy.xmlrpc.encode import encode_response
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.render import format_call, format_response

@@ -3,8 +3,8 @@
 This is the only package that imports mitmproxy. ``addons/rpcspy_record.py`` loads the addon into
 plain ``mitmdump``/``mitmproxy``/``mitmweb``; ``ProxyRunner`` / ``run_proxy`` back ``rpcspy proxy``.
 
-Names are loaded on first use: importing mitmproxy takes over half a second, and the CLI imports
-``rpcspy.proxy.command`` (inside this package) for every command, ``--help`` included.
+Names are loaded on first use: importing mitmproxy takes over half a second, and a command that
+only needs ``ProxyConfig`` or ``ProxyError`` should not pay for it before it runs.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ The engine is pure functions with thin I/O drivers:
 - ``Replayer`` drives a whole replay (selection, skip, concurrency, pace, noise learning);
 - ``diff_captures`` compares two captures call by call (``rpcspy.replay.capdiff``).
 
-The names are imported on first use, so that importing ``rpcspy.replay.command`` (for
-``rpcspy --help``) stays cheap.
+The names are imported on first use, so that importing the package stays cheap. The report of a
+replay or a capture diff is ``rpcspy.replay.report``; the commands are ``rpcspy.commands.replay``
+and ``rpcspy.commands.diff``.
 """
 
 from __future__ import annotations

@@ -27,11 +27,11 @@ from typing import Any, Literal
 
 from rpcspy.capture import CallRecord
 from rpcspy.diff import DEFAULT_RULES, Difference, Rules, diff_calls, diff_responses
+from rpcspy.diff.fingerprint import fingerprint, params_fingerprint, response_fingerprint
 from rpcspy.diff.matcher import compile_rules
-from rpcspy.replay.align import align, longest_increasing_subsequence
+from rpcspy.diff.sequence_align import align, longest_increasing_subsequence
 from rpcspy.replay.engine import RecordFilter, describe_failure
-from rpcspy.replay.fingerprint import fingerprint, params_fingerprint, response_fingerprint
-from rpcspy.report import CallResult, Verdict
+from rpcspy.replay.report import CallResult, Verdict
 from rpcspy.xmlrpc.messages import Fault
 from rpcspy.xmlrpc.render import format_call
 

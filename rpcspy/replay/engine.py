@@ -26,8 +26,8 @@ from rpcspy.diff import (
     diff_responses,
     learn_noise,
 )
+from rpcspy.replay.report import CallResult, Verdict
 from rpcspy.replay.send import Auth, Sender, Target, TlsOptions
-from rpcspy.report import CallResult, Verdict
 from rpcspy.xmlrpc.messages import Fault
 
 __all__ = [

@@ -13,13 +13,10 @@ virtual root, ``faults`` lists the fault codes and ``tlscert`` makes the self-si
 """
 
 from rpcspy.server.app import MAX_REQUEST_BYTES, REALM, DemoServer, ServerConfig
-from rpcspy.server.services import SERVE_HELP_NOTE, SERVE_ROOT_HELP
 
 __all__ = [
     "MAX_REQUEST_BYTES",
     "REALM",
-    "SERVE_HELP_NOTE",
-    "SERVE_ROOT_HELP",
     "DemoServer",
     "ServerConfig",
 ]

@@ -41,7 +41,8 @@ Paths are resolved in a virtual root (``sandbox.py``): ``/`` is the sandbox dire
 with an empty ``tmp/``, so ``list_contents('/tmp')`` and ``dir.create('/tmp/EXAMPLE')`` work as the
 tutorials show without touching the real ``/tmp``.
 
-Where two tutorials disagree the richer server is served (``SERVE_HELP_NOTE``): ``list_contents``
+Where two tutorials disagree the richer server is served (``rpcspy serve --help`` says so):
+``list_contents``
 stays although ``xmlrpc_alternate_name.py`` renamed it to ``dir``, and ``system.listMethods`` lists
 every method above, not one tutorial's. ``uname`` includes ``nodename`` and ``version`` as the
 tutorial shows them: captures of it hold the host name and the kernel build.
@@ -85,8 +86,6 @@ __all__ = [
     "INT32_MAX",
     "INT32_MIN",
     "LARGE_MAX_BYTES",
-    "SERVE_HELP_NOTE",
-    "SERVE_ROOT_HELP",
     "SLOW_MAX_SECONDS",
     "DemoServices",
     "Method",
@@ -105,26 +104,6 @@ SLOW_MAX_SECONDS = 10.0
 LARGE_MAX_BYTES = 64 * 1024 * 1024
 
 _LARGE_PATTERN = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-#: For ``rpcspy serve --help``: what the tutorials' clients find here, and where they differ.
-SERVE_HELP_NOTE = (
-    "The tutorials' servers (Python's xmlrpc.server walkthroughs) in one: their clients run\n"
-    "unchanged but for host and port (they use localhost:8000 or :9000: pass --port).\n"
-    "File methods (list_contents, list, dir, dir.list, dir.entries, dir.create, dir.remove)\n"
-    "work in a sandbox whose root plays '/': a fresh temp directory holding an empty tmp/\n"
-    "(or --root DIR, used as it is), so '/tmp/EXAMPLE' never touches the real /tmp.\n"
-    "Where tutorials disagree the richer server is served: list_contents stays although\n"
-    "xmlrpc_alternate_name.py renamed it to dir (its client prints a listing, not ERROR),\n"
-    "and system.listMethods lists every method here, not one tutorial's.\n"
-    "The Basic auth tutorial's server is --user user --password pass (its client puts them in\n"
-    "the URL); the TLS one's is --tls --cert cert.pem (key and certificate in one file)."
-)
-
-#: For ``rpcspy serve --root``'s help.
-SERVE_ROOT_HELP = (
-    "directory playing '/' for the file methods, used as it is "
-    "(default: a fresh temp dir holding an empty tmp/, removed on exit)"
-)
 
 #: One signature: the return type, then each parameter's type.
 Signature = tuple[str, ...]

@@ -1,9 +1,12 @@
 """The rpcspy terminal UI: browse, filter, inspect, replay and resend XML-RPC calls.
 
 ``RpcSpyApp`` shows the calls of a ``CallStore``, fed by a capture file (indexed in a worker
-thread, optionally followed like ``tail -f``), by an async iterable of records (a live proxy), or
-by ``add_record`` calls. Entry points for the command line: ``run_tui`` (a capture file),
-``run_tui_live`` (a proxy in the same asyncio loop) and ``make_live_app`` (any record source).
+thread, optionally followed like ``tail -f``), by an async iterable of records (``make_live_app``),
+or by ``add_record`` calls (``rpcspy.live`` feeds it from a proxy in the same asyncio loop).
+
+The screens post messages (``rpcspy.tui.messages`` and the ones nested in a screen) and the app
+handles them: it opens screens, copies and saves, replays and resends, and calls methods down on
+its screens. No screen imports the app.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import gzip
 import os
 import threading
 from array import array
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,13 +28,15 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 
+from rpcspy.tui import messages
 from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
 from rpcspy.tui.store import CallStore, FileIndexer
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
+    from rpcspy.tui.screens.edit import EditScreen
 
-__all__ = ["RpcSpyApp", "make_live_app", "run_tui", "run_tui_live"]
+__all__ = ["RpcSpyApp", "make_live_app", "write_rows"]
 
 
 class RowsAdded(Message):
@@ -41,7 +46,8 @@ class RowsAdded(Message):
 class RpcSpyApp(App[int]):
     """Browse the calls of a capture file or of live traffic."""
 
-    CSS_PATH = "rpcspy.tcss"
+    #: Absolute, so that subclasses defined elsewhere (``rpcspy.live``) find it too.
+    CSS_PATH = Path(__file__).with_name("rpcspy.tcss")
     TITLE = "rpcspy"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -71,8 +77,8 @@ class RpcSpyApp(App[int]):
         self._initial_filter = initial_filter
         self.indexer: FileIndexer | None = None
         self._rows_pending = threading.Event()
-        self.loading_text = ""
-        self.live_text = ""
+        self._loading_text = ""
+        self._live_text = ""
         self._reported_problems = 0
         self._frozen = False
         self._started = False
@@ -89,7 +95,7 @@ class RpcSpyApp(App[int]):
     # ------------------------------------------------------------ screens
 
     def get_default_screen(self) -> Screen[Any]:
-        return CallsScreen(self.store, initial_filter=self._initial_filter)
+        return CallsScreen(self.store, initial_filter=self._initial_filter, tz=self.tz)
 
     @property
     def calls_screen(self) -> CallsScreen:
@@ -98,8 +104,39 @@ class RpcSpyApp(App[int]):
         assert isinstance(screen, CallsScreen)
         return screen
 
+    @property
+    def loading_text(self) -> str:
+        """What reading the capture is doing (``reading… 1,000``, ``following``), or empty."""
+        return self._loading_text
+
+    @loading_text.setter
+    def loading_text(self, text: str) -> None:
+        self._loading_text = text
+        self._show_source_state()
+
+    @property
+    def live_text(self) -> str:
+        """What the live source is doing (``live: URL``, ``proxy failed``), or empty."""
+        return self._live_text
+
+    @live_text.setter
+    def live_text(self, text: str) -> None:
+        self._live_text = text
+        self._show_source_state()
+
+    def _show_source_state(self) -> None:
+        if self.is_running and self.screen_stack and not self._exit:
+            self.calls_screen.show_source_state(self._loading_text, self._live_text)
+
+    def on_calls_screen_ready(self, _message: CallsScreen.Ready) -> None:
+        self.calls_screen.show_source_state(self._loading_text, self._live_text)
+        self.start_sources()
+
+    def on_calls_screen_first_page(self, _message: CallsScreen.FirstPage) -> None:
+        self.first_page_ready()
+
     def start_sources(self) -> None:
-        """Start reading the capture and the live source (once; the main screen calls it)."""
+        """Start reading the capture and the live source (once, when the main screen is up)."""
         if self._started:
             return
         self._started = True
@@ -145,7 +182,7 @@ class RpcSpyApp(App[int]):
                 self.loading_text = f"reading… {self.store.count:,}"
         self._report_problems()
         try:
-            self.calls_screen.on_rows_added()
+            self.calls_screen.show_new_rows()
         except NoMatches:
             return  # the screen is being torn down
         if indexer is not None and indexer.done and not self._frozen:
@@ -176,13 +213,11 @@ class RpcSpyApp(App[int]):
     def _index_failed(self, message: str) -> None:
         self.loading_text = "unreadable"
         self.notify(message, title="cannot read the capture", severity="error", timeout=30)
-        self.calls_screen.update_status()
 
     async def _consume(self, records: AsyncIterable[CallRecord]) -> None:
         async for record in records:
             self.add_record(record)
         self.live_text = "live source ended"
-        self.calls_screen.update_status()
 
     def add_record(self, record: CallRecord) -> int:
         """Add a record (live traffic, a resent call) and show it if it passes the filter.
@@ -191,8 +226,49 @@ class RpcSpyApp(App[int]):
         """
         row = self.store.add_record(record)
         if self.is_running and self.screen_stack:
-            self.calls_screen.on_rows_added()
+            self.calls_screen.show_new_rows()
         return row
+
+    # ------------------------------------------------------------ what the screens ask for
+
+    def on_show_call(self, message: messages.ShowCall) -> None:
+        from rpcspy.tui.screens.detail import DetailScreen
+
+        self.push_screen(DetailScreen(self.store, message.row, message.sub, tz=self.tz))
+
+    def on_show_stats(self, message: messages.ShowStats) -> None:
+        from rpcspy.tui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen(self.store, message.rows, message.filter_text))
+
+    def on_show_help(self, _message: messages.ShowHelp) -> None:
+        from rpcspy.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def on_apply_filter(self, message: messages.ApplyFilter) -> None:
+        if self.screen is not self.calls_screen:
+            self.pop_screen()
+        self.calls_screen.set_filter(message.text)
+
+    def on_copy_call(self, message: messages.CopyCall) -> None:
+        self.copy_snippet(message.record, message.kind)
+
+    def on_save_call(self, message: messages.SaveCall) -> None:
+        self.save_snippet(message.record, message.kind)
+
+    def on_save_calls(self, message: messages.SaveCalls) -> None:
+        self.save_rows(message.rows)
+
+    def on_replay_calls(self, message: messages.ReplayCalls) -> None:
+        self.open_replay(message.rows)
+
+    def on_edit_call(self, message: messages.EditCall) -> None:
+        self.open_editor(message.row)
+
+    def on_edit_screen_sent(self, message: EditScreen.Sent) -> None:
+        row = self.add_resent(message.record)
+        message.editor.show_sent(self.store.record(row))
 
     # ------------------------------------------------------------ snippets and saving
 
@@ -398,36 +474,3 @@ def make_live_app(
     return RpcSpyApp(
         records=records, title=title, replay_target=replay_target, initial_filter=initial_filter
     )
-
-
-def run_tui(
-    capture: Path,
-    *,
-    follow: bool = False,
-    initial_filter: str = "",
-    replay_target: str | None = None,
-) -> int:
-    """Open a capture file in the TUI; returns the exit code."""
-    app = RpcSpyApp(
-        capture=capture, follow=follow, initial_filter=initial_filter, replay_target=replay_target
-    )
-    result = app.run()
-    return result or 0
-
-
-def run_tui_live(
-    proxy_config: Any,
-    *,
-    client: Callable[[str], Any] | None = None,
-    initial_filter: str = "",
-) -> int:
-    """Run the proxy and the TUI in one asyncio loop: calls appear as they happen.
-
-    ``proxy_config`` is a ``rpcspy.proxy.runner.ProxyConfig``; the runner's ``on_record``
-    callback feeds the app (both run on the loop's thread). ``client``, if given, is called in a
-    worker thread with the proxy's URL once it listens (``rpcspy demo`` drives its scripted
-    client through the proxy this way). Raises ``CliError`` when the proxy cannot start.
-    """
-    from rpcspy.tui.live import run_live
-
-    return run_live(proxy_config, client=client, initial_filter=initial_filter)

@@ -43,6 +43,19 @@ def test_each_command_explains_itself(command: str) -> None:
     assert result.returncode == 0
     assert "usage: rpcspy " + command in result.stdout
     assert len(result.stdout.splitlines()) > 5
+    # Every command shows how it is used: an "examples:" section of "rpcspy COMMAND ..." lines.
+    examples = result.stdout.split("\nexamples:\n", 1)
+    assert len(examples) == 2, result.stdout
+    lines = examples[1].splitlines()
+    assert lines and lines[0].startswith(f"  rpcspy {command}"), lines[:1]
+
+
+def test_the_help_lists_the_commands_of_the_one_list() -> None:
+    from rpcspy.cli import COMMANDS
+
+    result = run("--help")
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("    ")]
+    assert [name for name in listed if name in COMMANDS] == list(COMMANDS)
 
 
 def test_no_command_is_a_usage_error_on_stderr() -> None:

@@ -183,11 +183,13 @@ _DRIVER = """
 import argparse, sys
 from rpcspy.exits import CliError
 from rpcspy.term import error
-from rpcspy.replay.command import add_parser as add_replay
-from rpcspy.mock.command import add_parser as add_mock
+from rpcspy.commands.replay import add_parser as add_replay
+from rpcspy.commands.diff import add_parser as add_diff
+from rpcspy.commands.mock import add_parser as add_mock
 parser = argparse.ArgumentParser(prog="rpcspy")
 sub = parser.add_subparsers(dest="command", required=True)
 add_replay(sub)
+add_diff(sub)
 add_mock(sub)
 args = parser.parse_args()
 try:

@@ -8,7 +8,7 @@ import pty
 
 import pytest
 
-from rpcspy.progress import Progress, progress_enabled
+from rpcspy.replay.progress import Progress, progress_enabled
 
 
 class _Tty(io.StringIO):

@@ -6,7 +6,7 @@ import io
 import xml.etree.ElementTree as ET
 
 from rpcspy.diff import Difference
-from rpcspy.report import CallResult, Report, render_text, report_to_json, report_to_junit
+from rpcspy.replay.report import CallResult, Report, render_text, report_to_json, report_to_junit
 from rpcspy.xmlrpc.values import Double, Int
 
 

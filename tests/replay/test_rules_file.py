@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rpcspy.commands.common import load_cli_rules, skip_globs, split_skip
 from rpcspy.diff import RuleError, parse_rules
 from rpcspy.exits import CliError
-from rpcspy.replay.cli_impl import load_cli_rules, skip_globs, split_skip
 
 RULES = """\
 # methods that change state on the server

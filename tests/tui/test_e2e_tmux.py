@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 # Run the real command; through the CLI when it has the subcommand, else through its module.
 _HARNESS = (
-    "import argparse, sys; from rpcspy.tui.command import add_parser; "
+    "import argparse, sys; from rpcspy.commands.tui import add_parser; "
     "p = argparse.ArgumentParser(prog='rpcspy'); add_parser(p.add_subparsers()); "
     "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))"
 )
@@ -166,7 +166,7 @@ def test_bad_arguments_are_cli_errors(tmp_path: Path) -> None:
     assert out.returncode != 0
     import argparse
 
-    from rpcspy.tui.command import add_parser
+    from rpcspy.commands.tui import add_parser
 
     parser = argparse.ArgumentParser(prog="rpcspy")
     add_parser(parser.add_subparsers())

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rpcspy.capture import read_capture
+from rpcspy.live import LiveProxyApp
 from rpcspy.proxy.runner import ProxyConfig
-from rpcspy.tui.live import LiveProxyApp
 from tests.conftest import free_port
 from tests.tui.conftest import wait_for
 

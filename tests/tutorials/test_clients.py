@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import subprocess
+import sys
 import xmlrpc.client
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from rpcspy.capture import CallRecord, read_capture
-from rpcspy.server import SERVE_HELP_NOTE
+from rpcspy.commands.serve import SERVE_HELP_NOTE
 from rpcspy.server.tlscert import generate_self_signed
 from tests.tutorials.helpers import (
     CLIENTS,
@@ -295,6 +297,13 @@ def test_alternate_name_client_finds_both_names(plain: Route, tmp_path: Path) ->
     assert out.stdout == f"dir(): {LISTING}\n\nlist_contents(): {LISTING}\n"
     assert "list_contents stays" in SERVE_HELP_NOTE
     assert "xmlrpc_alternate_name.py" in SERVE_HELP_NOTE
+    help_text = subprocess.run(
+        [sys.executable, "-m", "rpcspy", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert SERVE_HELP_NOTE.splitlines()[5] in help_text
     plain.assert_recorded(before, ["dir", "list_contents"])
 
 

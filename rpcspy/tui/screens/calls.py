@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from array import array
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text as RichText
 from textual import work
@@ -17,12 +18,10 @@ from textual.worker import get_current_worker
 
 from rpcspy.filter import Filter, parse_filter
 from rpcspy.filter.ast import All, PathTest, Text
+from rpcspy.tui import messages
 from rpcspy.tui.store import CallStore, Cancelled
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
 from rpcspy.tui.widgets.filter_bar import FilterBar
-
-if TYPE_CHECKING:
-    from rpcspy.tui.app import RpcSpyApp
 
 __all__ = ["SORT_KEYS", "CallsScreen"]
 
@@ -70,7 +69,17 @@ class StatusBar(Static):
 
 
 class CallsScreen(Screen[None]):
-    """Every call, filtered and sorted; Enter opens one."""
+    """Every call, filtered and sorted; Enter opens one.
+
+    What it cannot do itself it asks the app for with a message (``rpcspy.tui.messages``); the
+    app calls down ``show_new_rows``, ``show_source_state``, ``set_filter`` and ``sort_by``.
+    """
+
+    class Ready(Message):
+        """The screen is up: the app may start reading (not sooner: the first screen is quick)."""
+
+    class FirstPage(Message):
+        """The list shows its first calls (posted once): the indexer may take its full speed."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash,f", "focus_filter", "Filter"),
@@ -89,9 +98,12 @@ class CallsScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, store: CallStore, *, initial_filter: str = "") -> None:
+    def __init__(
+        self, store: CallStore, *, initial_filter: str = "", tz: dt.tzinfo | None = None
+    ) -> None:
         super().__init__(id="calls")
         self.store = store
+        self.tz = tz
         self.filter: Filter = parse_filter(initial_filter)
         self._initial_filter = initial_filter
         self.sort_key = "seq"
@@ -102,15 +114,11 @@ class CallsScreen(Screen[None]):
         self._tail_running = False
         self._merge_timer_set = False
         self._progress = ""
+        self._loading_text = ""
+        self._live_text = ""
+        self._first_page_posted = False
         # Rows may be indexed before the screen is composed; on_mount then filters them all.
         self._ready = False
-
-    @property
-    def rpc_app(self) -> RpcSpyApp:
-        from rpcspy.tui.app import RpcSpyApp
-
-        assert isinstance(self.app, RpcSpyApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="⇄")
@@ -121,7 +129,7 @@ class CallsScreen(Screen[None]):
             id="filter-bar",
         )
         yield CallListHeader(id="list-header")
-        yield CallList(self.store, tz=self.rpc_app.tz, id="call-list")
+        yield CallList(self.store, tz=self.tz, id="call-list")
         yield StatusBar("", id="status")
         yield Footer()
 
@@ -138,7 +146,12 @@ class CallsScreen(Screen[None]):
         self.call_list.focus()
         self.refilter()
         # Only now start reading: the indexer then does not slow the first screen down.
-        self.rpc_app.start_sources()
+        self.post_message(self.Ready())
+
+    def _first_page_shown(self) -> None:
+        if not self._first_page_posted:
+            self._first_page_posted = True
+            self.post_message(self.FirstPage())
 
     # ------------------------------------------------------------ filtering
 
@@ -214,13 +227,13 @@ class CallsScreen(Screen[None]):
         self._progress = ""
         self.call_list.set_rows(rows, in_row_order=self.in_row_order)
         if rows:
-            self.rpc_app.first_page_ready()
+            self._first_page_shown()
         header = self.query_one(CallListHeader)
         header.sort_key, header.sort_reverse = self.sort_key, self.sort_reverse
         self.update_status()
-        self.on_rows_added()
+        self.show_new_rows()
 
-    def on_rows_added(self) -> None:
+    def show_new_rows(self) -> None:
         """New rows were indexed or arrived live: filter just them and add them to the list."""
         if not self._ready:
             return
@@ -243,7 +256,7 @@ class CallsScreen(Screen[None]):
             self._filtered_upto = b
             self.call_list.append_rows(rows)
             if rows:
-                self.rpc_app.first_page_ready()
+                self._first_page_shown()
             self.update_status()
             return
         self._tail_running = True
@@ -269,7 +282,7 @@ class CallsScreen(Screen[None]):
         if generation == self._generation and rows is not None:
             self._filtered_upto = b
             self.call_list.append_rows(rows)
-        self.on_rows_added()
+        self.show_new_rows()
 
     def on_filter_bar_changed(self, event: FilterBar.Changed) -> None:
         if event.filter.text != self.filter.text or event.submitted:
@@ -286,6 +299,11 @@ class CallsScreen(Screen[None]):
 
     # ------------------------------------------------------------ status
 
+    def show_source_state(self, loading: str, live: str) -> None:
+        """What reading the capture and the live source are doing, for the status bar."""
+        self._loading_text, self._live_text = loading, live
+        self.update_status()
+
     def update_status(self) -> None:
         """Redraw the counts in the status bar."""
         if not self._ready:
@@ -300,16 +318,15 @@ class CallsScreen(Screen[None]):
         ]
         if self.sort_key != "seq" or self.sort_reverse:
             parts.append((f"sort {self.sort_key} {'▼' if self.sort_reverse else '▲'}", ""))
-        app = self.rpc_app
         if store.problems:
             n = len(store.problems)
             parts.append((f" {n} bad line{'s' if n != 1 else ''} skipped ", "reverse"))
         if self._progress:
             parts.append((self._progress, "italic"))
-        elif app.loading_text:
-            parts.append((app.loading_text, "italic"))
-        if app.live_text:
-            parts.append((app.live_text, "bold"))
+        elif self._loading_text:
+            parts.append((self._loading_text, "italic"))
+        if self._live_text:
+            parts.append((self._live_text, "bold"))
         text = RichText(no_wrap=True, overflow="ellipsis")
         for i, (part, style) in enumerate(parts):
             if i:
@@ -320,9 +337,7 @@ class CallsScreen(Screen[None]):
     # ------------------------------------------------------------ list events
 
     def on_call_list_selected(self, event: CallList.Selected) -> None:
-        from rpcspy.tui.screens.detail import DetailScreen
-
-        self.app.push_screen(DetailScreen(self.store, event.row, event.sub))
+        self.post_message(messages.ShowCall(event.row, event.sub))
 
     def on_call_list_header_sort_requested(self, event: CallListHeader.SortRequested) -> None:
         if event.key == self.sort_key:
@@ -366,42 +381,36 @@ class CallsScreen(Screen[None]):
         return current
 
     def action_stats(self) -> None:
-        from rpcspy.tui.screens.stats import StatsScreen
-
-        self.app.push_screen(
-            StatsScreen(self.store, array("i", self.call_list.shown), self.filter.text)
-        )
+        self.post_message(messages.ShowStats(array("i", self.call_list.shown), self.filter.text))
 
     def action_help(self) -> None:
-        from rpcspy.tui.screens.help import HelpScreen
-
-        self.app.push_screen(HelpScreen())
+        self.post_message(messages.ShowHelp())
 
     def action_copy_curl(self) -> None:
         current = self._selected()
         if current is not None:
-            self.rpc_app.copy_snippet(self.store.record(current[0]), "curl")
+            self.post_message(messages.CopyCall(self.store.record(current[0]), "curl"))
 
     def action_copy_python(self) -> None:
         current = self._selected()
         if current is not None:
-            self.rpc_app.copy_snippet(self.store.record(current[0]), "python")
+            self.post_message(messages.CopyCall(self.store.record(current[0]), "python"))
 
     def action_save(self) -> None:
-        self.rpc_app.save_rows(array("i", self.call_list.shown))
+        self.post_message(messages.SaveCalls(array("i", self.call_list.shown)))
 
     def action_replay(self) -> None:
         current = self._selected()
         if current is not None:
-            self.rpc_app.open_replay([current[0]])
+            self.post_message(messages.ReplayCalls([current[0]]))
 
     def action_replay_all(self) -> None:
-        self.rpc_app.open_replay(list(self.call_list.shown))
+        self.post_message(messages.ReplayCalls(list(self.call_list.shown)))
 
     def action_edit(self) -> None:
         current = self._selected()
         if current is not None:
-            self.rpc_app.open_editor(current[0])
+            self.post_message(messages.EditCall(current[0]))
 
 
 def _count(n: int, noun: str) -> str:

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from rpcspy.capture.summary import time_text
+from rpcspy.tui import messages
 from rpcspy.tui.format import format_size, outcome
 from rpcspy.tui.snippets import call_url
 from rpcspy.tui.store import CallStore
@@ -24,7 +25,6 @@ from rpcspy.xmlrpc.messages import Fault
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
-    from rpcspy.tui.app import RpcSpyApp
 
 __all__ = ["DetailScreen", "decode_body", "pretty_xml"]
 
@@ -168,9 +168,12 @@ class DetailScreen(Screen[None]):
         Binding("e", "edit", "Edit+send"),
     ]
 
-    def __init__(self, store: CallStore, row: int, sub: int | None = None) -> None:
+    def __init__(
+        self, store: CallStore, row: int, sub: int | None = None, *, tz: dt.tzinfo | None = None
+    ) -> None:
         super().__init__(id="detail")
         self.store = store
+        self.tz = tz
         self.row = row
         self.sub = sub
         self.record = store.record(row)
@@ -182,13 +185,6 @@ class DetailScreen(Screen[None]):
             if response is None
             else xml_text(response.body, response.content_encoding)
         )
-
-    @property
-    def rpc_app(self) -> RpcSpyApp:
-        from rpcspy.tui.app import RpcSpyApp
-
-        assert isinstance(self.app, RpcSpyApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         rec = self.record
@@ -214,7 +210,7 @@ class DetailScreen(Screen[None]):
                 yield Static(Text("response", "bold underline"), classes="xml-title")
                 yield Static(_xml_view("response", self.response_xml), id="xml-response")
             with TabPane("HTTP", id="tab-http"), VerticalScroll():
-                yield Static(http_text(rec, self.rpc_app.tz), id="http-text")
+                yield Static(http_text(rec, self.tz), id="http-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -247,13 +243,13 @@ class DetailScreen(Screen[None]):
         self.query_one(TabbedContent).active = tab
 
     def action_copy(self, kind: str) -> None:
-        self.rpc_app.copy_snippet(self.record, kind)
+        self.post_message(messages.CopyCall(self.record, kind))
 
     def action_save(self, kind: str) -> None:
-        self.rpc_app.save_snippet(self.record, kind)
+        self.post_message(messages.SaveCall(self.record, kind))
 
     def action_replay(self) -> None:
-        self.rpc_app.open_replay([self.row])
+        self.post_message(messages.ReplayCalls([self.row]))
 
     def action_edit(self) -> None:
-        self.rpc_app.open_editor(self.row)
+        self.post_message(messages.EditCall(self.row))

@@ -9,6 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
@@ -35,7 +36,6 @@ from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
-    from rpcspy.tui.app import RpcSpyApp
 
 __all__ = ["EditScreen", "TypePicker"]
 
@@ -100,6 +100,14 @@ class ParamsTree(Tree[PathKey]):
 class EditScreen(Screen[None]):
     """Method name on top, params tree on the left, the response on the right."""
 
+    class Sent(Message):
+        """A call was sent: the app adds it to the list and hands it back with ``show_sent``."""
+
+        def __init__(self, editor: EditScreen, record: CallRecord) -> None:
+            super().__init__()
+            self.editor = editor
+            self.record = record
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("ctrl+s", "send", "Send", priority=True),
@@ -120,13 +128,6 @@ class EditScreen(Screen[None]):
         self.target = target or default_target(record)
         self.sending = False
         self.sent: list[CallRecord] = []
-
-    @property
-    def rpc_app(self) -> RpcSpyApp:
-        from rpcspy.tui.app import RpcSpyApp
-
-        assert isinstance(self.app, RpcSpyApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         assert self.record.call is not None
@@ -301,9 +302,11 @@ class EditScreen(Screen[None]):
         self.app.call_from_thread(self._sent, record)
 
     def _sent(self, record: CallRecord) -> None:
+        self.post_message(self.Sent(self, record))
+
+    def show_sent(self, resent: CallRecord) -> None:
+        """Show the answer to a sent call, as the list now holds it (marked resent)."""
         self.sending = False
-        row = self.rpc_app.add_resent(record)
-        resent = self.store.record(row)
         self.sent.append(resent)
         self.query_one("#edit-result", Static).update(side_text(resent, []))
         if resent.error:

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from rpcspy.tui import messages
 from rpcspy.tui.format import format_duration
 from rpcspy.tui.store import CallStore, MethodStats
 
@@ -88,14 +89,9 @@ class StatsScreen(Screen[None]):
         if not self.stats or table.cursor_row >= len(self.stats):
             return
         method = self.stats[table.cursor_row].method
-        from rpcspy.tui.screens.calls import CallsScreen
-
-        self.app.pop_screen()
-        screen = self.app.screen
-        if isinstance(screen, CallsScreen):
-            quoted = (
-                method
-                if all(c.isalnum() or c in "._-" for c in method)
-                else '"' + method.replace('"', '\\"') + '"'
-            )
-            screen.set_filter(f"method:{quoted}")
+        quoted = (
+            method
+            if all(c.isalnum() or c in "._-" for c in method)
+            else '"' + method.replace('"', '\\"') + '"'
+        )
+        self.post_message(messages.ApplyFilter(f"method:{quoted}"))

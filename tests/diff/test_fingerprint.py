@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rpcspy.diff import Rules, parse_rule
+from rpcspy.diff.fingerprint import canonical, params_fingerprint, response_fingerprint
 from rpcspy.diff.matcher import compile_rules
-from rpcspy.replay.fingerprint import canonical, params_fingerprint, response_fingerprint
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import (
     I4,

@@ -1,4 +1,9 @@
-"""The TUI on live traffic: the proxy runs in the app's own asyncio loop."""
+"""Live mode: the proxy and the TUI in one asyncio loop, calls shown as they happen.
+
+This module sits above both ``rpcspy.proxy`` and ``rpcspy.tui`` so that neither imports the
+other: the proxy's runner hands each record to the app through its ``on_record`` callback.
+``rpcspy proxy --tui`` and the end of ``rpcspy demo`` use ``run_live``.
+"""
 
 from __future__ import annotations
 
@@ -64,12 +69,10 @@ class LiveProxyApp(RpcSpyApp):
             self.proxy_error = str(exc)
             self.live_text = "proxy failed"
             self.notify(str(exc), title="the proxy could not start", severity="error", timeout=30)
-            self.calls_screen.update_status()
             return
         self.runner = runner
         target = self.proxy_config.target
         self.live_text = f"live: {runner.url}" + (f" → {target}" if target else "")
-        self.calls_screen.update_status()
         if self._client is not None:
             client = self._client
             url = runner.url
@@ -78,6 +81,13 @@ class LiveProxyApp(RpcSpyApp):
     def _on_proxy_record(self, record: CallRecord) -> None:
         # The runner calls this on the loop's thread, which is the app's.
         self.add_record(record)
+
+    def raise_proxy_error(self) -> None:
+        """Raise ``ProxyError`` when the proxy could not start; nothing when it ran."""
+        from rpcspy.proxy.runner import ProxyError
+
+        if self.proxy_error is not None:
+            raise ProxyError(f"the proxy could not start: {self.proxy_error}")
 
     async def action_quit(self) -> None:
         await self.stop_proxy()
@@ -102,12 +112,12 @@ def run_live(
 ) -> int:
     """Run proxy and TUI together until the user quits; returns the exit code.
 
-    Raises ``rpcspy.exits.CliError`` when the proxy cannot start.
+    ``client``, if given, is called in a worker thread with the proxy's URL once it listens
+    (``rpcspy demo`` drives its scripted client through the proxy this way). Raises
+    ``rpcspy.proxy.ProxyError`` when the proxy could not start (after the user quits the UI that
+    said so); the command turns it into an exit code.
     """
-    from rpcspy.exits import EXIT_FAILURE, CliError
-
     app = LiveProxyApp(config, client=client, initial_filter=initial_filter)
     app.run()
-    if app.proxy_error is not None:
-        raise CliError(f"the proxy could not start: {app.proxy_error}", EXIT_FAILURE)
+    app.raise_proxy_error()
     return 0

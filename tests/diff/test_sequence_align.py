@@ -7,7 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rpcspy.replay.align import _myers, align, longest_increasing_subsequence
+from rpcspy.diff.sequence_align import _myers, align, longest_increasing_subsequence
 
 
 def _check(a: list[int], b: list[int], pairs: list[tuple[int | None, int | None]]) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``tui`` subcommand."""
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add ``tui`` to the ``rpcspy`` command line."""
     p = sub.add_parser(
         "tui",
         help="browse, filter, inspect, replay and resend the calls of a capture",
@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "can filter as you type (method:dir.* and fault, latency>200ms, params[0].name=bob),\n"
             "sort, and open to see typed params and results, the raw XML and the HTTP headers.\n"
             "From there: copy a call as curl or Python, replay it against a server and see the\n"
-            "typed differences, edit it and send it again, save the shown calls as a new "
-            "capture.\n\n"
+            "typed differences, edit it and send it again, save the shown calls as a new capture."
+            "\n\n"
             "Large captures open at once and are indexed in the background. With --follow the\n"
             "list grows as the proxy appends to the file. Corrupt lines are skipped and reported;\n"
             "the exit code is then 4. Press ? in the UI for keys, Ctrl+P for commands."
@@ -42,11 +42,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--target",
         metavar="URL",
-        help=(
-            "default server for replay and resend (default: the one each call was recorded against)"
-        ),
+        help="default server for replay and resend "
+        "(default: the one each call was recorded against)",
     )
     p.set_defaults(func=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:

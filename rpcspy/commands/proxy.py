@@ -28,8 +28,11 @@ exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the capture is complete),
 """
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``rpcspy proxy``."""
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add ``proxy`` to the ``rpcspy`` command line."""
     p = sub.add_parser(
         "proxy",
         help="record every XML-RPC call between clients and a server",
@@ -86,6 +89,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--tui", action="store_true", help="show the calls live in the terminal UI")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-call lines")
     p.set_defaults(func=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         if args.tui:
-            from rpcspy.tui.app import run_tui_live
+            from rpcspy.live import run_live
 
-            return run_tui_live(config)
+            return run_live(config)
         return run_proxy(config)
     except ProxyError as exc:
         raise CliError(str(exc), EXIT_FAILURE) from exc

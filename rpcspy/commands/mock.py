@@ -1,4 +1,4 @@
-"""``rpcspy mock``: the command line. The server is imported in ``run``."""
+"""``rpcspy mock``: serve the answers of a capture (``rpcspy.mock``), imported in ``run``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 __all__ = ["add_parser", "run"]
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add ``mock`` to the ``rpcspy`` command line."""
     p = sub.add_parser(
         "mock",
@@ -49,10 +49,47 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--only", metavar="FILTER", help="serve only the calls this filter selects")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each call")
     p.set_defaults(func=run)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """``rpcspy mock``: serves until interrupted; returns the exit code."""
-    from rpcspy.mock.cli_impl import mock_main
+    """Load the capture, serve it until Ctrl-C; returns the exit code."""
+    import sys
 
-    return mock_main(args)
+    from rpcspy.commands.common import CaptureSource, load_cli_rules, parse_only
+    from rpcspy.exits import EXIT_FAILURE, EXIT_OK, CliError
+    from rpcspy.mock.playbook import Playbook
+    from rpcspy.mock.server import MockServer
+    from rpcspy.term import warn
+
+    rules = load_cli_rules(args.ignore, args.rules)
+    only = parse_only(args.only)
+    source = CaptureSource(args.capture)
+    records = source.records()
+    if only is not None:
+        records = (r for r in records if only.matches(r))
+    playbook = Playbook(records, rules)
+    for problem in source.problems:
+        warn(problem)
+    if playbook.calls == 0:
+        warn(f"{args.capture}: no answered calls to play back; every call will get a fault")
+    try:
+        server = MockServer(playbook, host=args.host, port=args.port, quiet=args.quiet)
+    except OSError as exc:
+        raise CliError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", EXIT_FAILURE
+        ) from None
+    methods = len(playbook.methods)
+    print(
+        f"rpcspy mock on {server.url} (any path): {playbook.calls} recorded calls to "
+        f"{methods} method{'s' if methods != 1 else ''} from {args.capture}",
+        file=sys.stderr,
+    )
+    if playbook.left_out:
+        print(f"  {playbook.left_out} calls without an answer are left out", file=sys.stderr)
+    print("  Ctrl-C to stop", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print(f"\nrpcspy mock: {server.hits} matched, {server.misses} missed", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,53 @@
+"""Option groups that ``replay`` and ``diff`` share, for building their parsers.
+
+Light on purpose (``argparse`` only): ``rpcspy --help`` builds every parser. What the options
+become once parsed (rules, filters, reports) is in ``rpcspy.commands.common``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["EXIT_CODES", "add_report_options", "add_rule_options"]
+
+EXIT_CODES = (
+    "exit codes: 0 nothing differs beyond ignore rules and noise, 1 something differs or failed,\n"
+    "            2 bad usage, 3 unreadable capture, 4 no differences but corrupt capture lines\n"
+    "            were skipped"
+)
+
+
+def add_rule_options(p: argparse.ArgumentParser) -> None:
+    """``--ignore``, ``--tolerance``, ``--rules`` and ``--only``."""
+    g = p.add_argument_group("what counts as a difference")
+    g.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="'METHOD: PATH'",
+        help="ignore a value path for a method (glob): 'user.get: result.lastLogin', "
+        "'*: result[*].etag'; repeatable",
+    )
+    g.add_argument(
+        "--tolerance",
+        action="append",
+        default=[],
+        metavar="'[METHOD: PATH =] X'",
+        help="doubles within X count as equal: '1e-9', 'stats.*: result.mean = 1e-6'; repeatable",
+    )
+    g.add_argument("--rules", type=Path, metavar="FILE", help="ignore and tolerance rules (TOML)")
+    g.add_argument(
+        "--only", metavar="FILTER", help="only the calls this filter selects (see docs/filter.md)"
+    )
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    """``--json``, ``--junit``, ``--quiet`` and ``--all``."""
+    g = p.add_argument_group("reports")
+    g.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    g.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
+    g.add_argument(
+        "-q", "--quiet", action="store_true", help="print the summary only, not each difference"
+    )
+    g.add_argument("--all", action="store_true", help="list every call, the unchanged ones too")
