@@ -19,6 +19,8 @@ import xmlrpc.client
 SCALARS = {"i4", "int", "boolean", "string", "double", "dateTime.iso8601", "base64"}
 INT32 = (-(2**31), 2**31 - 1)
 ISO = re.compile(r"^\d{8}T\d{2}:\d{2}:\d{2}$")
+# Apache ws-xmlrpc's extension namespace; findings show it as the `ex:` prefix
+APACHE_EX_NS = "{http://ws.apache.org/xmlrpc/namespaces/extensions}"
 
 
 def split_http(raw: bytes) -> tuple[bytes, dict[str, str], bytes]:
@@ -226,14 +228,14 @@ def analyze(raw: bytes, *, request: bool) -> list[dict[str, str]]:
         elif tag == "nil":
             add(
                 "nil-extension",
-                f"<{k.tag.replace('{http://ws.apache.org/xmlrpc/namespaces/extensions}', 'ex:')}/> (not in the 1999 spec)",
+                f"<{k.tag.replace(APACHE_EX_NS, 'ex:')}/> (not in the 1999 spec)",
             )
         elif tag == "i8":
             pass
         if tag == "i8":
             add(
                 "i8-extension",
-                f"<{k.tag.replace('{http://ws.apache.org/xmlrpc/namespaces/extensions}', 'ex:')}> (64-bit int, not in the 1999 spec)",
+                f"<{k.tag.replace(APACHE_EX_NS, 'ex:')}> (64-bit int, not in the 1999 spec)",
             )
         elif tag not in SCALARS | {"struct", "array", "nil"}:
             add("unknown-type-tag", f"<{k.tag}>")

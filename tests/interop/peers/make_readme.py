@@ -36,10 +36,15 @@ live in that script, the tables come from `manifest.json`).
 
 | role | who wrote the request | who wrote the response | the peer's bytes |
 | --- | --- | --- | --- |
-| `client` | the peer's client (`tests/interop/peers/<lang>/client.*`) | rpcspy's demo server (`rpcspy serve`, Python stdlib) | request |
-| `server` | a stdlib client: `xmlrpc.client.dumps(params, method, allow_none=True)` sent with http.client | the peer's server (`<lang>/server.*`) | response |
-| `tolerance` | hand-made deviant `echo(x)` calls (`TOLERANCE_BODIES` in sweep.py) | the peer's server | response: does the peer accept the deviation? |
-| `client-tolerance` | the peer's client, scenario `plain` (add(2, 3)) | a stub answering hand-made deviant responses (`RESPONSE_BODIES`) | request; `peer_verdict` is what the client made of the answer |
+| `client` | the peer's client (`tests/interop/peers/<lang>/client.*`) | rpcspy's demo server \
+(`rpcspy serve`, Python stdlib) | request |
+| `server` | a stdlib client: `xmlrpc.client.dumps(params, method, allow_none=True)` sent with \
+http.client | the peer's server (`<lang>/server.*`) | response |
+| `tolerance` | hand-made deviant `echo(x)` calls (`TOLERANCE_BODIES` in sweep.py) | the peer's \
+server | response: does the peer accept the deviation? |
+| `client-tolerance` | the peer's client, scenario `plain` (add(2, 3)) | a stub answering \
+hand-made deviant responses (`RESPONSE_BODIES`) | request; `peer_verdict` is what the client made \
+of the answer |
 
 `manifest.json` has one entry per exchange: `peer`, `variant` (directory; a
 variant is the same library with a non-default configuration, see `config`),
@@ -113,7 +118,8 @@ PEER_ROWS = {
     ),
     "supervisor": (
         "`supervisorctl -s http://127.0.0.1:RELAY status / version / start no-such-program`",
-        "`supervisord -c supervisor/supervisord.conf.in` (filled in; inet_http_server on 127.0.0.1)",
+        "`supervisord -c supervisor/supervisord.conf.in` "
+        "(filled in; inet_http_server on 127.0.0.1)",
     ),
 }
 
@@ -137,20 +143,25 @@ From the decoder's list: `int-out-of-range` (`<i4>`/`<int>` outside 32 bits),
 | --- | --- |
 | `nil-extension` | `<nil/>` or `<ex:nil/>`: not in the 1999 spec |
 | `i8-extension` | `<i8>` or `<ex:i8>`: 64-bit int, not in the 1999 spec |
-| `namespaced-elements`, `namespaced-type-tag` | Apache `ex:` prefix with `xmlns:ex` declared on the root |
+| `namespaced-elements`, `namespaced-type-tag` | Apache `ex:` prefix with `xmlns:ex` declared on \
+the root |
 | `nil-as-empty-string` | nil/undef/null silently sent as an empty `<string>` (found by hand) |
 | `int-truncated` | a 64-bit int silently cut to 32 bits (`<int>0</int>` for 2^40; by hand) |
 | `string-as-base64` | a string with a non-ASCII character sent as `<base64>` (by hand) |
-| `utf8-bytes-as-char-refs` | each UTF-8 byte of a character written as its own `&#NNN;` (mojibake; by hand) |
+| `utf8-bytes-as-char-refs` | each UTF-8 byte of a character written as its own `&#NNN;` \
+(mojibake; by hand) |
 | `encoding-decl-mismatch` | the XML declaration names an encoding the bytes are not in (by hand) |
 | `non-utf8-encoding-decl` | `encoding="iso-8859-1"` (legal; matters to a decoder) |
 | `charset-mismatch` | HTTP `charset=` differs from the XML declaration's encoding |
 | `non-ascii-string` | a `<string>` holds non-ASCII (the 1999 spec said ASCII; everyone does it) |
-| `base64-line-wrapped` | base64 text broken into lines (legal base64, noted for exact round trips) |
+| `base64-line-wrapped` | base64 text broken into lines (legal base64, noted for exact round \
+trips) |
 | `datetime-nonstandard-form` | a dateTime other than `YYYYMMDDTHH:MM:SS` |
 | `fault-missing-member` | a fault struct without faultCode or faultString |
 | `no-content-length` | body framed by chunked coding or close |
-| `content-type-not-text-xml`, `http-status-not-200`, `empty-body`, `doctype`, `no-xml-decl`, `not-well-formed-xml` | the message is not an XML-RPC message at all (an HTML error page, a bare 404/500) |
+| `content-type-not-text-xml`, `http-status-not-200`, `empty-body`, `doctype`, `no-xml-decl`, \
+`not-well-formed-xml` | the message is not an XML-RPC message at all (an HTML error page, a bare \
+404/500) |
 """
 
 SURPRISES = """
@@ -265,7 +276,8 @@ def main() -> None:
             out.append(f"- `{e['variant']}` {e['role']} `{e['scenario']}`: {e['peer_output']}\n")
 
     out.append(
-        "\n## Tolerance: who accepts what (peer servers given hand-made deviant `echo(x)` calls)\n\n"
+        "\n## Tolerance: who accepts what "
+        "(peer servers given hand-made deviant `echo(x)` calls)\n\n"
     )
     tol = [e for e in ex if e["role"] == "tolerance"]
     tvars = list(dict.fromkeys(e["variant"] for e in tol))

@@ -115,7 +115,10 @@ def _response(value_xml: str) -> bytes:
 
 
 def _fault(members: str) -> bytes:
-    return f'<?xml version="1.0"?><methodResponse><fault><value><struct>{members}</struct></value></fault></methodResponse>'.encode()
+    return (
+        '<?xml version="1.0"?><methodResponse><fault><value>'
+        f"<struct>{members}</struct></value></fault></methodResponse>"
+    ).encode()
 
 
 _CODE = "<member><name>faultCode</name><value><int>4</int></value></member>"
@@ -224,7 +227,8 @@ def c_build() -> Path:
                 text=True,
                 check=True,
             ).stdout.split()
-            # libxmlrpc_client.so already links libcurl; -lcurl would need the -dev package for nothing
+            # libxmlrpc_client.so already links libcurl;
+            # -lcurl would need the -dev package for nothing
             flags = [f for f in flags if f != "-lcurl"]
             subprocess.run(["cc", "-O0", "-o", str(exe), str(src), *flags], check=True)
     return out
@@ -262,7 +266,8 @@ PEERS: dict[str, dict] = {
         "client": ["ruby", str(HERE / "ruby/client.rb")],
         "server": ["ruby", str(HERE / "ruby/server.rb")],
         "env": {"PEER_RUBY_ENABLE": "1"},
-        "config": "PEER_RUBY_ENABLE=1: XMLRPC::Config::ENABLE_BIGINT, ENABLE_NIL_CREATE, ENABLE_NIL_PARSER = true",
+        "config": "PEER_RUBY_ENABLE=1: XMLRPC::Config::ENABLE_BIGINT, ENABLE_NIL_CREATE, "
+        "ENABLE_NIL_PARSER = true",
     },
     "node-xmlrpc": {
         "version": lambda: f"npm xmlrpc {npm_version()} (nodejs {dpkg_version('nodejs')})",
@@ -272,7 +277,8 @@ PEERS: dict[str, dict] = {
     },
     "perl-xmlrpc-lite": {
         "version": lambda: (
-            f"libxmlrpc-lite-perl {dpkg_version('libxmlrpc-lite-perl')} (libsoap-lite-perl {dpkg_version('libsoap-lite-perl')})"
+            f"libxmlrpc-lite-perl {dpkg_version('libxmlrpc-lite-perl')} "
+            f"(libsoap-lite-perl {dpkg_version('libsoap-lite-perl')})"
         ),
         "client": ["perl", str(HERE / "perl/lite_client.pl")],
         "observed": {
@@ -295,7 +301,8 @@ PEERS: dict[str, dict] = {
     },
     "php-xmlrpc": {
         "version": lambda: (
-            f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} (php8.2-cli {dpkg_version('php8.2-cli')})"
+            f"php8.2-xmlrpc {dpkg_version('php8.2-xmlrpc')} "
+            f"(php8.2-cli {dpkg_version('php8.2-cli')})"
         ),
         "client": ["php", str(HERE / "php/client.php")],
         "client_scenarios": [*CLIENT_SCENARIOS, "string-utf8", "utf16"],
@@ -312,20 +319,23 @@ PEERS: dict[str, dict] = {
             ("client", "string"): [
                 (
                     "utf8-bytes-as-char-refs",
-                    "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)",
+                    "the UTF-8 bytes of \u00e9 are written as &#195;&#169; "
+                    "under encoding=iso-8859-1 (mojibake)",
                 )
             ],
             ("server", "string"): [
                 (
                     "utf8-bytes-as-char-refs",
-                    "the UTF-8 bytes of \u00e9 are written as &#195;&#169; under encoding=iso-8859-1 (mojibake)",
+                    "the UTF-8 bytes of \u00e9 are written as &#195;&#169; "
+                    "under encoding=iso-8859-1 (mojibake)",
                 )
             ],
             ("client", "nil"): [("nil-as-empty-string", "null is sent as <string/>")],
             ("client", "utf16"): [
                 (
                     "encoding-decl-mismatch",
-                    'declares encoding="UTF-16" but writes single-byte ASCII (no BOM, no UTF-16 code units)',
+                    'declares encoding="UTF-16" but writes single-byte ASCII '
+                    "(no BOM, no UTF-16 code units)",
                 )
             ],
             ("server", "nil"): [("nil-as-empty-string", "null is answered as <string/>")],
@@ -346,15 +356,18 @@ PEERS: dict[str, dict] = {
         "client": [str(HERE / "c/build/client")],
         "server": [str(HERE / "c/build/server")],
         "env": {"PEER_C_DIALECT": "apache"},
-        "config": "PEER_C_DIALECT=apache: xmlrpc_dialect_apache (clientparms.dialect / xmlrpc_registry_set_dialect)",
+        "config": "PEER_C_DIALECT=apache: xmlrpc_dialect_apache "
+        "(clientparms.dialect / xmlrpc_registry_set_dialect)",
     },
     "java-axmlrpc": {
         "version": lambda: (
-            f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} (openjdk {dpkg_version('openjdk-17-jre-headless')})"
+            f"libaxmlrpc-java {dpkg_version('libaxmlrpc-java')} "
+            f"(openjdk {dpkg_version('openjdk-17-jre-headless')})"
         ),
         "build": java_build,
         "client": ["java", "-cp", f"{HERE / 'java/build'}:/usr/share/java/axmlrpc.jar", "Client"],
-        "config": "FLAGS_NONE, except: nil uses FLAGS_NIL, nil-apache FLAGS_NIL|FLAGS_APACHE_WS, bigint-8byte FLAGS_8BYTE_INT",
+        "config": "FLAGS_NONE, except: nil uses FLAGS_NIL, "
+        "nil-apache FLAGS_NIL|FLAGS_APACHE_WS, bigint-8byte FLAGS_8BYTE_INT",
         "client_scenarios": [*CLIENT_SCENARIOS, "bigint-8byte", "nil-apache"],
     },
 }
@@ -410,9 +423,9 @@ def peer_verdict(resp: bytes) -> str:
     except Exception as exc:
         text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", body.decode("utf-8", "replace"))).strip()
         if b"<methodResponse" in body:
-            return f"accepts: echoes it verbatim ({text[:60]!r}), which the stdlib then refuses: {exc}"[
-                :200
-            ]
+            return (
+                f"accepts: echoes it verbatim ({text[:60]!r}), which the stdlib then refuses: {exc}"
+            )[:200]
         text = re.sub(r"^.*?Internal Server Error ", "", text)
         return f"no XML-RPC answer: {status}: {text[:140]}"
     value = params[0]
@@ -665,9 +678,9 @@ def supervisor_sweep(sweep: Sweep, peer: str, meta: dict) -> None:
                         timeout=60,
                         cwd=tmp,
                     )
-                    note = f"supervisorctl {' '.join(args)} -> exit {r.returncode}: {r.stdout.strip()}"[
-                        :500
-                    ]
+                    note = (
+                        f"supervisorctl {' '.join(args)} -> exit {r.returncode}: {r.stdout.strip()}"
+                    )[:500]
                     time.sleep(0.2)
                     sweep.save(peer, meta, "client", f"supervisorctl-{name}", relay.take(), note)
                 for name, method, params in SUPERVISOR_CALLS:

@@ -53,7 +53,8 @@ def test_manifest_findings_match_the_bytes(entry: dict) -> None:
         auto = [d for d in entry[side]["deviations"] if d.get("by") != "hand"]
         assert analyze(raw, request=side == "request") == auto
         verdict = stdlib_verdict(split_http(raw)[2])
-        # the message text may differ between Python versions; accept/raise and the error type may not
+        # the message text may differ between Python versions;
+        # accept/raise and the error type may not
         assert verdict["stdlib"].split(":", 1)[0] == entry[side]["stdlib"].split(":", 1)[0]
 
 
