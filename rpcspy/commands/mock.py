@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["add_parser", "run"]
+if TYPE_CHECKING:
+    from rpcspy.mock.playbook import Playbook
+
+__all__ = ["add_parser", "run", "startup_notes"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -17,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         description=(
             "Serve the answers recorded in CAPTURE: a call is answered with the recorded answer\n"
             "to the same method with the same params (decoded values: struct member order and\n"
-            "whitespace do not matter; --ignore paths are left out). Repeated identical calls\n"
+            "whitespace do not matter, nor i4/int or untyped/string, synonyms by the spec, unless\n"
+            "--strict-types; --ignore paths are left out). A recorded request that did not\n"
+            "decode is answered when the same request bytes arrive. Repeated identical calls\n"
             "get the recorded answers in recorded order, then the last one again. A call with\n"
             "no recorded match gets an XML-RPC fault that names the closest recorded call and\n"
             "the paths that differed. Every match and miss is logged on stderr, one line each.\n\n"
@@ -46,10 +52,43 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="leave a param path out of matching: 'user.get: params[0].requestId'; repeatable",
     )
     p.add_argument("--rules", type=Path, metavar="FILE", help="ignore rules from a file")
+    p.add_argument(
+        "--strict-types",
+        action="store_true",
+        help="tell i4 from int and untyped text from string when matching params",
+    )
     p.add_argument("--only", metavar="FILTER", help="serve only the calls this filter selects")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each call")
     p.set_defaults(func=run)
     return p
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
+
+
+def startup_notes(playbook: Playbook) -> list[str]:
+    """The start-up lines under the first: how some calls are answered, and which are left out."""
+    notes = []
+    if playbook.strict_types:
+        notes.append("--strict-types: i4 and int, untyped text and string, are told apart")
+    if playbook.by_bytes:
+        notes.append(
+            f"{_calls(playbook.by_bytes)} matched by exact request bytes "
+            "(the recorded request did not decode)"
+        )
+    if playbook.no_answer:
+        notes.append(
+            f"{_calls(playbook.no_answer)} got no answer when recorded: "
+            "the mock closes the connection, as the server did"
+        )
+    if playbook.left_out:
+        were = "was" if playbook.left_out == 1 else "were"
+        notes.append(
+            f"{_calls(playbook.left_out)} left out: the request body {were} not recorded "
+            "(streamed, or over the size limit), so nothing can match"
+        )
+    return notes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     records = source.records()
     if only is not None:
         records = (r for r in records if only.matches(r))
-    playbook = Playbook(records, rules)
+    playbook = Playbook(records, rules, strict_types=args.strict_types)
     for problem in source.problems:
         warn(problem)
     if playbook.calls == 0:
@@ -85,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
         f"{methods} method{'s' if methods != 1 else ''} from {args.capture}",
         file=sys.stderr,
     )
-    if playbook.left_out:
-        print(f"  {playbook.left_out} calls without an answer are left out", file=sys.stderr)
+    for line in startup_notes(playbook):
+        print(f"  {line}", file=sys.stderr)
     print("  Ctrl-C to stop", file=sys.stderr)
     try:
         server.serve_forever()

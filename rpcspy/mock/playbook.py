@@ -2,9 +2,13 @@
 
 A ``Playbook`` is built from the records of a capture. A call matches a recorded call with the
 same method and the same decoded params (typed values: struct member order and whitespace do not
-matter), leaving out what the ignore rules drop. Recorded calls that match each other form a group
-whose answers are given in recorded order, then the last one again and again. A call that matches
-nothing gets a fault naming the closest recorded call and the paths that differed.
+matter), leaving out what the ignore rules drop. The spec's synonyms match each other unless
+``strict_types``: ``<i4>`` and ``<int>``, untyped text and ``<string>``. A recorded call whose
+request did not decode is matched by its exact request bytes (the body with gzip/deflate undone)
+instead, so every recorded call with a request body can be answered. Recorded calls that match
+each other form a group whose answers are given in recorded order, then the last one again and
+again. A call that matches nothing gets a fault naming the closest recorded call (one that differs
+only in wire types first, then the fewest differences) and the paths that differed.
 """
 
 from __future__ import annotations
@@ -16,12 +20,23 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from rpcspy.capture import CallRecord
+from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.diff import DEFAULT_RULES, Difference, Rules, diff_calls
 from rpcspy.diff.fingerprint import params_fingerprint
 from rpcspy.diff.matcher import compile_rules
 from rpcspy.xmlrpc.encode import encode_response
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.render import format_call, format_response
+from rpcspy.xmlrpc.values import (
+    I4,
+    Array,
+    Int,
+    IntegerValue,
+    String,
+    Struct,
+    UntypedString,
+    Value,
+)
 
 __all__ = [
     "FAULT_NOT_XMLRPC",
@@ -29,7 +44,9 @@ __all__ = [
     "FAULT_NO_METHOD",
     "Answer",
     "Playbook",
+    "loose_call",
     "not_xmlrpc_answer",
+    "request_key",
 ]
 
 #: No recorded call to this method at all (the interoperability convention's "method not found").
@@ -40,13 +57,83 @@ FAULT_NO_MATCH: Final = -32602
 FAULT_NOT_XMLRPC: Final = -32700
 
 _SHOWN_DIFFERENCES: Final = 5
+#: Largest request, once gzip/deflate is undone, matched by its bytes (the codec's own bound).
+_MAX_PLAIN: Final = 64 * 1024 * 1024
+#: Request problems that mean the body was not recorded, so nothing can match it.
+_NOT_RECORDED: Final = frozenset({"streamed", "too-large"})
+
+#: What an undecodable request is matched by: its body with content encodings undone (first
+#: item None), or, when they cannot be undone, the encoding and the body as on the wire.
+RequestKey = tuple[str | None, bytes]
+
+
+def request_key(body: bytes, content_encoding: str | None) -> RequestKey:
+    """The exact-bytes key of a request body (pure): content encodings undone where they can be."""
+    try:
+        return (None, decode_content(body, content_encoding, _MAX_PLAIN))
+    except ContentEncodingError:
+        return (content_encoding or "", body)
+
+
+def _loose(value: Value) -> Value:
+    """The value with the spec's synonyms made one: ``i4`` -> ``int``, untyped -> ``string``."""
+    kind = type(value)
+    if kind is I4:
+        assert isinstance(value, I4)
+        return Int(int(value))
+    if kind is UntypedString:
+        assert isinstance(value, UntypedString)
+        return String(str.__str__(value))
+    if kind is Struct:
+        assert isinstance(value, Struct)
+        members = {name: _loose(item) for name, item in value.items()}
+        if all(members[name] is item for name, item in value.items()):
+            return value
+        return Struct(members)
+    if kind is Array:
+        assert isinstance(value, Array)
+        items = [_loose(item) for item in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return Array(items)
+    return value
+
+
+def loose_call(call: MethodCall) -> MethodCall:
+    """The call with the spec's synonyms made one (``i4``/``int``, untyped/``string``) (pure)."""
+    try:
+        params = tuple(_loose(p) for p in call.params)
+    except RecursionError:  # deeper than any decoder allows: matched as it is
+        return call
+    if all(a is b for a, b in zip(params, call.params, strict=True)):
+        return call
+    return MethodCall(call.method, params)
+
+
+def _wire_type_only(difference: Difference) -> bool:
+    """Whether a difference is of wire type alone: the same number or text, another tag."""
+    if difference.kind == "untyped":
+        return True
+    if difference.kind != "type":
+        return False
+    old, new = difference.old, difference.new
+    if isinstance(old, IntegerValue) and isinstance(new, IntegerValue):
+        return int(old) == int(new)
+    strings = (String, UntypedString)
+    if type(old) in strings and type(new) in strings:
+        return str.__eq__(str(old), str(new))
+    return False
 
 
 @dataclass
 class _Group:
-    """Recorded calls that match one another, in recorded order, and how many were answered."""
+    """Recorded calls that match one another, in recorded order, and how many were answered.
 
-    call: MethodCall
+    ``call`` is the form calls are matched in (synonyms made one unless strict types); None for a
+    group of undecodable requests matched by their bytes.
+    """
+
+    call: MethodCall | None
     records: list[CallRecord] = field(default_factory=list)
     served: int = 0
 
@@ -78,10 +165,15 @@ class Answer:
     closest: CallRecord | None = None
     differences: tuple[Difference, ...] = ()
     drop: bool = False
+    #: True when the call was matched by its exact request bytes (its request does not decode).
+    by_bytes: bool = False
 
     def log_line(self, call: MethodCall | None) -> str:
         """One line for the log: ``match #12 add(1, 2) -> int 3 [1/2]`` or ``miss ...``."""
         what = format_call(call, limit=80) if call is not None else "(not an XML-RPC call)"
+        if self.by_bytes and self.record is not None:
+            name = self.record.method or "(undecodable call)"
+            what = f"{name} (request did not decode; same bytes as recorded)"
         if self.matched and self.record is not None:
             repeat = f" [{self.position}/{self.of}]" if self.of > 1 else ""
             again = " (again)" if self.repeated else ""
@@ -129,19 +221,37 @@ def not_xmlrpc_answer(reason: str) -> Answer:
 class Playbook:
     """Recorded calls ready to be answered. Thread-safe; answering advances the groups.
 
-    Records whose request did not decode are left out (``left_out`` counts them); a recorded call
-    whose answer was not XML-RPC, or that got none, is played back as it happened.
+    ``calls`` counts the recorded calls the mock can answer; of them ``by_bytes`` are matched by
+    their exact request bytes (the request did not decode) and ``no_answer`` got no answer when
+    recorded (played back as a closed connection). ``left_out`` counts recorded calls nothing can
+    match: their request body was not recorded (streamed, or over the proxy's size limit). A
+    recorded answer that was not XML-RPC is played back as it was.
     """
 
-    def __init__(self, records: Iterable[CallRecord], rules: Rules | None = None) -> None:
+    def __init__(
+        self,
+        records: Iterable[CallRecord],
+        rules: Rules | None = None,
+        *,
+        strict_types: bool = False,
+    ) -> None:
         self.rules = rules if rules is not None else DEFAULT_RULES
+        self.strict_types = strict_types
         self._methods: dict[str, list[_Group]] = {}
         self._by_key: dict[tuple[str, int], _Group] = {}
+        self._by_bytes: dict[RequestKey, _Group] = {}
+        self._names: dict[str, None] = {}
         self._lock = threading.Lock()
         self.calls = 0
+        self.by_bytes = 0
+        self.no_answer = 0
         self.left_out = 0
         for record in records:
             self._add(record)
+
+    def _form(self, call: MethodCall) -> MethodCall:
+        """The call in the form it is matched in."""
+        return call if self.strict_types else loose_call(call)
 
     def _key(self, call: MethodCall) -> int:
         compiled = compile_rules(self.rules, call.method)
@@ -151,10 +261,11 @@ class Playbook:
 
     def _add(self, record: CallRecord) -> None:
         if record.call is None:
-            self.left_out += 1
+            self._add_bytes(record)
             return
-        self.calls += 1
-        call = record.call
+        self._count(record)
+        call = self._form(record.call)
+        self._names.setdefault(call.method)
         key = (call.method, self._key(call))
         group = self._by_key.get(key)
         if group is None:
@@ -167,16 +278,40 @@ class Playbook:
             self._by_key[key] = group
         group.records.append(record)
 
+    def _add_bytes(self, record: CallRecord) -> None:
+        request = record.request
+        if request.body is None or any(
+            p.where == "request" and p.kind in _NOT_RECORDED for p in record.problems
+        ):
+            self.left_out += 1
+            return
+        self._count(record)
+        self.by_bytes += 1
+        if record.method is not None:
+            self._names.setdefault(record.method)
+        key = request_key(request.body, request.content_encoding)
+        group = self._by_bytes.get(key)
+        if group is None:
+            group = self._by_bytes[key] = _Group(None)
+        group.records.append(record)
+
+    def _count(self, record: CallRecord) -> None:
+        self.calls += 1
+        if _dropped(record):
+            self.no_answer += 1
+
     def _find_group(self, call: MethodCall) -> _Group | None:
         for group in self._methods.get(call.method, ()):
+            assert group.call is not None
             if not diff_calls(group.call, call, rules=self.rules):
                 return group
         return None
 
     @property
     def methods(self) -> list[str]:
-        """The recorded method names, in order of first appearance."""
-        return list(self._methods)
+        """The recorded method names, in order of first appearance (those of undecodable
+        requests too, where their bytes name one)."""
+        return list(self._names)
 
     def reset(self) -> None:
         """Start every group from its first recorded answer again."""
@@ -184,23 +319,44 @@ class Playbook:
             for groups in self._methods.values():
                 for group in groups:
                     group.served = 0
+            for group in self._by_bytes.values():
+                group.served = 0
 
     def answer(self, call: MethodCall) -> Answer:
         """The answer to ``call``: the next recorded answer of its group, or a fault for a miss."""
+        form = self._form(call)
         with self._lock:
-            group = self._by_key.get((call.method, self._key(call)))
-            if group is not None and diff_calls(group.call, call, rules=self.rules):
-                group = None  # a fingerprint collision: never answer a call that differs
+            key = (form.method, self._key(form))
+            group = self._by_key.get(key)
+            if group is not None:
+                assert group.call is not None
+                if diff_calls(group.call, form, rules=self.rules):
+                    group = None  # a fingerprint collision: never answer a call that differs
             if group is None:
-                group = self._find_group(call)
+                group = self._find_group(form)
                 if group is not None:
-                    self._by_key[(call.method, self._key(call))] = group
+                    self._by_key[key] = group
             if group is None:
-                return self._miss(call)
-            repeated = group.served >= len(group.records)
-            index = min(group.served, len(group.records) - 1)
-            group.served += 1
-            record = group.records[index]
+                return self._miss(call, form)
+            return self._play(group)
+
+    def answer_undecoded(self, body: bytes, content_encoding: str | None, reason: str) -> Answer:
+        """The answer to a request that did not decode: the next recorded answer to the same
+        request bytes, or the ``-32700`` fault (with ``reason``) when none was recorded."""
+        group = self._by_bytes.get(request_key(body, content_encoding))
+        if group is None:
+            if self._by_bytes:
+                reason += "; and no recorded request has these bytes"
+            return not_xmlrpc_answer(reason)
+        with self._lock:
+            return self._play(group)
+
+    def _play(self, group: _Group) -> Answer:
+        """The group's next recorded answer (its last one again once all were given)."""
+        repeated = group.served >= len(group.records)
+        index = min(group.served, len(group.records) - 1)
+        group.served += 1
+        record = group.records[index]
         body, ctype, encoding, status = _recorded_answer(record)
         return Answer(
             True,
@@ -213,10 +369,11 @@ class Playbook:
             position=index + 1,
             of=len(group.records),
             repeated=repeated,
-            drop=record.reply is None and (record.response is None or record.response.body is None),
+            drop=_dropped(record),
+            by_bytes=group.call is None,
         )
 
-    def _miss(self, call: MethodCall) -> Answer:
+    def _miss(self, call: MethodCall, form: MethodCall) -> Answer:
         groups = self._methods.get(call.method)
         shown = format_call(call, limit=80)
         if not groups:
@@ -228,20 +385,37 @@ class Playbook:
                 FAULT_NO_METHOD,
                 f"rpcspy mock: no recorded call to {call.method}{hint}",
             )
-        best: tuple[_Group, list[Difference]] | None = None
+        # The raw calls are compared, so the differences name the wire types the client sent.
+        # A call that differs only in wire types comes first, then the fewest differences.
+        best: tuple[tuple[int, int], CallRecord, list[Difference]] | None = None
         for group in groups:
-            differences = diff_calls(group.call, call, rules=self.rules)
-            if best is None or len(differences) < len(best[1]):
-                best = (group, differences)
+            recorded = group.records[0]
+            assert recorded.call is not None
+            differences = diff_calls(recorded.call, call, rules=self.rules)
+            if not self.strict_types:
+                differences = [d for d in differences if not _wire_type_only(d)]
+                if not differences:  # the raw walk paired things otherwise: the matching form
+                    assert group.call is not None
+                    differences = diff_calls(group.call, form, rules=self.rules)
+            rank = (sum(not _wire_type_only(d) for d in differences), len(differences))
+            if best is None or rank < best[0]:
+                best = (rank, recorded, differences)
         assert best is not None
-        group, differences = best
-        closest = group.records[0]
+        (values, _), closest, differences = best
+        assert closest.call is not None
         listed = "; ".join(d.describe() for d in differences[:_SHOWN_DIFFERENCES])
         more = len(differences) - _SHOWN_DIFFERENCES
         if more > 0:
             listed += f"; and {more} more"
         text = (
             f"rpcspy mock: no recorded call matches {shown}; closest is #{closest.seq} "
-            f"{format_call(group.call, limit=80)}, which differs at {listed}"
+            f"{format_call(closest.call, limit=80)}, which differs at {listed}"
         )
+        if differences and values == 0:
+            text += " (only in wire types: --strict-types tells them apart)"
         return _fault_answer(FAULT_NO_MATCH, text, closest=closest, differences=tuple(differences))
+
+
+def _dropped(record: CallRecord) -> bool:
+    """Whether the recorded call got no answer at all (the mock then closes the connection)."""
+    return record.reply is None and (record.response is None or record.response.body is None)

@@ -2,8 +2,9 @@
 
 Any POST path is served (``/RPC2``, ``/``, whatever the capture used). The request body is
 decoded like a captured one (content encodings undone, the same codec), the playbook picks the
-answer, and the recorded bytes go back with their Content-Type and Content-Encoding. One log line
-per call goes to ``log`` (stderr by default).
+answer (by the decoded call, or by the exact bytes of a request that does not decode), and the
+recorded bytes go back with their Content-Type and Content-Encoding. One log line per call goes
+to ``log`` (stderr by default).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import TextIO
 
 from rpcspy.capture import HttpMessage, build_record
-from rpcspy.mock.playbook import Answer, Playbook, not_xmlrpc_answer
+from rpcspy.mock.playbook import Answer, Playbook
 from rpcspy.term import Style
 from rpcspy.xmlrpc.messages import MethodCall
 
@@ -87,11 +88,13 @@ class _Handler(BaseHTTPRequestHandler):
             path=self.path,
         )
         call = record.call
+        playbook = self.server.owner.playbook
         if call is None:
+            # Not a call the codec reads: answered only if a recorded request had these bytes.
             reason = "; ".join(p.message for p in record.problems) or "it does not decode"
-            answer = not_xmlrpc_answer(reason)
+            answer = playbook.answer_undecoded(body, record.request.content_encoding, reason)
         else:
-            answer = self.server.owner.playbook.answer(call)
+            answer = playbook.answer(call)
         self.server.owner.log_answer(answer, call)
         self._send(answer)
 

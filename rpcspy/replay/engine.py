@@ -1,7 +1,11 @@
 """The replay engine: compare a new answer with the recorded one, and drive a whole replay.
 
 ``compare`` is pure: two records in, an ``Outcome`` out (same / changed / new fault / fixed fault
-/ error, with the differences that count and those explained by learned noise). ``Replayer`` is
+/ error, with the differences that count and those explained by learned noise). Strategy: the
+bytes settle it first (the same HTTP status and the same answer body, as on the wire or once
+gzip/deflate is undone, are ``same`` whatever the decoder made of them: a peer's value the decoder
+refuses, or an HTTP error page, is still the answer the server gave); only answers whose bytes
+differ are decoded and compared value by value. ``Replayer`` is
 the thin driver around it: it re-sends the selected calls in order, with a pool of threads
 (``concurrency``) or at the recorded pace (``speed``), and yields outcomes in capture order.
 """
@@ -17,6 +21,7 @@ from fnmatch import fnmatchcase
 from typing import Protocol
 
 from rpcspy.capture import CallRecord
+from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.diff import (
     DEFAULT_RULES,
     Difference,
@@ -37,6 +42,7 @@ __all__ = [
     "Replayer",
     "compare",
     "describe_failure",
+    "identical_answers",
     "is_skipped",
     "parse_speed",
 ]
@@ -109,6 +115,75 @@ def describe_failure(record: CallRecord) -> str | None:
     return f"{status}{what}, not an XML-RPC answer{reason}"
 
 
+#: Largest answer, once gzip/deflate is undone, compared byte for byte (the codec's own bound).
+_MAX_PLAIN = 64 * 1024 * 1024
+
+
+def _plain_body(record: CallRecord) -> bytes | None:
+    """The answer body with its content encodings undone; None when there is none or it fails."""
+    response = record.response
+    if response is None or response.body is None:
+        return None
+    try:
+        return decode_content(response.body, response.content_encoding, _MAX_PLAIN)
+    except ContentEncodingError:
+        return None
+
+
+def identical_answers(old: CallRecord, new: CallRecord) -> bool:
+    """Whether two exchanges got the same answer bytes (pure).
+
+    The rule: both have a response with the same HTTP status, and the bodies are equal as they
+    crossed the wire, or, when they differ there (another content encoding, another gzip
+    header), equal once their content encodings are undone. Headers are not compared. An
+    exchange without a recorded answer body (no response, a body not recorded) has no bytes to
+    compare and is never identical.
+    """
+    a, b = old.response, new.response
+    if a is None or b is None or a.body is None or b.body is None:
+        return False
+    if old.status != new.status:
+        return False
+    if a.body == b.body:
+        return True
+    plain = _plain_body(old)
+    return plain is not None and plain == _plain_body(new)
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    """The offset of the first byte where ``a`` and ``b`` differ (the shorter one's length)."""
+    n = min(len(a), len(b))
+    lo, hi = 0, n
+    # Halving on slices: a long common prefix is found at the speed of bytes comparison.
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _bytes_note(old: CallRecord, new: CallRecord) -> str | None:
+    """Where the answer bytes differ from the recorded ones, for a failure message."""
+    a, b = _plain_body(old), _plain_body(new)
+    if a is None or b is None:
+        return None
+    if old.status != new.status:
+        return f"the recorded answer was HTTP {old.status}"
+    at = _first_difference(a, b)
+    return f"the answer bytes differ from the recorded ones at byte {at}"
+
+
+def _identical_note(old: CallRecord) -> str:
+    """The message of a ``same`` settled by bytes: what the decoder could not read, if anything."""
+    head = "answer bytes identical to the recorded ones"
+    failure = describe_failure(old)
+    if failure is None:
+        return head
+    return f"{head} ({failure})"
+
+
 def compare(
     old: CallRecord,
     new: CallRecord,
@@ -117,13 +192,20 @@ def compare(
 ) -> Outcome:
     """Compare the answer ``new`` got with the one recorded in ``old`` (pure).
 
-    ``error`` when ``new`` has no XML-RPC answer (refused, timed out, closed, HTML, garbage);
-    otherwise the differences under ``rules``, split by ``noise``: none that count is ``same``,
-    a result turned fault ``new-fault``, a fault turned result ``fixed-fault``, else ``changed``.
+    ``same`` when the answer bytes are identical (``identical_answers``), whatever the decoder
+    made of them: when the recorded answer did not decode (an HTTP error page, a value the
+    decoder refuses), the message says so. Otherwise ``error`` when ``new`` has no XML-RPC
+    answer (refused, timed out, closed, HTML, garbage), else the decoded differences under
+    ``rules``, split by ``noise``: none that count is ``same``, a result turned fault
+    ``new-fault``, a fault turned result ``fixed-fault``, else ``changed``.
     """
+    if identical_answers(old, new):
+        bytes_only = describe_failure(old) is not None or describe_failure(new) is not None
+        return Outcome("same", old, new, message=_identical_note(old) if bytes_only else None)
     failure = describe_failure(new)
     if failure is not None:
-        return Outcome("error", old, new, message=failure)
+        note = _bytes_note(old, new) if describe_failure(old) is not None else None
+        return Outcome("error", old, new, message=f"{failure}; {note}" if note else failure)
     rules = rules if rules is not None else DEFAULT_RULES
     method = old.method or (new.method or "")
     found = diff_responses(old.reply, new.reply, method=method, rules=rules)

@@ -40,7 +40,8 @@ Verdict = Literal[
 ]
 """What happened to one call.
 
-- ``same``: the answer equals the recorded one (beyond ignore rules and noise).
+- ``same``: the answer equals the recorded one: identical bytes (the message says so when the
+  decoder could not read them), or equal values beyond ignore rules and noise.
 - ``changed``: a different answer (or, in a capture diff, a different call at the same place).
 - ``new-fault`` / ``fixed-fault``: a fault where there was a result / a result where there was a
   fault.
@@ -206,7 +207,8 @@ def _result_lines(result: CallResult, style: Style) -> Iterator[str]:
 def render_text(
     report: Report, out: TextIO, *, quiet: bool = False, show_all: bool = False
 ) -> None:
-    """Write the report for people: each call that is not ``same``, noise, then the summary.
+    """Write the report for people: each call that is not ``same`` or says why it is, noise,
+    then the summary.
 
     Warnings are not written here: the command prints them on stderr.
     """
@@ -216,7 +218,8 @@ def render_text(
     out.write(style(f"{what} {report.source} {joiner} {report.other}", "bold") + "\n")
     if not quiet:
         for result in report.results:
-            if result.verdict == "same" and not show_all and not result.noise:
+            # A ``same`` with a message (settled by identical bytes, say) is worth a line.
+            if result.verdict == "same" and not (show_all or result.noise or result.message):
                 continue
             for line in _result_lines(result, style):
                 out.write(line + "\n")
@@ -230,8 +233,8 @@ def render_text(
 
 
 def report_to_json(report: Report, *, show_all: bool = False) -> dict[str, object]:
-    """The report as JSON-ready data: summary counts, each non-``same`` call (all with
-    ``show_all``), the learned noise and the warnings."""
+    """The report as JSON-ready data: summary counts, each call that is not ``same`` or has a
+    message (all with ``show_all``), the learned noise and the warnings."""
     counts = report.counts
     return {
         "command": report.command,
@@ -242,7 +245,9 @@ def report_to_json(report: Report, *, show_all: bool = False) -> dict[str, objec
         "summary": {v: counts[v] for v in VERDICTS} | {"total": sum(counts.values())},
         "elapsed_s": round(report.elapsed, 6),
         "calls": [
-            r.to_dict() for r in report.results if show_all or r.verdict != "same" or r.noise
+            r.to_dict()
+            for r in report.results
+            if show_all or r.verdict != "same" or r.noise or r.message
         ],
         "noise": {m: sorted(p) for m, p in sorted(report.noise_paths.items())},
         "warnings": list(report.warnings),
@@ -289,7 +294,7 @@ def report_to_junit(report: Report) -> bytes:
         elif result.failing:
             el = ET.SubElement(case, "failure", {"message": message, "type": result.verdict})
             el.text = _junit_text(detail + noise) or None
-        elif noise or (not result.counts and result.verdict != "same"):
+        elif noise or result.message or (not result.counts and result.verdict != "same"):
             out = ET.SubElement(case, "system-out")
             out.text = _junit_text([message, *noise])
     suites = ET.Element("testsuites")

@@ -161,7 +161,12 @@ def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
     )
     fault = _record(2, "demo.fault", (42, "boom"), xmlrpc.client.Fault(42, "boom"))
     book = Playbook([failed, html, undecodable, fault])
-    assert book.left_out == 1 and book.calls == 3
+    # The undecodable request is no longer left out: it is matched by its exact bytes.
+    assert book.left_out == 0 and book.calls == 4
+    assert book.by_bytes == 1 and book.no_answer == 1
+    raw = book.answer_undecoded(b"not xml", None, "does not decode")
+    assert raw.matched and raw.by_bytes and raw.record is undecodable
+    assert (raw.status, raw.body, raw.drop) == (200, b"", False)
     answer = book.answer(_call("demo.fault", 42, "boom"))
     assert answer.matched and isinstance(answer.response, Fault) and answer.response.code == 42
     crash = book.answer(_call("demo.crash"))
