@@ -204,8 +204,14 @@ def compare(
         return Outcome("same", old, new, message=_identical_note(old) if bytes_only else None)
     failure = describe_failure(new)
     if failure is not None:
-        note = _bytes_note(old, new) if describe_failure(old) is not None else None
-        return Outcome("error", old, new, message=f"{failure}; {note}" if note else failure)
+        recorded = describe_failure(old)
+        if recorded is None:
+            return Outcome("error", old, new, message=failure)
+        # Neither side has an XML-RPC answer and the bytes do not settle it: say both.
+        note = (
+            _bytes_note(old, new) or f"the recorded call had no XML-RPC answer either ({recorded})"
+        )
+        return Outcome("error", old, new, message=f"{failure}; {note}")
     rules = rules if rules is not None else DEFAULT_RULES
     method = old.method or (new.method or "")
     found = diff_responses(old.reply, new.reply, method=method, rules=rules)
