@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import xmlrpc.client
 
 from rpcspy.capture import CallRecord, HttpMessage, build_record
 from rpcspy.diff import Rules, parse_rule
-from rpcspy.mock.playbook import FAULT_NO_MATCH, FAULT_NO_METHOD, Playbook
+from rpcspy.mock.playbook import FAULT_NO_MATCH, FAULT_NO_METHOD, FAULT_NOT_XMLRPC, Playbook
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
-from rpcspy.xmlrpc.values import Int, String, Struct, from_python
+from rpcspy.xmlrpc.values import I4, Int, String, Struct, from_python
 
 
 def _record(seq: int, method: str, params: tuple[object, ...], result: object) -> CallRecord:
@@ -175,3 +176,93 @@ def test_failed_exchanges_and_faults_are_played_back_as_recorded() -> None:
     page = book.answer(_call("gateway"))
     assert page.matched and not page.drop and page.response is None
     assert (page.status, page.content_type, page.body) == (502, "text/html", b"<html/>")
+
+
+def _raw_record(seq: int, request: bytes, response: bytes | None) -> CallRecord:
+    return build_record(
+        HttpMessage((("Content-Type", "text/xml"),), request),
+        None if response is None else HttpMessage((("Content-Type", "text/xml"),), response),
+        started=1.0,
+        ended=1.1,
+        status=200 if response is not None else None,
+        seq=seq,
+    )
+
+
+def _raw_call(method: str, *values: str) -> bytes:
+    params = "".join(f"<param><value>{v}</value></param>" for v in values)
+    text = f"<methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
+    return text.encode()
+
+
+_FIVE = xmlrpc.client.dumps((5,), methodresponse=True).encode()
+
+
+def test_i4_and_int_untyped_and_string_match_unless_strict_types() -> None:
+    recorded = _raw_record(1, _raw_call("add", "<i4>2</i4>", "<i4>3</i4>"), _FIVE)
+    named = _raw_record(2, _raw_call("hello", "bob"), _FIVE)  # untyped text
+    assert recorded.call is not None and recorded.call.params[0].tag == "i4"
+    loose = Playbook([recorded, named])
+    assert loose.answer(_call("add", 2, 3)).record is recorded
+    assert loose.answer(MethodCall("hello", (String("bob"),))).record is named
+    # A struct or array deep down is compared the same way.
+    deep = _raw_record(
+        3,
+        _raw_call(
+            "put",
+            "<struct><member><name>n</name><value><array><data><value><i4>1</i4>"
+            "</value></data></array></value></member></struct>",
+        ),
+        _FIVE,
+    )
+    assert Playbook([deep]).answer(_call("put", {"n": [1]})).record is deep
+    strict = Playbook([recorded, named], strict_types=True)
+    assert strict.answer(MethodCall("add", (I4(2), I4(3)))).record is recorded
+    miss = strict.answer(_call("add", 2, 3))
+    assert not miss.matched and miss.closest is recorded
+    assert [d.describe() for d in miss.differences] == [
+        "params[0]: i4 2 -> int 2",
+        "params[1]: i4 3 -> int 3",
+    ]
+    assert not strict.answer(MethodCall("hello", (String("bob"),))).matched
+
+
+def test_closest_miss_prefers_a_wire_type_difference_over_a_value_difference() -> None:
+    by_value = _record(1, "add", (2, 4), 6)  # int params, one value differs from the call
+    by_type = _raw_record(2, _raw_call("add", "<i4>2</i4>", "<i4>3</i4>"), _FIVE)
+    for records in ([by_value, by_type], [by_type, by_value]):
+        miss = Playbook(records, strict_types=True).answer(_call("add", 2, 3))
+        assert miss.closest is by_type
+        assert isinstance(miss.response, Fault)
+        assert miss.response.string.endswith(
+            "(only in wire types: --strict-types tells them apart)"
+        )
+    # Without --strict-types the wire types match, so a miss lists only what counts.
+    miss = Playbook([by_value, by_type]).answer(_call("add", 2, 7))
+    assert isinstance(miss.response, Fault)
+    assert [d.describe() for d in miss.differences] == ["params[1]: int 4 -> int 7"]
+
+
+def test_undecodable_requests_match_by_their_bytes_and_unrecorded_bodies_are_left_out() -> None:
+    body = _raw_call("echo", "<i4>99999999999</i4>")
+    first = _raw_record(1, body, _FIVE)
+    second = _raw_record(2, body, b"<html>later</html>")
+    streamed = build_record(HttpMessage((), None), HttpMessage((), _FIVE), started=1.0, seq=3)
+    assert first.call is None and streamed.call is None
+    book = Playbook([first, second, streamed])
+    assert (book.calls, book.by_bytes, book.left_out, book.no_answer) == (2, 2, 1, 0)
+    assert book.methods == ["echo"]
+    got = [book.answer_undecoded(body, None, "r") for _ in range(3)]
+    assert [a.record for a in got] == [first, second, second]
+    assert [a.body for a in got] == [_FIVE, b"<html>later</html>", b"<html>later</html>"]
+    book.reset()
+    again = book.answer_undecoded(gzip.compress(body), "gzip", "r")
+    assert again.record is first and again.by_bytes
+    assert "echo (request did not decode; same bytes as recorded) -> 5" in again.log_line(None)
+    other = book.answer_undecoded(body + b" ", None, "it does not decode")
+    assert not other.matched and isinstance(other.response, Fault)
+    assert other.response.code == FAULT_NOT_XMLRPC
+    assert other.response.string == (
+        "rpcspy mock: the request is not an XML-RPC call: it does not decode; "
+        "and no recorded request has these bytes"
+    )
