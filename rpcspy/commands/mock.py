@@ -51,12 +51,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         metavar="'METHOD: PATH'",
         help="leave a param path out of matching: 'user.get: params[0].requestId'; repeatable",
     )
-    p.add_argument("--rules", type=Path, metavar="FILE", help="ignore rules from a file")
     p.add_argument(
         "--strict-types",
         action="store_true",
         help="tell i4 from int and untyped text from string when matching params",
     )
+    p.add_argument("--rules", type=Path, metavar="FILE", help="ignore rules from a file")
     p.add_argument("--only", metavar="FILTER", help="serve only the calls this filter selects")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each call")
     p.set_defaults(func=run)
