@@ -110,6 +110,16 @@ def loose_call(call: MethodCall) -> MethodCall:
     return MethodCall(call.method, params)
 
 
+def _synonym(difference: Difference) -> bool:
+    """Whether a difference is only a synonym of the spec: ``i4``/``int``, untyped/``string``."""
+    if difference.kind == "untyped":
+        return True
+    old, new = difference.old, difference.new
+    if difference.kind != "type" or {type(old), type(new)} != {I4, Int}:
+        return False
+    return isinstance(old, IntegerValue) and isinstance(new, IntegerValue) and int(old) == int(new)
+
+
 def _wire_type_only(difference: Difference) -> bool:
     """Whether a difference is of wire type alone: the same number or text, another tag."""
     if difference.kind == "untyped":
@@ -393,7 +403,7 @@ class Playbook:
             assert recorded.call is not None
             differences = diff_calls(recorded.call, call, rules=self.rules)
             if not self.strict_types:
-                differences = [d for d in differences if not _wire_type_only(d)]
+                differences = [d for d in differences if not _synonym(d)]
                 if not differences:  # the raw walk paired things otherwise: the matching form
                     assert group.call is not None
                     differences = diff_calls(group.call, form, rules=self.rules)
@@ -401,7 +411,7 @@ class Playbook:
             if best is None or rank < best[0]:
                 best = (rank, recorded, differences)
         assert best is not None
-        (values, _), closest, differences = best
+        _, closest, differences = best
         assert closest.call is not None
         listed = "; ".join(d.describe() for d in differences[:_SHOWN_DIFFERENCES])
         more = len(differences) - _SHOWN_DIFFERENCES
@@ -411,7 +421,7 @@ class Playbook:
             f"rpcspy mock: no recorded call matches {shown}; closest is #{closest.seq} "
             f"{format_call(closest.call, limit=80)}, which differs at {listed}"
         )
-        if differences and values == 0:
+        if differences and all(_synonym(d) for d in differences):
             text += " (only in wire types: --strict-types tells them apart)"
         return _fault_answer(FAULT_NO_MATCH, text, closest=closest, differences=tuple(differences))
 

@@ -266,3 +266,16 @@ def test_undecodable_requests_match_by_their_bytes_and_unrecorded_bodies_are_lef
         "rpcspy mock: the request is not an XML-RPC call: it does not decode; "
         "and no recorded request has these bytes"
     )
+
+
+def test_other_integer_types_are_not_synonyms_but_rank_as_wire_type_differences() -> None:
+    wide = _raw_record(1, _raw_call("add", "<i8>2</i8>", "<int>3</int>"), _FIVE)
+    other = _raw_record(2, _raw_call("add", "<int>2</int>", "<int>9</int>"), _FIVE)
+    book = Playbook([other, wide])
+    miss = book.answer(_call("add", 2, 3))
+    # i8 and int are not synonyms: no match, even without --strict-types, and the hint names
+    # the i8 call (a wire type apart) and keeps that difference in its list.
+    assert not miss.matched and miss.closest is wide
+    assert [d.describe() for d in miss.differences] == ["params[0]: i8 2 -> int 2"]
+    assert isinstance(miss.response, Fault)
+    assert "--strict-types" not in miss.response.string
