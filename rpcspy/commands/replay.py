@@ -28,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Re-send each call recorded in CAPTURE to the server at --target and compare every\n"
-            "answer with the recorded one, value by value and type by type.\n\n"
+            "answer with the recorded one: the same HTTP status and body bytes (gzip undone\n"
+            "where the bytes differ) are the same answer, whatever the decoder made of them;\n"
+            "other answers are compared value by value and type by type.\n\n"
             "By default the exact recorded bytes are sent (body, Content-Type, Content-Encoding),\n"
             "so the server sees what it saw; --reencode sends the decoded call encoded afresh\n"
             "(for captures edited by hand). Credentials are never taken from the capture (it\n"
