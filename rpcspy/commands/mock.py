@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from rpcspy.mock.playbook import Playbook
-
-__all__ = ["add_parser", "run", "startup_notes"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -63,34 +59,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return p
 
 
-def _calls(n: int) -> str:
-    return f"{n} call" if n == 1 else f"{n} calls"
-
-
-def startup_notes(playbook: Playbook) -> list[str]:
-    """The start-up lines under the first: how some calls are answered, and which are left out."""
-    notes = []
-    if playbook.strict_types:
-        notes.append("--strict-types: i4 and int, untyped text and string, are told apart")
-    if playbook.by_bytes:
-        notes.append(
-            f"{_calls(playbook.by_bytes)} matched by exact request bytes "
-            "(the recorded request did not decode)"
-        )
-    if playbook.no_answer:
-        notes.append(
-            f"{_calls(playbook.no_answer)} got no answer when recorded: "
-            "the mock closes the connection, as the server did"
-        )
-    if playbook.left_out:
-        were = "was" if playbook.left_out == 1 else "were"
-        notes.append(
-            f"{_calls(playbook.left_out)} left out: the request body {were} not recorded "
-            "(streamed, or over the size limit), so nothing can match"
-        )
-    return notes
-
-
 def run(args: argparse.Namespace) -> int:
     """Load the capture, serve it until Ctrl-C; returns the exit code."""
     import sys
@@ -111,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in source.problems:
         warn(problem)
     if playbook.calls == 0:
-        warn(f"{args.capture}: no answered calls to play back; every call will get a fault")
+        warn(f"{args.capture}: no calls to play back; every call will get a fault")
     try:
         server = MockServer(playbook, host=args.host, port=args.port, quiet=args.quiet)
     except OSError as exc:
@@ -124,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         f"{methods} method{'s' if methods != 1 else ''} from {args.capture}",
         file=sys.stderr,
     )
-    for line in startup_notes(playbook):
+    for line in playbook.notes():
         print(f"  {line}", file=sys.stderr)
     print("  Ctrl-C to stop", file=sys.stderr)
     try:

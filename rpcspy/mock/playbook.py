@@ -259,6 +259,29 @@ class Playbook:
         for record in records:
             self._add(record)
 
+    def notes(self) -> list[str]:
+        """Lines for people: how some recorded calls are answered, and which are left out."""
+        notes = []
+        if self.strict_types:
+            notes.append("--strict-types: i4 and int, untyped text and string, are told apart")
+        if self.by_bytes:
+            notes.append(
+                f"{_calls(self.by_bytes)} matched by exact request bytes "
+                "(the recorded request did not decode)"
+            )
+        if self.no_answer:
+            notes.append(
+                f"{_calls(self.no_answer)} got no answer when recorded: "
+                "the mock closes the connection, as the server did"
+            )
+        if self.left_out:
+            were = "was" if self.left_out == 1 else "were"
+            notes.append(
+                f"{_calls(self.left_out)} left out: the request body {were} not recorded "
+                "(streamed, or over the size limit), so nothing can match"
+            )
+        return notes
+
     def _form(self, call: MethodCall) -> MethodCall:
         """The call in the form it is matched in."""
         return call if self.strict_types else loose_call(call)
@@ -424,6 +447,10 @@ class Playbook:
         if differences and all(_synonym(d) for d in differences):
             text += " (only in wire types: --strict-types tells them apart)"
         return _fault_answer(FAULT_NO_MATCH, text, closest=closest, differences=tuple(differences))
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
 
 
 def _dropped(record: CallRecord) -> bool:
