@@ -15,9 +15,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from rpcspy.capture.index import CaptureIndex
 from rpcspy.tui.format import format_duration, format_size, outcome
 from rpcspy.tui.snippets import call_url
-from rpcspy.tui.store import CallStore
 from rpcspy.tui.widgets.value_tree import ValueTree
 from rpcspy.xmlrpc.messages import Fault
 
@@ -165,7 +165,7 @@ class DetailScreen(Screen[None]):
         Binding("e", "edit", "Edit+send"),
     ]
 
-    def __init__(self, store: CallStore, row: int, sub: int | None = None) -> None:
+    def __init__(self, store: CaptureIndex, row: int, sub: int | None = None) -> None:
         super().__init__(id="detail")
         self.store = store
         self.row = row

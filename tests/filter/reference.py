@@ -1,7 +1,9 @@
-"""Evaluate a filter syntax tree on one ``CallRecord``.
+"""A plain, record-by-record reading of the filter language, as the tests' reference.
 
-This is the reference meaning of every construct; the TUI's store evaluates the same trees on
-compact columns for speed, and its tests check that both agree.
+rpcspy has one filter engine (``rpcspy.filter.engine``, on index columns and contents). This
+file spells out what each construct means on one ``CallRecord``, written straight from
+docs/filter.md, so the tests can check the engine (through the index, ``show --filter`` and
+``Filter.matches``) against an independent reading.
 
 For a ``system.multicall`` call, a method, fault, path or text test matches when the call itself
 or any one of its sub-calls matches.
