@@ -390,13 +390,14 @@ class CaptureIndex:
         known = self._memo.get(text)
         if known is None:
             known = self._learn(text, call, part, subcalls, check=check)
-        if isinstance(known, RecordError):
-            return known
-        if check and not _envelope_ok(obj):
+        if check and (isinstance(known, RecordError) or not _envelope_ok(obj)):
+            # The schema's own check gives the verdict, and the reader's reason and path.
             try:
                 record_from_json(obj)
             except RecordError as exc:
                 return exc
+        if isinstance(known, RecordError):
+            return known
         shape_id, text_off, text_len = known
         if offset >= MEMORY_BIT:
             text_off = MEMORY_BIT + len(self._memory_text)

@@ -147,8 +147,7 @@ class CaptureReader:
         if offset <= self._offset:
             return
         if self._gzip is None:
-            self._file.seek(offset)
-            self._stream = io.BufferedReader(self._file, _BUFFER)  # type: ignore[arg-type]
+            self._stream.seek(offset)
             self._offset = offset
             self._lineno = lineno
             return
