@@ -27,6 +27,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import pickle
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -84,6 +87,15 @@ F_OK: Final = 64
 CHUNK: Final = 65_536
 #: Offsets at or above this name an in-memory record (or in-memory messages).
 MEMORY_BIT: Final = 1 << 62
+#: What the columns need of a call's messages, worked out once per distinct content: shape id,
+#: messages offset and length, method id (-1: none decoded), flags, fault code, sub-call
+#: method ids and fault codes.
+_Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
+#: A flag kept while building a row only: the response decoded to a result.
+_RESULT: Final = 128
+
+#: Plain captures at least this big are indexed by two processes on first reading.
+PARALLEL_MIN_BYTES: Final = 64 << 20
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
 _MEMO_MAX: Final = 200_000
 
@@ -255,7 +267,7 @@ class CaptureIndex:
         self.bad = 0
         #: Bumped on every append; views compare it to know when to refresh.
         self.version = 0
-        self._memo: dict[bytes, tuple[int, int, int] | RecordError] = {}
+        self._memo: dict[bytes, _Content] = {}
 
     # ------------------------------------------------------------ rows
 
@@ -378,9 +390,11 @@ class CaptureIndex:
         """
         request = obj.get("request")
         response = obj.get("response")
-        call = request.get("call") if isinstance(request, dict) else None
+        if type(request) is not dict or (response is not None and type(response) is not dict):
+            return _verdict(obj)
+        call = request.get("call")
         part: dict[str, Any] | None = None
-        if isinstance(response, dict):
+        if response is not None:
             if "fault" in response:
                 part = {"fault": response["fault"]}
             elif "result" in response:
@@ -390,53 +404,122 @@ class CaptureIndex:
         known = self._memo.get(text)
         if known is None:
             known = self._learn(text, call, part, subcalls, check=check)
-        if check and (isinstance(known, RecordError) or not _envelope_ok(obj)):
-            # The schema's own check gives the verdict, and the reader's reason and path.
-            try:
-                record_from_json(obj)
-            except RecordError as exc:
-                return exc
-        if isinstance(known, RecordError):
+        if check and (type(known) is RecordError or not _envelope_ok(obj)):
+            error = _verdict(obj)  # the schema's own check: the reader's reason and path
+            if error is not None:
+                return error
+        if type(known) is RecordError:
             return known
-        shape_id, text_off, text_len = known
+        assert isinstance(known, tuple)
+        shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
         if offset >= MEMORY_BIT:
             text_off = MEMORY_BIT + len(self._memory_text)
             self._memory_text.append(text)
             text_len = len(text)
-        _append_columns(self, batch, obj, offset, length, shape_id, text_off, text_len, subcalls)
+        if method_id < 0:
+            # Without a decoded call the writer still names the method it read off the request.
+            method = obj.get("method")
+            method_id = self.methods.intern(method if type(method) is str else "")
+        problems = obj.get("problems")
+        error = obj.get("error")
+        if problems:
+            flags |= F_PROBLEM
+        if error is not None:
+            flags |= F_ERROR
+        if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
+            flags |= F_OK
+        row = len(batch.flags)
+        if sub_methods:
+            batch.sub_methods[row] = sub_methods
+        if sub_faults:
+            batch.sub_faults[row] = sub_faults
+        started = obj["started"]
+        ended = obj.get("ended")
+        client = obj.get("client")
+        status = obj.get("status")
+        origin = obj.get("origin")
+        body = request.get("body")
+        size = body.get("size", 0) if type(body) is dict else 0
+        if response is not None:
+            body = response.get("body")
+            if type(body) is dict:
+                size += body.get("size", 0)
+        c = batch.cols
+        c["offsets"].append(offset)
+        c["lengths"].append(length)
+        c["seq"].append(obj["seq"])
+        c["started"].append(started)
+        c["duration"].append((ended - started) * 1000.0 if ended is not None else math.nan)
+        c["fault"].append(fault)
+        c["method"].append(method_id)
+        c["client"].append(
+            self.clients.intern(f"{client[0]}:{client[1]}" if client is not None else "-")
+        )
+        c["size"].append(size if type(size) is int and size >= 0 else 0)
+        c["status"].append(status if status is not None and 0 <= status < 65536 else 0)
+        c["shape"].append(shape_id)
+        c["text_off"].append(text_off)
+        c["text_len"].append(text_len)
+        batch.flags.append(flags & 0x7F)
+        batch.origin.append(self.origins.intern(origin if origin is not None else "proxy") & 0xFF)
         return None
 
     def _learn(
         self, text: bytes, call: Any, part: Any, subcalls: Any, *, check: bool
-    ) -> tuple[int, int, int] | RecordError:
-        """Check a content not seen yet, intern its shape, store its messages once."""
+    ) -> _Content | RecordError:
+        """Check a content not seen yet; what the columns need of it, its shape, its messages
+        stored once."""
         if check:
-            try:
-                record_from_json(
-                    {
-                        "type": "call",
-                        "id": "",
-                        "seq": 0,
-                        "started": 0,
-                        "scheme": "",
-                        "host": "",
-                        "port": 0,
-                        "path": "",
-                        "request": {"body": {"text": ""}, "call": call},
-                        "response": part,
-                        "subcalls": subcalls,
-                    }
-                )
-            except RecordError as exc:
-                return exc
+            error = _verdict(
+                {
+                    "type": "call",
+                    "id": "",
+                    "seq": 0,
+                    "started": 0,
+                    "scheme": "",
+                    "host": "",
+                    "port": 0,
+                    "path": "",
+                    "request": {"body": {"text": ""}, "call": call},
+                    "response": part,
+                    "subcalls": subcalls,
+                }
+            )
+            if error is not None:
+                return error
         shape_id = self.shapes.intern(orjson.dumps(_skeleton([call, part, subcalls])).decode())
-        if self.texts is None:
-            return shape_id, 0, 0  # in-memory only: each row keeps its own text
-        text_off = self.texts.append(text)
-        known = (shape_id, text_off, len(text))
-        if len(self._memo) >= _MEMO_MAX:
-            self._memo.clear()
-        self._memo[text] = known
+        flags = 0
+        fault = 0
+        method_id = -1
+        if isinstance(call, dict):
+            method = call.get("method")
+            method_id = self.methods.intern(method if isinstance(method, str) else "")
+            if method == "system.multicall":
+                flags |= F_MULTICALL
+        if part is None:
+            flags |= F_NO_RESPONSE
+        elif "fault" in part:
+            flags |= F_FAULT
+            code = part["fault"].get("code") if isinstance(part["fault"], dict) else None
+            fault = max(-(1 << 63), min(code, (1 << 63) - 1)) if isinstance(code, int) else 0
+        else:
+            flags |= _RESULT
+        sub_methods: tuple[int, ...] = ()
+        sub_faults: tuple[int, ...] = ()
+        if subcalls:
+            sub_faults = tuple(
+                int(s["fault"]["code"]) for s in subcalls if isinstance(s.get("fault"), dict)
+            )
+            if sub_faults:
+                flags |= F_SUBFAULT
+            sub_methods = tuple(self.methods.intern(str(s["call"]["method"])) for s in subcalls)
+        # In-memory only (no messages file): each row keeps its own text.
+        text_off = 0 if self.texts is None else self.texts.append(text)
+        known = (shape_id, text_off, len(text), method_id, flags, fault, sub_methods, sub_faults)
+        if self.texts is not None:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = known
         return known
 
     # ------------------------------------------------------------ sorting and stats
@@ -533,163 +616,85 @@ def _skeleton(v: Any) -> Any:
     return {k: (x if k in ("method", "index") else _skeleton(x)) for k, x in v.items()}
 
 
-def _append_columns(
-    index: CaptureIndex,
-    batch: Batch,
-    obj: dict[str, Any],
-    offset: int,
-    length: int,
-    shape_id: int,
-    text_off: int,
-    text_len: int,
-    subcalls: list[Any],
-) -> None:
-    row = len(batch)
-    request = obj["request"]
-    call = request.get("call")
-    # Without a decoded call the writer still names the method it read off the raw request.
-    method = call.get("method") if isinstance(call, dict) else obj.get("method")
-    response = obj.get("response")
-    flags = 0
-    fault_code = 0
-    has_result = False
-    size = (request.get("body") or {}).get("size", 0)
-    if isinstance(response, dict):
-        fault = response.get("fault")
-        if isinstance(fault, dict):
-            flags |= F_FAULT
-            code = fault.get("code")
-            fault_code = code if isinstance(code, int) else 0
-        elif "result" in response:
-            has_result = True
-        rbody = response.get("body")
-        if isinstance(rbody, dict):
-            size += rbody.get("size", 0)
-    if not flags & F_FAULT and not has_result:
-        flags |= F_NO_RESPONSE
-    if subcalls:
-        codes = tuple(int(s["fault"]["code"]) for s in subcalls if isinstance(s.get("fault"), dict))
-        if codes:
-            flags |= F_SUBFAULT
-            batch.sub_faults[row] = codes
-        batch.sub_methods[row] = tuple(
-            index.methods.intern(str(s["call"]["method"])) for s in subcalls
-        )
-    if method == "system.multicall":
-        flags |= F_MULTICALL
-    problems = obj.get("problems")
-    error = obj.get("error")
-    if problems:
-        flags |= F_PROBLEM
-    if error is not None:
-        flags |= F_ERROR
-    if has_result and not problems and error is None and not flags & F_SUBFAULT:
-        flags |= F_OK
-    started = float(obj["started"])
-    ended = obj.get("ended")
-    client = obj.get("client")
-    status = obj.get("status")
-    origin = obj.get("origin")
-    c = batch.cols
-    c["offsets"].append(offset)
-    c["lengths"].append(length)
-    c["seq"].append(obj["seq"])
-    c["started"].append(started)
-    c["duration"].append((float(ended) - started) * 1000.0 if ended is not None else math.nan)
-    c["fault"].append(max(-(1 << 63), min(fault_code, (1 << 63) - 1)))
-    c["method"].append(index.methods.intern(method if isinstance(method, str) else ""))
-    c["client"].append(index.clients.intern(f"{client[0]}:{client[1]}" if client else "-"))
-    c["size"].append(int(size))
-    c["status"].append(status if status is not None and 0 <= status < 65536 else 0)
-    c["shape"].append(shape_id)
-    c["text_off"].append(text_off)
-    c["text_len"].append(text_len)
-    batch.flags.append(flags)
-    batch.origin.append(index.origins.intern(origin if origin is not None else "proxy") & 0xFF)
-
-
 # ---------------------------------------------------------------- fast envelope check
 
 
-def _is_int(v: object) -> bool:
-    return type(v) is int
-
-
-def _is_number(v: object) -> bool:
-    return type(v) is float or type(v) is int
-
-
-def _peer_ok(v: object) -> bool:
-    return v is None or (
-        type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
-    )
-
-
-def _headers_ok(v: object) -> bool:
-    if type(v) is not list:
-        return False
-    for pair in v:
-        if not (
-            type(pair) is list and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str
-        ):
-            return False
-    return True
-
-
-def _body_ok(v: object, required: bool) -> bool:
-    if v is None:
-        return not required
-    if type(v) is not dict or "text" not in v:
-        return False  # base64 bodies (and anything odd) go to the full check
-    text = v["text"]
-    if type(text) is not str:
-        return False
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-    return True
+def _verdict(obj: dict[str, Any]) -> RecordError | None:
+    """The schema's own verdict on a call line: None when it is a valid record."""
+    try:
+        record_from_json(obj)
+    except RecordError as exc:
+        return exc
+    return None
 
 
 def _envelope_ok(obj: dict[str, Any]) -> bool:
     """True when the parts of a call line other than its messages certainly pass the schema's
     rules (``record_from_json``); False means "ask ``record_from_json``", not "invalid"."""
-    request = obj.get("request")
-    response = obj.get("response")
+    g = obj.get
+    v = g("ended")
+    if not (v is None or type(v) is float or type(v) is int):
+        return False
+    v = g("started")
+    if not (type(v) is float or type(v) is int):
+        return False
     if not (
-        type(obj.get("id")) is str
-        and _is_int(obj.get("seq"))
-        and _is_number(obj.get("started"))
-        and (obj.get("ended") is None or _is_number(obj.get("ended")))
-        and _peer_ok(obj.get("client"))
-        and _peer_ok(obj.get("server"))
-        and type(obj.get("scheme")) is str
-        and type(obj.get("host")) is str
-        and _is_int(obj.get("port"))
-        and type(obj.get("path")) is str
-        and (obj.get("status") is None or _is_int(obj.get("status")))
-        and (obj.get("error") is None or type(obj.get("error")) is str)
-        and (obj.get("origin") is None or type(obj.get("origin")) is str)
-        and (obj.get("redacted") is None or type(obj.get("redacted")) is bool)
-        and type(request) is dict
-        and _headers_ok(request.get("headers", []))
-        and (request.get("content_encoding") is None or type(request["content_encoding"]) is str)
-        and _body_ok(request.get("body"), True)
-        and (obj.get("subcalls") is None or type(obj.get("subcalls")) is list)
+        type(g("id")) is str
+        and type(g("seq")) is int
+        and type(g("scheme")) is str
+        and type(g("host")) is str
+        and type(g("port")) is int
+        and type(g("path")) is str
+        and type(g("status", 0)) in _INT_OR_NONE
+        and type(g("error")) in _STR_OR_NONE
+        and type(g("origin")) in _STR_OR_NONE
+        and type(g("redacted")) in _BOOL_OR_NONE
+        and type(g("subcalls")) in _LIST_OR_NONE
     ):
         return False
-    if response is not None and not (
-        type(response) is dict
-        and not ("fault" in response and "result" in response)
-        and _headers_ok(response.get("headers", []))
-        and (response.get("content_encoding") is None or type(response["content_encoding"]) is str)
-        and _body_ok(response.get("body"), False)
-    ):
+    for key in ("client", "server"):
+        v = g(key)
+        if v is not None and not (
+            type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
+        ):
+            return False
+    request = obj["request"]
+    response = g("response")
+    for part in (request, response) if response is not None else (request,):
+        pg = part.get
+        if type(pg("content_encoding")) not in _STR_OR_NONE:
+            return False
+        headers = pg("headers", _EMPTY)
+        if type(headers) is not list:
+            return False
+        for pair in headers:
+            if not (
+                type(pair) is list
+                and len(pair) == 2
+                and type(pair[0]) is str
+                and type(pair[1]) is str
+            ):
+                return False
+        body = pg("body")
+        if body is None:
+            if part is request:
+                return False
+            continue
+        if type(body) is not dict:
+            return False
+        text = body.get("text", _EMPTY)
+        if type(text) is not str:
+            return False  # base64 bodies (and anything odd) go to the full check
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    if response is not None and "fault" in response and "result" in response:
         return False
-    problems = obj.get("problems")
-    if problems is None:
-        return True
+    problems = g("problems")
+    if not problems:
+        return problems is None or type(problems) is list
     if type(problems) is not list:
         return False
     for p in problems:
@@ -698,12 +703,20 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
             and p.get("where") in PROBLEM_PLACES
             and type(p.get("kind")) is str
             and type(p.get("reason")) is str
-            and (p.get("line") is None or _is_int(p.get("line")))
-            and (p.get("column") is None or _is_int(p.get("column")))
-            and (p.get("path") is None or type(p.get("path")) is str)
+            and type(p.get("line")) in _INT_OR_NONE
+            and type(p.get("column")) in _INT_OR_NONE
+            and type(p.get("path")) in _STR_OR_NONE
         ):
             return False
     return True
+
+
+_NONE: Final = type(None)
+_INT_OR_NONE: Final = frozenset({int, _NONE})
+_STR_OR_NONE: Final = frozenset({str, _NONE})
+_BOOL_OR_NONE: Final = frozenset({bool, _NONE})
+_LIST_OR_NONE: Final = frozenset({list, _NONE})
+_EMPTY: Final[list[Any]] = []
 
 
 # ---------------------------------------------------------------- building from a capture
@@ -746,6 +759,9 @@ class IndexBuilder:
         #: How the index was got: "built", "cached" (reused as is) or "extended" (cache + growth).
         self.source = "built"
         self._closed = False
+        self._first = True
+        self._on_batch: Callable[[int], None] | None = None
+        self._before: list[Problem] | None = None
         self._entry = cache_module.open_entry(self.path) if cache else None
         self._resume: cache_module.Resume | None = None
         try:
@@ -794,31 +810,111 @@ class IndexBuilder:
     def run(self, on_batch: Callable[[int], None] | None = None) -> None:
         """Index the file; in follow mode keep going until ``stop()``."""
         index = self.index
-        reader = self.reader
         resume = self._resume
         if resume is not None and resume.unchanged and not self.follow:
             self.done = True
             if on_batch is not None:
                 on_batch(index.count)
             return
-        skip_to = resume.offset if resume is not None else 0
+        self._first = True
+        self._on_batch = on_batch
         if resume is not None:
-            reader.resume_at(resume.offset, resume.lineno)
+            self.reader.resume_at(resume.offset, resume.lineno)
+            self._consume(self.reader, skip_to=resume.offset)
+            return
+        part = self._second_half()
+        if part is None:
+            self._consume(self.reader)
+            return
+        # A big plain file, first reading: another process indexes the second half meanwhile.
+        mid, end = part
+        texts = self._scratch("texts-part")
+        out = self._scratch("part-result")
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpcspy.capture.index",
+                *(str(a) for a in (self.path, mid, end, self._max_line, texts.path, out.path)),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            self.reader.end_at(mid)
+            self._consume(self.reader, final=False)
+            if self._stop.is_set():
+                return
+            result = None
+            if worker.wait() == 0:
+                with open(out.path, "rb") as f:
+                    result = pickle.load(f)
+            first_part = self.reader
+            self.reader = CaptureReader(
+                self.path,
+                follow=self.follow,
+                poll_interval=self._poll,
+                stop_event=self._stop,
+                max_line_bytes=self._max_line,
+            )
+            self._before = self._problems_before + first_part.problems
+            if result is not None:
+                _merge_part(self.index, result, texts, first_part._lineno, self._before)
+                self.reader.resume_at(result["end"], first_part._lineno + result["lines"])
+            else:  # read the second half here after all
+                self.reader.resume_at(first_part._offset, first_part._lineno)
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait()
+            for scratch in (texts, out):
+                scratch.truncate(0)
+                scratch.close()
+        self._consume(self.reader)
+
+    def _scratch(self, name: str) -> _Blob:
+        if self._entry is not None:
+            blob = self._entry.blob(name, fresh=False)
+            blob.truncate(0)
+            return blob
+        return temp_blob(f"rpcspy-{name}-")
+
+    def _second_half(self) -> tuple[int, int] | None:
+        """Where a second process should start and stop, or None to read in this one."""
+        if self.reader.compressed or os.cpu_count() == 1:
+            return None
+        size = os.stat(self.path).st_size
+        if size < PARALLEL_MIN_BYTES:
+            return None
+        with open(self.path, "rb") as f:
+            f.seek(size // 2)
+            chunk = f.read(1 << 20)
+        nl = chunk.find(b"\n")
+        if nl < 0:
+            return None
+        mid = size // 2 + nl + 1
+        return (mid, size) if mid < size else None
+
+    def _consume(self, reader: CaptureReader, *, skip_to: int = 0, final: bool = True) -> None:
+        """Index the lines ``reader`` gives, publishing batches as they fill."""
+        index = self.index
+        on_batch = self._on_batch
         lines_blob = index.lines
         batch = Batch()
-        first = True
         last_flush = time.monotonic()
         add = index.add_columns
         copy = False  # gzip: lines are copied to a decompressed file for random access
 
         def flush() -> None:
-            nonlocal batch, first, last_flush
-            was_first = first
+            nonlocal batch, last_flush
+            was_first = self._first
             if len(batch):
                 index.append_batch(batch)
                 batch = Batch()
-            first = False
+            self._first = False
             last_flush = time.monotonic()
+            index.problems[:] = self._problems_before + reader.problems
             if on_batch is not None:
                 on_batch(index.count)
                 if was_first:
@@ -843,7 +939,7 @@ class IndexBuilder:
             if item is None:
                 newly_done = not self.done
                 self.done = True
-                if len(batch) or first or newly_done:
+                if len(batch) or self._first or newly_done:
                     flush()
                 if newly_done and self._entry is not None:
                     self._save()
@@ -861,12 +957,14 @@ class IndexBuilder:
             if error is not None:
                 reader.record_problem(error)
             if (
-                (first and len(batch) >= 200)
+                (self._first and len(batch) >= 200)
                 or len(batch) >= 8192
                 or (len(batch) & 255 == 0 and time.monotonic() - last_flush > 0.2)
             ):
                 flush()
-        index.problems[:] = self._problems_before + reader.problems
+        if not final:
+            flush()
+            return
         self.done = True
         flush()
         if self._entry is not None and not self._stop.is_set():
@@ -874,6 +972,8 @@ class IndexBuilder:
 
     @property
     def _problems_before(self) -> list[Problem]:
+        if self._before is not None:
+            return self._before
         return self._resume.problems if self._resume is not None else []
 
     def _save(self) -> None:
@@ -881,6 +981,96 @@ class IndexBuilder:
         self.index.problems[:] = self._problems_before + self.reader.problems
         with contextlib.suppress(OSError):
             self._entry.save(self.index, self.reader)
+
+
+def index_part(
+    path: Path, start: int, end: int, max_line_bytes: int, texts_path: Path
+) -> dict[str, Any]:
+    """Index the lines of a plain capture from ``start`` to ``end`` (in another process): the
+    columns, names, problems (line numbers counted from ``start``) and messages (written to
+    ``texts_path``), for ``_merge_part``."""
+    index = CaptureIndex()
+    index.texts = _Blob(texts_path, write=True)
+    reader = CaptureReader(path, max_line_bytes=max_line_bytes)
+    try:
+        reader.resume_at(start, 0)
+        reader.end_at(end)
+        batch = Batch()
+        add = index.add_columns
+        for item in reader.lines():
+            assert item is not None
+            _lineno, offset, line = item
+            obj = reader.call_object(line)
+            if obj is None:
+                continue
+            error = add(batch, obj, offset, len(line) - 1)
+            if error is not None:
+                reader.record_problem(error)
+        # The last line may run past ``end`` (a torn one at the end of the file): see where
+        # the reading stopped.
+        return {
+            "cols": {name: batch.cols[name].tobytes() for name, _code in _COLUMNS},
+            "flags": bytes(batch.flags),
+            "origin": bytes(batch.origin),
+            "sub_methods": batch.sub_methods,
+            "sub_faults": batch.sub_faults,
+            "methods": index.methods.names,
+            "clients": index.clients.names,
+            "origins": index.origins.names,
+            "shapes": index.shapes.names,
+            # The end of the file is reported by whoever reads on from here.
+            "problems": [p for p in reader.problems if p.kind not in ("torn-line", "torn-gzip")],
+            "lines": reader._lineno,
+            "end": reader._offset,
+            "texts_size": index.texts.size,
+        }
+    finally:
+        reader.close()
+        index.close()
+
+
+def _merge_part(
+    index: CaptureIndex,
+    part: dict[str, Any],
+    texts: _Blob,
+    lines_before: int,
+    problems: list[Problem],
+) -> None:
+    """Append the rows ``index_part`` found, its ids, offsets and line numbers made global."""
+    import dataclasses
+
+    assert index.texts is not None
+    base = index.texts.size
+    with open(texts.path, "rb") as src:
+        while chunk := src.read(8 << 20):
+            index.texts.append(chunk)
+    batch = Batch()
+    for name, code in _COLUMNS:
+        col = array(code)
+        col.frombytes(part["cols"][name])
+        batch.cols[name] = col
+
+    def remap(column: str, names: list[str], table: Interner) -> list[int]:
+        ids = [table.intern(n) for n in names]
+        batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
+        return ids
+
+    methods = remap("method", part["methods"], index.methods)
+    remap("client", part["clients"], index.clients)
+    remap("shape", part["shapes"], index.shapes)
+    origins = [index.origins.intern(n) & 0xFF for n in part["origins"]]
+    table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
+    batch.origin = bytearray(part["origin"]).translate(table)
+    batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
+    batch.flags = bytearray(part["flags"])
+    batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
+    batch.sub_faults = dict(part["sub_faults"])
+    problems.extend(
+        dataclasses.replace(p, line=None if p.line is None else p.line + lines_before)
+        for p in part["problems"]
+    )
+    index.problems[:] = problems
+    index.append_batch(batch)
 
 
 def open_index(
@@ -932,3 +1122,17 @@ def write_rows(index: CaptureIndex, rows: Iterable[int], path: Path) -> int:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return n
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m rpcspy.capture.index PATH START END MAX_LINE TEXTS OUT``: ``index_part`` in
+    another process (the second half of a first reading), its result pickled to ``OUT``."""
+    path, start, end, max_line, texts, out = argv
+    result = index_part(Path(path), int(start), int(end), int(max_line), Path(texts))
+    with open(out, "wb") as f:
+        pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

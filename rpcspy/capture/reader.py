@@ -90,6 +90,7 @@ class CaptureReader:
         self._lineno = 0
         self._offset = 0  # decompressed bytes before the next line
         self._resume: tuple[int, int] | None = None
+        self._end_at: int | None = None
         try:
             if not follow:
                 self._read_header()
@@ -138,6 +139,11 @@ class CaptureReader:
         before ``offset`` are read but not yielded (so their problems are not reported again).
         """
         self._resume = (offset, lineno)
+
+    def end_at(self, offset: int) -> None:
+        """End the lines (quietly: the file goes on) once a line would start at ``offset`` or
+        after it: one part of a file read in parts (plain files; see ``resume_at``)."""
+        self._end_at = offset
 
     def _apply_resume(self) -> None:
         if self._resume is None or self._stream is None:
@@ -367,6 +373,8 @@ class CaptureReader:
                 offset = self._offset
                 self._offset += len(data)
                 yield self._lineno, offset, data
+                if self._end_at is not None and self._offset >= self._end_at:
+                    return
                 continue
             if data:
                 if skipping:
