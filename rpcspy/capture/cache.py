@@ -10,8 +10,10 @@ reused as it is. The capture only grew (same inode, the first and the last 64 Ki
 unchanged) → the saved rows are kept and only the appended lines are read. Anything else → the
 entry is rebuilt. The capture is always the source of truth; deleting the cache loses nothing.
 
-Two processes never share an entry: the second one that opens a capture (``flock``) indexes
-into temporary files instead.
+Locks (``flock`` on the entry): building or extending an entry takes it exclusively; once saved,
+the lock is shared, so other programs can use the saved index at the same time (read-only, and
+only when the capture has not changed). A program that cannot have the entry indexes into
+temporary files instead. A rebuilt entry gets new files, so one still open elsewhere stays intact.
 """
 
 from __future__ import annotations
@@ -81,10 +83,13 @@ def _problem_json(p: Problem) -> list[object]:
 class Entry:
     """One capture's cache directory, locked for this process while open."""
 
-    def __init__(self, capture: Path, directory: Path, lock_fd: int) -> None:
+    def __init__(self, capture: Path, directory: Path, lock_fd: int, *, writable: bool) -> None:
         self.capture = capture
         self.dir = directory
         self._lock_fd = lock_fd
+        #: False: another program has the entry; this one may only read a saved, current index.
+        self.writable = writable
+        self._exclusive = writable
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -98,11 +103,13 @@ class Entry:
         """A data file of the entry; ``fresh`` empties it (and invalidates the entry)."""
         from rpcspy.capture.index import _Blob
 
+        assert self.writable
         path = self.dir / f"{name}.bin"
         if fresh:
             self._invalidate()
-            with open(path, "wb"):
-                pass
+            # A new file: a program still reading the old one keeps reading it intact.
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         return _Blob(path, write=True)
 
     # ------------------------------------------------------------ loading
@@ -119,12 +126,15 @@ class Entry:
             size = meta["size"]
             unchanged = st.st_size == size and st.st_mtime_ns == meta["mtime_ns"]
             if not unchanged and (
-                st.st_size <= size or list(_edges(self.capture, size)) != meta["edges"]
+                not self.writable
+                or st.st_size <= size
+                or list(_edges(self.capture, size)) != meta["edges"]
             ):
                 return None
             self._fill(index, meta)
         except (OSError, ValueError, KeyError, TypeError):
-            self._invalidate()
+            if self.writable:
+                self._invalidate()
             return None
         problems = [Problem(*p) for p in meta["problems"]]
         if not unchanged:
@@ -133,14 +143,37 @@ class Entry:
         return Resume(meta["offset"], meta["lineno"], unchanged, problems)
 
     def _fill(self, index: CaptureIndex, meta: dict[str, Any]) -> None:
+        """Load everything first; touch ``index`` only once all of it is there."""
         from rpcspy.capture.index import _COLUMNS, Interner, _Blob
 
         rows = meta["rows"]
+        columns: dict[str, Any] = {}
         for name, code in (*_COLUMNS, ("flags", "B"), ("origin", "B")):
             col = array(code)
             with open(self.dir / f"{name}.col", "rb") as f:
                 col.fromfile(f, rows)
-            setattr(index, name, bytearray(col.tobytes()) if code == "B" else col)
+            columns[name] = bytearray(col.tobytes()) if code == "B" else col
+        w = self.writable
+        opened: list[_Blob] = []
+        try:
+            texts = _Blob(self.dir / "texts.bin", write=w)
+            opened.append(texts)
+            lines = _Blob(self.dir / "lines.bin", write=w) if meta["gzip"] else _Blob(self.capture)
+            opened.append(lines)
+            if texts.size < meta["texts_size"] or (
+                meta["gzip"] and lines.size < meta["lines_size"]
+            ):
+                raise ValueError("a data file of the entry is short")
+        except BaseException:
+            for blob in opened:
+                blob.close()
+            raise
+        if w:
+            texts.truncate(meta["texts_size"])
+            if meta["gzip"]:
+                lines.truncate(meta["lines_size"])
+        for name, col in columns.items():
+            setattr(index, name, col)
         index.methods = Interner(meta["methods"])
         index.clients = Interner(meta["clients"])
         index.origins = Interner(meta["origins"])
@@ -149,23 +182,22 @@ class Entry:
         index.sub_faults = {int(k): tuple(v) for k, v in meta["sub_faults"].items()}
         index.faults = meta["faults"]
         index.bad = meta["bad"]
-        texts = _Blob(self.dir / "texts.bin", write=True)
-        texts.truncate(meta["texts_size"])
         index.texts = texts
-        if meta["gzip"]:
-            lines = _Blob(self.dir / "lines.bin", write=True)
-            lines.truncate(meta["lines_size"])
-            index.lines = lines
-        else:
-            index.lines = _Blob(self.capture)
+        index.lines = lines
         index.version += 1
 
     # ------------------------------------------------------------ saving
 
     def save(self, index: CaptureIndex, reader: CaptureReader) -> None:
         """Save ``index`` (file rows only: nothing is saved once live records were added)."""
-        if index._memory or index.texts is None or index.lines is None:
+        if index._memory or index.texts is None or index.lines is None or not self.writable:
             return
+        if not self._exclusive:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # others use the saved index now: keep it as it is
+            self._exclusive = True
         self._invalidate()
         st = os.stat(self.capture)
         rows = index.count
@@ -210,6 +242,9 @@ class Entry:
         tmp = self.dir / "meta.json.part"
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, self.dir / "meta.json")
+        # Saved: others may read it now.
+        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        self._exclusive = False
 
 
 def _column_names() -> tuple[tuple[str, str], ...]:
@@ -229,7 +264,12 @@ def open_entry(capture: Path) -> Entry | None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        writable = True
     except OSError:
-        os.close(fd)
-        return None
-    return Entry(capture.resolve(), directory, fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        writable = False
+    return Entry(capture.resolve(), directory, fd, writable=writable)

@@ -183,13 +183,16 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 class _Blob:
     """A file read by offset (the capture, its decompressed copy, or the messages file)."""
 
-    def __init__(self, path: Path, *, write: bool = False, temp: bool = False) -> None:
+    def __init__(self, path: Path, *, write: bool = False, fd: int | None = None) -> None:
         self.path = path
         flags = (os.O_RDWR | os.O_CREAT) if write else os.O_RDONLY
-        self._fd = os.open(path, flags, 0o600)
+        self._fd = os.open(path, flags, 0o600) if fd is None else fd
         self.size = os.fstat(self._fd).st_size
-        self._temp = temp
         self._lock = threading.Lock()
+
+    @property
+    def fd(self) -> int:
+        return self._fd
 
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)
@@ -210,16 +213,13 @@ class _Blob:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self._fd)
-        if self._temp:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
 
 
 def temp_blob(prefix: str) -> _Blob:
-    """A scratch file, removed when closed."""
+    """A scratch file with no name: gone when closed, or when the process ends however it ends."""
     fd, name = tempfile.mkstemp(prefix=prefix)
-    os.close(fd)
-    return _Blob(Path(name), write=True, temp=True)
+    os.unlink(name)
+    return _Blob(Path(f"/dev/fd/{fd}"), fd=fd)
 
 
 # ---------------------------------------------------------------- the index
@@ -401,16 +401,16 @@ class CaptureIndex:
                 part = {"result": response["result"]}
         subcalls = obj.get("subcalls") or []
         text = orjson.dumps([call, part, subcalls])
-        known = self._memo.get(text)
+        memory = offset >= MEMORY_BIT
+        known: _Content | RecordError | None = None if memory else self._memo.get(text)
         if known is None:
-            known = self._learn(text, call, part, subcalls, check=check)
-        if check and (type(known) is RecordError or not _envelope_ok(obj)):
+            known = self._learn(text, call, part, subcalls, check=check, store=not memory)
+        if check and (isinstance(known, RecordError) or not _envelope_ok(obj)):
             error = _verdict(obj)  # the schema's own check: the reader's reason and path
             if error is not None:
                 return error
-        if type(known) is RecordError:
+        if isinstance(known, RecordError):
             return known
-        assert isinstance(known, tuple)
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
         if offset >= MEMORY_BIT:
             text_off = MEMORY_BIT + len(self._memory_text)
@@ -465,7 +465,7 @@ class CaptureIndex:
         return None
 
     def _learn(
-        self, text: bytes, call: Any, part: Any, subcalls: Any, *, check: bool
+        self, text: bytes, call: Any, part: Any, subcalls: Any, *, check: bool, store: bool
     ) -> _Content | RecordError:
         """Check a content not seen yet; what the columns need of it, its shape, its messages
         stored once."""
@@ -513,10 +513,11 @@ class CaptureIndex:
             if sub_faults:
                 flags |= F_SUBFAULT
             sub_methods = tuple(self.methods.intern(str(s["call"]["method"])) for s in subcalls)
-        # In-memory only (no messages file): each row keeps its own text.
-        text_off = 0 if self.texts is None else self.texts.append(text)
+        # An in-memory row keeps its own text (the messages file may be another's, read-only).
+        store = store and self.texts is not None
+        text_off = self.texts.append(text) if store and self.texts is not None else 0
         known = (shape_id, text_off, len(text), method_id, flags, fault, sub_methods, sub_faults)
-        if self.texts is not None:
+        if store:
             if len(self._memo) >= _MEMO_MAX:
                 self._memo.clear()
             self._memo[text] = known
@@ -552,7 +553,7 @@ class CaptureIndex:
             column = lambda r: (flags[r] & (F_ERROR | F_PROBLEM), flags[r] & F_FAULT, fault[r])  # noqa: E731
         else:
             raise ValueError(f"unknown sort key {key!r}")
-        return array("i", sorted(rows, key=column, reverse=reverse))
+        return array("i", sorted(rows, key=column, reverse=reverse))  # type: ignore[arg-type]
 
     def method_stats(self, rows: Iterable[int]) -> list[MethodStats]:
         """Count, faults and latency percentiles per method over ``rows``."""
@@ -765,10 +766,16 @@ class IndexBuilder:
         self._entry = cache_module.open_entry(self.path) if cache else None
         self._resume: cache_module.Resume | None = None
         try:
+            if self._entry is not None and not self._entry.writable and follow:
+                self._entry.close()  # another program has the entry; following needs to write
+                self._entry = None
             if self._entry is not None:
                 self._resume = self._entry.load(self.index)
                 if self._resume is not None:
                     self.source = "cached" if self._resume.unchanged else "extended"
+                elif not self._entry.writable:
+                    self._entry.close()  # another program has it: index into temporary files
+                    self._entry = None
             if self._resume is None:
                 self._attach_new_files()
             self.reader = CaptureReader(
@@ -830,16 +837,19 @@ class IndexBuilder:
         mid, end = part
         texts = self._scratch("texts-part")
         out = self._scratch("part-result")
+        # The helper writes into our scratch files by descriptor, and ends when its stdin does
+        # (this process ended, however it ended).
         worker = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "rpcspy.capture.index",
-                *(str(a) for a in (self.path, mid, end, self._max_line, texts.path, out.path)),
+                *(str(a) for a in (self.path, mid, end, self._max_line, texts.fd, out.fd)),
             ],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            pass_fds=(texts.fd, out.fd),
         )
         try:
             self.reader.end_at(mid)
@@ -848,8 +858,7 @@ class IndexBuilder:
                 return
             result = None
             if worker.wait() == 0:
-                with open(out.path, "rb") as f:
-                    result = pickle.load(f)
+                result = pickle.loads(out.read(0, os.fstat(out.fd).st_size))
             first_part = self.reader
             self.reader = CaptureReader(
                 self.path,
@@ -868,16 +877,14 @@ class IndexBuilder:
             if worker.poll() is None:
                 worker.terminate()
                 worker.wait()
+            if worker.stdin is not None:
+                worker.stdin.close()
             for scratch in (texts, out):
                 scratch.truncate(0)
                 scratch.close()
         self._consume(self.reader)
 
     def _scratch(self, name: str) -> _Blob:
-        if self._entry is not None:
-            blob = self._entry.blob(name, fresh=False)
-            blob.truncate(0)
-            return blob
         return temp_blob(f"rpcspy-{name}-")
 
     def _second_half(self) -> tuple[int, int] | None:
@@ -984,13 +991,13 @@ class IndexBuilder:
 
 
 def index_part(
-    path: Path, start: int, end: int, max_line_bytes: int, texts_path: Path
+    path: Path, start: int, end: int, max_line_bytes: int, texts_fd: int
 ) -> dict[str, Any]:
     """Index the lines of a plain capture from ``start`` to ``end`` (in another process): the
     columns, names, problems (line numbers counted from ``start``) and messages (written to
-    ``texts_path``), for ``_merge_part``."""
+    the file ``texts_fd``), for ``_merge_part``."""
     index = CaptureIndex()
-    index.texts = _Blob(texts_path, write=True)
+    index.texts = _Blob(Path(f"/dev/fd/{texts_fd}"), fd=texts_fd)
     reader = CaptureReader(path, max_line_bytes=max_line_bytes)
     try:
         reader.resume_at(start, 0)
@@ -1041,9 +1048,10 @@ def _merge_part(
 
     assert index.texts is not None
     base = index.texts.size
-    with open(texts.path, "rb") as src:
-        while chunk := src.read(8 << 20):
-            index.texts.append(chunk)
+    at = 0
+    while chunk := texts.read(at, 8 << 20):
+        index.texts.append(chunk)
+        at += len(chunk)
     batch = Batch()
     for name, code in _COLUMNS:
         col = array(code)
@@ -1125,11 +1133,18 @@ def write_rows(index: CaptureIndex, rows: Iterable[int], path: Path) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m rpcspy.capture.index PATH START END MAX_LINE TEXTS OUT``: ``index_part`` in
-    another process (the second half of a first reading), its result pickled to ``OUT``."""
-    path, start, end, max_line, texts, out = argv
-    result = index_part(Path(path), int(start), int(end), int(max_line), Path(texts))
-    with open(out, "wb") as f:
+    """``python -m rpcspy.capture.index PATH START END MAX_LINE TEXTS_FD OUT_FD``: ``index_part``
+    in another process (the second half of a first reading), its result pickled to ``OUT_FD``.
+    It ends at once when its stdin ends: the process that started it is gone."""
+
+    def watch_parent() -> None:
+        sys.stdin.buffer.read()
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    path, start, end, max_line, texts_fd, out_fd = argv
+    result = index_part(Path(path), int(start), int(end), int(max_line), int(texts_fd))
+    with os.fdopen(int(out_fd), "wb") as f:
         pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -332,19 +333,49 @@ def test_gzip_cache_and_growth(tmp_path: Path) -> None:
     grown.close()
 
 
-def test_two_processes_do_not_share_an_entry(tmp_path: Path) -> None:
+def test_an_entry_is_written_by_one_and_then_shared(tmp_path: Path) -> None:
     path = write_capture(tmp_path / "c.jsonl.gz", sample_records())
     one = IndexBuilder(path)
-    two = IndexBuilder(path)  # the entry is locked: this one uses temporary files
+    two = IndexBuilder(path)  # the entry is being built: this one uses temporary files
     one.run()
     two.run()
     assert one.index.count == two.index.count == 12
     assert two.index.record(11).seq == 12
     temp = two.index.lines
-    assert temp is not None and temp.path.exists()
+    assert temp is not None and str(temp.path).startswith("/dev/fd/")  # no name: nothing left
     two.close()
-    assert not temp.path.exists()  # temporary files go on close
+    with pytest.raises(OSError):
+        os.fstat(temp.fd)
+    # Saved: a third one shares it (read-only) while the first still has it open.
+    three = IndexBuilder(path)
+    three.run()
+    assert three.source == "cached" and three.index.count == 12
+    assert three.index.record(11).seq == 12
+    three.close()
+    assert one.index.record(11).seq == 12
     one.close()
+
+
+def test_a_helper_process_indexes_the_second_half_of_a_big_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
+    records = sample_records() * 20
+    path = write_capture(tmp_path / "big.jsonl", records)
+    lines = path.read_bytes().splitlines(keepends=True)
+    at = len(lines) * 3 // 4
+    lines.insert(at, b"{oops\n")  # a bad line in the second half
+    path.write_bytes(b"".join(lines))
+    limit = 1 << 20
+    expected = by_reader(path, limit)
+    assert by_index(path, limit) == expected
+    assert [p[2] for p in expected[2]] == [at + 1]  # type: ignore[index]
+    builder = IndexBuilder(path, cache=False)
+    builder.run()
+    assert builder.index.count == len(records) and len(builder.index.shapes.names) < 20
+    builder.close()
 
 
 # ---------------------------------------------------------------- following
