@@ -620,6 +620,17 @@ def _skeleton(v: Any) -> Any:
 # ---------------------------------------------------------------- fast envelope check
 
 
+def _call_object(reader: CaptureReader, line: bytes) -> dict[str, Any] | None:
+    """``reader.call_object(line)``, with the common case (a call line orjson reads) first."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return reader.call_object(line)
+    if type(obj) is dict and obj.get("type") == "call":
+        return obj
+    return reader.call_object(line)  # anything else: the reader says what it is
+
+
 def _verdict(obj: dict[str, Any]) -> RecordError | None:
     """The schema's own verdict on a call line: None when it is a valid record."""
     try:
@@ -954,7 +965,7 @@ class IndexBuilder:
             _lineno, offset, line = item
             if offset < skip_to:
                 continue  # gzip, resumed: this line is indexed already
-            obj = reader.call_object(line)
+            obj = _call_object(reader, line)
             if obj is None:
                 continue
             if copy:
@@ -1007,7 +1018,7 @@ def index_part(
         for item in reader.lines():
             assert item is not None
             _lineno, offset, line = item
-            obj = reader.call_object(line)
+            obj = _call_object(reader, line)
             if obj is None:
                 continue
             error = add(batch, obj, offset, len(line) - 1)
