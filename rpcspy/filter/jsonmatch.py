@@ -189,7 +189,8 @@ def matches_messages(node: Text | PathTest, messages: list[Any]) -> bool:
 
 
 def value_text(value: Value) -> str | None:
-    """The searchable text of a scalar (``42``, ``bob``, ``true``); None for base64, nil, containers."""
+    """The searchable text of a scalar (``42``, ``bob``, ``true``); None for base64, nil and
+    containers."""
     if isinstance(value, Boolean):
         return "true" if value else "false"
     if isinstance(value, IntegerValue):
@@ -228,7 +229,8 @@ def compare_number(left: Decimal | float, op: str, right: Decimal | float) -> bo
 
 
 def compare_value(value: Value, op: str, text: str) -> bool:
-    """Does ``value OP text`` hold? ``~`` is substring (ignoring case); numbers compare as numbers."""
+    """Does ``value OP text`` hold? ``~`` is a substring (ignoring case); numbers compare as
+    numbers."""
     if op == "~":
         vt = value_text(value)
         return vt is not None and text.casefold() in vt.casefold()

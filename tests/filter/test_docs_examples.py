@@ -92,7 +92,7 @@ def _records() -> list[object]:
     records.append(
         exchange(14, "dir.list", ({"items": [{"id": 7}]},), result={"total": 12, "when": "x"})
     )
-    records.append(exchange(15, "user.get", ("say \"hi\"",), result=["a", "txt"]))
+    records.append(exchange(15, "user.get", ('say "hi"',), result=["a", "txt"]))
     other = exchange(16, "math.add", (7, 2.5), result=9.5, origin="resent")
     records.append(dataclasses.replace(other, client=("10.0.0.3", 4000), status=500))
     records.append(exchange(17, "dir.put", ("x" * 11_000,), result=True))
@@ -136,7 +136,9 @@ def test_every_documented_filter_agrees_everywhere(capture: Path) -> None:
         # like ``ms`` or ``int``, that the doc mentions as units and type names).
         examples = [t for t in FILTERS if not t.isalnum() or t.lower() in FLAGS]
         with ThreadPoolExecutor(4) as pool:
-            shown = dict(zip(examples, pool.map(lambda t: _show(capture, t), examples), strict=True))
+            shown = dict(
+                zip(examples, pool.map(lambda t: _show(capture, t), examples), strict=True)
+            )
         for text in examples:
             assert shown[text] == expected[text], text
         # The comparisons are not between empty lists: each kind of test finds some calls.
