@@ -85,7 +85,8 @@ def test_matches(records: dict[int, CallRecord], text: str, expected: list[int])
 
 
 def test_string_seven_equals_text_seven(records: dict[int, CallRecord]) -> None:
-    # '=' on a string compares text: string "7" equals 7 written as text; the type test tells them apart.
+    # '=' on a string compares text: string "7" equals 7 written as text; the type test tells
+    # them apart.
     assert seqs(records, 'params[0].id="7"') == [3, 4]
     assert seqs(records, "params[0].id=7 and params[0].id:int") == [3]
 
