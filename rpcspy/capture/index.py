@@ -770,6 +770,8 @@ class IndexBuilder:
         self.first_page_shown = threading.Event()
         #: How the index was got: "built", "cached" (reused as is) or "extended" (cache + growth).
         self.source = "built"
+        #: True when a helper process indexed the second half of the file.
+        self.helped = False
         self._closed = False
         self._first = True
         self._on_batch: Callable[[int], None] | None = None
@@ -854,7 +856,7 @@ class IndexBuilder:
             [
                 sys.executable,
                 "-m",
-                "rpcspy.capture.index",
+                "rpcspy.capture._part",
                 *(str(a) for a in (self.path, mid, end, self._max_line, texts.fd, out.fd)),
             ],
             stdin=subprocess.PIPE,
@@ -881,6 +883,7 @@ class IndexBuilder:
             self._before = self._problems_before + first_part.problems
             if result is not None:
                 _merge_part(self.index, result, texts, first_part._lineno, self._before)
+                self.helped = True
                 self.reader.resume_at(result["end"], first_part._lineno + result["lines"])
             else:  # read the second half here after all
                 self.reader.resume_at(first_part._offset, first_part._lineno)
@@ -1141,24 +1144,3 @@ def write_rows(index: CaptureIndex, rows: Iterable[int], path: Path) -> int:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return n
-
-
-def _main(argv: list[str]) -> int:
-    """``python -m rpcspy.capture.index PATH START END MAX_LINE TEXTS_FD OUT_FD``: ``index_part``
-    in another process (the second half of a first reading), its result pickled to ``OUT_FD``.
-    It ends at once when its stdin ends: the process that started it is gone."""
-
-    def watch_parent() -> None:
-        sys.stdin.buffer.read()
-        os._exit(1)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    path, start, end, max_line, texts_fd, out_fd = argv
-    result = index_part(Path(path), int(start), int(end), int(max_line), int(texts_fd))
-    with os.fdopen(int(out_fd), "wb") as f:
-        pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

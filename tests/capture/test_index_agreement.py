@@ -374,6 +374,7 @@ def test_a_helper_process_indexes_the_second_half_of_a_big_file(
     assert [p[2] for p in expected[2]] == [at + 1]  # type: ignore[index]
     builder = IndexBuilder(path, cache=False)
     builder.run()
+    assert builder.helped  # the second half did come from the helper process
     assert builder.index.count == len(records) and len(builder.index.shapes.names) < 20
     builder.close()
 
