@@ -56,7 +56,7 @@ EXTRA = [
     "result.total>250",
 ]
 #: Selective filters also run through ``rpcspy show --filter``.
-SHOW = ["params[0].id:string", "fault:-32601", "mallory", "result.total>499", "params[1]:struct"]
+SHOW = ["params[0].id:string", "fault:-32601", "mallory", "result.total>499", "result.admin=true"]
 
 
 def documented_filters() -> list[str]:
