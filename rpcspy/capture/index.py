@@ -42,6 +42,7 @@ from typing import Any, Final
 
 import orjson
 
+from rpcspy.capture._gzip import GZIP_MAGIC
 from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
 from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, Problem
 from rpcspy.capture.schema import (
@@ -903,12 +904,14 @@ class IndexBuilder:
 
     def _second_half(self) -> tuple[int, int] | None:
         """Where a second process should start and stop, or None to read in this one."""
-        if self.reader.compressed or os.cpu_count() == 1:
+        if os.cpu_count() == 1:
             return None
         size = os.stat(self.path).st_size
         if size < PARALLEL_MIN_BYTES:
             return None
         with open(self.path, "rb") as f:
+            if f.read(2) == GZIP_MAGIC:
+                return None  # a gzip stream is read from its start only
             f.seek(size // 2)
             chunk = f.read(1 << 20)
         nl = chunk.find(b"\n")

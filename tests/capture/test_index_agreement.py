@@ -377,6 +377,19 @@ def test_a_helper_process_indexes_the_second_half_of_a_big_file(
     assert builder.helped  # the second half did come from the helper process
     assert builder.index.count == len(records) and len(builder.index.shapes.names) < 20
     builder.close()
+    # Not for gzip (even followed, before its first bytes are read): one process reads it.
+    gz = write_capture(tmp_path / "big.jsonl.gz", records)
+    followed = IndexBuilder(gz, CaptureIndex(), follow=True, cache=False, poll_interval=0.02)
+    thread = threading.Thread(target=followed.run)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while followed.index.count < len(records) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert followed.index.count == len(records)
+    assert followed.index.record(len(records) - 1).seq == records[-1].seq
+    followed.close()
+    thread.join(10)
+    assert not followed.helped
 
 
 # ---------------------------------------------------------------- following
