@@ -5,11 +5,15 @@ problems, slow calls), opens it in the real app (headless, Textual's test driver
 
 - first screen: from launching ``rpcspy tui`` in a real terminal (tmux) until the first row is
   drawn, and, headless, from creating the app until the list shows calls and the app is idle;
-- indexing: until every call is indexed (baseline: reading the file and parsing every line's JSON);
-- each filter over all calls through the store, and through the UI with the longest stall of the
-  event loop meanwhile (the UI must stay responsive);
-- resident memory (VmRSS now, VmHWM peak) after indexing and filtering;
+- indexing: until every call is indexed (baseline: reading the file and parsing every line's JSON),
+  on first open (no cached index) and on reopen (the index cached by the first open);
+- each filter over all calls through the capture index, and through the UI with the longest stall
+  of the event loop meanwhile (the UI must stay responsive);
+- resident memory (VmRSS now, VmHWM peak) after indexing and filtering (and the peak of the
+  helper process that indexes the second half of a big file on first open);
 - paging through the list.
+
+The index cache goes to a fresh temporary directory (``RPCSPY_CACHE_DIR``) for the run.
 
 It reports figures and asserts nothing. ``--quick`` uses 20,000 calls; ``--calls N`` any number;
 ``--keep PATH`` keeps (or reuses) the generated capture.
@@ -25,202 +29,22 @@ import asyncio
 import datetime as dt
 import gc
 import os
-import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import xmlrpc.client
 from pathlib import Path
 
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from rpcspy.capture import CallRecord, HttpMessage, build_record  # noqa: E402
-from rpcspy.capture.schema import dumps_line, make_header, record_to_json  # noqa: E402
-
-T0 = 1_700_000_000.0
-METHODS = [
-    (
-        "user.get",
-        lambda r: ({"name": r.choice(NAMES), "id": r.randint(1, 9999)},),
-        lambda r: {"name": r.choice(NAMES), "id": r.randint(1, 9999), "admin": r.random() < 0.1},
-    ),
-    (
-        "dir.list",
-        lambda r: (f"/srv/{r.choice(NAMES)}", {"recursive": False}),
-        lambda r: [f"file{i}.txt" for i in range(r.randint(0, 5))],
-    ),
-    ("math.add", lambda r: (r.randint(0, 100), r.randint(0, 100)), lambda r: r.randint(0, 200)),
-    ("system.listMethods", lambda r: (), lambda r: ["dir.list", "math.add", "user.get"]),
-    (
-        "order.create",
-        lambda r: (
-            {
-                "sku": f"SKU-{r.randint(1, 500)}",
-                "qty": r.randint(1, 9),
-                "when": xmlrpc.client.DateTime(dt.datetime(2024, 5, 1, 12, 0)),
-            },
-        ),
-        lambda r: {"order": r.randint(1, 10**6), "total": round(r.uniform(1, 500), 2)},
-    ),
-    ("session.ping", lambda r: (), lambda r: True),
-]
-NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
-
-
-def _exchange(
-    seq: int,
-    method: str,
-    params: tuple[object, ...],
-    *,
-    result: object = None,
-    fault: tuple[int, str] | None = None,
-    raw_response: bytes | None = None,
-    error: str | None = None,
-) -> CallRecord:
-    body = xmlrpc.client.dumps(params, method, allow_none=True).encode()
-    if raw_response is None and error is None:
-        if fault is not None:
-            raw_response = xmlrpc.client.dumps(
-                xmlrpc.client.Fault(*fault), methodresponse=True
-            ).encode()
-        else:
-            raw_response = xmlrpc.client.dumps(
-                (result,), methodresponse=True, allow_none=True
-            ).encode()
-    return build_record(
-        HttpMessage(
-            (
-                ("Host", "10.0.0.1:8000"),
-                ("User-Agent", "Python-xmlrpc/3.12"),
-                ("Content-Type", "text/xml"),
-                ("Content-Length", str(len(body))),
-            ),
-            body,
-        ),
-        HttpMessage(
-            () if error else (("Server", "BaseHTTP/0.6 Python/3.12"), ("Content-Type", "text/xml")),
-            raw_response,
-        ),
-        started=T0,
-        ended=None if error else T0 + 0.002,
-        client=("10.0.0.7", 40000),
-        server=("10.0.0.1", 8000),
-        scheme="http",
-        host="10.0.0.1",
-        port=8000,
-        path="/RPC2",
-        status=None if error else 200,
-        error=error,
-        seq=seq,
-    )
-
-
-def templates(rng: random.Random) -> list[tuple[dict[str, object], str]]:
-    """About 200 distinct exchanges as capture JSON objects, each with its kind."""
-    out: list[tuple[dict[str, object], str]] = []
-    for i in range(180):
-        method, make_params, make_result = METHODS[i % len(METHODS)]
-        out.append(
-            (record_to_json(_exchange(i, method, make_params(rng), result=make_result(rng))), "ok")
-        )
-    for code, text in (
-        (-32601, "method not found"),
-        (4, "Too many parameters"),
-        (-32602, "invalid params"),
-    ):
-        out.append(
-            (
-                record_to_json(
-                    _exchange(0, "user.get", ({"name": "mallory"},), fault=(code, text))
-                ),
-                "fault",
-            )
-        )
-    calls = [
-        {"methodName": "math.add", "params": [1, 2]},
-        {"methodName": "user.get", "params": [{"name": "bob"}]},
-        {"methodName": "nope", "params": []},
-    ]
-    response = xmlrpc.client.dumps(
-        ([[3], [{"name": "bob", "id": 2}], {"faultCode": -32601, "faultString": "nope"}],),
-        methodresponse=True,
-    ).encode()
-    out.append(
-        (
-            record_to_json(_exchange(0, "system.multicall", (calls,), raw_response=response)),
-            "multicall",
-        )
-    )
-    out.append(
-        (
-            record_to_json(
-                _exchange(
-                    0,
-                    "user.get",
-                    ({"name": "x"},),
-                    raw_response=b"<methodResponse><params><param><value><int>1",
-                )
-            ),
-            "problem",
-        )
-    )
-    out.append(
-        (
-            record_to_json(
-                _exchange(0, "math.add", (1, 2), error="upstream refused the connection")
-            ),
-            "error",
-        )
-    )
-    return out
-
-
-def generate(path: Path, n: int, seed: int = 1) -> None:
-    """Write a capture of ``n`` calls: ~1% faults, ~0.5% multicalls, ~0.1% problems, ~2% slow."""
-    rng = random.Random(seed)
-    temps = templates(rng)
-    by_kind: dict[str, list[dict[str, object]]] = {}
-    for obj, kind in temps:
-        by_kind.setdefault(kind, []).append(obj)
-    ok = by_kind["ok"]
-    with open(path, "wb") as out:
-        out.write(dumps_line(make_header(created=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))))
-        buf: list[bytes] = []
-        t = T0
-        for seq in range(1, n + 1):
-            x = rng.random()
-            if x < 0.01:
-                obj = rng.choice(by_kind["fault"])
-            elif x < 0.015:
-                obj = by_kind["multicall"][0]
-            elif x < 0.016:
-                obj = by_kind["problem"][0]
-            elif x < 0.0165:
-                obj = by_kind["error"][0]
-            else:
-                obj = ok[rng.randrange(len(ok))]
-            t += rng.expovariate(200.0)
-            d = dict(obj)
-            d["seq"] = seq
-            d["id"] = f"{seq:032x}"
-            d["started"] = t
-            slow = rng.random() < 0.02
-            ms = rng.uniform(200, 900) if slow else rng.lognormvariate(0.7, 0.6)
-            if d["ended"] is not None:
-                d["ended"] = t + ms / 1000.0
-                d["duration_ms"] = ms
-            d["client"] = ["10.0.0." + str(7 + seq % 5), 40000 + seq % 20000]
-            buf.append(orjson.dumps(d, option=orjson.OPT_APPEND_NEWLINE))
-            if len(buf) >= 10_000:
-                out.write(b"".join(buf))
-                buf.clear()
-        out.write(b"".join(buf))
+from _generate import ensure  # noqa: E402
 
 
 def rss_mb() -> tuple[float, float]:
@@ -248,6 +72,7 @@ FILTERS = [
     "method:dir.* and latency>200ms",
     "mallory",
     "params[0].name=bob",
+    "params[0].id:string",
     "result.admin=true",
     "method:user.get and bob",
     "alice or fault",
@@ -255,7 +80,8 @@ FILTERS = [
 
 
 def baseline(path: Path, limit: int) -> float:
-    """Seconds to read the file and parse every line's JSON (the least any indexer must do)."""
+    """Seconds to read the file and parse every line's JSON (what one process must do at least
+    when nothing is cached)."""
     t = time.perf_counter()
     with open(path, "rb") as f:
         for i, line in enumerate(f):
@@ -265,7 +91,7 @@ def baseline(path: Path, limit: int) -> float:
     return time.perf_counter() - t
 
 
-async def run_app(path: Path, n: int) -> dict[str, object]:
+async def run_app(path: Path, n: int, *, filters: bool = True) -> dict[str, object]:
     from rpcspy.tui.app import RpcSpyApp
     from rpcspy.tui.screens.calls import CallsScreen
 
@@ -292,8 +118,11 @@ async def run_app(path: Path, n: int) -> dict[str, object]:
         await pilot.pause()
         report["indexed_s"] = time.perf_counter() - t0
         report["rows"] = app.store.count
+        report["index_source"] = app.indexer.source
         gc.collect()
         report["rss_after_index_mb"] = rss_mb()
+        if not filters:
+            return report
         # Paging: 50 page-downs, each drawing new rows (records decoded lazily).
         screen.call_list.focus()
         t = time.perf_counter()
@@ -340,17 +169,17 @@ async def run_app(path: Path, n: int) -> dict[str, object]:
             await task
             ui.append((text or "(clear)", elapsed, len(screen.call_list.shown), gaps[0] * 1000))
         report["ui_filters"] = ui
-        from rpcspy.filter import parse_filter
+        from rpcspy.filter import filter_rows, parse_filter
 
         store_filters = []
         for text in FILTERS:
             flt = parse_filter(text)
             t = time.perf_counter()
-            shown = app.store.filter_rows(flt)
+            shown = filter_rows(app.store, flt)
             store_filters.append((text, time.perf_counter() - t, len(shown)))
         report["store_filters"] = store_filters
         t = time.perf_counter()
-        srt = app.store.sort_rows(app.store.filter_rows(parse_filter("")), "duration")
+        srt = app.store.sort_rows(filter_rows(app.store, parse_filter("")), "duration")
         report["sort_s"] = (time.perf_counter() - t, len(srt))
         gc.collect()
         report["rss_after_filters_mb"] = rss_mb()
@@ -426,15 +255,19 @@ def main() -> int:
         tmpdir = tempfile.TemporaryDirectory(prefix="rpcspy-bench-")
         path = Path(tmpdir.name) / "big.jsonl"
     try:
-        if not path.exists():
-            t = time.perf_counter()
-            generate(path, n)
-            print(
-                f"generated {n:,} calls in {time.perf_counter() - t:.1f} s: "
-                f"{path.stat().st_size / 1e6:.0f} MB ({path.stat().st_size // n} B/call)"
-            )
+        ensure(path, n)
+        cache = tempfile.TemporaryDirectory(prefix="rpcspy-bench-cache-")
+        os.environ["RPCSPY_CACHE_DIR"] = cache.name
         base = baseline(path, n)
         print(f"baseline: read + orjson.loads every line: {base:.2f} s")
+        first = asyncio.run(run_app(path, n, filters=False))
+        print(
+            f"first open (nothing cached): first screen {first['first_screen_s']:.3f} s, "
+            f"indexed {first['rows']:,} calls in {first['indexed_s']:.2f} s "
+            f"({first['index_source']}); RSS {first['rss_after_index_mb'][0]:.0f} MB, "  # type: ignore[index]
+            f"peak {first['rss_after_index_mb'][1]:.0f} MB; helper process peak "  # type: ignore[index]
+            f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
+        )
         terminal = terminal_first_screen(path)
         if terminal:
             print(
@@ -449,7 +282,11 @@ def main() -> int:
             f"baseline, the app with no capture: {report['empty_screen_s']:.3f} s)"
         )
         indexed = float(report["indexed_s"])  # type: ignore[arg-type]
-        print(f"indexed {rows:,} calls: {indexed:.2f} s ({indexed / base:.2f}x baseline)")
+        print(
+            f"reopen: indexed {rows:,} calls: {indexed:.2f} s ({report['index_source']}; "
+            f"first open {first['indexed_s']:.2f} s, {float(first['indexed_s']) / base:.2f}x "  # type: ignore[arg-type]
+            "baseline)"
+        )
         now, peak = report["rss_after_index_mb"]  # type: ignore[misc]
         print(f"memory after index:    RSS {now:.0f} MB, peak {peak:.0f} MB")
         print(
@@ -466,6 +303,7 @@ def main() -> int:
         print(f"sort all by duration:  {sort_s:.2f} s ({sorted_n:,} rows)")
         now, peak = report["rss_after_filters_mb"]  # type: ignore[misc]
         print(f"memory after filters:  RSS {now:.0f} MB, peak {peak:.0f} MB")
+        cache.cleanup()
     finally:
         if tmpdir is not None:
             tmpdir.cleanup()

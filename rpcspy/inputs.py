@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rpcspy.capture import CaptureFormatError, CaptureReader, read_capture, read_header
+from rpcspy.capture import (
+    CaptureFormatError,
+    CaptureIndex,
+    CaptureReader,
+    IndexBuilder,
+    read_capture,
+    read_header,
+)
 from rpcspy.exits import EXIT_INPUT, CliError
 
-__all__ = ["check_capture", "open_capture"]
+__all__ = ["check_capture", "open_capture", "open_capture_index"]
 
 
 def _require_file(path: Path) -> None:
@@ -26,6 +33,26 @@ def open_capture(path: Path) -> CaptureReader:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def open_capture_index(path: Path) -> tuple[CaptureIndex, IndexBuilder]:
+    """The index of ``path``, built (or reused from the cache) now; close the builder after."""
+    _require_file(path)
+    try:
+        builder = IndexBuilder(path)
+    except CaptureFormatError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+    try:
+        builder.run()
+    except CaptureFormatError as exc:
+        builder.close()
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
+    except BaseException:
+        builder.close()
+        raise
+    return builder.index, builder
 
 
 def check_capture(path: Path, *, allow_empty: bool = False) -> None:

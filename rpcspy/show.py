@@ -5,22 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from rpcspy.capture import CallRecord, CaptureFormatError, record_to_json
+from rpcspy.capture import CallRecord, CaptureFormatError, Problem, record_to_json
 from rpcspy.capture.reader import CaptureReader
 from rpcspy.capture.summary import outcome, size_text, sub_outcome, time_text
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
-from rpcspy.inputs import open_capture
+from rpcspy.filter import FilterError, filter_rows, parse_filter
+from rpcspy.inputs import open_capture, open_capture_index
 from rpcspy.term import Style, warn
 from rpcspy.xmlrpc.messages import Fault
 from rpcspy.xmlrpc.render import format_call, format_message_tree, format_response
 
-__all__ = ["call_status", "show_call", "show_table", "summary_json"]
+__all__ = ["call_json", "call_status", "show_call", "show_table", "summary_json"]
 
 #: Colour of each outcome kind (see ``rpcspy.capture.summary``).
 _KIND_COLOUR = {
@@ -42,12 +43,13 @@ def _records(reader: CaptureReader, path: Path) -> Iterator[CallRecord]:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from exc
 
 
-def _finish(reader: CaptureReader, path: Path) -> int:
+def _finish(reader: CaptureReader | Sequence[Problem], path: Path) -> int:
     """Report skipped lines on stderr; the exit code says whether anything was skipped."""
-    for problem in reader.problems:
+    problems = reader.problems if isinstance(reader, CaptureReader) else reader
+    for problem in problems:
         warn(f"{path}: {problem.message}")
-    if reader.problems:
-        n = len(reader.problems)
+    if problems:
+        n = len(problems)
         warn(f"{path}: {n} line{'s' if n != 1 else ''} skipped; the other records are shown")
         return EXIT_PARTIAL
     return EXIT_OK
@@ -86,14 +88,41 @@ def summary_json(record: CallRecord) -> dict[str, Any]:
     }
 
 
-def show_table(path: Path, *, as_json: bool = False) -> int:
-    """Print one row per call; returns the exit code."""
-    reader = open_capture(path)
+def call_json(record: CallRecord) -> dict[str, Any]:
+    """One call for ``--json``: its whole capture record (params and results included, as in
+    the capture file) and, under ``summary``, the fields of its table row."""
+    return {**record_to_json(record), "summary": summary_json(record)}
+
+
+def show_table(path: Path, *, as_json: bool = False, filter_text: str | None = None) -> int:
+    """Print one row per call (only those passing ``filter_text``); returns the exit code.
+
+    Without a filter the file is streamed; with one it is indexed (``rpcspy.capture.index``,
+    cached for the next time) and filtered by the same engine as the TUI's.
+    """
+    if filter_text is None:
+        reader = open_capture(path)
+        _print_table(_records(reader, path), as_json=as_json)
+        return _finish(reader, path)
+    try:
+        flt = parse_filter(filter_text)
+    except FilterError as exc:
+        raise CliError(f"--filter: {exc.message}", EXIT_USAGE) from None
+    index, builder = open_capture_index(path)
+    try:
+        rows = filter_rows(index, flt)
+        _print_table(index.records(rows), as_json=as_json)
+        return _finish(list(index.problems), path)
+    finally:
+        builder.close()
+
+
+def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
     out = sys.stdout
     if as_json:
-        for record in _records(reader, path):
-            out.write(orjson.dumps(summary_json(record)).decode() + "\n")
-        return _finish(reader, path)
+        for record in records:
+            out.write(orjson.dumps(call_json(record)).decode() + "\n")
+        return
 
     style = Style(out)
     width = shutil.get_terminal_size((120, 24)).columns
@@ -106,7 +135,7 @@ def show_table(path: Path, *, as_json: bool = False) -> int:
     )
     out.write(style(header, "bold") + "\n")
     count = 0
-    for record in _records(reader, path):
+    for record in records:
         count += 1
         status, kind = outcome(record)
         colour = _KIND_COLOUR[kind]
@@ -134,7 +163,6 @@ def show_table(path: Path, *, as_json: bool = False) -> int:
                     f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n"
                 )
     out.write(style(f"{count} call{'s' if count != 1 else ''}", "dim") + "\n")
-    return _finish(reader, path)
 
 
 def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:

@@ -47,3 +47,11 @@ def make_server() -> Iterator[MakeServer]:
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _index_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's capture indexes are cached in a directory of its own, never in ~/.cache."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("RPCSPY_CACHE_DIR", str(path))
+    return path

@@ -3,6 +3,7 @@
 See ``docs/capture-format.md`` for the format.
 """
 
+from rpcspy.capture.index import CaptureIndex, IndexBuilder, index_records, open_index
 from rpcspy.capture.reader import CaptureReader, read_capture, read_header
 from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall, build_record
 from rpcspy.capture.redact import redact_record
@@ -21,13 +22,17 @@ __all__ = [
     "CallRecord",
     "CaptureFormatError",
     "CaptureHeader",
+    "CaptureIndex",
     "CaptureReader",
     "CaptureWriter",
     "HttpMessage",
+    "IndexBuilder",
     "Problem",
     "RecordError",
     "SubCall",
     "build_record",
+    "index_records",
+    "open_index",
     "read_capture",
     "read_header",
     "record_from_json",

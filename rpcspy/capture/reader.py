@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
     "HEADER_MAX_BYTES",
     "CaptureReader",
+    "count_records_hint",
     "read_capture",
     "read_header",
 ]
@@ -89,6 +90,9 @@ class CaptureReader:
         self._stream: io.BufferedReader | None = None
         self._gzip: GzipRaw | None = None
         self._lineno = 0
+        self._offset = 0  # decompressed bytes before the next line
+        self._resume: tuple[int, int] | None = None
+        self._end_at: int | None = None
         try:
             if not follow:
                 self._read_header()
@@ -124,6 +128,48 @@ class CaptureReader:
 
     def __next__(self) -> CallRecord:
         return next(self._records)
+
+    @property
+    def compressed(self) -> bool:
+        """True for a gzip capture (known once its first bytes are read)."""
+        return self._gzip is not None
+
+    def resume_at(self, offset: int, lineno: int) -> None:
+        """Yield only lines from decompressed ``offset`` on (line ``lineno`` + 1 and later).
+
+        A plain file seeks there; a gzip file is decompressed from the start and the lines
+        before ``offset`` are read but not yielded (so their problems are not reported again).
+        """
+        self._resume = (offset, lineno)
+
+    def end_at(self, offset: int) -> None:
+        """End the lines (quietly: the file goes on) once a line would start at ``offset`` or
+        after it: one part of a file read in parts (plain files; see ``resume_at``)."""
+        self._end_at = offset
+
+    def _apply_resume(self) -> None:
+        if self._resume is None or self._stream is None:
+            return
+        offset, lineno = self._resume
+        self._resume = None
+        if offset <= self._offset:
+            return
+        if self._gzip is None:
+            self._stream.seek(offset)
+            self._offset = offset
+            self._lineno = lineno
+            return
+        stream = self._stream
+        while self._offset < offset:
+            try:
+                data = stream.readline(offset - self._offset)
+            except GzipCorrupt:
+                return  # the reading that follows reports it
+            if not data:
+                return
+            self._offset += len(data)
+            if data.endswith(b"\n"):
+                self._lineno += 1
 
     # -- opening
 
@@ -187,6 +233,7 @@ class CaptureReader:
             ) from None
         self.header = parse_header(obj)
         self._lineno = 1
+        self._offset = len(line)
         return True
 
     # -- records
@@ -203,7 +250,9 @@ class CaptureReader:
         where = line if line is not None else self._lineno
         self.problems.append(Problem("capture", kind, reason, where, column, path))
 
-    def _parse(self, line: bytes) -> CallRecord | None:
+    def call_object(self, line: bytes) -> dict[str, object] | None:
+        """The JSON object of a ``"type": "call"`` line, not yet validated; None for a blank,
+        header or unknown line, or one that is not JSON (then a problem is recorded)."""
         if not line.strip():
             return None
         try:
@@ -225,11 +274,7 @@ class CaptureReader:
             return None
         kind = obj.get("type")
         if kind == "call":
-            try:
-                return record_from_json(obj)
-            except RecordError as exc:
-                self._problem(exc.kind, f"not a valid record: {exc.reason}", path=exc.path)
-                return None
+            return obj
         if kind == "header":
             # Captures joined with cat: what follows a later header is in its version, so one
             # of an unknown major version ends the reading (CaptureFormatError), like line 1.
@@ -244,24 +289,58 @@ class CaptureReader:
         self._problem("bad-record", 'a line has no "type" (expected "call")')
         return None
 
+    def record_problem(self, exc: RecordError) -> None:
+        """Report the current line as an invalid record (the reader's wording)."""
+        self._problem(exc.kind, f"not a valid record: {exc.reason}", path=exc.path)
+
+    def _parse(self, line: bytes) -> CallRecord | None:
+        obj = self.call_object(line)
+        if obj is None:
+            return None
+        try:
+            return record_from_json(obj)
+        except RecordError as exc:
+            self.record_problem(exc)
+            return None
+
     def _wait(self) -> bool:
         """Following: wait for the file to grow. False when asked to stop (or not following)."""
         return self.follow and not self._stop.wait(self.poll_interval)
 
     def _iterate(self) -> Iterator[CallRecord]:
+        for item in self.lines():
+            if item is None:
+                continue
+            record = self._parse(item[2])
+            if record is not None:
+                self.records_read += 1
+                yield record
+                if self.follow and self._stop.is_set():
+                    return
+
+    def lines(self, *, idle: bool = False) -> Iterator[tuple[int, int, bytes] | None]:
+        """``(line number, offset, line)`` for each whole line after the header, where the offset
+        counts decompressed bytes from the start of the file; the guards and problems are those
+        of the records. With ``idle``, a None is yielded each time a following reader reaches the
+        current end of the file (before it waits), so a caller can publish what it has."""
         try:
             while self.header is None:
                 if self._read_header():
                     break
+                if idle and self.follow:
+                    yield None
                 if not self._wait():
                     return
+            self._apply_resume()
             stream = self._stream
             assert stream is not None
-            yield from self._records_from(stream)
+            yield from self._lines_from(stream, idle)
         finally:
             self._file.close()
 
-    def _records_from(self, stream: io.BufferedReader) -> Iterator[CallRecord]:
+    def _lines_from(
+        self, stream: io.BufferedReader, idle: bool
+    ) -> Iterator[tuple[int, int, bytes] | None]:
         pending: list[bytes] = []
         pending_size = 0
         skipping = False  # inside a line over max_line_bytes: drop bytes up to its newline
@@ -282,6 +361,7 @@ class CaptureReader:
                 self._lineno += 1
                 if skipping:
                     skipping = False
+                    self._offset += len(data)
                     self._problem(
                         "line-too-long",
                         f"line longer than {self.max_line_bytes} bytes; skipped",
@@ -292,23 +372,26 @@ class CaptureReader:
                     data = b"".join(pending)
                     pending.clear()
                     pending_size = 0
-                record = self._parse(data)
-                if record is not None:
-                    self.records_read += 1
-                    yield record
-                    if self.follow and self._stop.is_set():
-                        return
+                offset = self._offset
+                self._offset += len(data)
+                yield self._lineno, offset, data
+                if self._end_at is not None and self._offset >= self._end_at:
+                    return
                 continue
             if data:
                 if skipping:
+                    self._offset += len(data)
                     continue
                 pending.append(data)
                 pending_size += len(data)
                 if pending_size > self.max_line_bytes:
                     skipping = True
+                    self._offset += pending_size
                     pending.clear()
                     pending_size = 0
                 continue
+            if idle and self.follow and not self._stop.is_set():
+                yield None
             if self._wait():
                 continue
             if self.follow:
@@ -351,6 +434,20 @@ def read_capture(
         stop_event=stop_event,
         max_line_bytes=max_line_bytes,
     )
+
+
+def count_records_hint(path: str | Path) -> int | None:
+    """About how many records a plain capture holds (its lines less the header), counted
+    cheaply for a progress bar's total; None for a gzip capture or an unreadable file."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) == GZIP_MAGIC:
+                return None
+            f.seek(0)
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    except OSError:
+        return None
+    return max(lines - 1, 0)
 
 
 def read_header(path: str | Path) -> CaptureHeader:

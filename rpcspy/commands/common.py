@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 
 from rpcspy.capture import CallRecord, CaptureFormatError
-from rpcspy.capture.reader import CaptureReader
+from rpcspy.capture.reader import CaptureReader, count_records_hint
 from rpcspy.diff import RuleError, Rules, parse_rules
 from rpcspy.exits import EXIT_INPUT, EXIT_USAGE, CliError
 from rpcspy.filter import Filter, FilterError, parse_filter
@@ -155,14 +155,7 @@ class CaptureSource:
     def count_hint(self) -> int | None:
         """How many records the file holds, counted cheaply (plain files only), for a progress
         bar's total; None when unknown."""
-        if self.path.name.endswith(".gz"):
-            return None
-        try:
-            with open(self.path, "rb") as f:
-                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-        except OSError:
-            return None
-        return max(lines - 1, 0)
+        return count_records_hint(self.path)
 
 
 def emit_report(report: Report, args: argparse.Namespace) -> int:

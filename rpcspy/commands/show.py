@@ -25,14 +25,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "examples:\n"
             "  rpcspy show captures/basics.jsonl\n"
             "  rpcspy show captures/basics.jsonl --call 3\n"
-            "  rpcspy show captures/faults.jsonl --json | jq -r '.method'"
+            "  rpcspy show captures/faults.jsonl --json | jq -r '.method'\n"
+            "  rpcspy show big.jsonl --filter 'method:user.* and params[0].id:string'\n"
+            "filter language: docs/filter.md"
         ),
     )
     p.add_argument("capture", type=Path, help="capture file")
     p.add_argument(
         "--call", metavar="ID", help="show one call in full: its number (#) or id prefix"
     )
-    p.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
+    p.add_argument(
+        "--filter",
+        metavar="EXPR",
+        help="only the calls that pass this filter (the TUI's language: docs/filter.md)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output: one JSON object per call, the whole record (JSON lines)",
+    )
     p.add_argument("--raw", action="store_true", help="with --call: also print the raw XML bodies")
     p.set_defaults(func=run)
     return p
@@ -47,4 +58,4 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--raw goes with --call", EXIT_USAGE)
     if args.call:
         return show_call(args.capture, args.call, as_json=args.json, raw=args.raw)
-    return show_table(args.capture, as_json=args.json)
+    return show_table(args.capture, as_json=args.json, filter_text=args.filter)

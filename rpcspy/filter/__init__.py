@@ -2,7 +2,9 @@
 
 Pure: it imports only ``rpcspy.xmlrpc`` and ``rpcspy.capture``. ``parse_filter(text)`` gives a
 ``Filter`` whose ``matches(record)`` tells whether a ``CallRecord`` passes; a bad expression raises
-``FilterError`` with the column and a reason. The language is documented in ``docs/filter.md``.
+``FilterError`` with the column and a reason. ``filter_rows(index, flt)`` runs a filter over a
+``rpcspy.capture.CaptureIndex``; it is the one engine (``rpcspy.filter.engine``), which
+``matches`` uses too. The language is documented in ``docs/filter.md``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,23 @@ from typing import TYPE_CHECKING
 from rpcspy.filter import ast
 from rpcspy.filter.ast import Node
 from rpcspy.filter.complete import complete, complete_word
-from rpcspy.filter.evaluate import matches
+from rpcspy.filter.engine import Cancelled, filter_rows, matches
 from rpcspy.filter.parser import FilterError, parse_tree
 
 if TYPE_CHECKING:
     from rpcspy.capture import CallRecord
 
-__all__ = ["Filter", "FilterError", "Node", "ast", "complete", "complete_word", "parse_filter"]
+__all__ = [
+    "Cancelled",
+    "Filter",
+    "FilterError",
+    "Node",
+    "ast",
+    "complete",
+    "complete_word",
+    "filter_rows",
+    "parse_filter",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The filter language's syntax tree: small frozen dataclasses, one per construct.
 
-The tree is what the parser produces and what both evaluators walk: ``rpcspy.filter.evaluate``
-(on a ``CallRecord``) and the TUI's store (on compact per-call columns, for speed).
+The tree is what the parser produces and what the one engine walks (``rpcspy.filter.engine``,
+on the columns of a capture index, and on a single record as a one-row index).
 """
 
 from __future__ import annotations

@@ -1,22 +1,41 @@
-"""Text and path tests on a capture line's JSON object, without building the ``CallRecord``.
+"""Text and path tests on a call's *messages*: its decoded call, result or fault, and sub-calls.
 
-Decoding a whole record is costly; the TUI's store runs these tests on the parsed JSON line
-instead (``docs/capture-format.md``: values in their tagged JSON form). Leaves are turned into
-typed values with ``value_from_json`` and compared by the same functions as
-``rpcspy.filter.evaluate``, so both give the same answer (the store's tests check it).
+The messages are the JSON form of the capture format (values tagged by wire type), as the capture
+index stores them once per distinct content (``CaptureIndex.messages``): a JSON array
+``[call, response, subcalls]`` where ``response`` is ``{"result": v}``, ``{"fault": f}`` or null.
+This is the one place where the text and path predicates of the filter language are defined;
+leaves are turned into typed values with ``value_from_json`` only to compare them.
+
+A type test or a bare path test looks only at wire types and structure, so it also runs on a
+*shape* (the messages with every value replaced by null), once for all calls of that shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rpcspy.filter.ast import WILDCARD, PathSegment, PathTest, Text
-from rpcspy.filter.evaluate import compare_value, type_matches, value_text
 from rpcspy.xmlrpc.errors import BadValue
 from rpcspy.xmlrpc.jsonform import value_from_json
+from rpcspy.xmlrpc.values import (
+    Boolean,
+    Double,
+    ExBigDecimal,
+    IntegerValue,
+    Nil,
+    String,
+    Value,
+)
 
-__all__ = ["matches_json"]
+__all__ = [
+    "compare_number",
+    "compare_value",
+    "matches_messages",
+    "matches_shape",
+    "value_text",
+]
 
 _TEXT_KEYS = frozenset({"string", "untyped", "dateTime.iso8601", "ex:dateTime", "ex:dom"})
 _INT_KEYS = frozenset({"i4", "int", "i8", "ex:i1", "ex:i2", "ex:i8", "ex:biginteger"})
@@ -100,38 +119,43 @@ def _resolve(roots: list[Any], path: tuple[PathSegment, ...]) -> list[Any]:
     return current
 
 
+def _type_ok(raw: Any, tag: str) -> bool:
+    """Is the JSON value ``raw`` of the wire type ``tag``? ``string`` also takes untyped."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        return False
+    (key,) = raw
+    if tag == "string":
+        return key in ("string", "untyped")
+    return bool(key == tag)
+
+
 def _path_matches(node: PathTest, values: list[Any]) -> bool:
     for raw in values:
-        if node.op is None and node.type_tag is None:
+        if node.type_tag is not None:
+            if _type_ok(raw, node.type_tag):
+                return True
+            continue
+        if node.op is None:
             return True
         try:
             v = value_from_json(raw)
         except BadValue:
             continue
-        if node.type_tag is not None:
-            if type_matches(v, node.type_tag):
-                return True
-        elif node.value is not None and compare_value(v, node.op or "=", node.value):
+        if node.value is not None and compare_value(v, node.op, node.value):
             return True
     return False
 
 
-def _messages(obj: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
-    request = obj.get("request")
-    yield (request.get("call") if isinstance(request, dict) else None), obj.get("response")
-    for sub in obj.get("subcalls") or ():
+def _pairs(messages: list[Any]) -> Iterator[tuple[Any, Any]]:
+    call, response, subcalls = messages
+    yield call, response
+    for sub in subcalls or ():
         if isinstance(sub, dict):
             yield sub.get("call"), sub
 
 
-def matches_json(node: Text | PathTest, obj: dict[str, Any]) -> bool:
-    """Does the capture line ``obj`` (a call record's JSON) pass this text or path test?"""
-    if isinstance(node, Text):
-        folded = node.text.casefold()
-        request = obj.get("request")
-        call = request.get("call") if isinstance(request, dict) else None
-        return any(folded in t.casefold() for t in _message_texts(call, obj.get("response")))
-    for call, response in _messages(obj):
+def _path_test(node: PathTest, messages: list[Any]) -> bool:
+    for call, response in _pairs(messages):
         if node.root == "params":
             if (
                 isinstance(call, dict)
@@ -146,4 +170,90 @@ def matches_json(node: Text | PathTest, obj: dict[str, Any]) -> bool:
             and _path_matches(node, _resolve([response["result"]], (0, *node.path)))
         ):
             return True
+    return False
+
+
+def matches_shape(node: PathTest, shape: list[Any]) -> bool:
+    """A type or bare path test (``node.value`` is None) on a shape: the same answer as on the
+    messages of every call of that shape."""
+    assert node.value is None
+    return _path_test(node, shape)
+
+
+def matches_messages(node: Text | PathTest, messages: list[Any]) -> bool:
+    """Does a call with these messages (``[call, response, subcalls]``) pass the test?"""
+    if isinstance(node, Text):
+        folded = node.text.casefold()
+        return any(folded in t.casefold() for t in _message_texts(messages[0], messages[1]))
+    return _path_test(node, messages)
+
+
+def value_text(value: Value) -> str | None:
+    """The searchable text of a scalar (``42``, ``bob``, ``true``); None for base64, nil and
+    containers."""
+    if isinstance(value, Boolean):
+        return "true" if value else "false"
+    if isinstance(value, IntegerValue):
+        return str(int(value))
+    if isinstance(value, String):
+        return str.__str__(value)
+    if isinstance(value, Double):
+        return float.__repr__(value)
+    if isinstance(value, ExBigDecimal):
+        return str(value)
+    return None
+
+
+def _parse_bool(text: str) -> bool | None:
+    low = text.strip().lower()
+    if low in ("true", "1"):
+        return True
+    if low in ("false", "0"):
+        return False
+    return None
+
+
+def compare_number(left: Decimal | float, op: str, right: Decimal | float) -> bool:
+    """``left OP right`` for ``>``, ``>=``, ``<``, ``<=``, ``=``, ``!=``."""
+    if op == ">":
+        return left > right
+    if op == ">=":
+        return left >= right
+    if op == "<":
+        return left < right
+    if op == "<=":
+        return left <= right
+    if op == "=":
+        return left == right
+    return left != right
+
+
+def compare_value(value: Value, op: str, text: str) -> bool:
+    """Does ``value OP text`` hold? ``~`` is a substring (ignoring case); numbers compare as
+    numbers."""
+    if op == "~":
+        vt = value_text(value)
+        return vt is not None and text.casefold() in vt.casefold()
+    if op == "!=":
+        return not compare_value(value, "=", text)
+    if isinstance(value, Boolean):
+        want = _parse_bool(text)
+        return op == "=" and want is not None and bool(value) is want
+    if isinstance(value, IntegerValue | Double | ExBigDecimal):
+        try:
+            number = Decimal(text.strip())
+        except InvalidOperation:
+            return False
+        if not number.is_finite():
+            return False
+        if isinstance(value, Double):
+            # As doubles: 0.35 typed by a person is the double nearest 0.35, like the value.
+            return compare_number(float(value), op, float(number))
+        mine = Decimal(int(value)) if isinstance(value, IntegerValue) else Decimal(value)
+        return compare_number(mine, op, number)
+    if isinstance(value, String):
+        mine_text = str.__str__(value)
+        return compare_number(mine_text, op, text)  # type: ignore[arg-type]
+    if isinstance(value, Nil):
+        return op == "=" and text.strip().lower() == "nil"
     return False

@@ -188,7 +188,7 @@ def _skip_quoted(text: str, i: int) -> int:
 
 
 def _unquote(raw: str, start: int) -> str:
-    """The text of a quoted run (with its quotes) or of a bare run; backslash escapes a
+    """The text of a quoted run (with its quotes) or of a bare run; a backslash escapes a
     character."""
     if not raw or raw[0] not in "\"'":
         return raw

@@ -1,6 +1,6 @@
 """The rpcspy terminal UI: browse, filter, inspect, replay and resend XML-RPC calls.
 
-``RpcSpyApp`` shows the calls of a ``CallStore``, fed by a capture file (indexed in a worker
+``RpcSpyApp`` shows the calls of a ``CaptureIndex``, fed by a capture file (indexed in a worker
 thread, optionally followed like ``tail -f``), by an async iterable of records (``make_live_app``),
 or by ``add_record`` calls (``rpcspy.live`` feeds it from a proxy in the same asyncio loop).
 
@@ -14,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import gzip
-import os
 import threading
 from array import array
 from collections.abc import AsyncIterable, Iterable
@@ -28,9 +26,10 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 
+from rpcspy.capture.index import CaptureIndex, IndexBuilder
+from rpcspy.capture.schema import CaptureFormatError
 from rpcspy.tui import messages
 from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
-from rpcspy.tui.store import CallStore, FileIndexer
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
@@ -40,7 +39,7 @@ __all__ = ["RpcSpyApp", "make_live_app", "write_rows"]
 
 
 class RowsAdded(Message):
-    """The store grew (posted from the indexer thread; coalesced)."""
+    """The index grew (posted from the indexer thread; coalesced)."""
 
 
 class RpcSpyApp(App[int]):
@@ -59,7 +58,7 @@ class RpcSpyApp(App[int]):
         capture: Path | None = None,
         follow: bool = False,
         records: AsyncIterable[CallRecord] | None = None,
-        store: CallStore | None = None,
+        store: CaptureIndex | None = None,
         tz: dt.tzinfo | None = None,
         initial_filter: str = "",
         replay_target: str | None = None,
@@ -67,7 +66,7 @@ class RpcSpyApp(App[int]):
         save_dir: Path | None = None,
     ) -> None:
         super().__init__()
-        self.store = store or CallStore()
+        self.store = store or CaptureIndex()
         self.tz = tz
         self.capture = capture
         self.follow = follow
@@ -75,7 +74,8 @@ class RpcSpyApp(App[int]):
         self.replay_target = replay_target
         self.save_dir = save_dir or Path.cwd()
         self._initial_filter = initial_filter
-        self.indexer: FileIndexer | None = None
+        self.indexer: IndexBuilder | None = None
+        self._open_error: str | None = None
         self._rows_pending = threading.Event()
         self._loading_text = ""
         self._live_text = ""
@@ -83,7 +83,10 @@ class RpcSpyApp(App[int]):
         self._frozen = False
         self._started = False
         if capture is not None:
-            self.indexer = FileIndexer(capture, self.store, follow=follow)
+            try:
+                self.indexer = IndexBuilder(capture, self.store, follow=follow)
+            except (CaptureFormatError, OSError) as exc:
+                self._open_error = str(exc)
             self.loading_text = "reading…"
         if title:
             self.title = title
@@ -140,6 +143,8 @@ class RpcSpyApp(App[int]):
         if self._started:
             return
         self._started = True
+        if self._open_error is not None:
+            self.call_after_refresh(self._index_failed, self._open_error)
         if self.indexer is not None:
             self.run_worker(self._index, thread=True, group="index", exit_on_error=False)
         if self.records is not None:
@@ -439,28 +444,11 @@ class RpcSpyApp(App[int]):
         yield SystemCommand("Help", "Keys and the filter language", calls.action_help)
 
 
-def write_rows(store: CallStore, rows: Iterable[int], path: Path) -> int:
-    """Write ``rows`` as a capture file (``.gz`` compresses); returns how many were written.
+def write_rows(store: CaptureIndex, rows: Iterable[int], path: Path) -> int:
+    """Write ``rows`` as a capture file (``.gz`` compresses); returns how many were written."""
+    from rpcspy.capture.index import write_rows as write_index_rows
 
-    Lines of file-backed rows are copied as they are; live and resent records are serialised
-    (with credentials redacted).
-    """
-    from rpcspy.capture.schema import dumps_line, make_header, record_to_json
-
-    tmp = path.with_name(path.name + ".part")
-    opener = gzip.open if path.name.endswith(".gz") else open
-    n = 0
-    with opener(tmp, "wb") as out:
-        out.write(dumps_line(make_header()))
-        for row in rows:
-            raw = store.raw_line(row)
-            if raw is not None:
-                out.write(raw + b"\n")
-            else:
-                out.write(dumps_line(record_to_json(store.record(row), redact=True)))
-            n += 1
-    os.replace(tmp, path)
-    return n
+    return write_index_rows(store, rows, path)
 
 
 def make_live_app(

@@ -104,10 +104,17 @@ def test_table_lists_every_call_with_its_outcome(capture: Path) -> None:
     assert lines[-1] == "5 calls"
 
 
-def test_json_summary_is_one_object_per_call(capture: Path) -> None:
+def test_json_is_one_whole_call_per_line_with_its_summary(capture: Path) -> None:
     out = run("show", str(capture), "--json")
     assert out.returncode == 0
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    calls = [json.loads(line) for line in out.stdout.splitlines()]
+    # The whole record, as in the capture file: params and results included.
+    assert calls[0]["request"]["call"] == {"method": "echo", "params": [{"string": "hello"}]}
+    assert calls[0]["response"]["result"] == {"string": "HELLO"}
+    assert calls[1]["response"]["fault"]["code"] == 4
+    assert [s["index"] for s in calls[2]["subcalls"]] == [0, 1]
+    assert [c["seq"] for c in calls] == [1, 2, 3, 4, 5]
+    rows = [c["summary"] for c in calls]
     assert [r["method"] for r in rows] == [
         "echo",
         "demo.fault",

@@ -260,11 +260,11 @@ async def test_save_shown_calls_as_a_capture(
 
 
 def test_write_rows_mixes_file_and_live_rows(tmp_path: Path) -> None:
-    from rpcspy.tui.store import CallStore, FileIndexer
+    from rpcspy.capture.index import CaptureIndex, IndexBuilder
 
     path = write_capture(tmp_path / "a.jsonl", sample_records()[:2])
-    store = CallStore()
-    indexer = FileIndexer(path, store)
+    store = CaptureIndex()
+    indexer = IndexBuilder(path, store)
     indexer.run()
     store.add_record(exchange(99, "live.one", (1,), result=2))
     out = tmp_path / "out.jsonl.gz"

@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from rpcspy.filter import Filter, parse_filter
+from rpcspy.capture.index import CaptureIndex
+from rpcspy.filter import Cancelled, Filter, filter_rows, parse_filter
 from rpcspy.filter.ast import All, PathTest, Text
 from rpcspy.tui import messages
-from rpcspy.tui.store import CallStore, Cancelled
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
 from rpcspy.tui.widgets.filter_bar import FilterBar
 
@@ -99,7 +99,7 @@ class CallsScreen(Screen[None]):
     ]
 
     def __init__(
-        self, store: CallStore, *, initial_filter: str = "", tz: dt.tzinfo | None = None
+        self, store: CaptureIndex, *, initial_filter: str = "", tz: dt.tzinfo | None = None
     ) -> None:
         super().__init__(id="calls")
         self.store = store
@@ -163,7 +163,7 @@ class CallsScreen(Screen[None]):
             # Small or column-only work: no need for a thread.
             self._full_running = True
             rows = self._sorted(
-                self.store.filter_rows(self.filter, 0, upto), self.sort_key, self.sort_reverse
+                filter_rows(self.store, self.filter, 0, upto), self.sort_key, self.sort_reverse
             )
             self._apply_all(self._generation, rows, upto)
             return
@@ -189,7 +189,7 @@ class CallsScreen(Screen[None]):
                 self.post_message(FilterProgress(generation, f"filtering… {100 * done // upto}%"))
 
         try:
-            rows = self.store.filter_rows(flt, 0, upto, cancelled=cancelled, progress=progress)
+            rows = filter_rows(self.store, flt, 0, upto, cancelled=cancelled, progress=progress)
             rows = self._sorted(rows, key, reverse)
         except Cancelled:
             return
@@ -252,7 +252,7 @@ class CallsScreen(Screen[None]):
             self.update_status()
             return
         if isinstance(self.filter.tree, All) or (b - a <= _SYNC_TAIL and _is_cheap(self.filter)):
-            rows = self.store.filter_rows(self.filter, a, b)
+            rows = filter_rows(self.store, self.filter, a, b)
             self._filtered_upto = b
             self.call_list.append_rows(rows)
             if rows:
@@ -270,8 +270,8 @@ class CallsScreen(Screen[None]):
     @work(thread=True, group="tail", exit_on_error=False)
     def _filter_tail(self, generation: int, flt: Filter, a: int, b: int) -> None:
         try:
-            rows = self.store.filter_rows(
-                flt, a, b, cancelled=lambda: generation != self._generation
+            rows = filter_rows(
+                self.store, flt, a, b, cancelled=lambda: generation != self._generation
             )
         except Cancelled:
             rows = None

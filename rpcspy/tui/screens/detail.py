@@ -15,11 +15,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_size, outcome
 from rpcspy.tui.snippets import call_url
-from rpcspy.tui.store import CallStore
 from rpcspy.tui.widgets.value_tree import ValueTree
 from rpcspy.xmlrpc.messages import Fault
 
@@ -169,7 +169,7 @@ class DetailScreen(Screen[None]):
     ]
 
     def __init__(
-        self, store: CallStore, row: int, sub: int | None = None, *, tz: dt.tzinfo | None = None
+        self, store: CaptureIndex, row: int, sub: int | None = None, *, tz: dt.tzinfo | None = None
     ) -> None:
         super().__init__(id="detail")
         self.store = store

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tr
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
+from rpcspy.capture.index import CaptureIndex
 from rpcspy.tui.editing import (
     EDIT_TYPES,
     PathKey,
@@ -29,7 +30,6 @@ from rpcspy.tui.editing import (
 )
 from rpcspy.tui.screens.prompt import TextPrompt
 from rpcspy.tui.screens.replay import default_target, side_text
-from rpcspy.tui.store import CallStore
 from rpcspy.tui.widgets.value_tree import value_label
 from rpcspy.xmlrpc.messages import MethodCall
 from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct
@@ -119,7 +119,9 @@ class EditScreen(Screen[None]):
         Binding("d,delete", "delete", "Delete"),
     ]
 
-    def __init__(self, store: CallStore, record: CallRecord, *, target: str | None = None) -> None:
+    def __init__(
+        self, store: CaptureIndex, record: CallRecord, *, target: str | None = None
+    ) -> None:
         super().__init__(id="edit")
         assert record.call is not None
         self.store = store

@@ -14,10 +14,10 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 from textual.worker import get_current_worker
 
+from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.tui.editing import marked_lines, response_lines
 from rpcspy.tui.format import outcome
-from rpcspy.tui.store import CallStore
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
@@ -65,7 +65,7 @@ class ReplayScreen(Screen[None]):
         Binding("t", "focus_target", "Target", show=False),
     ]
 
-    def __init__(self, store: CallStore, rows: list[int], *, target: str | None = None) -> None:
+    def __init__(self, store: CaptureIndex, rows: list[int], *, target: str | None = None) -> None:
         super().__init__(id="replay")
         self.store = store
         self.rows = rows

@@ -11,9 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from rpcspy.capture.index import CaptureIndex, MethodStats
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_duration
-from rpcspy.tui.store import CallStore, MethodStats
 
 __all__ = ["StatsScreen"]
 
@@ -26,7 +26,7 @@ class StatsScreen(Screen[None]):
         Binding("enter", "filter_method", "Filter to method"),
     ]
 
-    def __init__(self, store: CallStore, rows: array[int], filter_text: str = "") -> None:
+    def __init__(self, store: CaptureIndex, rows: array[int], filter_text: str = "") -> None:
         super().__init__(id="stats")
         self.store = store
         self.rows = rows

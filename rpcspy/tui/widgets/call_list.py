@@ -26,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from rpcspy.capture.index import F_MULTICALL, CaptureIndex
 from rpcspy.tui.format import (
     MARKER,
     format_clock,
@@ -36,7 +37,6 @@ from rpcspy.tui.format import (
     short_params,
     sub_outcome,
 )
-from rpcspy.tui.store import F_MULTICALL, CallStore
 from rpcspy.xmlrpc.messages import MethodResponse
 from rpcspy.xmlrpc.render import format_response, format_short
 
@@ -146,7 +146,7 @@ class CallList(ScrollView, can_focus=True):
 
     def __init__(
         self,
-        store: CallStore,
+        store: CaptureIndex,
         *,
         tz: dt.tzinfo | None = None,
         id: str | None = None,

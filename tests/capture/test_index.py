@@ -1,4 +1,6 @@
-"""The TUI's store: indexing capture files, column filters agreeing with Filter.matches, sorting."""
+"""The capture index: indexing capture files, filters on it agreeing with a plain reading, sorting.
+
+(Moved from the TUI's former store, tests/tui/test_store.py.)"""
 
 from __future__ import annotations
 
@@ -10,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from rpcspy.capture import CaptureFormatError, CaptureWriter
-from rpcspy.filter import parse_filter
-from rpcspy.tui import store as store_module
-from rpcspy.tui.store import CallStore, FileIndexer, _add_columns, _Batch, percentile
+from rpcspy.capture.index import CaptureIndex, IndexBuilder, index_records, percentile
+from rpcspy.filter import Cancelled, engine, filter_rows, parse_filter
+from tests.filter.reference import matches as reference_matches
 from tests.tui.samples import FILTERS, exchange, sample_records, write_capture
 
 
-def index(path: Path, *, follow: bool = False) -> tuple[CallStore, FileIndexer]:
-    store = CallStore()
-    indexer = FileIndexer(path, store, follow=follow)
+def index(path: Path, *, follow: bool = False) -> tuple[CaptureIndex, IndexBuilder]:
+    store = CaptureIndex()
+    indexer = IndexBuilder(path, store, follow=follow)
     if not follow:
         indexer.run()
     return store, indexer
@@ -45,13 +47,9 @@ def test_indexes_every_call_and_builds_records_lazily(sample_capture: Path) -> N
     indexer.close()
 
 
-def test_columns_from_json_equal_columns_from_records(sample_capture: Path) -> None:
+def test_columns_of_file_rows_equal_columns_of_records(sample_capture: Path) -> None:
     store, indexer = index(sample_capture)
-    reference = CallStore()
-    batch = _Batch()
-    for rec in sample_records():
-        _add_columns(batch, rec, 0, 0, reference, 0)
-    reference.append_batch(batch)
+    reference = index_records(sample_records())
     for name in ("seq", "started", "flags", "fault", "size", "status", "origin"):
         assert list(getattr(store, name)) == list(getattr(reference, name)), name
     assert [store.method_name(r) for r in range(12)] == [
@@ -71,10 +69,10 @@ def test_columns_from_json_equal_columns_from_records(sample_capture: Path) -> N
 
 
 @pytest.mark.parametrize("chunk", [3, 32_768])
-def test_store_filters_agree_with_matches(
+def test_index_filters_agree_with_a_plain_reading(
     sample_capture: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "CHUNK", chunk)
+    monkeypatch.setattr(engine, "CHUNK", chunk)
     store, indexer = index(sample_capture)
     records = sample_records()
     # Live records too: the same filter must treat in-memory rows the same way.
@@ -83,46 +81,70 @@ def test_store_filters_agree_with_matches(
     everything = records + records[:4]
     for text in FILTERS:
         flt = parse_filter(text)
-        expected = [row for row, rec in enumerate(everything) if flt.matches(rec)]
-        assert list(store.filter_rows(flt)) == expected, text
+        expected = [row for row, rec in enumerate(everything) if reference_matches(flt.tree, rec)]
+        assert list(filter_rows(store, flt)) == expected, text
+        assert [row for row, rec in enumerate(everything) if flt.matches(rec)] == expected, text
     indexer.close()
 
 
 def test_filter_range_and_cancel(sample_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "CHUNK", 2)
+    monkeypatch.setattr(engine, "CHUNK", 2)
     store, indexer = index(sample_capture)
-    assert list(store.filter_rows(parse_filter("ok"), 3, 8)) == [3, 5]
-    calls = []
-    with pytest.raises(store_module.Cancelled):
-        store.filter_rows(
-            parse_filter("ok"), cancelled=lambda: len(calls) > 1, progress=calls.append
+    assert list(filter_rows(store, parse_filter("ok"), 3, 8)) == [3, 5]
+    calls: list[int] = []
+    with pytest.raises(Cancelled):
+        filter_rows(
+            store, parse_filter("ok"), cancelled=lambda: len(calls) > 1, progress=calls.append
         )
     indexer.close()
 
 
-def test_text_filter_parses_only_candidate_lines(
+def test_text_filter_decodes_only_candidate_contents(
     sample_capture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rpcspy.filter import jsonmatch
-
     store, indexer = index(sample_capture)
-    tested: list[int] = []
-    original = jsonmatch.matches_json
+    tested: list[object] = []
+    original = engine.matches_messages
 
-    def spy(node: object, obj: dict[str, object]) -> bool:
-        tested.append(int(obj["seq"]))  # type: ignore[call-overload]
-        return original(node, obj)  # type: ignore[arg-type]
+    def spy(node: object, messages: list[object]) -> bool:
+        tested.append(messages)
+        return original(node, messages)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(jsonmatch, "matches_json", spy)
-    assert list(store.filter_rows(parse_filter("hostname"))) == [11]
-    assert tested == [12]  # the raw-bytes prefilter kept only the line holding the word
+    monkeypatch.setattr(engine, "matches_messages", spy)
+    assert list(filter_rows(store, parse_filter("hostname"))) == [11]
+    assert len(tested) == 1  # the raw-bytes prefilter kept only the content holding the word
     tested.clear()
-    assert list(store.filter_rows(parse_filter("method:dir.* and txt"))) == [1]
-    assert tested == [2]
+    assert list(filter_rows(store, parse_filter("method:dir.* and txt"))) == [1]
+    assert len(tested) == 1
     tested.clear()
-    # Words that may be spelled differently in the raw line are not prefiltered.
-    assert list(store.filter_rows(parse_filter("params[0]=0.35"))) == [5]
-    assert len(tested) == 12
+    # Words that may be spelled differently in the raw form are not prefiltered: every
+    # distinct content that has a params[0] (the shape says which) is decoded, once.
+    assert list(filter_rows(store, parse_filter("params[0]=0.35"))) == [5]
+    have_param = {
+        store.text_off[r]
+        for r in range(store.count)
+        if list(filter_rows(store, parse_filter("params[0]"), r, r + 1))
+    }
+    assert len(tested) == len(have_param) > 1
+    indexer.close()
+
+
+def test_type_tests_run_once_per_shape(
+    sample_capture: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, indexer = index(sample_capture)
+    tested: list[object] = []
+    original = engine.matches_shape
+
+    def spy(node: object, shape: list[object]) -> bool:
+        tested.append(shape)
+        return original(node, shape)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "matches_shape", spy)
+    for rec in sample_records():
+        store.add_record(rec)  # the same shapes again: no new shape to test
+    assert list(filter_rows(store, parse_filter("params[0].id:string"))) == [3, 15]
+    assert len(tested) == len(store.shapes.names) < store.count
     indexer.close()
 
 
@@ -137,28 +159,27 @@ def test_corrupt_and_torn_lines_are_skipped_and_reported(tmp_path: Path) -> None
     assert store.count == 4
     assert [p.line for p in store.problems] == [3, 5, 8]
     assert store.problems[0].where == "capture"
-    assert "cut short" in store.problems[2].reason
+    assert "cut short" in store.problems[0].reason
+    # The reader's wording: a last line without its newline is torn (even if it parses).
+    assert store.problems[2].kind == "torn-line"
     assert [store.record(r).seq for r in range(4)] == [1, 2, 3, 4]
     indexer.close()
 
 
-def test_missing_header_is_a_problem_not_a_failure(tmp_path: Path) -> None:
+def test_missing_header_is_refused_like_the_reader_does(tmp_path: Path) -> None:
+    # The former TUI store read such a file with a "no-header" problem; the reader (and
+    # docs/capture-format.md) refuse it, and so does the index now.
     path = write_capture(tmp_path / "c.jsonl", sample_records()[:3])
     path.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[1:]))
-    store, indexer = index(path)
-    assert store.count == 3
-    assert store.problems[0].kind == "no-header"
-    indexer.close()
+    with pytest.raises(CaptureFormatError, match="no header line"):
+        IndexBuilder(path, CaptureIndex())
 
 
 def test_unsupported_version_raises(tmp_path: Path) -> None:
     path = tmp_path / "v9.jsonl"
     path.write_text('{"type": "header", "format": "rpcspy-capture", "version": "9.0"}\n')
-    store = CallStore()
-    indexer = FileIndexer(path, store)
     with pytest.raises(CaptureFormatError, match=r"9\.0"):
-        indexer.run()
-    indexer.close()
+        IndexBuilder(path, CaptureIndex())
 
 
 def test_gzip_capture_and_a_torn_gzip(tmp_path: Path) -> None:
@@ -173,6 +194,7 @@ def test_gzip_capture_and_a_torn_gzip(tmp_path: Path) -> None:
     store, indexer = index(torn)
     assert 0 < store.count < 12
     assert store.problems and store.problems[-1].where == "capture"
+    assert store.problems[-1].kind == "torn-gzip"
     indexer.close()
 
 
@@ -203,7 +225,7 @@ def test_follow_picks_up_appended_calls(tmp_path: Path) -> None:
 
 def test_sort_and_stats(sample_capture: Path) -> None:
     store, indexer = index(sample_capture)
-    rows = store.filter_rows(parse_filter(""))
+    rows = filter_rows(store, parse_filter(""))
     by_duration = list(store.sort_rows(rows, "duration", reverse=True))
     assert by_duration[0] == 5  # demo.slow
     assert by_duration[-1] == 10  # no response sorts last when descending
@@ -234,12 +256,12 @@ def test_percentile() -> None:
 
 
 def test_in_memory_records(tmp_path: Path) -> None:
-    store = CallStore()
+    store = CaptureIndex()
     row = store.add_record(exchange(1, "a.b", (1,), result=2))
     assert row == 0 and store.count == 1 and not store.is_file_row(0)
     assert store.raw_line(0) is None
     assert store.record(0).method == "a.b"
-    assert list(store.filter_rows(parse_filter("method:a.*"))) == [0]
+    assert list(filter_rows(store, parse_filter("method:a.*"))) == [0]
 
 
 def test_gzip_file_bytes_are_not_the_text(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
-"""Evaluate a filter syntax tree on one ``CallRecord``.
+"""A plain, record-by-record reading of the filter language, as the tests' reference.
 
-This is the reference meaning of every construct; the TUI's store evaluates the same trees on
-compact columns for speed, and its tests check that both agree.
+rpcspy has one filter engine (``rpcspy.filter.engine``, on index columns and contents). This
+file spells out what each construct means on one ``CallRecord``, written straight from
+docs/filter.md, so the tests can check the engine (through the index, ``show --filter`` and
+``Filter.matches``) against an independent reading.
 
 For a ``system.multicall`` call, a method, fault, path or text test matches when the call itself
 or any one of its sub-calls matches.
@@ -66,7 +68,7 @@ __all__ = [
 
 
 def value_text(value: Value) -> str | None:
-    """The searchable text of a scalar (``42``, ``bob``, ``true``); None for base64, nil,
+    """The searchable text of a scalar (``42``, ``bob``, ``true``); None for base64, nil and
     containers."""
     if isinstance(value, Boolean):
         return "true" if value else "false"
@@ -166,7 +168,7 @@ def compare_number(left: Decimal | float, op: str, right: Decimal | float) -> bo
 
 
 def compare_value(value: Value, op: str, text: str) -> bool:
-    """Does ``value OP text`` hold? ``~`` is substring (ignoring case); numbers compare as
+    """Does ``value OP text`` hold? ``~`` is a substring (ignoring case); numbers compare as
     numbers."""
     if op == "~":
         vt = value_text(value)

@@ -1,0 +1,275 @@
+"""The index cache: a capture's index saved beside nothing but itself, in a cache directory.
+
+Where: ``$RPCSPY_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/rpcspy``, else ``~/.cache/rpcspy``;
+one entry per capture (by its absolute path) under ``index/``. An entry holds the columns
+(``array.tofile``), the messages file, for gzip captures the decompressed lines, and ``meta.json``
+(written last: an entry without it is empty).
+
+When it is used: the capture's inode, size and modification time are those saved → the index is
+reused as it is. The capture only grew (same inode, the first and the last 64 KiB it had are
+unchanged) → the saved rows are kept and only the appended lines are read. Anything else → the
+entry is rebuilt. The capture is always the source of truth; deleting the cache loses nothing.
+
+Locks (``flock`` on the entry): building or extending an entry takes it exclusively; once saved,
+the lock is shared, so other programs can use the saved index at the same time (read-only, and
+only when the capture has not changed). A program that cannot have the entry indexes into
+temporary files instead. A rebuilt entry gets new files, so one still open elsewhere stays intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import rpcspy
+from rpcspy.capture.record import Problem
+
+if TYPE_CHECKING:
+    from rpcspy.capture.index import CaptureIndex, _Blob
+    from rpcspy.capture.reader import CaptureReader
+
+__all__ = ["Entry", "Resume", "cache_root", "open_entry"]
+
+#: Bumped whenever what is saved changes meaning.
+INDEX_FORMAT: Final = 1
+_EDGE: Final = 64 * 1024
+#: Problems that describe the end of the file as it was, not a line: dropped when it grows.
+_TAIL_KINDS: Final = frozenset({"torn-line", "torn-gzip"})
+
+
+def cache_root() -> Path:
+    """The directory holding cached indexes."""
+    env = os.environ.get("RPCSPY_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "rpcspy"
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """What a loaded entry says about reading on."""
+
+    #: Decompressed offset of the first line not indexed yet, and the line number before it.
+    offset: int
+    lineno: int
+    #: True when the capture has not changed since it was saved.
+    unchanged: bool
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _digest(path: Path, start: int, length: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(max(0, start))
+        return hashlib.sha1(f.read(max(0, length))).hexdigest()
+
+
+def _edges(path: Path, size: int) -> tuple[str, str]:
+    return _digest(path, 0, min(size, _EDGE)), _digest(path, size - _EDGE, min(size, _EDGE))
+
+
+def _problem_json(p: Problem) -> list[object]:
+    return [p.where, p.kind, p.reason, p.line, p.column, p.path]
+
+
+class Entry:
+    """One capture's cache directory, locked for this process while open."""
+
+    def __init__(self, capture: Path, directory: Path, lock_fd: int, *, writable: bool) -> None:
+        self.capture = capture
+        self.dir = directory
+        self._lock_fd = lock_fd
+        #: False: another program has the entry; this one may only read a saved, current index.
+        self.writable = writable
+        self._exclusive = writable
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)  # releases the flock
+
+    def _invalidate(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / "meta.json").unlink()
+
+    def blob(self, name: str, *, fresh: bool) -> _Blob:
+        """A data file of the entry; ``fresh`` empties it (and invalidates the entry)."""
+        from rpcspy.capture.index import _Blob
+
+        assert self.writable
+        path = self.dir / f"{name}.bin"
+        if fresh:
+            self._invalidate()
+            # A new file: a program still reading the old one keeps reading it intact.
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return _Blob(path, write=True)
+
+    # ------------------------------------------------------------ loading
+
+    def load(self, index: CaptureIndex) -> Resume | None:
+        """Fill ``index`` from the entry when it is still good; None when it must be rebuilt."""
+        try:
+            meta = json.loads((self.dir / "meta.json").read_text())
+            if meta.get("format") != INDEX_FORMAT or meta.get("rpcspy") != rpcspy.__version__:
+                return None
+            st = os.stat(self.capture)
+            if (st.st_ino, st.st_dev) != (meta["ino"], meta["dev"]):
+                return None
+            size = meta["size"]
+            unchanged = st.st_size == size and st.st_mtime_ns == meta["mtime_ns"]
+            if not unchanged and (
+                not self.writable
+                or st.st_size <= size
+                or list(_edges(self.capture, size)) != meta["edges"]
+            ):
+                return None
+            self._fill(index, meta)
+        except (OSError, ValueError, KeyError, TypeError):
+            if self.writable:
+                self._invalidate()
+            return None
+        problems = [Problem(*p) for p in meta["problems"]]
+        if not unchanged:
+            problems = [p for p in problems if p.kind not in _TAIL_KINDS]
+        index.problems[:] = problems
+        return Resume(meta["offset"], meta["lineno"], unchanged, problems)
+
+    def _fill(self, index: CaptureIndex, meta: dict[str, Any]) -> None:
+        """Load everything first; touch ``index`` only once all of it is there."""
+        from rpcspy.capture.index import _COLUMNS, Interner, _Blob
+
+        rows = meta["rows"]
+        columns: dict[str, Any] = {}
+        for name, code in (*_COLUMNS, ("flags", "B"), ("origin", "B")):
+            col = array(code)
+            with open(self.dir / f"{name}.col", "rb") as f:
+                col.fromfile(f, rows)
+            columns[name] = bytearray(col.tobytes()) if code == "B" else col
+        w = self.writable
+        opened: list[_Blob] = []
+        try:
+            texts = _Blob(self.dir / "texts.bin", write=w)
+            opened.append(texts)
+            lines = _Blob(self.dir / "lines.bin", write=w) if meta["gzip"] else _Blob(self.capture)
+            opened.append(lines)
+            if texts.size < meta["texts_size"] or (
+                meta["gzip"] and lines.size < meta["lines_size"]
+            ):
+                raise ValueError("a data file of the entry is short")
+        except BaseException:
+            for blob in opened:
+                blob.close()
+            raise
+        if w:
+            texts.truncate(meta["texts_size"])
+            if meta["gzip"]:
+                lines.truncate(meta["lines_size"])
+        for name, col in columns.items():
+            setattr(index, name, col)
+        index.methods = Interner(meta["methods"])
+        index.clients = Interner(meta["clients"])
+        index.origins = Interner(meta["origins"])
+        index.shapes = Interner(meta["shapes"])
+        index.sub_methods = {int(k): tuple(v) for k, v in meta["sub_methods"].items()}
+        index.sub_faults = {int(k): tuple(v) for k, v in meta["sub_faults"].items()}
+        index.faults = meta["faults"]
+        index.bad = meta["bad"]
+        index.texts = texts
+        index.lines = lines
+        index.version += 1
+
+    # ------------------------------------------------------------ saving
+
+    def save(self, index: CaptureIndex, reader: CaptureReader) -> None:
+        """Save ``index`` (file rows only: nothing is saved once live records were added)."""
+        if index._memory or index.texts is None or index.lines is None or not self.writable:
+            return
+        if not self._exclusive:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # others use the saved index now: keep it as it is
+            self._exclusive = True
+        self._invalidate()
+        st = os.stat(self.capture)
+        rows = index.count
+        for name, _code in (
+            *((n, c) for n, c in _column_names()),
+            ("flags", "B"),
+            ("origin", "B"),
+        ):
+            col = getattr(index, name)
+            tmp = self.dir / f"{name}.col.part"
+            with open(tmp, "wb") as f:
+                if isinstance(col, bytearray):
+                    f.write(col[:rows])
+                else:
+                    col[:rows].tofile(f)
+            os.replace(tmp, self.dir / f"{name}.col")
+        meta = {
+            "format": INDEX_FORMAT,
+            "rpcspy": rpcspy.__version__,
+            "capture": str(self.capture),
+            "ino": st.st_ino,
+            "dev": st.st_dev,
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "edges": list(_edges(self.capture, st.st_size)),
+            "offset": reader._offset,
+            "lineno": reader._lineno,
+            "gzip": reader.compressed,
+            "rows": rows,
+            "faults": index.faults,
+            "bad": index.bad,
+            "methods": index.methods.names,
+            "clients": index.clients.names,
+            "origins": index.origins.names,
+            "shapes": index.shapes.names,
+            "sub_methods": {str(k): list(v) for k, v in index.sub_methods.items() if k < rows},
+            "sub_faults": {str(k): list(v) for k, v in index.sub_faults.items() if k < rows},
+            "problems": [_problem_json(p) for p in index.problems],
+            "texts_size": index.texts.size,
+            "lines_size": index.lines.size if reader.compressed else 0,
+        }
+        tmp = self.dir / "meta.json.part"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, self.dir / "meta.json")
+        # Saved: others may read it now.
+        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
+        self._exclusive = False
+
+
+def _column_names() -> tuple[tuple[str, str], ...]:
+    from rpcspy.capture.index import _COLUMNS
+
+    return _COLUMNS
+
+
+def open_entry(capture: Path) -> Entry | None:
+    """The cache entry of ``capture``, locked; None when the cache cannot be used now."""
+    try:
+        key = hashlib.sha1(str(capture.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+        directory = cache_root() / "index" / key[:24]
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        writable = True
+    except OSError:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        writable = False
+    return Entry(capture.resolve(), directory, fd, writable=writable)

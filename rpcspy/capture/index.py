@@ -1,0 +1,1149 @@
+"""The capture index: every call of a capture as compact columns, full records only on demand.
+
+Strategy: a million ``CallRecord`` objects would not fit the memory budget, so the index keeps,
+per call, a few numbers in ``array`` columns (byte offset of its line, start time, duration,
+outcome flags, fault code, ids into interned tables of methods, clients and *shapes* ...) and
+builds a full record lazily from its line (an LRU keeps the recent ones).
+
+Lines come from ``CaptureReader.lines`` (``rpcspy.capture.reader``): the header and version
+checks, gzip (multi-member, torn tails, ``bad-gzip``), torn lines and the ``line-too-long`` guard
+are the reader's, with the reader's problem wording. Each call line is checked with the reader's
+schema rules at index time, so a row, once listed, always opens.
+
+Beside the columns the index keeps each call's *messages* (its decoded call, result or fault and
+sub-calls, as compact JSON: what filters look at) in a side file, stored once per distinct
+content, and its *shape* (the same with the values taken out: wire types and structure). Filters
+test a shape once for all calls that have it, and a content once for all calls that carry it.
+
+The columns, the messages file and (for gzip) a decompressed copy of the lines are cached in
+``$XDG_CACHE_HOME/rpcspy/index`` (``rpcspy.capture.cache``); the capture stays the source of truth.
+
+Nothing here imports Textual; the TUI drives an ``IndexBuilder`` from a worker thread. Columns
+only grow, and each batch is appended under a lock, so readers may use ``count`` rows at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from rpcspy.capture._gzip import GZIP_MAGIC
+from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
+from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, Problem
+from rpcspy.capture.schema import (
+    CaptureHeader,
+    RecordError,
+    dumps_line,
+    loads_line,
+    make_header,
+    record_from_json,
+    record_to_json,
+)
+
+__all__ = [
+    "CHUNK",
+    "F_ERROR",
+    "F_FAULT",
+    "F_MULTICALL",
+    "F_NO_RESPONSE",
+    "F_OK",
+    "F_PROBLEM",
+    "F_SUBFAULT",
+    "MEMORY_BIT",
+    "CaptureIndex",
+    "IndexBuilder",
+    "MethodStats",
+    "SortKey",
+    "index_records",
+    "open_index",
+    "percentile",
+    "write_rows",
+]
+
+# Outcome flags, one byte per call.
+F_FAULT: Final = 1
+F_SUBFAULT: Final = 2
+F_PROBLEM: Final = 4
+F_ERROR: Final = 8
+F_MULTICALL: Final = 16
+F_NO_RESPONSE: Final = 32
+F_OK: Final = 64
+
+#: Rows per step of filtering: small enough to stay responsive and cancel quickly.
+CHUNK: Final = 65_536
+#: Offsets at or above this name an in-memory record (or in-memory messages).
+MEMORY_BIT: Final = 1 << 62
+#: What the columns need of a call's messages, worked out once per distinct content: shape id,
+#: messages offset and length, method id (-1: none decoded), flags, fault code, sub-call
+#: method ids and fault codes.
+_Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
+#: A flag kept while building a row only: the response decoded to a result.
+_RESULT: Final = 128
+
+#: Plain captures at least this big are indexed by two processes on first reading.
+PARALLEL_MIN_BYTES: Final = 64 << 20
+#: Distinct contents remembered while indexing (checked once each); cleared when full.
+_MEMO_MAX: Final = 200_000
+
+SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
+
+_COLUMNS: Final = (
+    ("offsets", "q"),
+    ("lengths", "I"),
+    ("seq", "q"),
+    ("started", "d"),
+    ("duration", "d"),
+    ("fault", "q"),
+    ("method", "I"),
+    ("client", "I"),
+    ("size", "Q"),
+    ("status", "H"),
+    ("shape", "I"),
+    ("text_off", "q"),
+    ("text_len", "I"),
+)
+
+
+class Interner:
+    """Small table of distinct strings (method names, clients, shapes), each with a stable id."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+        for name in names:
+            self.intern(name)
+
+    def intern(self, name: str) -> int:
+        i = self.ids.get(name)
+        if i is None:
+            i = len(self.names)
+            self.names.append(name)
+            self.ids[name] = i
+        return i
+
+
+@dataclass(slots=True)
+class Batch:
+    """Columns for a run of new rows, built without the lock and appended in one step."""
+
+    cols: dict[str, array[Any]] = field(
+        default_factory=lambda: {name: array(code) for name, code in _COLUMNS}
+    )
+    flags: bytearray = field(default_factory=bytearray)
+    origin: bytearray = field(default_factory=bytearray)
+    sub_methods: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    sub_faults: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+
+@dataclass(frozen=True, slots=True)
+class MethodStats:
+    """Per-method figures for the stats screen."""
+
+    method: str
+    count: int
+    faults: int
+    p50_ms: float | None
+    p95_ms: float | None
+    max_ms: float | None
+
+    @property
+    def fault_rate(self) -> float:
+        """Faults per call, 0..1."""
+        return self.faults / self.count if self.count else 0.0
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """The ``q`` (0..1) percentile of already sorted values, nearest-rank; None when empty."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+# ---------------------------------------------------------------- random access to bytes
+
+
+class _Blob:
+    """A file read by offset (the capture, its decompressed copy, or the messages file)."""
+
+    def __init__(self, path: Path, *, write: bool = False, fd: int | None = None) -> None:
+        self.path = path
+        flags = (os.O_RDWR | os.O_CREAT) if write else os.O_RDONLY
+        self._fd = os.open(path, flags, 0o600) if fd is None else fd
+        self.size = os.fstat(self._fd).st_size
+        self._lock = threading.Lock()
+
+    @property
+    def fd(self) -> int:
+        return self._fd
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._fd, length, offset)
+
+    def append(self, data: bytes) -> int:
+        """Write ``data`` at the end; returns its offset."""
+        with self._lock:
+            at = self.size
+            os.pwrite(self._fd, data, at)
+            self.size += len(data)
+            return at
+
+    def truncate(self, size: int) -> None:
+        with self._lock:
+            os.ftruncate(self._fd, size)
+            self.size = size
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+def temp_blob(prefix: str) -> _Blob:
+    """A scratch file with no name: gone when closed, or when the process ends however it ends."""
+    fd, name = tempfile.mkstemp(prefix=prefix)
+    os.unlink(name)
+    return _Blob(Path(f"/dev/fd/{fd}"), fd=fd)
+
+
+# ---------------------------------------------------------------- the index
+
+
+class CaptureIndex:
+    """Every call of a capture (and of a live session) as rows of compact columns."""
+
+    def __init__(self, *, cache_size: int = 2048) -> None:
+        self._lock = threading.Lock()
+        for name, code in _COLUMNS:
+            setattr(self, name, array(code))
+        self.offsets: array[int]
+        self.lengths: array[int]
+        self.seq: array[int]
+        self.started: array[float]
+        self.duration: array[float]
+        self.fault: array[int]
+        self.method: array[int]
+        self.client: array[int]
+        self.size: array[int]
+        self.status: array[int]
+        self.shape: array[int]
+        self.text_off: array[int]
+        self.text_len: array[int]
+        self.flags = bytearray()
+        self.origin = bytearray()
+        self.sub_methods: dict[int, tuple[int, ...]] = {}
+        self.sub_faults: dict[int, tuple[int, ...]] = {}
+        self.methods = Interner()
+        self.clients = Interner()
+        self.origins = Interner(("proxy", "replay", "resent", "import"))
+        #: Distinct shapes (the messages JSON with values taken out), by ``shape`` id.
+        self.shapes = Interner()
+        self._memory: list[CallRecord] = []
+        self._memory_text: list[bytes] = []
+        self._cache: OrderedDict[int, CallRecord] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        self.lines: _Blob | None = None
+        self.texts: _Blob | None = None
+        #: Problems met while reading the capture (torn or corrupt lines), for the user.
+        self.problems: list[Problem] = []
+        self.faults = 0
+        self.bad = 0
+        #: Bumped on every append; views compare it to know when to refresh.
+        self.version = 0
+        self._memo: dict[bytes, _Content] = {}
+
+    # ------------------------------------------------------------ rows
+
+    @property
+    def count(self) -> int:
+        """Rows available to readers."""
+        return len(self.flags)
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    def add_record(self, record: CallRecord) -> int:
+        """Append an in-memory record (live traffic, a resent call); returns its row."""
+        batch = Batch()
+        with self._lock:
+            index = len(self._memory)
+            self._memory.append(record)
+        row = self.count
+        obj = record_to_json(record)
+        self.add_columns(batch, obj, MEMORY_BIT + index, 0, check=False)
+        self.append_batch(batch)
+        return row
+
+    def append_batch(self, batch: Batch) -> None:
+        """Append a batch of rows built by ``add_columns``."""
+        if not len(batch):
+            return
+        with self._lock:
+            base = self.count
+            for name, _code in _COLUMNS:
+                getattr(self, name).extend(batch.cols[name])
+            self.origin.extend(batch.origin)
+            for k, v in batch.sub_methods.items():
+                self.sub_methods[base + k] = v
+            for k, v in batch.sub_faults.items():
+                self.sub_faults[base + k] = v
+            self.faults += batch.flags.translate(FAULTY_TABLE).count(1)
+            self.bad += batch.flags.translate(BAD_TABLE).count(1)
+            # flags last: ``count`` is its length, so readers never see a half-appended row.
+            self.flags.extend(batch.flags)
+            self.version += 1
+
+    def record(self, row: int) -> CallRecord:
+        """The full record of ``row`` (decoded from its line when not cached)."""
+        with self._cache_lock:
+            rec = self._cache.get(row)
+            if rec is not None:
+                self._cache.move_to_end(row)
+                return rec
+        offset = self.offsets[row]
+        if offset >= MEMORY_BIT:
+            return self._memory[offset - MEMORY_BIT]
+        if self.lines is None:
+            raise LookupError(f"row {row} is in a file that is not attached")
+        rec = record_from_json(loads_line(self.lines.read(offset, self.lengths[row])))
+        with self._cache_lock:
+            self._cache[row] = rec
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return rec
+
+    def records(self, rows: Iterable[int] | None = None) -> Iterable[CallRecord]:
+        """The records of ``rows`` (every row by default), in the order given."""
+        for row in range(self.count) if rows is None else rows:
+            yield self.record(row)
+
+    def raw_line(self, row: int) -> bytes | None:
+        """The capture line of a file-backed row, None for an in-memory one."""
+        offset = self.offsets[row]
+        if offset >= MEMORY_BIT or self.lines is None:
+            return None
+        return self.lines.read(offset, self.lengths[row])
+
+    def messages(self, offset: int, length: int) -> bytes:
+        """The messages JSON stored at ``text_off``/``text_len`` of some row."""
+        if offset >= MEMORY_BIT:
+            return self._memory_text[offset - MEMORY_BIT]
+        assert self.texts is not None
+        return self.texts.read(offset, length)
+
+    def is_file_row(self, row: int) -> bool:
+        """Does ``row`` come from the capture file (rather than live traffic or a resend)?"""
+        return self.offsets[row] < MEMORY_BIT
+
+    def method_name(self, row: int) -> str:
+        """The method of ``row`` (empty when the request did not decode)."""
+        return self.methods.names[self.method[row]]
+
+    def client_name(self, row: int) -> str:
+        """``host:port`` of the client of ``row``, or ``-``."""
+        return self.clients.names[self.client[row]]
+
+    def duration_ms(self, row: int) -> float | None:
+        """Duration of ``row`` in milliseconds, None without a response."""
+        d = self.duration[row]
+        return None if math.isnan(d) else float(d)
+
+    def find_seq(self, seq: int) -> int | None:
+        """The row with this ``seq``, if any (linear; for tests and the command palette)."""
+        try:
+            return self.seq.index(seq)
+        except ValueError:
+            return None
+
+    def close(self) -> None:
+        """Release the files behind the rows."""
+        for blob in (self.lines, self.texts):
+            if blob is not None:
+                blob.close()
+
+    # ------------------------------------------------------------ columns of one call
+
+    def add_columns(
+        self, batch: Batch, obj: dict[str, Any], offset: int, length: int, *, check: bool = True
+    ) -> RecordError | None:
+        """Append the columns of a capture line's JSON object (the one column builder).
+
+        With ``check``, the object is first checked with the reader's schema rules; an invalid
+        one adds no row and its ``RecordError`` is returned.
+        """
+        request = obj.get("request")
+        response = obj.get("response")
+        if type(request) is not dict or (response is not None and type(response) is not dict):
+            return _verdict(obj)
+        call = request.get("call")
+        part: dict[str, Any] | None = None
+        if response is not None:
+            if "fault" in response:
+                part = {"fault": response["fault"]}
+            elif "result" in response:
+                part = {"result": response["result"]}
+        subcalls = obj.get("subcalls") or []
+        text = orjson.dumps([call, part, subcalls])
+        memory = offset >= MEMORY_BIT
+        known: _Content | RecordError | None = None if memory else self._memo.get(text)
+        if known is None:
+            known = self._learn(text, call, part, subcalls, check=check, store=not memory)
+        if check and (isinstance(known, RecordError) or not _envelope_ok(obj)):
+            error = _verdict(obj)  # the schema's own check: the reader's reason and path
+            if error is not None:
+                return error
+        if isinstance(known, RecordError):
+            return known
+        shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
+        if offset >= MEMORY_BIT:
+            text_off = MEMORY_BIT + len(self._memory_text)
+            self._memory_text.append(text)
+            text_len = len(text)
+        if method_id < 0:
+            # Without a decoded call the writer still names the method it read off the request.
+            method = obj.get("method")
+            method_id = self.methods.intern(method if type(method) is str else "")
+        problems = obj.get("problems")
+        error = obj.get("error")
+        if problems:
+            flags |= F_PROBLEM
+        if error is not None:
+            flags |= F_ERROR
+        if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
+            flags |= F_OK
+        row = len(batch.flags)
+        if sub_methods:
+            batch.sub_methods[row] = sub_methods
+        if sub_faults:
+            batch.sub_faults[row] = sub_faults
+        started = obj["started"]
+        ended = obj.get("ended")
+        client = obj.get("client")
+        status = obj.get("status")
+        origin = obj.get("origin")
+        body = request.get("body")
+        size = body.get("size", 0) if type(body) is dict else 0
+        if response is not None:
+            body = response.get("body")
+            if type(body) is dict:
+                size += body.get("size", 0)
+        c = batch.cols
+        c["offsets"].append(offset)
+        c["lengths"].append(length)
+        c["seq"].append(obj["seq"])
+        c["started"].append(started)
+        c["duration"].append((ended - started) * 1000.0 if ended is not None else math.nan)
+        c["fault"].append(fault)
+        c["method"].append(method_id)
+        c["client"].append(
+            self.clients.intern(f"{client[0]}:{client[1]}" if client is not None else "-")
+        )
+        c["size"].append(size if type(size) is int and size >= 0 else 0)
+        c["status"].append(status if status is not None and 0 <= status < 65536 else 0)
+        c["shape"].append(shape_id)
+        c["text_off"].append(text_off)
+        c["text_len"].append(text_len)
+        batch.flags.append(flags & 0x7F)
+        batch.origin.append(self.origins.intern(origin if origin is not None else "proxy") & 0xFF)
+        return None
+
+    def _learn(
+        self, text: bytes, call: Any, part: Any, subcalls: Any, *, check: bool, store: bool
+    ) -> _Content | RecordError:
+        """Check a content not seen yet; what the columns need of it, its shape, its messages
+        stored once."""
+        if check:
+            error = _verdict(
+                {
+                    "type": "call",
+                    "id": "",
+                    "seq": 0,
+                    "started": 0,
+                    "scheme": "",
+                    "host": "",
+                    "port": 0,
+                    "path": "",
+                    "request": {"body": {"text": ""}, "call": call},
+                    "response": part,
+                    "subcalls": subcalls,
+                }
+            )
+            if error is not None:
+                return error
+        shape_id = self.shapes.intern(orjson.dumps(_skeleton([call, part, subcalls])).decode())
+        flags = 0
+        fault = 0
+        method_id = -1
+        if isinstance(call, dict):
+            method = call.get("method")
+            method_id = self.methods.intern(method if isinstance(method, str) else "")
+            if method == "system.multicall":
+                flags |= F_MULTICALL
+        if part is None:
+            flags |= F_NO_RESPONSE
+        elif "fault" in part:
+            flags |= F_FAULT
+            code = part["fault"].get("code") if isinstance(part["fault"], dict) else None
+            fault = max(-(1 << 63), min(code, (1 << 63) - 1)) if isinstance(code, int) else 0
+        else:
+            flags |= _RESULT
+        sub_methods: tuple[int, ...] = ()
+        sub_faults: tuple[int, ...] = ()
+        if subcalls:
+            sub_faults = tuple(
+                int(s["fault"]["code"]) for s in subcalls if isinstance(s.get("fault"), dict)
+            )
+            if sub_faults:
+                flags |= F_SUBFAULT
+            sub_methods = tuple(self.methods.intern(str(s["call"]["method"])) for s in subcalls)
+        # An in-memory row keeps its own text (the messages file may be another's, read-only).
+        store = store and self.texts is not None
+        text_off = self.texts.append(text) if store and self.texts is not None else 0
+        known = (shape_id, text_off, len(text), method_id, flags, fault, sub_methods, sub_faults)
+        if store:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = known
+        return known
+
+    # ------------------------------------------------------------ sorting and stats
+
+    def sort_rows(self, rows: array[int], key: SortKey, *, reverse: bool = False) -> array[int]:
+        """``rows`` ordered by a column (stable; ties keep row order)."""
+        column: Callable[[int], Any]
+        if key == "seq":
+            column = self.seq.__getitem__
+        elif key == "time":
+            column = self.started.__getitem__
+        elif key == "duration":
+            dur = self.duration
+
+            def column(r: int) -> object:
+                d = dur[r]
+                return -1.0 if d != d else d
+
+        elif key == "size":
+            column = self.size.__getitem__
+        elif key in ("method", "client"):
+            names = (self.methods if key == "method" else self.clients).names
+            order = {
+                i: rank for rank, i in enumerate(sorted(range(len(names)), key=names.__getitem__))
+            }
+            ids = self.method if key == "method" else self.client
+            column = lambda r: order[ids[r]]  # noqa: E731
+        elif key == "status":
+            flags, fault = self.flags, self.fault
+            column = lambda r: (flags[r] & (F_ERROR | F_PROBLEM), flags[r] & F_FAULT, fault[r])  # noqa: E731
+        else:
+            raise ValueError(f"unknown sort key {key!r}")
+        return array("i", sorted(rows, key=column, reverse=reverse))  # type: ignore[arg-type]
+
+    def method_stats(self, rows: Iterable[int]) -> list[MethodStats]:
+        """Count, faults and latency percentiles per method over ``rows``."""
+        durations: dict[int, list[float]] = {}
+        counts: dict[int, int] = {}
+        faults: dict[int, int] = {}
+        method, duration, flags = self.method, self.duration, self.flags
+        for r in rows:
+            mid = method[r]
+            counts[mid] = counts.get(mid, 0) + 1
+            if flags[r] & F_FAULT:
+                faults[mid] = faults.get(mid, 0) + 1
+            d = duration[r]
+            if d == d:
+                durations.setdefault(mid, []).append(d)
+        out = []
+        for mid, n in counts.items():
+            ds = sorted(durations.get(mid, []))
+            out.append(
+                MethodStats(
+                    method=self.methods.names[mid] or "(undecoded)",
+                    count=n,
+                    faults=faults.get(mid, 0),
+                    p50_ms=percentile(ds, 0.5),
+                    p95_ms=percentile(ds, 0.95),
+                    max_ms=ds[-1] if ds else None,
+                )
+            )
+        out.sort(key=lambda s: (-s.count, s.method))
+        return out
+
+
+def _flag_table(bits: int) -> bytes:
+    return bytes(1 if (b & bits) else 0 for b in range(256))
+
+
+#: ``bytes.translate`` tables turning the flags column into 0/1 masks.
+FLAG_TABLES: Final = {
+    bit: _flag_table(bit)
+    for bit in (F_FAULT, F_SUBFAULT, F_PROBLEM, F_ERROR, F_MULTICALL, F_NO_RESPONSE, F_OK)
+}
+FAULTY_TABLE: Final = _flag_table(F_FAULT | F_SUBFAULT)
+BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
+
+
+def _skeleton(v: Any) -> Any:
+    """The shape of a messages JSON value: wire types and structure, values taken out."""
+    if isinstance(v, list):
+        return [_skeleton(x) for x in v]
+    if not isinstance(v, dict):
+        return None
+    if len(v) == 1:
+        ((key, payload),) = v.items()
+        if key == "struct" and isinstance(payload, dict):
+            return {"struct": {k: _skeleton(x) for k, x in payload.items()}}
+        if key == "array" and isinstance(payload, list):
+            return {"array": [_skeleton(x) for x in payload]}
+        if key in ("call", "result", "fault"):
+            return {key: _skeleton(payload)}
+        return {key: None}
+    return {k: (x if k in ("method", "index") else _skeleton(x)) for k, x in v.items()}
+
+
+# ---------------------------------------------------------------- fast envelope check
+
+
+def _call_object(reader: CaptureReader, line: bytes) -> dict[str, Any] | None:
+    """``reader.call_object(line)``, with the common case (a call line orjson reads) first."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return reader.call_object(line)
+    if type(obj) is dict and obj.get("type") == "call":
+        return obj
+    return reader.call_object(line)  # anything else: the reader says what it is
+
+
+def _verdict(obj: dict[str, Any]) -> RecordError | None:
+    """The schema's own verdict on a call line: None when it is a valid record."""
+    try:
+        record_from_json(obj)
+    except RecordError as exc:
+        return exc
+    return None
+
+
+def _envelope_ok(obj: dict[str, Any]) -> bool:
+    """True when the parts of a call line other than its messages certainly pass the schema's
+    rules (``record_from_json``); False means "ask ``record_from_json``", not "invalid"."""
+    g = obj.get
+    v = g("ended")
+    if not (v is None or type(v) is float or type(v) is int):
+        return False
+    v = g("started")
+    if not (type(v) is float or type(v) is int):
+        return False
+    if not (
+        type(g("id")) is str
+        and type(g("seq")) is int
+        and type(g("scheme")) is str
+        and type(g("host")) is str
+        and type(g("port")) is int
+        and type(g("path")) is str
+        and type(g("status", 0)) in _INT_OR_NONE
+        and type(g("error")) in _STR_OR_NONE
+        and type(g("origin")) in _STR_OR_NONE
+        and type(g("redacted")) in _BOOL_OR_NONE
+        and type(g("subcalls")) in _LIST_OR_NONE
+    ):
+        return False
+    for key in ("client", "server"):
+        v = g(key)
+        if v is not None and not (
+            type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
+        ):
+            return False
+    request = obj["request"]
+    response = g("response")
+    for part in (request, response) if response is not None else (request,):
+        pg = part.get
+        if type(pg("content_encoding")) not in _STR_OR_NONE:
+            return False
+        headers = pg("headers", _EMPTY)
+        if type(headers) is not list:
+            return False
+        for pair in headers:
+            if not (
+                type(pair) is list
+                and len(pair) == 2
+                and type(pair[0]) is str
+                and type(pair[1]) is str
+            ):
+                return False
+        body = pg("body")
+        if body is None:
+            if part is request:
+                return False
+            continue
+        if type(body) is not dict:
+            return False
+        text = body.get("text", _EMPTY)
+        if type(text) is not str:
+            return False  # base64 bodies (and anything odd) go to the full check
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    if response is not None and "fault" in response and "result" in response:
+        return False
+    problems = g("problems")
+    if not problems:
+        return problems is None or type(problems) is list
+    if type(problems) is not list:
+        return False
+    for p in problems:
+        if not (
+            type(p) is dict
+            and p.get("where") in PROBLEM_PLACES
+            and type(p.get("kind")) is str
+            and type(p.get("reason")) is str
+            and type(p.get("line")) in _INT_OR_NONE
+            and type(p.get("column")) in _INT_OR_NONE
+            and type(p.get("path")) in _STR_OR_NONE
+        ):
+            return False
+    return True
+
+
+_NONE: Final = type(None)
+_INT_OR_NONE: Final = frozenset({int, _NONE})
+_STR_OR_NONE: Final = frozenset({str, _NONE})
+_BOOL_OR_NONE: Final = frozenset({bool, _NONE})
+_LIST_OR_NONE: Final = frozenset({list, _NONE})
+_EMPTY: Final[list[Any]] = []
+
+
+# ---------------------------------------------------------------- building from a capture
+
+
+class IndexBuilder:
+    """Reads a capture file once (or follows it), appending each call's columns to an index.
+
+    ``run`` is meant for a worker thread. It calls ``on_batch(count)`` after each batch (the first
+    one small, so the first screen appears at once), and in follow mode keeps reading the file as
+    it grows until ``stop()``. The header is checked when the builder is made
+    (``CaptureFormatError``, ``OSError``), unless following a file that is still empty. With
+    ``cache`` (the default) the index is saved in the cache directory and reused, or extended
+    with what was appended, the next time the same capture is opened.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        index: CaptureIndex | None = None,
+        *,
+        follow: bool = False,
+        poll_interval: float = 0.25,
+        cache: bool = True,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    ) -> None:
+        from rpcspy.capture import cache as cache_module
+
+        self.path = Path(path)
+        self.index = index if index is not None else CaptureIndex()
+        self.follow = follow
+        self._poll = poll_interval
+        self._max_line = max_line_bytes
+        self._stop = threading.Event()
+        #: True once the whole file (as it was) has been read.
+        self.done = False
+        #: Set by the UI once the first page is on screen; indexing waits for it (a little), so
+        #: the first screen does not compete with the indexer for the interpreter.
+        self.first_page_shown = threading.Event()
+        #: How the index was got: "built", "cached" (reused as is) or "extended" (cache + growth).
+        self.source = "built"
+        #: True when a helper process indexed the second half of the file.
+        self.helped = False
+        self._closed = False
+        self._first = True
+        self._on_batch: Callable[[int], None] | None = None
+        self._before: list[Problem] | None = None
+        self._entry = cache_module.open_entry(self.path) if cache else None
+        self._resume: cache_module.Resume | None = None
+        try:
+            if self._entry is not None and not self._entry.writable and follow:
+                self._entry.close()  # another program has the entry; following needs to write
+                self._entry = None
+            if self._entry is not None:
+                self._resume = self._entry.load(self.index)
+                if self._resume is not None:
+                    self.source = "cached" if self._resume.unchanged else "extended"
+                elif not self._entry.writable:
+                    self._entry.close()  # another program has it: index into temporary files
+                    self._entry = None
+            if self._resume is None:
+                self._attach_new_files()
+            self.reader = CaptureReader(
+                self.path,
+                follow=follow,
+                poll_interval=poll_interval,
+                stop_event=self._stop,
+                max_line_bytes=max_line_bytes,
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.header: CaptureHeader | None = self.reader.header
+
+    def _attach_new_files(self) -> None:
+        index = self.index
+        if self._entry is not None:
+            index.texts = self._entry.blob("texts", fresh=True)
+        else:
+            index.texts = temp_blob("rpcspy-texts-")
+        index.lines = None  # known once the reader has seen whether the file is gzip
+
+    def stop(self) -> None:
+        """Ask ``run`` to return at its next check."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stop and release the files (a temporary decompressed copy is removed)."""
+        self.stop()
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(AttributeError):
+            self.reader.close()
+        self.index.close()
+        if self._entry is not None:
+            self._entry.close()
+
+    def run(self, on_batch: Callable[[int], None] | None = None) -> None:
+        """Index the file; in follow mode keep going until ``stop()``."""
+        index = self.index
+        resume = self._resume
+        if resume is not None and resume.unchanged and not self.follow:
+            self.done = True
+            if on_batch is not None:
+                on_batch(index.count)
+            return
+        self._first = True
+        self._on_batch = on_batch
+        if resume is not None:
+            self.reader.resume_at(resume.offset, resume.lineno)
+            self._consume(self.reader, skip_to=resume.offset)
+            return
+        part = self._second_half()
+        if part is None:
+            self._consume(self.reader)
+            return
+        # A big plain file, first reading: another process indexes the second half meanwhile.
+        mid, end = part
+        texts = self._scratch("texts-part")
+        out = self._scratch("part-result")
+        # The helper writes into our scratch files by descriptor, and ends when its stdin does
+        # (this process ended, however it ended).
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rpcspy.capture._part",
+                *(str(a) for a in (self.path, mid, end, self._max_line, texts.fd, out.fd)),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(texts.fd, out.fd),
+        )
+        try:
+            self.reader.end_at(mid)
+            self._consume(self.reader, final=False)
+            if self._stop.is_set():
+                return
+            result = None
+            if worker.wait() == 0:
+                result = pickle.loads(out.read(0, os.fstat(out.fd).st_size))
+            first_part = self.reader
+            self.reader = CaptureReader(
+                self.path,
+                follow=self.follow,
+                poll_interval=self._poll,
+                stop_event=self._stop,
+                max_line_bytes=self._max_line,
+            )
+            self._before = self._problems_before + first_part.problems
+            if result is not None:
+                _merge_part(self.index, result, texts, first_part._lineno, self._before)
+                self.helped = True
+                self.reader.resume_at(result["end"], first_part._lineno + result["lines"])
+            else:  # read the second half here after all
+                self.reader.resume_at(first_part._offset, first_part._lineno)
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+                worker.wait()
+            if worker.stdin is not None:
+                worker.stdin.close()
+            for scratch in (texts, out):
+                scratch.truncate(0)
+                scratch.close()
+        self._consume(self.reader)
+
+    def _scratch(self, name: str) -> _Blob:
+        return temp_blob(f"rpcspy-{name}-")
+
+    def _second_half(self) -> tuple[int, int] | None:
+        """Where a second process should start and stop, or None to read in this one."""
+        if os.cpu_count() == 1:
+            return None
+        size = os.stat(self.path).st_size
+        if size < PARALLEL_MIN_BYTES:
+            return None
+        with open(self.path, "rb") as f:
+            if f.read(2) == GZIP_MAGIC:
+                return None  # a gzip stream is read from its start only
+            f.seek(size // 2)
+            chunk = f.read(1 << 20)
+        nl = chunk.find(b"\n")
+        if nl < 0:
+            return None
+        mid = size // 2 + nl + 1
+        return (mid, size) if mid < size else None
+
+    def _consume(self, reader: CaptureReader, *, skip_to: int = 0, final: bool = True) -> None:
+        """Index the lines ``reader`` gives, publishing batches as they fill."""
+        index = self.index
+        on_batch = self._on_batch
+        lines_blob = index.lines
+        batch = Batch()
+        last_flush = time.monotonic()
+        add = index.add_columns
+        copy = False  # gzip: lines are copied to a decompressed file for random access
+
+        def flush() -> None:
+            nonlocal batch, last_flush
+            was_first = self._first
+            if len(batch):
+                index.append_batch(batch)
+                batch = Batch()
+            self._first = False
+            last_flush = time.monotonic()
+            index.problems[:] = self._problems_before + reader.problems
+            if on_batch is not None:
+                on_batch(index.count)
+                if was_first:
+                    self.first_page_shown.wait(1.0)
+
+        started = False
+        for item in reader.lines(idle=True):
+            if not started and reader.header is not None:
+                started = True
+                self.header = reader.header
+                if lines_blob is None:
+                    if reader.compressed:
+                        lines_blob = (
+                            self._entry.blob("lines", fresh=True)
+                            if self._entry is not None
+                            else temp_blob("rpcspy-lines-")
+                        )
+                    else:
+                        lines_blob = _Blob(self.path)
+                    index.lines = lines_blob
+                copy = reader.compressed
+            if item is None:
+                newly_done = not self.done
+                self.done = True
+                if len(batch) or self._first or newly_done:
+                    flush()
+                if newly_done and self._entry is not None:
+                    self._save()
+                continue
+            _lineno, offset, line = item
+            if offset < skip_to:
+                continue  # gzip, resumed: this line is indexed already
+            obj = _call_object(reader, line)
+            if obj is None:
+                continue
+            if copy:
+                assert lines_blob is not None
+                offset = lines_blob.append(line)
+            error = add(batch, obj, offset, len(line) - 1)
+            if error is not None:
+                reader.record_problem(error)
+            if (
+                (self._first and len(batch) >= 200)
+                or len(batch) >= 8192
+                or (len(batch) & 255 == 0 and time.monotonic() - last_flush > 0.2)
+            ):
+                flush()
+        if not final:
+            flush()
+            return
+        self.done = True
+        flush()
+        if self._entry is not None and not self._stop.is_set():
+            self._save()
+
+    @property
+    def _problems_before(self) -> list[Problem]:
+        if self._before is not None:
+            return self._before
+        return self._resume.problems if self._resume is not None else []
+
+    def _save(self) -> None:
+        assert self._entry is not None
+        self.index.problems[:] = self._problems_before + self.reader.problems
+        with contextlib.suppress(OSError):
+            self._entry.save(self.index, self.reader)
+
+
+def index_part(
+    path: Path, start: int, end: int, max_line_bytes: int, texts_fd: int
+) -> dict[str, Any]:
+    """Index the lines of a plain capture from ``start`` to ``end`` (in another process): the
+    columns, names, problems (line numbers counted from ``start``) and messages (written to
+    the file ``texts_fd``), for ``_merge_part``."""
+    index = CaptureIndex()
+    index.texts = _Blob(Path(f"/dev/fd/{texts_fd}"), fd=texts_fd)
+    reader = CaptureReader(path, max_line_bytes=max_line_bytes)
+    try:
+        reader.resume_at(start, 0)
+        reader.end_at(end)
+        batch = Batch()
+        add = index.add_columns
+        for item in reader.lines():
+            assert item is not None
+            _lineno, offset, line = item
+            obj = _call_object(reader, line)
+            if obj is None:
+                continue
+            error = add(batch, obj, offset, len(line) - 1)
+            if error is not None:
+                reader.record_problem(error)
+        # The last line may run past ``end`` (a torn one at the end of the file): see where
+        # the reading stopped.
+        return {
+            "cols": {name: batch.cols[name].tobytes() for name, _code in _COLUMNS},
+            "flags": bytes(batch.flags),
+            "origin": bytes(batch.origin),
+            "sub_methods": batch.sub_methods,
+            "sub_faults": batch.sub_faults,
+            "methods": index.methods.names,
+            "clients": index.clients.names,
+            "origins": index.origins.names,
+            "shapes": index.shapes.names,
+            # The end of the file is reported by whoever reads on from here.
+            "problems": [p for p in reader.problems if p.kind not in ("torn-line", "torn-gzip")],
+            "lines": reader._lineno,
+            "end": reader._offset,
+            "texts_size": index.texts.size,
+        }
+    finally:
+        reader.close()
+        index.close()
+
+
+def _merge_part(
+    index: CaptureIndex,
+    part: dict[str, Any],
+    texts: _Blob,
+    lines_before: int,
+    problems: list[Problem],
+) -> None:
+    """Append the rows ``index_part`` found, its ids, offsets and line numbers made global."""
+    import dataclasses
+
+    assert index.texts is not None
+    base = index.texts.size
+    at = 0
+    while chunk := texts.read(at, 8 << 20):
+        index.texts.append(chunk)
+        at += len(chunk)
+    batch = Batch()
+    for name, code in _COLUMNS:
+        col = array(code)
+        col.frombytes(part["cols"][name])
+        batch.cols[name] = col
+
+    def remap(column: str, names: list[str], table: Interner) -> list[int]:
+        ids = [table.intern(n) for n in names]
+        batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
+        return ids
+
+    methods = remap("method", part["methods"], index.methods)
+    remap("client", part["clients"], index.clients)
+    remap("shape", part["shapes"], index.shapes)
+    origins = [index.origins.intern(n) & 0xFF for n in part["origins"]]
+    table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
+    batch.origin = bytearray(part["origin"]).translate(table)
+    batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
+    batch.flags = bytearray(part["flags"])
+    batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
+    batch.sub_faults = dict(part["sub_faults"])
+    problems.extend(
+        dataclasses.replace(p, line=None if p.line is None else p.line + lines_before)
+        for p in part["problems"]
+    )
+    index.problems[:] = problems
+    index.append_batch(batch)
+
+
+def open_index(
+    path: str | Path,
+    *,
+    cache: bool = True,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+) -> tuple[CaptureIndex, IndexBuilder]:
+    """Index a whole capture now; close the builder (``builder.close()``) when done with it."""
+    builder = IndexBuilder(path, cache=cache, max_line_bytes=max_line_bytes)
+    try:
+        builder.run()
+    except BaseException:
+        builder.close()
+        raise
+    return builder.index, builder
+
+
+def index_records(records: Iterable[CallRecord]) -> CaptureIndex:
+    """An index of in-memory records (nothing read from a file)."""
+    index = CaptureIndex()
+    for record in records:
+        index.add_record(record)
+    return index
+
+
+def write_rows(index: CaptureIndex, rows: Iterable[int], path: Path) -> int:
+    """Write ``rows`` as a new capture file (``.gz`` compresses); returns how many were written.
+
+    Lines of file-backed rows are copied as they are; live and resent records are serialised
+    (with credentials redacted).
+    """
+    import gzip
+
+    tmp = path.with_name(path.name + ".part")
+    n = 0
+    try:
+        with gzip.open(tmp, "wb") if path.name.endswith(".gz") else open(tmp, "wb") as out:
+            out.write(dumps_line(make_header()))
+            for row in rows:
+                raw = index.raw_line(row)
+                if raw is not None:
+                    out.write(raw + b"\n")
+                else:
+                    out.write(dumps_line(record_to_json(index.record(row), redact=True)))
+                n += 1
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return n
