@@ -29,13 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import rpcspy
+from rpcspy.capture._columns import COLUMNS, Blob
 from rpcspy.capture.record import Problem
 
 if TYPE_CHECKING:
-    from rpcspy.capture.index import CaptureIndex, _Blob
     from rpcspy.capture.reader import CaptureReader
 
-__all__ = ["Entry", "Resume", "cache_root", "open_entry"]
+__all__ = ["ALL_COLUMNS", "Entry", "Resume", "Saved", "cache_root", "open_entry"]
+
+#: Every column an entry keeps: the numeric ones, then the two byte columns.
+ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"))
 
 #: Bumped whenever what is saved changes meaning.
 INDEX_FORMAT: Final = 1
@@ -64,6 +67,27 @@ class Resume:
     #: True when the capture has not changed since it was saved.
     unchanged: bool
     problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Saved:
+    """An index as the cache keeps it: its columns, name tables and files (file rows only)."""
+
+    columns: dict[str, Any]
+    rows: int
+    methods: list[str]
+    clients: list[str]
+    origins: list[str]
+    shapes: list[str]
+    sub_methods: dict[int, tuple[int, ...]]
+    sub_faults: dict[int, tuple[int, ...]]
+    faults: int
+    bad: int
+    texts: Blob
+    lines: Blob
+    problems: list[Problem]
+    #: Where reading goes on (set when loaded).
+    resume: Resume | None = None
 
 
 def _digest(path: Path, start: int, length: int) -> str:
@@ -99,10 +123,8 @@ class Entry:
         with contextlib.suppress(FileNotFoundError):
             (self.dir / "meta.json").unlink()
 
-    def blob(self, name: str, *, fresh: bool) -> _Blob:
+    def blob(self, name: str, *, fresh: bool) -> Blob:
         """A data file of the entry; ``fresh`` empties it (and invalidates the entry)."""
-        from rpcspy.capture.index import _Blob
-
         assert self.writable
         path = self.dir / f"{name}.bin"
         if fresh:
@@ -110,12 +132,12 @@ class Entry:
             # A new file: a program still reading the old one keeps reading it intact.
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-        return _Blob(path, write=True)
+        return Blob(path, write=True)
 
     # ------------------------------------------------------------ loading
 
-    def load(self, index: CaptureIndex) -> Resume | None:
-        """Fill ``index`` from the entry when it is still good; None when it must be rebuilt."""
+    def load(self) -> Saved | None:
+        """The saved index when it is still good; None when it must be rebuilt."""
         try:
             meta = json.loads((self.dir / "meta.json").read_text())
             if meta.get("format") != INDEX_FORMAT or meta.get("rpcspy") != rpcspy.__version__:
@@ -131,7 +153,7 @@ class Entry:
                 or list(_edges(self.capture, size)) != meta["edges"]
             ):
                 return None
-            self._fill(index, meta)
+            saved = self._fill(meta)
         except (OSError, ValueError, KeyError, TypeError):
             if self.writable:
                 self._invalidate()
@@ -139,26 +161,25 @@ class Entry:
         problems = [Problem(*p) for p in meta["problems"]]
         if not unchanged:
             problems = [p for p in problems if p.kind not in _TAIL_KINDS]
-        index.problems[:] = problems
-        return Resume(meta["offset"], meta["lineno"], unchanged, problems)
+        saved.problems = problems
+        saved.resume = Resume(meta["offset"], meta["lineno"], unchanged, problems)
+        return saved
 
-    def _fill(self, index: CaptureIndex, meta: dict[str, Any]) -> None:
-        """Load everything first; touch ``index`` only once all of it is there."""
-        from rpcspy.capture.index import _COLUMNS, Interner, _Blob
-
+    def _fill(self, meta: dict[str, Any]) -> Saved:
+        """Load everything an entry holds."""
         rows = meta["rows"]
         columns: dict[str, Any] = {}
-        for name, code in (*_COLUMNS, ("flags", "B"), ("origin", "B")):
+        for name, code in ALL_COLUMNS:
             col = array(code)
             with open(self.dir / f"{name}.col", "rb") as f:
                 col.fromfile(f, rows)
             columns[name] = bytearray(col.tobytes()) if code == "B" else col
         w = self.writable
-        opened: list[_Blob] = []
+        opened: list[Blob] = []
         try:
-            texts = _Blob(self.dir / "texts.bin", write=w)
+            texts = Blob(self.dir / "texts.bin", write=w)
             opened.append(texts)
-            lines = _Blob(self.dir / "lines.bin", write=w) if meta["gzip"] else _Blob(self.capture)
+            lines = Blob(self.dir / "lines.bin", write=w) if meta["gzip"] else Blob(self.capture)
             opened.append(lines)
             if texts.size < meta["texts_size"] or (
                 meta["gzip"] and lines.size < meta["lines_size"]
@@ -172,25 +193,27 @@ class Entry:
             texts.truncate(meta["texts_size"])
             if meta["gzip"]:
                 lines.truncate(meta["lines_size"])
-        for name, col in columns.items():
-            setattr(index, name, col)
-        index.methods = Interner(meta["methods"])
-        index.clients = Interner(meta["clients"])
-        index.origins = Interner(meta["origins"])
-        index.shapes = Interner(meta["shapes"])
-        index.sub_methods = {int(k): tuple(v) for k, v in meta["sub_methods"].items()}
-        index.sub_faults = {int(k): tuple(v) for k, v in meta["sub_faults"].items()}
-        index.faults = meta["faults"]
-        index.bad = meta["bad"]
-        index.texts = texts
-        index.lines = lines
-        index.version += 1
+        return Saved(
+            columns=columns,
+            rows=rows,
+            methods=meta["methods"],
+            clients=meta["clients"],
+            origins=meta["origins"],
+            shapes=meta["shapes"],
+            sub_methods={int(k): tuple(v) for k, v in meta["sub_methods"].items()},
+            sub_faults={int(k): tuple(v) for k, v in meta["sub_faults"].items()},
+            faults=meta["faults"],
+            bad=meta["bad"],
+            texts=texts,
+            lines=lines,
+            problems=[],
+        )
 
     # ------------------------------------------------------------ saving
 
-    def save(self, index: CaptureIndex, reader: CaptureReader) -> None:
-        """Save ``index`` (file rows only: nothing is saved once live records were added)."""
-        if index._memory or index.texts is None or index.lines is None or not self.writable:
+    def save(self, index: Saved, reader: CaptureReader) -> None:
+        """Save an index's file rows (``CaptureIndex.snapshot``)."""
+        if not self.writable:
             return
         if not self._exclusive:
             try:
@@ -200,13 +223,9 @@ class Entry:
             self._exclusive = True
         self._invalidate()
         st = os.stat(self.capture)
-        rows = index.count
-        for name, _code in (
-            *((n, c) for n, c in _column_names()),
-            ("flags", "B"),
-            ("origin", "B"),
-        ):
-            col = getattr(index, name)
+        rows = index.rows
+        for name, _code in ALL_COLUMNS:
+            col = index.columns[name]
             tmp = self.dir / f"{name}.col.part"
             with open(tmp, "wb") as f:
                 if isinstance(col, bytearray):
@@ -229,12 +248,12 @@ class Entry:
             "rows": rows,
             "faults": index.faults,
             "bad": index.bad,
-            "methods": index.methods.names,
-            "clients": index.clients.names,
-            "origins": index.origins.names,
-            "shapes": index.shapes.names,
-            "sub_methods": {str(k): list(v) for k, v in index.sub_methods.items() if k < rows},
-            "sub_faults": {str(k): list(v) for k, v in index.sub_faults.items() if k < rows},
+            "methods": index.methods,
+            "clients": index.clients,
+            "origins": index.origins,
+            "shapes": index.shapes,
+            "sub_methods": {str(k): list(v) for k, v in index.sub_methods.items()},
+            "sub_faults": {str(k): list(v) for k, v in index.sub_faults.items()},
             "problems": [_problem_json(p) for p in index.problems],
             "texts_size": index.texts.size,
             "lines_size": index.lines.size if reader.compressed else 0,
@@ -245,12 +264,6 @@ class Entry:
         # Saved: others may read it now.
         fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
         self._exclusive = False
-
-
-def _column_names() -> tuple[tuple[str, str], ...]:
-    from rpcspy.capture.index import _COLUMNS
-
-    return _COLUMNS
 
 
 def open_entry(capture: Path) -> Entry | None:

@@ -30,7 +30,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from array import array
@@ -42,6 +41,8 @@ from typing import Any, Final
 
 import orjson
 
+from rpcspy.capture import cache as cache_module
+from rpcspy.capture._columns import COLUMNS, Blob, Interner, temp_blob
 from rpcspy.capture._gzip import GZIP_MAGIC
 from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
 from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, Problem
@@ -102,47 +103,13 @@ _MEMO_MAX: Final = 200_000
 
 SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
 
-_COLUMNS: Final = (
-    ("offsets", "q"),
-    ("lengths", "I"),
-    ("seq", "q"),
-    ("started", "d"),
-    ("duration", "d"),
-    ("fault", "q"),
-    ("method", "I"),
-    ("client", "I"),
-    ("size", "Q"),
-    ("status", "H"),
-    ("shape", "I"),
-    ("text_off", "q"),
-    ("text_len", "I"),
-)
-
-
-class Interner:
-    """Small table of distinct strings (method names, clients, shapes), each with a stable id."""
-
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        self.names: list[str] = []
-        self.ids: dict[str, int] = {}
-        for name in names:
-            self.intern(name)
-
-    def intern(self, name: str) -> int:
-        i = self.ids.get(name)
-        if i is None:
-            i = len(self.names)
-            self.names.append(name)
-            self.ids[name] = i
-        return i
-
 
 @dataclass(slots=True)
 class Batch:
     """Columns for a run of new rows, built without the lock and appended in one step."""
 
     cols: dict[str, array[Any]] = field(
-        default_factory=lambda: {name: array(code) for name, code in _COLUMNS}
+        default_factory=lambda: {name: array(code) for name, code in COLUMNS}
     )
     flags: bytearray = field(default_factory=bytearray)
     origin: bytearray = field(default_factory=bytearray)
@@ -181,48 +148,6 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 # ---------------------------------------------------------------- random access to bytes
 
 
-class _Blob:
-    """A file read by offset (the capture, its decompressed copy, or the messages file)."""
-
-    def __init__(self, path: Path, *, write: bool = False, fd: int | None = None) -> None:
-        self.path = path
-        flags = (os.O_RDWR | os.O_CREAT) if write else os.O_RDONLY
-        self._fd = os.open(path, flags, 0o600) if fd is None else fd
-        self.size = os.fstat(self._fd).st_size
-        self._lock = threading.Lock()
-
-    @property
-    def fd(self) -> int:
-        return self._fd
-
-    def read(self, offset: int, length: int) -> bytes:
-        return os.pread(self._fd, length, offset)
-
-    def append(self, data: bytes) -> int:
-        """Write ``data`` at the end; returns its offset."""
-        with self._lock:
-            at = self.size
-            os.pwrite(self._fd, data, at)
-            self.size += len(data)
-            return at
-
-    def truncate(self, size: int) -> None:
-        with self._lock:
-            os.ftruncate(self._fd, size)
-            self.size = size
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
-
-
-def temp_blob(prefix: str) -> _Blob:
-    """A scratch file with no name: gone when closed, or when the process ends however it ends."""
-    fd, name = tempfile.mkstemp(prefix=prefix)
-    os.unlink(name)
-    return _Blob(Path(f"/dev/fd/{fd}"), fd=fd)
-
-
 # ---------------------------------------------------------------- the index
 
 
@@ -231,7 +156,7 @@ class CaptureIndex:
 
     def __init__(self, *, cache_size: int = 2048) -> None:
         self._lock = threading.Lock()
-        for name, code in _COLUMNS:
+        for name, code in COLUMNS:
             setattr(self, name, array(code))
         self.offsets: array[int]
         self.lengths: array[int]
@@ -260,8 +185,8 @@ class CaptureIndex:
         self._cache: OrderedDict[int, CallRecord] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
-        self.lines: _Blob | None = None
-        self.texts: _Blob | None = None
+        self.lines: Blob | None = None
+        self.texts: Blob | None = None
         #: Problems met while reading the capture (torn or corrupt lines), for the user.
         self.problems: list[Problem] = []
         self.faults = 0
@@ -279,6 +204,48 @@ class CaptureIndex:
 
     def __len__(self) -> int:
         return len(self.flags)
+
+    @property
+    def saveable(self) -> bool:
+        """Can this index be saved to the cache? Only file rows, with their files, can."""
+        return not self._memory and self.texts is not None and self.lines is not None
+
+    def snapshot(self) -> cache_module.Saved:
+        """What the cache keeps of this index (file rows only; see ``saveable``)."""
+        assert self.texts is not None and self.lines is not None
+        rows = self.count
+        return cache_module.Saved(
+            columns={name: getattr(self, name) for name, _code in cache_module.ALL_COLUMNS},
+            rows=rows,
+            methods=self.methods.names,
+            clients=self.clients.names,
+            origins=self.origins.names,
+            shapes=self.shapes.names,
+            sub_methods={k: v for k, v in self.sub_methods.items() if k < rows},
+            sub_faults={k: v for k, v in self.sub_faults.items() if k < rows},
+            faults=self.faults,
+            bad=self.bad,
+            texts=self.texts,
+            lines=self.lines,
+            problems=list(self.problems),
+        )
+
+    def restore(self, saved: cache_module.Saved) -> None:
+        """Take the rows of a saved index (an empty index only)."""
+        for name, col in saved.columns.items():
+            setattr(self, name, col)
+        self.methods = Interner(saved.methods)
+        self.clients = Interner(saved.clients)
+        self.origins = Interner(saved.origins)
+        self.shapes = Interner(saved.shapes)
+        self.sub_methods = dict(saved.sub_methods)
+        self.sub_faults = dict(saved.sub_faults)
+        self.faults = saved.faults
+        self.bad = saved.bad
+        self.texts = saved.texts
+        self.lines = saved.lines
+        self.problems[:] = saved.problems
+        self.version += 1
 
     def add_record(self, record: CallRecord) -> int:
         """Append an in-memory record (live traffic, a resent call); returns its row."""
@@ -298,7 +265,7 @@ class CaptureIndex:
             return
         with self._lock:
             base = self.count
-            for name, _code in _COLUMNS:
+            for name, _code in COLUMNS:
                 getattr(self, name).extend(batch.cols[name])
             self.origin.extend(batch.origin)
             for k, v in batch.sub_methods.items():
@@ -756,8 +723,6 @@ class IndexBuilder:
         cache: bool = True,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     ) -> None:
-        from rpcspy.capture import cache as cache_module
-
         self.path = Path(path)
         self.index = index if index is not None else CaptureIndex()
         self.follow = follow
@@ -784,7 +749,10 @@ class IndexBuilder:
                 self._entry.close()  # another program has the entry; following needs to write
                 self._entry = None
             if self._entry is not None:
-                self._resume = self._entry.load(self.index)
+                loaded = self._entry.load()
+                if loaded is not None:
+                    self.index.restore(loaded)
+                self._resume = None if loaded is None else loaded.resume
                 if self._resume is not None:
                     self.source = "cached" if self._resume.unchanged else "extended"
                 elif not self._entry.writable:
@@ -899,7 +867,7 @@ class IndexBuilder:
                 scratch.close()
         self._consume(self.reader)
 
-    def _scratch(self, name: str) -> _Blob:
+    def _scratch(self, name: str) -> Blob:
         return temp_blob(f"rpcspy-{name}-")
 
     def _second_half(self) -> tuple[int, int] | None:
@@ -957,7 +925,7 @@ class IndexBuilder:
                             else temp_blob("rpcspy-lines-")
                         )
                     else:
-                        lines_blob = _Blob(self.path)
+                        lines_blob = Blob(self.path)
                     index.lines = lines_blob
                 copy = reader.compressed
             if item is None:
@@ -1004,7 +972,8 @@ class IndexBuilder:
         assert self._entry is not None
         self.index.problems[:] = self._problems_before + self.reader.problems
         with contextlib.suppress(OSError):
-            self._entry.save(self.index, self.reader)
+            if self.index.saveable:
+                self._entry.save(self.index.snapshot(), self.reader)
 
 
 def index_part(
@@ -1014,7 +983,7 @@ def index_part(
     columns, names, problems (line numbers counted from ``start``) and messages (written to
     the file ``texts_fd``), for ``_merge_part``."""
     index = CaptureIndex()
-    index.texts = _Blob(Path(f"/dev/fd/{texts_fd}"), fd=texts_fd)
+    index.texts = Blob(Path(f"/dev/fd/{texts_fd}"), fd=texts_fd)
     reader = CaptureReader(path, max_line_bytes=max_line_bytes)
     try:
         reader.resume_at(start, 0)
@@ -1033,7 +1002,7 @@ def index_part(
         # The last line may run past ``end`` (a torn one at the end of the file): see where
         # the reading stopped.
         return {
-            "cols": {name: batch.cols[name].tobytes() for name, _code in _COLUMNS},
+            "cols": {name: batch.cols[name].tobytes() for name, _code in COLUMNS},
             "flags": bytes(batch.flags),
             "origin": bytes(batch.origin),
             "sub_methods": batch.sub_methods,
@@ -1056,7 +1025,7 @@ def index_part(
 def _merge_part(
     index: CaptureIndex,
     part: dict[str, Any],
-    texts: _Blob,
+    texts: Blob,
     lines_before: int,
     problems: list[Problem],
 ) -> None:
@@ -1070,7 +1039,7 @@ def _merge_part(
         index.texts.append(chunk)
         at += len(chunk)
     batch = Batch()
-    for name, code in _COLUMNS:
+    for name, code in COLUMNS:
         col = array(code)
         col.frombytes(part["cols"][name])
         batch.cols[name] = col

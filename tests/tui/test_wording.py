@@ -54,7 +54,8 @@ def show_table(capture: Path) -> dict[int, str]:
 @pytest.fixture(scope="module")
 def show_json(capture: Path) -> dict[int, dict[str, object]]:
     rows = [json.loads(line) for line in _show(str(capture), "--json").splitlines()]
-    return {int(str(r["seq"])): r for r in rows}
+    # Each line is the whole record; the table row's words are under "summary".
+    return {int(str(r["seq"])): r["summary"] for r in rows}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
