@@ -29,6 +29,12 @@ ECHO_RESPONSE = (
 )
 
 
+FORM = "application/x-www-form-urlencoded"
+TEXT = "text/plain"
+API_JSON = {"path": b"/api", "content_type": "application/json"}
+API_TEXT = {"path": b"/api", "content_type": "text/plain"}
+
+
 def xml_flow(
     request_body: bytes,
     response_body: bytes | None,
@@ -36,6 +42,7 @@ def xml_flow(
     method: bytes = b"POST",
     path: bytes = b"/RPC2",
     status: int = 200,
+    content_type: str = "text/xml",
 ) -> http.HTTPFlow:
     f = tflow.tflow(
         req=tutils.treq(method=method, path=path, content=request_body),
@@ -43,7 +50,7 @@ def xml_flow(
         if response_body is not None
         else False,
     )
-    f.request.headers["content-type"] = "text/xml"
+    f.request.headers["content-type"] = content_type
     return f
 
 
@@ -112,19 +119,38 @@ def test_fault_multicall_and_problem_metadata() -> None:
     run(body)
 
 
+JSON = "application/json"
+BINARY = "application/octet-stream"
+
+
 @pytest.mark.parametrize(
     "make",
     [
         lambda: xml_flow(ECHO_CALL, ECHO_RESPONSE, method=b"GET"),
-        lambda: xml_flow(b'{"jsonrpc": "2.0", "method": "echo"}', b'{"result": 1}'),
-        lambda: xml_flow(b"<?xml version='1.0'?><feed/>", b"<ok/>"),
-        lambda: xml_flow(b"garbage", b"<html>500</html>", status=500),
-        lambda: xml_flow(b'{"jsonrpc": "2.0"}', FAULT),
-        lambda: xml_flow(b"\x00\x01 binary", FAULT),
+        lambda: xml_flow(b'{"jsonrpc": "2.0", "method": "echo"}', b'{"result": 1}', **API_JSON),
+        lambda: xml_flow(
+            b"<?xml version='1.0'?><feed/>",
+            b"<ok/>",
+            path=b"/feed",
+            content_type="application/atom+xml",
+        ),
+        lambda: xml_flow(b"garbage", b"<html>500</html>", status=500, **API_TEXT),
+        lambda: xml_flow(b'{"jsonrpc": "2.0"}', FAULT, **API_JSON),
+        lambda: xml_flow(b"\x00\x01 binary", FAULT, path=b"/upload", content_type=BINARY),
+        lambda: xml_flow(b"user=alice&pw=x", b"<html/>", path=b"/login", content_type=FORM),
     ],
-    ids=["GET", "json", "other-xml", "garbage-to-non-xmlrpc", "json-to-xmlrpc", "binary-to-xmlrpc"],
+    ids=[
+        "GET",
+        "json",
+        "other-xml",
+        "garbage-to-non-xmlrpc",
+        "json-to-xmlrpc",
+        "binary-to-xmlrpc",
+        "form",
+    ],
 )
 def test_other_traffic_is_not_recorded(make: Callable[[], http.HTTPFlow], tmp_path: Path) -> None:
+    """Off the watched endpoints, only what sniffs as XML-RPC is recorded."""
     capture = tmp_path / "c.jsonl"
     seen: list[CallRecord] = []
 
@@ -143,6 +169,53 @@ def test_other_traffic_is_not_recorded(make: Callable[[], http.HTTPFlow], tmp_pa
     run(body)
     assert seen == []
     assert list(read_capture(capture)) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "looks"),
+    [
+        (
+            lambda: xml_flow(b'{"jsonrpc": "2.0", "id": 1}', b'{"result": 1}', content_type=JSON),
+            "JSON-RPC, sent as application/json",
+        ),
+        (lambda: xml_flow(b"<?xml version='1.0'?><feed/>", b"<ok/>"), "root element is <feed>"),
+        (
+            lambda: xml_flow(b"garbage", b"<html>500</html>", status=500, content_type=TEXT),
+            'text "garbage"',
+        ),
+        (lambda: xml_flow(b"\x00\x01 binary", FAULT, content_type=BINARY), "binary data"),
+        (lambda: xml_flow(b"user=alice&pw=x", b"<html/>", content_type=FORM), "form data"),
+        (lambda: xml_flow(b"", FAULT, path=b"/xmlrpc.php", content_type=FORM), "an empty body"),
+        (
+            lambda: xml_flow(b"{}", FAULT, path=b"/api", content_type="text/xml; charset=utf-8"),
+            "JSON, sent as text/xml",
+        ),
+    ],
+    ids=["json", "other-xml", "garbage", "binary", "form", "empty", "xml-type"],
+)
+def test_watched_endpoints_record_any_post(make: Callable[[], http.HTTPFlow], looks: str) -> None:
+    """A POST to /RPC2, /xmlrpc.php or with an XML Content-Type is recorded whatever its body."""
+    seen: list[CallRecord] = []
+    flow = make()
+    before = (flow.request.raw_content, flow.response.raw_content if flow.response else None)
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder):
+            await recorder.response(flow)
+            recorder.done()
+
+    run(body)
+    after = (flow.request.raw_content, flow.response.raw_content if flow.response else None)
+    assert after == before
+    (record,) = seen
+    request_problems = [p for p in record.problems if p.where == "request"]
+    assert [p.kind for p in request_problems] == ["not-xml-rpc"]
+    assert request_problems[0].reason.startswith("not an XML-RPC call: ")
+    assert looks in request_problems[0].reason
+    assert record.call is None and record.method is None
+    assert flow.metadata["rpcspy.method"] == ""
+    assert "not-xml-rpc" in flow.metadata["rpcspy.problems"]
 
 
 def test_an_xml_body_answered_in_xmlrpc_is_recorded() -> None:
