@@ -12,8 +12,8 @@ resend and mock all use it): it takes the two halves as seen plus the envelope a
 It is pure (no I/O) and never raises on bad bodies: every decompression, decode or multicall
 pairing failure becomes a ``Problem``. A body that is not XML-RPC at all is named for what it is,
 not for the parser's complaint: a non-2xx answer that does not decode is an ``http-error``, a
-request whose root element is not ``<methodCall>`` is ``not-xml-rpc``. The capture reader rebuilds records from their JSON form
-without decoding again (``schema.record_from_json``).
+request whose root element is not ``<methodCall>`` is ``not-xml-rpc``. The capture reader
+rebuilds records from their JSON form without decoding again (``schema.record_from_json``).
 """
 
 from __future__ import annotations

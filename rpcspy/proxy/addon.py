@@ -15,7 +15,7 @@ Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 - ``rpcspy_capture``: capture file to append records to (``.jsonl`` or ``.jsonl.gz``); none by
   default.
 - ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by
-  default.
+  default. Globs with a ``/`` also name watched endpoints.
 - ``rpcspy_redact``: redact credentials (Authorization, Cookie, ...) in the capture; on by default.
 - ``rpcspy_max_body``: bodies over this size are recorded but not decoded (k/m/g suffixes); 16m.
 - ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.
@@ -206,7 +206,8 @@ class RpcspyRecorder:
             [],
             "rpcspy: only record exchanges whose host, path, host:port or host/path matches one "
             "of these globs (e.g. /RPC2, *.example.com, api.example.com/xmlrpc*). "
-            "Default: all.",
+            "Default: all. A glob with a '/' also makes the paths it matches watched endpoints, "
+            "where any POST is recorded, XML-RPC or not.",
         )
         loader.add_option(
             "rpcspy_redact",

@@ -648,3 +648,59 @@ def test_a_streamed_request_body_is_noted_and_kept_as_no_bytes() -> None:
     r = build(None, result_body(1))
     assert kinds(r) == [("request", "streamed")]
     assert r.request.body == b"" and r.call is None and r.reply == MethodResponse(Int(1))
+
+
+def _problem_kinds_in_the_code() -> set[str]:
+    """Every problem kind the package can produce, read off its source (not a list kept here)."""
+    import ast
+    from pathlib import Path
+
+    import rpcspy
+    from rpcspy.capture.record import PROBLEM_PLACES
+
+    kinds: set[str] = set()
+
+    def literal(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return None
+
+    for source in Path(rpcspy.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("Problem", "_problem"):
+                    # The kind is the first string argument that is not a place.
+                    for arg in node.args:
+                        value = literal(arg)
+                        if value is not None and value not in PROBLEM_PLACES:
+                            kinds.add(value)
+                            break
+                kinds.update(
+                    v for k in node.keywords if k.arg == "kind" and (v := literal(k.value))
+                )
+            elif isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if (
+                        isinstance(stmt, ast.Assign)
+                        and [getattr(t, "id", None) for t in stmt.targets] == ["kind"]
+                        and (value := literal(stmt.value))
+                    ):
+                        kinds.add(value)
+            elif isinstance(node, ast.Dict):
+                for key, value_node in zip(node.keys, node.values, strict=True):
+                    if key is not None and literal(key) == "kind" and literal(value_node):
+                        kinds.add(literal(value_node))  # type: ignore[arg-type]
+    return kinds
+
+
+def test_the_capture_format_lists_every_problem_kind() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "capture-format.md").read_text()
+    kinds = _problem_kinds_in_the_code()
+    # The scan finds the kinds this change is about, and the decoder's, and the reader's.
+    assert {"http-error", "not-xml-rpc", "malformed-xml", "unsafe-xml", "torn-gzip"} <= kinds
+    missing = sorted(k for k in kinds if f"| `{k}` |" not in doc)
+    assert missing == [], f"docs/capture-format.md does not list the problem kinds {missing}"

@@ -12,6 +12,7 @@ import pytest
 from mitmproxy import exceptions, flowfilter, http
 from mitmproxy import io as mio
 from mitmproxy.addons import save
+from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow, tutils
 
 from rpcspy.capture import CallRecord, read_capture
@@ -248,6 +249,51 @@ def test_watch_globs_select_exchanges() -> None:
 
     run(body)
     assert [r.path for r in seen] == ["/RPC2"]
+
+
+def test_watch_globs_with_a_path_name_endpoints() -> None:
+    seen: list[CallRecord] = []
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder) as tctx:
+            tctx.configure(recorder, rpcspy_watch=["/api/*", "address"])
+            # Matched by the path glob: an endpoint, recorded whatever the body.
+            await recorder.response(
+                xml_flow(b'{"a": 1}', b"{}", path=b"/api/v1", content_type=JSON)
+            )
+            # Matched by the host glob only (tflow's host is "address"): not an endpoint.
+            await recorder.response(xml_flow(b'{"a": 1}', b"{}", path=b"/json", content_type=JSON))
+            # A call on that host is recorded as ever.
+            await recorder.response(xml_flow(ECHO_CALL, ECHO_RESPONSE, path=b"/json"))
+            recorder.done()
+
+    run(body)
+    assert [(r.path, r.method) for r in seen] == [("/api/v1", None), ("/json", "echo")]
+    # The answer ({} with status 200) is not XML-RPC either: the decoder says so.
+    assert [(p.where, p.kind) for p in seen[0].problems] == [
+        ("request", "not-xml-rpc"),
+        ("response", "malformed-xml"),
+    ]
+
+
+def test_the_root_is_an_endpoint_in_reverse_mode_only() -> None:
+    seen: list[CallRecord] = []
+    regular = xml_flow(b"a=1", b"<html/>", path=b"/", content_type=FORM)
+    reverse = xml_flow(b"a=1", b"<html/>", path=b"/", content_type=FORM)
+    reverse.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
+    assert not isinstance(regular.client_conn.proxy_mode, type(reverse.client_conn.proxy_mode))
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder):
+            await recorder.response(regular)
+            await recorder.response(reverse)
+            recorder.done()
+
+    run(body)
+    assert [r.id for r in seen] == [reverse.metadata["rpcspy.id"]]
+    assert "form data" in seen[0].problems[0].reason
 
 
 def test_bodies_over_the_limit_are_recorded_not_decoded() -> None:
