@@ -378,17 +378,35 @@ def test_built_records_round_trip_through_a_capture(tmp_path: Any) -> None:
     st.one_of(st.binary(max_size=200), st.sampled_from([call_body("a", 1), b"<methodCall>"])),
     st.none() | st.binary(max_size=200),
     st.sampled_from([None, "gzip", "deflate", "br", "gzip, deflate", "identity"]),
+    st.sampled_from([200, 204, 301, 401, 500, 502]),
+    st.sampled_from([None, "text/html", "application/json", "text/xml; charset=utf-8"]),
 )
 def test_build_record_never_raises_on_any_bytes(
-    request: bytes, response: bytes | None, encoding: str | None
+    request: bytes,
+    response: bytes | None,
+    encoding: str | None,
+    status: int,
+    content_type: str | None,
 ) -> None:
+    headers = (("Content-Type", content_type),) if content_type else ()
     for body in (request, gzip.compress(request)):
         r = build(
-            body, response, request_content_encoding=encoding, response_content_encoding=encoding
+            body,
+            response,
+            request_content_encoding=encoding,
+            response_content_encoding=encoding,
+            request_headers=headers,
+            response_headers=headers,
+            status=status,
         )
         assert r.request.body == body
         assert (r.response.body if r.response is not None else None) == response
         assert (r.call is None) == any(p.where == "request" for p in r.problems)
+        if response is not None and r.reply is None:
+            # An answer that did not decode: with an error status it is always an http-error.
+            kinds = [p.kind for p in r.problems if p.where == "response"]
+            assert len(kinds) == 1
+            assert (kinds == ["http-error"]) == (not 200 <= status < 300)
 
 
 def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
