@@ -10,8 +10,10 @@ stay beside what was read from them.
 ``build_record`` is the one way to make a record from an exchange (the proxy, replay, the TUI's
 resend and mock all use it): it takes the two halves as seen plus the envelope and decodes them.
 It is pure (no I/O) and never raises on bad bodies: every decompression, decode or multicall
-pairing failure becomes a ``Problem``. The capture reader rebuilds records from their JSON form
-without decoding again (``schema.record_from_json``).
+pairing failure becomes a ``Problem``. A body that is not XML-RPC at all is named for what it is,
+not for the parser's complaint: a non-2xx answer that does not decode is an ``http-error``, a
+request whose root element is not ``<methodCall>`` is ``not-xml-rpc``. The capture reader
+rebuilds records from their JSON form without decoding again (``schema.record_from_json``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from rpcspy.capture._content import ContentEncodingError, decode_content
+from rpcspy.capture._looks import describe_body, head_of, root_element
 from rpcspy.xmlrpc.decode import decode_request, decode_response
 from rpcspy.xmlrpc.errors import CodecError
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
@@ -60,8 +63,9 @@ class Problem:
     """Something that went wrong with part of an exchange or a capture line, and where.
 
     ``kind`` is stable and machine-readable (the codec's ``malformed-xml``, ``unsafe-xml``,
-    ``bad-value``; ``content-encoding``; for capture lines ``bad-json``, ``bad-record``,
-    ``torn-line``, ``torn-gzip`` ...). ``line``/``column`` point into the decoded body, or, for
+    ``bad-value``; ``content-encoding``, ``http-error``, ``not-xml-rpc``, ``too-large`` ...; for
+    capture lines ``bad-json``, ``bad-record``, ``torn-line``, ``torn-gzip`` ...; the full list is
+    in ``docs/capture-format.md``). ``line``/``column`` point into the decoded body, or, for
     ``where == "capture"``, ``line`` is the line of the capture file.
     """
 
@@ -290,15 +294,58 @@ def _decode_body(
     return None
 
 
-def _explain_http_error(status: int, problems: list[Problem]) -> None:
-    """An error page (401, 502 ...) is the server's answer, not broken XML-RPC: say so."""
-    for i, problem in enumerate(problems):
-        if problem.where == "response" and problem.kind == "malformed-xml":
-            problems[i] = Problem(
-                "response",
-                "http-error",
-                f"HTTP {status}: the server answered with an error, not XML-RPC ({problem.reason})",
-            )
+# What an undecodable body's problem is called depends on what the body is, not on which check
+# of the decoder it failed first: an HTML error page fails on its DOCTYPE, a JSON body on its
+# first byte, yet neither is hostile or broken XML-RPC. The decoder's reason stays in the sentence.
+_RECLASSIFIED = frozenset(
+    {"malformed-xml", "unsafe-xml", "bad-value", "content-encoding", "internal-error"}
+)
+
+
+def _explain_http_error(status: int, response: HttpMessage, problems: list[Problem]) -> None:
+    """A non-2xx answer that is not XML-RPC (an error page, an empty 502) is an ``http-error``.
+
+    Whatever the decoder's complaint was (malformed, a DOCTYPE refused, a bad value, an empty
+    or undecompressable body), it is replaced by one ``http-error`` problem naming the status,
+    what the body looks like and, for people, the decoder's reason.
+    """
+    mine = [p for p in problems if p.where == "response" and p.kind in _RECLASSIFIED]
+    if not mine:
+        return
+    looks = describe_body(
+        response.body,
+        response.content_encoding,
+        response.header("content-type"),
+        "methodResponse",
+    )
+    reason = (
+        f"HTTP {status}: the server answered with an error, not XML-RPC "
+        f"({looks}; decoder: {mine[0].reason})"
+    )
+    first = problems.index(mine[0])
+    problems[:] = [p for p in problems if p not in mine]
+    problems.insert(first, Problem("response", "http-error", reason))
+
+
+def _explain_not_xmlrpc(request: HttpMessage, problems: list[Problem]) -> None:
+    """A request body whose root is not ``<methodCall>`` is ``not-xml-rpc``, with what it is.
+
+    A body that is a call but a broken one (malformed, unsafe, a bad value) keeps the decoder's
+    kind; one that cannot be decompressed keeps ``content-encoding`` (its root is unknown).
+    """
+    mine = [p for p in problems if p.where == "request" and p.kind in _RECLASSIFIED]
+    if not mine or mine[0].kind == "content-encoding":
+        return
+    head = head_of(request.body or b"", request.content_encoding)
+    if head is None or root_element(head) == "methodCall":
+        return
+    looks = describe_body(
+        request.body, request.content_encoding, request.header("content-type"), "methodCall"
+    )
+    reason = f"not an XML-RPC call: {looks} (decoder: {mine[0].reason})"
+    first = problems.index(mine[0])
+    problems[:] = [p for p in problems if p not in mine]
+    problems.insert(first, Problem("request", "not-xml-rpc", reason))
 
 
 def _subcalls(
@@ -404,6 +451,8 @@ def build_record(
         assert request.body is not None
         decoded = _decode_body("request", request.body, request.content_encoding, limits, problems)
         call = decoded if isinstance(decoded, MethodCall) else None
+        if call is None:
+            _explain_not_xmlrpc(request, problems)
     request = dataclasses.replace(request, decoded=call)
     reply: MethodResponse | Fault | None = None
     if response is not None:
@@ -414,7 +463,7 @@ def build_record(
             )
             reply = answer if isinstance(answer, MethodResponse | Fault) else None
             if reply is None and status is not None and not 200 <= status < 300:
-                _explain_http_error(status, problems)
+                _explain_http_error(status, response, problems)
         response = dataclasses.replace(response, decoded=reply)
     subcalls: tuple[SubCall, ...] = ()
     if call is not None and is_multicall(call) and not response_skipped:

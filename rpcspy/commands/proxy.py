@@ -66,7 +66,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         action="append",
         default=[],
         metavar="GLOB",
-        help="record only exchanges whose host/path match (e.g. '*/RPC2'); repeatable",
+        help="record only exchanges whose host/path match (e.g. '*/RPC2'); a glob with a '/' "
+        "also makes its paths watched endpoints, where any POST is recorded; repeatable",
     )
     p.add_argument(
         "--no-redact",

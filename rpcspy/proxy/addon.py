@@ -1,5 +1,9 @@
 """The rpcspy mitmproxy addon: records every XML-RPC exchange that passes through the proxy.
 
+What counts: a ``POST`` whose body sniffs as a call, or any ``POST`` to a watched endpoint (a
+conventional XML-RPC path, a path named by ``rpcspy_watch``, ``/`` in reverse mode, or an XML
+Content-Type), whose body may then be anything: the record says it is not XML-RPC.
+
 It never touches traffic: it only reads ``raw_content`` (the bytes exactly as on the wire).
 Deciding whether an exchange is XML-RPC is a bounded sniff in the event loop. A small exchange is
 then recorded on the spot; anything large or compressed is handed to one background thread
@@ -11,7 +15,7 @@ Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 - ``rpcspy_capture``: capture file to append records to (``.jsonl`` or ``.jsonl.gz``); none by
   default.
 - ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by
-  default.
+  default. Globs with a ``/`` also name watched endpoints.
 - ``rpcspy_redact``: redact credentials (Authorization, Cookie, ...) in the capture; on by default.
 - ``rpcspy_max_body``: bodies over this size are recorded but not decoded (k/m/g suffixes); 16m.
 - ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.
@@ -31,12 +35,13 @@ from typing import Any, Optional
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
+from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import human
 
 from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.contentview import register_contentview
-from rpcspy.proxy.detect import looks_like_xml, sniff_body, watch_matches
+from rpcspy.proxy.detect import looks_like_xml, sniff_body, watch_matches, watched_endpoint
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Job, RecordWorker
 from rpcspy.xmlrpc import Fault
 
@@ -108,6 +113,19 @@ def _is_xmlrpc(request: http.Request, response: http.Response | None) -> bool:
         response is not None
         and looks_like_xml(request.raw_content, request_encoding)
         and sniff_body(response.raw_content, response.headers.get("content-encoding")) == "response"
+    )
+
+
+def _to_watched_endpoint(flow: http.HTTPFlow, watch: Sequence[str]) -> bool:
+    """Whether the flow's POST goes to a watched endpoint (see ``detect.watched_endpoint``)."""
+    request = flow.request
+    return watched_endpoint(
+        watch,
+        request.host,
+        request.port,
+        request.path,
+        request.headers.get("content-type"),
+        reverse=isinstance(flow.client_conn.proxy_mode, ReverseMode),
     )
 
 
@@ -188,7 +206,8 @@ class RpcspyRecorder:
             [],
             "rpcspy: only record exchanges whose host, path, host:port or host/path matches one "
             "of these globs (e.g. /RPC2, *.example.com, api.example.com/xmlrpc*). "
-            "Default: all.",
+            "Default: all. A glob with a '/' also makes the paths it matches watched endpoints, "
+            "where any POST is recorded, XML-RPC or not.",
         )
         loader.add_option(
             "rpcspy_redact",
@@ -272,7 +291,9 @@ class RpcspyRecorder:
         if not watch_matches(self._watch, request.host, request.port, request.path):
             return None
         response = flow.response
-        if not _is_xmlrpc(request, response):
+        # A POST to a watched endpoint is recorded whatever its body (the builder names a body
+        # that is not XML-RPC); elsewhere only what sniffs as XML-RPC is.
+        if not _to_watched_endpoint(flow, self._watch) and not _is_xmlrpc(request, response):
             return None
         self._recorded.add(flow)
         self._seq += 1

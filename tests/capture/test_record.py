@@ -208,8 +208,14 @@ def test_a_decompression_bomb_is_a_problem() -> None:
         (b"not gzip", "gzip", "content-encoding", "gzip data is corrupt"),
         (gzip.compress(b"<methodCall/>")[:-10], "gzip", "content-encoding", "ends early"),
         (b"x", "br", "content-encoding", "unsupported content-encoding 'br'"),
-        (b"", None, "malformed-xml", "empty"),
-        (b"<html><body>500 Internal Server Error</body></html>", None, "malformed-xml", "<html>"),
+        (b"", None, "not-xml-rpc", "an empty body, sent as text/xml (decoder: the body is empty)"),
+        (
+            b"<html><body>500 Internal Server Error</body></html>",
+            None,
+            "not-xml-rpc",
+            "not an XML-RPC call: an HTML page, sent as text/xml "
+            "(decoder: not an XML-RPC message: the root element is <html>",
+        ),
         (b"<methodCall><methodName>x</methodName>", None, "malformed-xml", "ends too early"),
         (
             b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4>"
@@ -224,7 +230,7 @@ def test_a_decompression_bomb_is_a_problem() -> None:
             "unsafe-xml",
             "DOCTYPE",
         ),
-        (b"\xff\xfe\x00garbage", None, "malformed-xml", ""),
+        (b"\xff\xfe\x00garbage", None, "not-xml-rpc", "binary data"),
     ],
     ids=[
         "not-gzip",
@@ -372,17 +378,35 @@ def test_built_records_round_trip_through_a_capture(tmp_path: Any) -> None:
     st.one_of(st.binary(max_size=200), st.sampled_from([call_body("a", 1), b"<methodCall>"])),
     st.none() | st.binary(max_size=200),
     st.sampled_from([None, "gzip", "deflate", "br", "gzip, deflate", "identity"]),
+    st.sampled_from([200, 204, 301, 401, 500, 502]),
+    st.sampled_from([None, "text/html", "application/json", "text/xml; charset=utf-8"]),
 )
 def test_build_record_never_raises_on_any_bytes(
-    request: bytes, response: bytes | None, encoding: str | None
+    request: bytes,
+    response: bytes | None,
+    encoding: str | None,
+    status: int,
+    content_type: str | None,
 ) -> None:
+    headers = (("Content-Type", content_type),) if content_type else ()
     for body in (request, gzip.compress(request)):
         r = build(
-            body, response, request_content_encoding=encoding, response_content_encoding=encoding
+            body,
+            response,
+            request_content_encoding=encoding,
+            response_content_encoding=encoding,
+            request_headers=headers,
+            response_headers=headers,
+            status=status,
         )
         assert r.request.body == body
         assert (r.response.body if r.response is not None else None) == response
         assert (r.call is None) == any(p.where == "request" for p in r.problems)
+        if response is not None and r.reply is None:
+            # An answer that did not decode: with an error status it is always an http-error.
+            kinds = [p.kind for p in r.problems if p.where == "response"]
+            assert len(kinds) == 1
+            assert (kinds == ["http-error"]) == (not 200 <= status < 300)
 
 
 def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
@@ -419,6 +443,153 @@ def test_an_http_error_page_is_named_as_such_not_as_broken_xml() -> None:
         status=200,
     )
     assert [p.kind for p in ok_status_garbage.problems] == ["malformed-xml"]
+
+
+HTML_500 = (
+    b'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n'
+    b"<title>500 Internal Server Error</title>\n</head><body>oops</body></html>\n"
+)
+DTD_BOMB = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>\n'
+    b"<methodResponse><params><param><value><string>&b;</string></value></param></params>"
+    b"</methodResponse>"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "encoding", "words"),
+    [
+        (401, b"authentication required\n", "text/plain", None, 'text "authentication required"'),
+        (
+            404,
+            b"<html><head><title>Not Found</title></head><body>nope</body></html>",
+            "text/html",
+            None,
+            'an HTML page titled "Not Found", sent as text/html',
+        ),
+        (500, HTML_500, "text/html", None, 'an HTML page titled "500 Internal Server Error"'),
+        (502, b"", None, None, "(an empty body; decoder: the body is empty)"),
+        (503, b"<h1>down</h1>", "text/html", None, "an HTML page, sent as text/html"),
+        (301, b"moved to https", "text/plain", None, 'text "moved to https"'),
+        (500, b"not gzip", None, "gzip", "8 bytes that could not be decompressed (gzip)"),
+        (400, b'{"error": "bad"}', "application/json", None, "(JSON, sent as application/json;"),
+        (500, DTD_BOMB, "text/xml", None, "decoder: a DOCTYPE declaration is not allowed"),
+        (
+            500,
+            b"<methodResponse><params><param><value><i4>99999999999</i4></value></param>"
+            b"</params></methodResponse>",
+            "text/xml",
+            None,
+            "XML with the root element <methodResponse>",
+        ),
+    ],
+    ids=[
+        "401",
+        "404-html",
+        "500-doctype",
+        "502-empty",
+        "503-fragment",
+        "301",
+        "500-bad-gzip",
+        "400-json",
+        "500-dtd",
+        "500-bad-value",
+    ],
+)
+def test_a_non_2xx_answer_that_is_not_xmlrpc_is_an_http_error(
+    status: int, body: bytes, content_type: str | None, encoding: str | None, words: str
+) -> None:
+    headers = (("Content-Type", content_type),) if content_type else ()
+    r = build(
+        call_body("echo"),
+        body,
+        response_headers=headers,
+        status=status,
+        response_content_encoding=encoding,
+    )
+    assert r.call == MethodCall("echo")
+    assert r.reply is None
+    (p,) = r.problems
+    assert (p.where, p.kind) == ("response", "http-error")
+    assert p.reason.startswith(f"HTTP {status}: the server answered with an error, not XML-RPC (")
+    assert words in p.reason
+    assert "decoder: " in p.reason
+    assert r.response is not None and r.response.body == body
+
+
+def test_a_fault_sent_with_an_error_status_is_a_fault() -> None:
+    r = build(call_body("echo"), fault_body(7, "no such thing"), status=500)
+    assert r.fault_code == 7
+    assert r.problems == ()
+    ok = build(call_body("echo"), result_body(1), status=201)
+    assert ok.ok and ok.problems == ()
+
+
+def test_a_dtd_bomb_with_status_200_stays_unsafe() -> None:
+    r = build(call_body("echo"), DTD_BOMB, status=200)
+    assert kinds(r) == [("response", "unsafe-xml")]
+    garbage = build(call_body("echo"), HTML_500, status=200)
+    assert kinds(garbage) == [("response", "unsafe-xml")]
+
+
+def test_an_oversized_error_answer_stays_too_large() -> None:
+    # Not decoded, so not known to be anything: the size limit is what the record says.
+    r = build(call_body("echo"), HTML_500, status=500, max_body=100)
+    assert kinds(r) == [("response", "too-large")]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "encoding", "words"),
+    [
+        (b'{"jsonrpc": "2.0", "method": "echo", "id": 1}', "application/json", None, "JSON-RPC"),
+        (b'[1, 2, {"a": null}]', None, None, "JSON"),
+        (b"user=alice&password=x", None, None, "form data"),
+        (b"--xyz\r\n", "multipart/form-data; boundary=xyz", None, "multipart form data"),
+        (b"<?xml version='1.0'?><feed><entry/></feed>", "text/xml", None, "root element is <feed>"),
+        (result_body(1), "text/xml", None, "an XML-RPC response (<methodResponse>), not a call"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png", None, "binary data (10 bytes, starting 89"),
+        (b"   \n", None, None, "a body of only white space"),
+        (gzip.compress(b'{"a": 1}'), "application/json", "gzip", "JSON"),
+        (b"<!doctype html><p>hi", None, None, "an HTML page"),
+        (b"hello there, server", "text/plain", None, 'text "hello there, server"'),
+    ],
+    ids=[
+        "json-rpc",
+        "json",
+        "form",
+        "multipart",
+        "other-root",
+        "a-response",
+        "binary",
+        "blank",
+        "gzip-json",
+        "html",
+        "text",
+    ],
+)
+def test_a_request_that_is_not_a_call_is_named_for_what_it_is(
+    body: bytes, content_type: str | None, encoding: str | None, words: str
+) -> None:
+    headers = (("Content-Type", content_type),) if content_type else ()
+    r = build(body, result_body(1), request_headers=headers, request_content_encoding=encoding)
+    assert r.call is None
+    assert r.reply == MethodResponse(Int(1))
+    (p,) = r.problems
+    assert (p.where, p.kind) == ("request", "not-xml-rpc")
+    assert p.reason.startswith("not an XML-RPC call: ")
+    assert words in p.reason
+    assert "(decoder: " in p.reason
+    assert r.request.body == body
+
+
+def test_a_broken_call_keeps_the_decoders_kind() -> None:
+    # Its root is <methodCall>: broken XML-RPC, not something else.
+    assert kinds(build(call_body("a")[:-20], result_body(1))) == [("request", "malformed-xml")]
+    assert kinds(build(b"<methodCall><methodName>x</methodName>", None)) == [
+        ("request", "malformed-xml")
+    ]
+    corrupt = build(b"not gzip", result_body(1), request_content_encoding="gzip")
+    assert kinds(corrupt) == [("request", "content-encoding")]
 
 
 def test_an_undecodable_request_still_names_its_method() -> None:
@@ -495,3 +666,59 @@ def test_a_streamed_request_body_is_noted_and_kept_as_no_bytes() -> None:
     r = build(None, result_body(1))
     assert kinds(r) == [("request", "streamed")]
     assert r.request.body == b"" and r.call is None and r.reply == MethodResponse(Int(1))
+
+
+def _problem_kinds_in_the_code() -> set[str]:
+    """Every problem kind the package can produce, read off its source (not a list kept here)."""
+    import ast
+    from pathlib import Path
+
+    import rpcspy
+    from rpcspy.capture.record import PROBLEM_PLACES
+
+    kinds: set[str] = set()
+
+    def literal(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return None
+
+    for source in Path(rpcspy.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in ("Problem", "_problem"):
+                    # The kind is the first string argument that is not a place.
+                    for arg in node.args:
+                        value = literal(arg)
+                        if value is not None and value not in PROBLEM_PLACES:
+                            kinds.add(value)
+                            break
+                kinds.update(
+                    v for k in node.keywords if k.arg == "kind" and (v := literal(k.value))
+                )
+            elif isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if (
+                        isinstance(stmt, ast.Assign)
+                        and [getattr(t, "id", None) for t in stmt.targets] == ["kind"]
+                        and (value := literal(stmt.value))
+                    ):
+                        kinds.add(value)
+            elif isinstance(node, ast.Dict):
+                for key, value_node in zip(node.keys, node.values, strict=True):
+                    if key is not None and literal(key) == "kind" and literal(value_node):
+                        kinds.add(literal(value_node))  # type: ignore[arg-type]
+    return kinds
+
+
+def test_the_capture_format_lists_every_problem_kind() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "capture-format.md").read_text()
+    kinds = _problem_kinds_in_the_code()
+    # The scan finds the kinds this change is about, and the decoder's, and the reader's.
+    assert {"http-error", "not-xml-rpc", "malformed-xml", "unsafe-xml", "torn-gzip"} <= kinds
+    missing = sorted(k for k in kinds if f"| `{k}` |" not in doc)
+    assert missing == [], f"docs/capture-format.md does not list the problem kinds {missing}"

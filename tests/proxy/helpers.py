@@ -154,12 +154,17 @@ class RawUpstream:
 
 
 def raw_post(
-    port: int, body: bytes, path: str = "/RPC2", extra_headers: bytes = b"", timeout: float = 15.0
+    port: int,
+    body: bytes,
+    path: str = "/RPC2",
+    extra_headers: bytes = b"",
+    timeout: float = 15.0,
+    content_type: str = "text/xml",
 ) -> tuple[int, bytes]:
     """POST exact body bytes over a raw socket; returns (status, response body)."""
     head = (
         (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/xml\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n"
         ).encode()
         + extra_headers

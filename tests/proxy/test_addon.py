@@ -12,6 +12,7 @@ import pytest
 from mitmproxy import exceptions, flowfilter, http
 from mitmproxy import io as mio
 from mitmproxy.addons import save
+from mitmproxy.proxy.mode_specs import ProxyMode
 from mitmproxy.test import taddons, tflow, tutils
 
 from rpcspy.capture import CallRecord, read_capture
@@ -29,6 +30,12 @@ ECHO_RESPONSE = (
 )
 
 
+FORM = "application/x-www-form-urlencoded"
+TEXT = "text/plain"
+API_JSON = {"path": b"/api", "content_type": "application/json"}
+API_TEXT = {"path": b"/api", "content_type": "text/plain"}
+
+
 def xml_flow(
     request_body: bytes,
     response_body: bytes | None,
@@ -36,6 +43,7 @@ def xml_flow(
     method: bytes = b"POST",
     path: bytes = b"/RPC2",
     status: int = 200,
+    content_type: str = "text/xml",
 ) -> http.HTTPFlow:
     f = tflow.tflow(
         req=tutils.treq(method=method, path=path, content=request_body),
@@ -43,7 +51,7 @@ def xml_flow(
         if response_body is not None
         else False,
     )
-    f.request.headers["content-type"] = "text/xml"
+    f.request.headers["content-type"] = content_type
     return f
 
 
@@ -112,19 +120,38 @@ def test_fault_multicall_and_problem_metadata() -> None:
     run(body)
 
 
+JSON = "application/json"
+BINARY = "application/octet-stream"
+
+
 @pytest.mark.parametrize(
     "make",
     [
         lambda: xml_flow(ECHO_CALL, ECHO_RESPONSE, method=b"GET"),
-        lambda: xml_flow(b'{"jsonrpc": "2.0", "method": "echo"}', b'{"result": 1}'),
-        lambda: xml_flow(b"<?xml version='1.0'?><feed/>", b"<ok/>"),
-        lambda: xml_flow(b"garbage", b"<html>500</html>", status=500),
-        lambda: xml_flow(b'{"jsonrpc": "2.0"}', FAULT),
-        lambda: xml_flow(b"\x00\x01 binary", FAULT),
+        lambda: xml_flow(b'{"jsonrpc": "2.0", "method": "echo"}', b'{"result": 1}', **API_JSON),
+        lambda: xml_flow(
+            b"<?xml version='1.0'?><feed/>",
+            b"<ok/>",
+            path=b"/feed",
+            content_type="application/atom+xml",
+        ),
+        lambda: xml_flow(b"garbage", b"<html>500</html>", status=500, **API_TEXT),
+        lambda: xml_flow(b'{"jsonrpc": "2.0"}', FAULT, **API_JSON),
+        lambda: xml_flow(b"\x00\x01 binary", FAULT, path=b"/upload", content_type=BINARY),
+        lambda: xml_flow(b"user=alice&pw=x", b"<html/>", path=b"/login", content_type=FORM),
     ],
-    ids=["GET", "json", "other-xml", "garbage-to-non-xmlrpc", "json-to-xmlrpc", "binary-to-xmlrpc"],
+    ids=[
+        "GET",
+        "json",
+        "other-xml",
+        "garbage-to-non-xmlrpc",
+        "json-to-xmlrpc",
+        "binary-to-xmlrpc",
+        "form",
+    ],
 )
 def test_other_traffic_is_not_recorded(make: Callable[[], http.HTTPFlow], tmp_path: Path) -> None:
+    """Off the watched endpoints, only what sniffs as XML-RPC is recorded."""
     capture = tmp_path / "c.jsonl"
     seen: list[CallRecord] = []
 
@@ -143,6 +170,53 @@ def test_other_traffic_is_not_recorded(make: Callable[[], http.HTTPFlow], tmp_pa
     run(body)
     assert seen == []
     assert list(read_capture(capture)) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "looks"),
+    [
+        (
+            lambda: xml_flow(b'{"jsonrpc": "2.0", "id": 1}', b'{"result": 1}', content_type=JSON),
+            "JSON-RPC, sent as application/json",
+        ),
+        (lambda: xml_flow(b"<?xml version='1.0'?><feed/>", b"<ok/>"), "root element is <feed>"),
+        (
+            lambda: xml_flow(b"garbage", b"<html>500</html>", status=500, content_type=TEXT),
+            'text "garbage"',
+        ),
+        (lambda: xml_flow(b"\x00\x01 binary", FAULT, content_type=BINARY), "binary data"),
+        (lambda: xml_flow(b"user=alice&pw=x", b"<html/>", content_type=FORM), "form data"),
+        (lambda: xml_flow(b"", FAULT, path=b"/xmlrpc.php", content_type=FORM), "an empty body"),
+        (
+            lambda: xml_flow(b"{}", FAULT, path=b"/api", content_type="text/xml; charset=utf-8"),
+            "JSON, sent as text/xml",
+        ),
+    ],
+    ids=["json", "other-xml", "garbage", "binary", "form", "empty", "xml-type"],
+)
+def test_watched_endpoints_record_any_post(make: Callable[[], http.HTTPFlow], looks: str) -> None:
+    """A POST to /RPC2, /xmlrpc.php or with an XML Content-Type is recorded whatever its body."""
+    seen: list[CallRecord] = []
+    flow = make()
+    before = (flow.request.raw_content, flow.response.raw_content if flow.response else None)
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder):
+            await recorder.response(flow)
+            recorder.done()
+
+    run(body)
+    after = (flow.request.raw_content, flow.response.raw_content if flow.response else None)
+    assert after == before
+    (record,) = seen
+    request_problems = [p for p in record.problems if p.where == "request"]
+    assert [p.kind for p in request_problems] == ["not-xml-rpc"]
+    assert request_problems[0].reason.startswith("not an XML-RPC call: ")
+    assert looks in request_problems[0].reason
+    assert record.call is None and record.method is None
+    assert flow.metadata["rpcspy.method"] == ""
+    assert "not-xml-rpc" in flow.metadata["rpcspy.problems"]
 
 
 def test_an_xml_body_answered_in_xmlrpc_is_recorded() -> None:
@@ -175,6 +249,51 @@ def test_watch_globs_select_exchanges() -> None:
 
     run(body)
     assert [r.path for r in seen] == ["/RPC2"]
+
+
+def test_watch_globs_with_a_path_name_endpoints() -> None:
+    seen: list[CallRecord] = []
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder) as tctx:
+            tctx.configure(recorder, rpcspy_watch=["/api/*", "address"])
+            # Matched by the path glob: an endpoint, recorded whatever the body.
+            await recorder.response(
+                xml_flow(b'{"a": 1}', b"{}", path=b"/api/v1", content_type=JSON)
+            )
+            # Matched by the host glob only (tflow's host is "address"): not an endpoint.
+            await recorder.response(xml_flow(b'{"a": 1}', b"{}", path=b"/json", content_type=JSON))
+            # A call on that host is recorded as ever.
+            await recorder.response(xml_flow(ECHO_CALL, ECHO_RESPONSE, path=b"/json"))
+            recorder.done()
+
+    run(body)
+    assert [(r.path, r.method) for r in seen] == [("/api/v1", None), ("/json", "echo")]
+    # The answer ({} with status 200) is not XML-RPC either: the decoder says so.
+    assert [(p.where, p.kind) for p in seen[0].problems] == [
+        ("request", "not-xml-rpc"),
+        ("response", "malformed-xml"),
+    ]
+
+
+def test_the_root_is_an_endpoint_in_reverse_mode_only() -> None:
+    seen: list[CallRecord] = []
+    regular = xml_flow(b"a=1", b"<html/>", path=b"/", content_type=FORM)
+    reverse = xml_flow(b"a=1", b"<html/>", path=b"/", content_type=FORM)
+    reverse.client_conn.proxy_mode = ProxyMode.parse("reverse:http://127.0.0.1:1")
+    assert not isinstance(regular.client_conn.proxy_mode, type(reverse.client_conn.proxy_mode))
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder):
+            await recorder.response(regular)
+            await recorder.response(reverse)
+            recorder.done()
+
+    run(body)
+    assert [r.id for r in seen] == [reverse.metadata["rpcspy.id"]]
+    assert "form data" in seen[0].problems[0].reason
 
 
 def test_bodies_over_the_limit_are_recorded_not_decoded() -> None:

@@ -8,7 +8,15 @@ import zlib
 import pytest
 
 from rpcspy.proxy import detect
-from rpcspy.proxy.detect import SNIFF_BYTES, looks_like_xml, sniff_body, watch_matches
+from rpcspy.proxy.detect import (
+    SNIFF_BYTES,
+    is_xml_content_type,
+    is_xmlrpc_path,
+    looks_like_xml,
+    sniff_body,
+    watch_matches,
+    watched_endpoint,
+)
 
 CALL = b"<?xml version='1.0'?>\n<methodCall><methodName>echo</methodName><params/></methodCall>"
 RESPONSE = (
@@ -140,3 +148,67 @@ def test_paths_stay_case_sensitive() -> None:
 )
 def test_looks_like_xml(body: bytes | None, encoding: str | None, expected: bool) -> None:
     assert looks_like_xml(body, encoding) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/RPC2", True),
+        ("/rpc2?x=1", True),
+        ("/xmlrpc", True),
+        ("/XMLRPC", True),
+        ("/xmlrpc.php", True),
+        ("/bugzilla/xmlrpc.cgi", True),
+        ("/xmlrpc/2/object", True),
+        ("/login/xmlrpc", True),
+        ("/api/xml-rpc", True),
+        ("/", False),
+        ("/RPC", False),
+        ("/RPC22", False),
+        ("/api/json", False),
+        ("/search?q=xmlrpc", False),
+        ("/wp-login.php", False),
+    ],
+)
+def test_conventional_xmlrpc_paths(path: str, expected: bool) -> None:
+    assert is_xmlrpc_path(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("text/xml", True),
+        ("TEXT/XML; charset=utf-8", True),
+        ("application/xml", True),
+        ("application/soap+xml", False),
+        ("application/json", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_xml_content_types(content_type: str | None, expected: bool) -> None:
+    assert is_xml_content_type(content_type) is expected
+
+
+@pytest.mark.parametrize(
+    ("globs", "path", "content_type", "reverse", "expected"),
+    [
+        ((), "/RPC2", "application/json", False, True),
+        ((), "/api", "text/xml", False, True),
+        ((), "/api", "application/json", False, False),
+        ((), "/", "application/x-www-form-urlencoded", True, True),
+        ((), "/?page=1", None, True, True),
+        ((), "/", "application/x-www-form-urlencoded", False, False),
+        ((), "/index.php", None, True, False),
+        (("/api/*",), "/api/v1", "application/json", False, True),
+        (("api.example.com/rpc",), "/rpc", None, False, True),
+        (("api.example.com/rpc",), "/other", None, False, False),
+        (("api.example.com",), "/json", "application/json", False, False),
+        (("*.example.com", "*:443"), "/json", "application/json", False, False),
+    ],
+)
+def test_watched_endpoints(
+    globs: tuple[str, ...], path: str, content_type: str | None, reverse: bool, expected: bool
+) -> None:
+    got = watched_endpoint(globs, "api.example.com", 443, path, content_type, reverse=reverse)
+    assert got is expected

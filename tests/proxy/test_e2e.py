@@ -235,8 +235,10 @@ def test_a_server_that_drops_the_connection(proxy: ThreadedProxy) -> None:
 
 
 def test_non_xmlrpc_traffic_passes_and_is_not_recorded(proxy: ThreadedProxy) -> None:
-    status, _ = raw_post(proxy.port, b'{"jsonrpc": "2.0"}', path="/RPC2")
-    assert status in (400, 500, 200)  # whatever the server says, passed through
+    status, _ = raw_post(
+        proxy.port, b'{"jsonrpc": "2.0"}', path="/api", content_type="application/json"
+    )
+    assert status in (400, 404, 500, 200)  # whatever the server says, passed through
 
     conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
     conn.request("GET", "/RPC2")
@@ -245,6 +247,19 @@ def test_non_xmlrpc_traffic_passes_and_is_not_recorded(proxy: ThreadedProxy) -> 
     assert client(proxy.url + "/RPC2").echo("after") == "AFTER"
     records = proxy.wait_records(1)
     assert [r.method for r in records] == ["echo"]
+
+
+def test_json_posted_to_the_endpoint_is_recorded_as_not_xmlrpc(proxy: ThreadedProxy) -> None:
+    status, _ = raw_post(
+        proxy.port, b'{"jsonrpc": "2.0"}', path="/RPC2", content_type="application/json"
+    )
+    assert status in (400, 500, 200)  # whatever the server says, passed through
+    (record,) = proxy.wait_records(1)
+    assert record.request.body == b'{"jsonrpc": "2.0"}'
+    assert [(p.where, p.kind) for p in record.problems if p.where == "request"] == [
+        ("request", "not-xml-rpc")
+    ]
+    assert "JSON-RPC, sent as application/json" in record.problems[0].reason
 
 
 def test_regular_mode_http_and_https(tmp_path: Path, confdir: Path) -> None:

@@ -76,7 +76,7 @@ CASES = {
     "wrong-root": (
         b"<?xml version='1.0'?>\n<methodCal><methodName>x</methodName></methodCal>",
         b"",
-        {"malformed-xml"},
+        {"not-xml-rpc"},
     ),
     "billion-laughs": (BILLION_LAUGHS, b"", {"unsafe-xml"}),
     "xxe": (XXE, b"", {"unsafe-xml"}),
@@ -127,7 +127,10 @@ def test_hostile_body_is_forwarded_intact_and_recorded(
 def test_binary_garbage_is_forwarded_and_not_recorded(
     hostile_proxy: ThreadedProxy, upstream: RawUpstream
 ) -> None:
-    status, answer = raw_post(hostile_proxy.port, NOT_XML)
+    # Off the watched endpoints (an ordinary path, a binary Content-Type) it is not recorded.
+    status, answer = raw_post(
+        hostile_proxy.port, NOT_XML, path="/upload", content_type="application/octet-stream"
+    )
     assert status == 200 and answer == upstream.response_body
     assert upstream.bodies == [NOT_XML]
     # A call after it is recorded; the garbage before it was not.
@@ -135,6 +138,19 @@ def test_binary_garbage_is_forwarded_and_not_recorded(
     (record,) = hostile_proxy.wait_records(1)
     assert record.method == "echo"
     assert len(hostile_proxy.snapshot()) == 1
+
+
+def test_binary_garbage_to_the_endpoint_is_forwarded_and_recorded(
+    hostile_proxy: ThreadedProxy, upstream: RawUpstream
+) -> None:
+    status, answer = raw_post(hostile_proxy.port, NOT_XML, path="/RPC2")
+    assert status == 200 and answer == upstream.response_body
+    assert upstream.bodies == [NOT_XML]
+    (record,) = hostile_proxy.wait_records(1)
+    assert record.request.body == NOT_XML
+    assert [(p.where, p.kind) for p in record.problems] == [("request", "not-xml-rpc")]
+    assert "binary data (18 bytes, starting 00 ff fe 20" in record.problems[0].reason
+    assert record.fault_code == -32700  # the upstream's answer, decoded
 
 
 def test_the_proxy_keeps_serving_while_hostile_bodies_pass(
@@ -145,7 +161,10 @@ def test_the_proxy_keeps_serving_while_hostile_bodies_pass(
 
     def send(body: bytes) -> None:
         try:
-            status, _ = raw_post(hostile_proxy.port, body)
+            if body == NOT_XML:  # sent off the watched endpoints, where it is not recorded
+                status, _ = raw_post(hostile_proxy.port, body, "/upload", content_type="image/png")
+            else:
+                status, _ = raw_post(hostile_proxy.port, body)
             assert status == 200
         except BaseException as exc:
             errors.append(exc)
