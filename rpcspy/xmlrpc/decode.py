@@ -118,6 +118,11 @@ class _Parsers(threading.local):
     every text node.
     """
 
+    #: Set by the walk when it accepts a form the spec does not (whitespace around an integer,
+    #: a dateTime in another ISO 8601 form ...): the tolerant reading then walks the message
+    #: again to report it. Only the rare branches that accept such forms touch it.
+    suspect: bool = False
+
     def __init__(self) -> None:
         self.renew()
 
@@ -472,10 +477,15 @@ def _value(v: _Element, room: int) -> Value:
             if text is not None and text.isascii() and "_" not in text:
                 # Up to 9 characters int() accepts cannot leave the 32-bit range.
                 if len(text) < 10:
-                    try:
+                    if text.isdigit():  # the common case: nothing but digits
                         return Int(text) if tag == "int" else I4(text)
+                    try:
+                        number = int(text)
                     except ValueError:
                         _not_integer(typed, text)
+                    if text[0] <= " " or text[-1] <= " ":  # XML text has no other such chars
+                        _PARSERS.suspect = True
+                    return Int(number) if tag == "int" else I4(number)
                 # Longer ones (Unix times, say) are range-checked as a plain int, which
                 # compares much faster than the value classes; the handler words any error.
                 try:
@@ -483,6 +493,8 @@ def _value(v: _Element, room: int) -> Value:
                 except ValueError:
                     return _decode_int(typed, room)
                 if -2147483648 <= number <= 2147483647:
+                    if text[0] <= " " or text[-1] <= " ":
+                        _PARSERS.suspect = True
                     return Int(number) if tag == "int" else I4(number)
             return _decode_int(typed, room)
         if tag == "struct":
@@ -589,6 +601,8 @@ def _int_handler(cls: type[IntegerValue]) -> _Handler:
             _not_integer(el, text)
         if (lo is not None and number < lo) or (hi is not None and number > hi):
             raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
+        if text[0] <= " " or text[-1] <= " ":
+            _PARSERS.suspect = True
         return cls(number)
 
     return decode_int
@@ -627,6 +641,8 @@ def _double_handler(cls: type[Double]) -> _Handler:
                     el, f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite"
                 )
             raise _bad_value(el, f"{text.strip(_WS)} is out of range for <{cls.tag}>")
+        if text[0] <= " " or text[-1] <= " ":
+            _PARSERS.suspect = True
         return cls(number)
 
     return decode_double
@@ -654,6 +670,8 @@ def _datetime_handler(cls: type[DateTime]) -> _Handler:
         text = el.text or ""
         if not is_iso_datetime(text):
             raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
+        if len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":":
+            _PARSERS.suspect = True  # not the spec's 19980717T14:08:55 form
         return cls(text)
 
     return decode_datetime
@@ -693,7 +711,9 @@ def _base64_handler(cls: type[Base64]) -> _Handler:
             )
         try:
             raw = text.encode("ascii").translate(None, b" \t\r\n")
-            return cls(binascii.a2b_base64(raw, strict_mode=True))
+            decoded = cls(binascii.a2b_base64(raw, strict_mode=True))
+            _PARSERS.suspect = True  # spaces or tabs: not base64
+            return decoded
         except binascii.Error as e:
             raise _bad_value(
                 el, f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}"

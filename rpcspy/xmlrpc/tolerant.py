@@ -1,0 +1,665 @@
+"""The tolerant reading: decode what real peers send, and report each deviation as a finding.
+
+Strategy: the strict decoder (``decode``) runs first, unchanged. Most bodies are conformant, and
+for them the tolerant reading costs what the strict one does, plus a look at the body's first
+byte. Only when the strict decoder refuses a body, or tells (through a flag its rare branches
+set) that it accepted a form the spec does not allow, is the body parsed again and walked by
+``_Walker``: a plain walk that decodes scalars with the strict decoder's own handlers, accepts the
+deviations listed in ``findings.RULES`` and records a ``Finding`` for each. A value it cannot
+decode at all is kept as written (``RawValue``) with an error finding; a message it cannot decode
+at all raises ``CodecError`` as the strict decoder does.
+
+Safety does not bend: both walks get their bytes from the same ``prepare_body`` (size limit, no
+DTD, no entities) and the same parser, and both keep the same depth limit.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import contextlib
+import copy
+import dataclasses
+import re
+from typing import Final, NamedTuple, cast
+
+from lxml import etree
+
+from rpcspy.xmlrpc import decode as _strict
+from rpcspy.xmlrpc._fault import fault_from_struct
+from rpcspy.xmlrpc._paths import member_segment
+from rpcspy.xmlrpc._prolog import prepare_body
+from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
+from rpcspy.xmlrpc.findings import Finding
+from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
+from rpcspy.xmlrpc.values import (
+    I4,
+    I8,
+    Array,
+    Base64,
+    Boolean,
+    DateTime,
+    Double,
+    ExBigInteger,
+    ExDateTime,
+    ExI1,
+    ExI2,
+    ExI8,
+    ExNil,
+    ExSerializable,
+    Int,
+    IntegerValue,
+    Nil,
+    NoValue,
+    RawValue,
+    Struct,
+    UntypedString,
+    Value,
+    WideI4,
+    WideI8,
+    WideInt,
+)
+
+__all__ = ["Reading", "read_message", "read_request", "read_response"]
+
+_Element = etree._Element
+_WS: Final = " \t\r\n"
+
+_WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {
+    I4: WideI4,
+    Int: WideInt,
+    I8: WideI8,
+}
+# Types whose text cannot be empty (an empty <string>, <base64> or <value> is "" / b"").
+_NEEDS_TEXT: Final = frozenset({"i4", "int", "i8", "double", "boolean", "dateTime.iso8601"})
+# The class each integer or base64 tag decodes to, for reading a value its handler refused.
+_CLASSES: Final[dict[str, type[IntegerValue] | type[Base64]]] = {
+    "i4": I4,
+    "int": Int,
+    "i8": I8,
+    _strict._EX + "i1": ExI1,
+    _strict._EX + "i2": ExI2,
+    _strict._EX + "i8": ExI8,
+    _strict._EX + "biginteger": ExBigInteger,
+    "base64": Base64,
+    _strict._EX + "serializable": ExSerializable,
+}
+_BASE64_CHARS: Final = re.compile(r"[A-Za-z0-9+/\n]*={0,2}\Z")
+_BASE64_UNPADDED: Final = re.compile(r"[A-Za-z0-9+/]*(=*)\Z")
+# A late XML declaration: comments, PIs and blanks before "<?xml ...?>" (UTF-8/ASCII bodies).
+_LATE_DECL: Final = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?((?:[ \t\r\n]+|<!--.*?-->|<\?(?!xml[ \t\r\n?]).*?\?>)+)"
+    rb"(<\?xml[ \t\r\n][^>]*?\?>)",
+    re.DOTALL,
+)
+
+
+class Reading[M: (MethodCall, MethodResponse | Fault, MethodCall | MethodResponse | Fault)](
+    NamedTuple
+):
+    """A message read tolerantly, with what it does that the spec does not allow."""
+
+    message: M
+    findings: tuple[Finding, ...] = ()
+
+
+# ---------------------------------------------------------------- public API
+
+
+def read_message(
+    body: bytes, limits: Limits = DEFAULT_LIMITS
+) -> Reading[MethodCall | MethodResponse | Fault]:
+    """Read a call or a response tolerantly; raises ``CodecError`` only when nothing decodes."""
+    return _read(body, limits, None)
+
+
+def read_request(body: bytes, limits: Limits = DEFAULT_LIMITS) -> Reading[MethodCall]:
+    """Read a ``<methodCall>`` body tolerantly (see ``read_message``)."""
+    return cast(Reading[MethodCall], _read(body, limits, "methodCall"))
+
+
+def read_response(body: bytes, limits: Limits = DEFAULT_LIMITS) -> Reading[MethodResponse | Fault]:
+    """Read a ``<methodResponse>`` body tolerantly (see ``read_message``)."""
+    return cast(Reading[MethodResponse | Fault], _read(body, limits, "methodResponse"))
+
+
+def _read(
+    body: bytes, limits: Limits, expected: str | None
+) -> Reading[MethodCall | MethodResponse | Fault]:
+    parsers = _strict._PARSERS
+    parsers.suspect = False
+    try:
+        message = _strict._decode(body, limits, expected)
+    except UnsafeXml:
+        raise
+    except CodecError:
+        return _walk(body, limits, expected)
+    if parsers.suspect or (type(message) is Fault and len(message.value) != 2):
+        return _walk(body, limits, expected)
+    if body[:1] == b"<" and body[1:2] != b"\x00":  # nothing before the first markup
+        return Reading(message)
+    return Reading(message, tuple(_prolog_findings(body)))
+
+
+def _walk(
+    body: bytes, limits: Limits, expected: str | None
+) -> Reading[MethodCall | MethodResponse | Fault]:
+    """The slow path: parse again, keeping every text node, and walk with ``_Walker``."""
+    findings = _prolog_findings(body)
+    late = _LATE_DECL.match(body) if isinstance(body, bytes) else None
+    if late is not None and late.group(1).strip(b" \t\r\n"):
+        # libxml2 refuses a declaration after a comment or PI: move it to the front (it holds
+        # no line break, so every line below keeps its number).
+        body = late.group(2) + body[: late.start(2)] + body[late.end(2) :]
+    if body[:2] in (b"<\x00", b"\x00<") and body[2:4] not in (b"?\x00", b"\x00?"):
+        # UTF-16 without a byte order mark or a declaration, which xmlrpc.client reads (expat
+        # guesses it from the "<"): hand it on as UTF-8.
+        with contextlib.suppress(UnicodeError):
+            body = body.decode("utf-16-le" if body[:1] == b"<" else "utf-16-be").encode()
+    try:
+        data, _ = prepare_body(body, limits)
+        root = _strict._parse(data, True)
+        walker = _Walker(findings)
+        return Reading(walker.root(root, expected, limits.max_depth), tuple(findings))
+    except CodecError:
+        raise
+    except RecursionError:
+        raise UnsafeXml(
+            f"values nested too deeply for this decoder (max_depth={limits.max_depth})"
+        ) from None
+    except MemoryError:
+        raise
+    except Exception as e:  # pragma: no cover - the contract: nothing but CodecError escapes
+        raise MalformedXml(f"internal decoder error ({type(e).__name__}: {e})") from e
+
+
+# ---------------------------------------------------------------- the prolog
+
+
+def _prolog_findings(body: bytes) -> list[Finding]:
+    """``utf16-without-bom`` and ``decl-not-first``, from the body's first bytes."""
+    findings: list[Finding] = []
+    head = bytes(body[:4096])
+    if head.startswith(codecs.BOM_UTF8):
+        text = head[3:].decode("utf-8", "replace")
+    elif head[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        text = head[: len(head) // 4 * 4].decode("utf-32", "replace").lstrip("\ufeff")
+    elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        text = head[: len(head) // 2 * 2].decode("utf-16", "replace").lstrip("\ufeff")
+    elif head[:2] in (b"<\x00", b"\x00<"):
+        codec = "utf-16-le" if head[:1] == b"<" else "utf-16-be"
+        text = head[: len(head) // 2 * 2].decode(codec, "replace")
+        findings.append(
+            Finding.make(
+                "utf16-without-bom",
+                f"the body is {codec.upper()} without a byte order mark",
+                line=1,
+                column=1,
+            )
+        )
+    else:
+        text = head.decode("latin-1")
+    rest = text.lstrip(_WS)
+    skipped = len(text) - len(rest)
+    at = text.find("<?xml")
+    if at > 0 and text[at + 5 : at + 6] in (" ", "\t", "\r", "\n", "?"):
+        before = text[:at]
+        what = "whitespace" if not before.strip(_WS) else "a comment or processing instruction"
+        if skipped or before.strip(_WS).startswith(("<!--", "<?")):
+            findings.append(
+                Finding.make(
+                    "decl-not-first",
+                    f"{what} ({at} characters) before the XML declaration",
+                    line=text.count("\n", 0, at) + 1,
+                    column=at - text.rfind("\n", 0, at),
+                )
+            )
+    return findings
+
+
+# ---------------------------------------------------------------- the walk
+
+
+def _line(el: _Element) -> int | None:
+    return _strict._line(el)
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip(_WS)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = text.strip(_WS)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
+
+
+def _raw(typed: _Element) -> RawValue:
+    """The typed element kept as written: its name, text and markup on its own."""
+    wrapper = etree.Element("w")
+    clone = copy.deepcopy(typed)
+    clone.tail = None
+    wrapper.append(clone)
+    etree.cleanup_namespaces(wrapper)
+    xml = etree.tostring(wrapper[0], encoding="unicode", with_tail=False)
+    text = "".join(t for t in typed.itertext() if isinstance(t, str))
+    return RawValue(_strict._name(typed), text, xml)
+
+
+class _Walker:
+    """Walks one parsed message, accepting the deviations of ``RULES`` and noting each."""
+
+    __slots__ = ("findings",)
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+
+    def note(self, rule: str, message: str, el: _Element | None, path: str | None) -> None:
+        line = _line(el) if el is not None else None
+        self.findings.append(Finding.make(rule, message, line=line, path=path))
+
+    # ---- text between elements
+
+    def text(self, el: _Element, path: str | None) -> None:
+        if not _blank(el.text):
+            self._stray(el, el.text or "", path)
+
+    def tail(self, el: _Element, path: str | None) -> None:
+        if not _blank(el.tail):
+            parent = el.getparent()
+            self._stray(parent if parent is not None else el, el.tail or "", path)
+
+    def _stray(self, el: _Element, text: str, path: str | None) -> None:
+        self.note(
+            "stray-text",
+            f"text {_short(text)} in <{_strict._name(el)}> ignored",
+            el,
+            path,
+        )
+
+    # ---- messages
+
+    def root(
+        self, root: _Element, expected: str | None, room: int
+    ) -> MethodCall | MethodResponse | Fault:
+        tag = root.tag
+        if expected is not None and tag != expected:
+            raise _strict._wrong_root(root, expected)
+        if tag == "methodCall":
+            return self.call(root, room)
+        if tag == "methodResponse":
+            return self.response(root, room)
+        raise _strict._wrong_root(root, None)
+
+    def call(self, root: _Element, room: int) -> MethodCall:
+        self.text(root, None)
+        kids = list(root)
+        if not kids:
+            _strict._fail(root, "<methodCall> has no <methodName>")
+        name_el = kids[0]
+        if name_el.tag != "methodName":
+            _strict._fail(
+                name_el,
+                f"<methodCall> must start with <methodName>, found <{_strict._name(name_el)}>",
+            )
+        if len(name_el):
+            _strict._child_in_scalar(name_el)
+        self.tail(name_el, None)
+        name = name_el.text
+        if name is None or not name.strip(_WS):
+            raise BadValue("the method name is empty", line=_line(name_el), path="methodName")
+        if len(kids) == 1:
+            return MethodCall(name, ())
+        params_el = kids[1]
+        if params_el.tag != "params":
+            _strict._fail(
+                params_el, f"unexpected element <{_strict._name(params_el)}> in <methodCall>"
+            )
+        if len(kids) > 2:
+            _strict._fail(kids[2], f"unexpected element <{_strict._name(kids[2])}> after <params>")
+        values = self.params(params_el, room, response=False)
+        return MethodCall(name, tuple(values))
+
+    def params(self, params_el: _Element, room: int, *, response: bool) -> list[Value]:
+        self.text(params_el, None)
+        self.tail(params_el, None)
+        out: list[Value] = []
+        for i, param in enumerate(params_el):
+            if param.tag != "param":
+                _strict._fail(
+                    param,
+                    f"unexpected element <{_strict._name(param)}> in <params> (expected <param>)",
+                )
+            path = "result" if response else f"params[{i}]"
+            self.tail(param, None)
+            out.append(self.value(self.only_value(param, path), room, path))
+        return out
+
+    def only_value(self, el: _Element, path: str) -> _Element:
+        self.text(el, path)
+        if len(el) != 1:
+            _strict._not_one_value(el)
+        value = el[0]
+        if value.tag != "value":
+            _strict._fail(
+                value,
+                f"unexpected element <{_strict._name(value)}> in <{el.tag}> (expected <value>)",
+            )
+        self.tail(value, path)
+        return value
+
+    def response(self, root: _Element, room: int) -> MethodResponse | Fault:
+        self.text(root, None)
+        kids = list(root)
+        if len(kids) != 1:
+            if not kids:
+                _strict._fail(root, "<methodResponse> holds neither <params> nor <fault>")
+            if {kids[0].tag, kids[1].tag} == {"params", "fault"}:
+                _strict._fail(kids[1], "<methodResponse> holds both <params> and <fault>")
+            _strict._fail(
+                kids[1], f"unexpected element <{_strict._name(kids[1])}> in <methodResponse>"
+            )
+        body = kids[0]
+        if body.tag == "params":
+            values = self.params(body, room, response=True)
+            if not values:
+                self.note(
+                    "empty-params-in-response",
+                    "the response's <params> holds no <param>: a result without a value",
+                    body,
+                    "result",
+                )
+                return MethodResponse(NoValue())
+            if len(values) != 1:
+                _strict._fail(
+                    body,
+                    f"a response's <params> must hold exactly one <param>, found {len(values)}",
+                )
+            return MethodResponse(values[0])
+        if body.tag == "fault":
+            self.tail(body, "fault")
+            value_el = self.only_value(body, "fault")
+            return self.fault(value_el, self.value(value_el, room, "fault"))
+        _strict._fail(
+            body,
+            f"<methodResponse> must hold <params> or <fault>, found <{_strict._name(body)}>",
+        )
+
+    def fault(self, value_el: _Element, value: Value) -> Fault:
+        found: list[Finding] = []
+        fault = fault_from_struct(value, path="fault", line=_line(value_el), findings=found)
+        struct_el = value_el[0]
+        for finding in found:
+            # Point each at its member's line rather than the fault's.
+            name = (finding.path or "").removeprefix("fault.").strip('[]"')
+            member = _member(struct_el, name)
+            line = _line(member) if member is not None else finding.line
+            self.findings.append(dataclasses.replace(finding, line=line))
+        return fault
+
+    # ---- values
+
+    def value(self, v: _Element, room: int, path: str) -> Value:
+        n = len(v)
+        if n == 0:
+            text = v.text
+            return UntypedString("" if text is None else text)
+        if n > 1:
+            _strict._fail(
+                v[1],
+                f"a <value> holds more than one element (<{_strict._name(v[0])}>, "
+                f"<{_strict._name(v[1])}>)",
+            )
+        typed = v[0]
+        if not _blank(v.text):
+            self._stray(v, v.text or "", path)
+        if not _blank(typed.tail):
+            self._stray(v, typed.tail or "", path)
+        tag = typed.tag
+        if tag == "struct":
+            return self.struct(typed, room, path)
+        if tag == "array":
+            return self.array(typed, room, path)
+        if not isinstance(tag, str) or tag not in _strict._HANDLERS:
+            raw = _raw(typed)
+            self.note(
+                "unknown-type-tag",
+                f"<{raw.element}> is not an XML-RPC type; kept as written",
+                typed,
+                path,
+            )
+            return raw
+        return self.scalar(typed, tag, room, path)
+
+    def scalar(self, typed: _Element, tag: str, room: int, path: str) -> Value:
+        if len(typed):
+            _strict._child_in_scalar(typed)
+        text = typed.text or ""
+        try:
+            value = _strict._HANDLERS[tag](typed, room)
+        except BadValue as error:
+            return self.undecodable(typed, tag, text, path, error)
+        if isinstance(value, IntegerValue):
+            if text[0] <= " " or text[-1] <= " ":
+                self.note("whitespace-in-int", f"whitespace around {int(value)}", typed, path)
+        elif isinstance(value, Double):
+            if text[0] <= " " or text[-1] <= " ":
+                self.note("whitespace-in-double", f"whitespace around {text.strip()}", typed, path)
+        elif isinstance(value, DateTime):
+            if type(value) is not ExDateTime and (
+                len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":"
+            ):
+                self.note(
+                    "datetime-variant",
+                    f"date-time {_short(text)} is not in the spec's form 19980717T14:08:55; "
+                    "kept as written",
+                    typed,
+                    path,
+                )
+        elif isinstance(value, Base64) and not _BASE64_CHARS.match(text):
+            self.note(
+                "base64-junk",
+                "base64 text holds spaces, tabs or carriage returns; they were skipped",
+                typed,
+                path,
+            )
+        return value
+
+    def undecodable(
+        self, typed: _Element, tag: str, text: str, path: str, error: BadValue
+    ) -> Value:
+        """A scalar the strict handler refused: read it the way peers mean it, or keep it raw."""
+        cls = _CLASSES.get(tag)
+        stripped = text.strip(_WS)
+        if cls is not None and issubclass(cls, IntegerValue):
+            wide = _WIDE.get(cls)
+            if wide is not None and stripped.isascii() and "_" not in stripped:
+                try:
+                    number = int(stripped)
+                except ValueError:
+                    pass
+                else:
+                    if stripped != text:
+                        self.note("whitespace-in-int", f"whitespace around {number}", typed, path)
+                    self.note(
+                        "int-out-of-range",
+                        f"{number} does not fit <{cls.tag}> ({cls.min} to {cls.max}); the "
+                        f"number and the {cls.tag} tag are kept",
+                        typed,
+                        path,
+                    )
+                    return wide(number)
+        if tag == "boolean" and stripped.lower() in ("true", "false"):
+            self.note(
+                "boolean-word", f"boolean written {stripped!r} instead of 1 or 0", typed, path
+            )
+            return Boolean(stripped.lower() == "true")
+        if tag == "nil" or tag == _strict._EX + "nil":
+            self.note(
+                "nil-with-content",
+                f"<{_strict._name(typed)}> holds {_short(text)}; read as nil",
+                typed,
+                path,
+            )
+            return Nil() if tag == "nil" else ExNil()
+        if cls is not None and issubclass(cls, Base64) and text.isascii():
+            decoded = self.lenient_base64(typed, text, path)
+            if decoded is not None:
+                return cls(decoded)
+        raw = _raw(typed)
+        if not stripped and tag in _NEEDS_TEXT:
+            self.note("empty-value", f"<{raw.element}> is empty; kept as written", typed, path)
+        elif tag == "dateTime.iso8601":
+            self.note(
+                "datetime-not-iso8601",
+                f"{_short(text)} is not an ISO 8601 date-time; kept as written",
+                typed,
+                path,
+            )
+        else:
+            self.note("invalid-value", f"{error.reason}; kept as written", typed, path)
+        return raw
+
+    def lenient_base64(self, typed: _Element, text: str, path: str) -> bytes | None:
+        """Base64 the way ``xmlrpc.client`` reads it: padding fixed, other characters skipped."""
+        cleaned = text.translate({ord(c): None for c in _WS})
+        m = _BASE64_UNPADDED.match(cleaned)
+        if m is not None:
+            core = cleaned[: len(cleaned) - len(m.group(1))]
+            if "=" not in core and len(core) % 4 != 1:
+                padded = core + "=" * (-len(core) % 4)
+                if padded != cleaned:
+                    try:
+                        raw = binascii.a2b_base64(padded, strict_mode=True)
+                    except binascii.Error:
+                        pass
+                    else:
+                        pads = len(m.group(1))
+                        self.note(
+                            "base64-padding",
+                            "base64 text without its '=' padding"
+                            if not pads
+                            else f"base64 text ends with {pads} '=' where "
+                            f"{len(padded) - len(core)} belong",
+                            typed,
+                            path,
+                        )
+                        return raw
+        try:
+            raw = binascii.a2b_base64(text)
+        except (binascii.Error, ValueError):
+            return None
+        self.note(
+            "base64-junk",
+            "base64 text holds characters outside the base64 alphabet (or data after the "
+            "padding); they were skipped, as xmlrpc.client skips them",
+            typed,
+            path,
+        )
+        return raw
+
+    def struct(self, el: _Element, room: int, path: str) -> Struct:
+        if room <= 0:
+            _strict._too_deep(el)
+        self.text(el, path)
+        room -= 1
+        out = Struct()
+        lines: dict[str, int | None] = {}
+        for member in el:
+            if member.tag != "member":
+                _strict._bad_member(member)
+            kids = list(member)
+            tags = [k.tag for k in kids]
+            if tags == ["name", "value"]:
+                name_el, value_el = kids
+            elif tags == ["value", "name"]:
+                value_el, name_el = kids
+            else:
+                _strict._bad_member(member)
+            if len(name_el):
+                _strict._child_in_scalar(name_el)
+            name = name_el.text or ""
+            member_path = path + member_segment(name)
+            if tags[0] == "value":
+                self.note(
+                    "member-order",
+                    f"member {name!r} has its <value> before its <name>",
+                    member,
+                    member_path,
+                )
+            self.text(member, member_path)
+            self.tail(kids[0], member_path)
+            self.tail(kids[1], member_path)
+            self.tail(member, path)
+            value = self.value(value_el, room, member_path)
+            if name in out:
+                first = out[name]
+                self.note(
+                    "duplicate-member",
+                    f"member {name!r} appears again; the last one is kept, as xmlrpc.client "
+                    f"does; the first (line {lines[name]}) was {type(first).label} "
+                    f"{_plain(first)}",
+                    member,
+                    member_path,
+                )
+            lines[name] = _line(member)
+            out[name] = value
+        return out
+
+    def array(self, el: _Element, room: int, path: str) -> Array:
+        if room <= 0:
+            _strict._too_deep(el)
+        kids = list(el)
+        if len(kids) == 1 and kids[0].tag == "data":
+            data = kids[0]
+            self.text(el, path)
+            self.tail(data, path)
+        elif all(k.tag == "value" for k in kids):
+            self.note(
+                "array-without-data",
+                f"<array> holds {len(kids)} <value>s without a <data> element",
+                el,
+                path,
+            )
+            data = el
+        elif kids and kids[0].tag != "data":
+            _strict._fail(
+                kids[0],
+                f"unexpected element <{_strict._name(kids[0])}> in <array> (expected <data>)",
+            )
+        else:
+            _strict._bad_array(el)
+        self.text(data, path)
+        room -= 1
+        out = Array()
+        for i, item in enumerate(data):
+            if item.tag != "value":
+                _strict._fail(
+                    item,
+                    f"unexpected element <{_strict._name(item)}> in <data> (expected <value>)",
+                )
+            self.tail(item, path)
+            out.append(self.value(item, room, f"{path}[{i}]"))
+        return out
+
+
+def _member(struct_el: _Element, name: str) -> _Element | None:
+    """The last ``<member>`` of ``struct_el`` named ``name`` (the one a struct keeps)."""
+    found = None
+    for member in struct_el:
+        for kid in member:
+            if kid.tag == "name" and (kid.text or "") == name:
+                found = member
+    return found
+
+
+def _plain(value: Value) -> str:
+    """A short text for a value in a finding's sentence."""
+    if isinstance(value, RawValue):
+        return _short(value.xml)
+    if isinstance(value, str):
+        return _short(str.__str__(value))
+    if isinstance(value, Struct | Array):
+        return f"({len(value)} items)"
+    if isinstance(value, Nil):
+        return "nil"
+    return _short(repr(value))
