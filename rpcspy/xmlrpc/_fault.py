@@ -46,33 +46,55 @@ def fault_from_struct(
         )
     code = value.get("faultCode")
     string = value.get("faultString")
+    if findings is not None:
+        return _tolerant_fault(value, code, string, path=path, line=line, findings=findings)
     if code is None:
         raise BadValue("the fault struct has no faultCode member", line=line, path=path)
     if string is None:
         raise BadValue("the fault struct has no faultString member", line=line, path=path)
-    if findings is None:
-        if not isinstance(code, IntegerValue):
-            raise BadValue(
-                f"faultCode must be an integer, not {type(code).label} {code!r}",
-                line=line,
-                path=path + ".faultCode",
-            )
-        if not is_fault_string(string):
-            raise BadValue(
-                f"faultString must be a string, not {type(string).label}",
-                line=line,
-                path=path + ".faultString",
-            )
-        return Fault(int(code), str(string), value)
-    if isinstance(code, Struct | Array) or isinstance(string, Struct | Array):
-        member = "faultCode" if isinstance(code, Struct | Array) else "faultString"
-        raise BadValue(
-            f"{member} must be a scalar, not {type(value[member]).label}",
-            line=line,
-            path=f"{path}.{member}",
-        )
-    number = code_number(code)
     if not isinstance(code, IntegerValue):
+        raise BadValue(
+            f"faultCode must be an integer, not {type(code).label} {code!r}",
+            line=line,
+            path=path + ".faultCode",
+        )
+    if not is_fault_string(string):
+        raise BadValue(
+            f"faultString must be a string, not {type(string).label}",
+            line=line,
+            path=path + ".faultString",
+        )
+    return Fault(int(code), str(string), value)
+
+
+def _tolerant_fault(
+    value: Struct,
+    code: Value | None,
+    string: Value | None,
+    *,
+    path: str,
+    line: int | None,
+    findings: list[Finding],
+) -> Fault:
+    for member, present in (("faultCode", code), ("faultString", string)):
+        if present is None:
+            findings.append(
+                Finding.make(
+                    "fault-missing-member",
+                    f"the fault struct has no {member} member",
+                    line=line,
+                    path=path,
+                )
+            )
+    if isinstance(code, Struct | Array) or isinstance(string, Struct | Array):
+        name = "faultCode" if isinstance(code, Struct | Array) else "faultString"
+        raise BadValue(
+            f"{name} must be a scalar, not {type(value[name]).label}",
+            line=line,
+            path=f"{path}.{name}",
+        )
+    number = code_number(code) if code is not None else 0
+    if code is not None and not isinstance(code, IntegerValue):
         findings.append(
             Finding.make(
                 "fault-code-not-int",
@@ -82,7 +104,7 @@ def fault_from_struct(
                 path=path + ".faultCode",
             )
         )
-    if not is_fault_string(string):
+    if string is not None and not is_fault_string(string):
         findings.append(
             Finding.make(
                 "fault-string-not-string",
@@ -102,7 +124,7 @@ def fault_from_struct(
                     path=path + member_segment(name),
                 )
             )
-    return Fault(number, _text(string), value)
+    return Fault(number, _text(string) if string is not None else "", value)
 
 
 def _text(value: Value) -> str:

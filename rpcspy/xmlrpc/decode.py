@@ -118,10 +118,11 @@ class _Parsers(threading.local):
     every text node.
     """
 
-    #: Set by the walk when it accepts a form the spec does not (whitespace around an integer,
-    #: a dateTime in another ISO 8601 form ...): the tolerant reading then walks the message
-    #: again to report it. Only the rare branches that accept such forms touch it.
-    suspect: bool = False
+    #: Where the walk notes each form it accepts that the spec does not (whitespace around an
+    #: integer, a dateTime in another ISO 8601 form, an extension type): a list while the
+    #: tolerant reading runs (``tolerant.py`` makes findings of them), None otherwise. Only the
+    #: branches that accept such forms look at it.
+    notes: list[tuple[str, _Element, str | None]] | None = None
 
     def __init__(self) -> None:
         self.renew()
@@ -207,6 +208,8 @@ def _decode(
                 return _decode_response_root(root, limits.max_depth)
         except _NeedsExactParse:
             # An ex:dom fragment: its blank text is content, which the fast parser drops.
+            if _PARSERS.notes:
+                _PARSERS.notes.clear()  # noted by the first walk, which did not finish
             return _decode_root(_parse(data, True), limits.max_depth, expected)
         raise _wrong_root(root, None)
     except CodecError:
@@ -484,7 +487,7 @@ def _value(v: _Element, room: int) -> Value:
                     except ValueError:
                         _not_integer(typed, text)
                     if text[0] <= " " or text[-1] <= " ":  # XML text has no other such chars
-                        _PARSERS.suspect = True
+                        _note("whitespace-in-int", typed)
                     return Int(number) if tag == "int" else I4(number)
                 # Longer ones (Unix times, say) are range-checked as a plain int, which
                 # compares much faster than the value classes; the handler words any error.
@@ -494,7 +497,7 @@ def _value(v: _Element, room: int) -> Value:
                     return _decode_int(typed, room)
                 if -2147483648 <= number <= 2147483647:
                     if text[0] <= " " or text[-1] <= " ":
-                        _PARSERS.suspect = True
+                        _note("whitespace-in-int", typed)
                     return Int(number) if tag == "int" else I4(number)
             return _decode_int(typed, room)
         if tag == "struct":
@@ -581,7 +584,7 @@ def _string(el: _Element, room: int) -> String:
     return _EMPTY_STRING if text is None else String(text)
 
 
-def _int_handler(cls: type[IntegerValue]) -> _Handler:
+def _int_handler(cls: type[IntegerValue], extension: str | None = None) -> _Handler:
     lo, hi = cls.min, cls.max
 
     def decode_int(el: _Element, room: int) -> Value:
@@ -602,7 +605,9 @@ def _int_handler(cls: type[IntegerValue]) -> _Handler:
         if (lo is not None and number < lo) or (hi is not None and number > hi):
             raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
         if text[0] <= " " or text[-1] <= " ":
-            _PARSERS.suspect = True
+            _note("whitespace-in-int", el)
+        if extension is not None:
+            _note(extension, el)
         return cls(number)
 
     return decode_int
@@ -624,7 +629,7 @@ def _boolean(el: _Element, room: int) -> Boolean:
     raise _bad_value(el, f"a <boolean> must be 0 or 1, not {_show(text)}")
 
 
-def _double_handler(cls: type[Double]) -> _Handler:
+def _double_handler(cls: type[Double], extension: str | None = None) -> _Handler:
     def decode_double(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
@@ -642,7 +647,9 @@ def _double_handler(cls: type[Double]) -> _Handler:
                 )
             raise _bad_value(el, f"{text.strip(_WS)} is out of range for <{cls.tag}>")
         if text[0] <= " " or text[-1] <= " ":
-            _PARSERS.suspect = True
+            _note("whitespace-in-double", el)
+        if extension is not None:
+            _note(extension, el)
         return cls(number)
 
     return decode_double
@@ -660,27 +667,32 @@ def _bigdecimal(el: _Element, room: int) -> ExBigDecimal:
         _not_number(el, text)
     if not number.is_finite():
         raise _bad_value(el, f"<ex:bigdecimal> cannot be {text.strip(_WS)}")
+    _note("apache-extension", el)
     return ExBigDecimal(number)
 
 
-def _datetime_handler(cls: type[DateTime]) -> _Handler:
+def _datetime_handler(cls: type[DateTime], extension: str | None = None) -> _Handler:
     def decode_datetime(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
         text = el.text or ""
         if not is_iso_datetime(text):
             raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
-        if len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":":
-            _PARSERS.suspect = True  # not the spec's 19980717T14:08:55 form
+        if extension is not None:
+            _note(extension, el)
+        elif len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":":
+            _note("datetime-variant", el)  # not the spec's 19980717T14:08:55 form
         return cls(text)
 
     return decode_datetime
 
 
-def _base64_handler(cls: type[Base64]) -> _Handler:
+def _base64_handler(cls: type[Base64], extension: str | None = None) -> _Handler:
     def decode_base64(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
+        if extension is not None:
+            _note(extension, el)
         text = el.text
         if text is None:
             return cls(b"")
@@ -712,7 +724,7 @@ def _base64_handler(cls: type[Base64]) -> _Handler:
         try:
             raw = text.encode("ascii").translate(None, b" \t\r\n")
             decoded = cls(binascii.a2b_base64(raw, strict_mode=True))
-            _PARSERS.suspect = True  # spaces or tabs: not base64
+            _note("base64-junk", el)  # spaces or tabs: not base64
             return decoded
         except binascii.Error as e:
             raise _bad_value(
@@ -729,6 +741,7 @@ def _nil_handler(instance: Nil) -> _Handler:
         text = el.text
         if text is not None and text.strip(_WS):
             raise _bad_value(el, f"<{_name(el)}/> must be empty, it holds {_show(text)}")
+        _note("nil-extension", el)
         return instance
 
     return decode_nil
@@ -737,6 +750,7 @@ def _nil_handler(instance: Nil) -> _Handler:
 def _dom(el: _Element, room: int) -> ExDom:
     if el.getroottree().parser is not _PARSERS.exact:
         raise _NeedsExactParse
+    _note("apache-extension", el)
     # The fragment is re-serialised on its own: a copy under a bare wrapper drops the namespace
     # declarations it inherited from the message but does not use.
     wrapper = etree.Element("w")
@@ -770,21 +784,28 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     "dateTime.iso8601": _datetime_handler(DateTime),
     "base64": _base64_handler(Base64),
     "nil": _nil_handler(Nil()),
-    "i8": _int_handler(I8),
-    _EX + "i1": _int_handler(ExI1),
-    _EX + "i2": _int_handler(ExI2),
-    _EX + "i8": _int_handler(ExI8),
-    _EX + "biginteger": _int_handler(ExBigInteger),
-    _EX + "float": _double_handler(ExFloat),
+    "i8": _int_handler(I8, "i8-extension"),
+    _EX + "i1": _int_handler(ExI1, "apache-extension"),
+    _EX + "i2": _int_handler(ExI2, "apache-extension"),
+    _EX + "i8": _int_handler(ExI8, "i8-extension"),
+    _EX + "biginteger": _int_handler(ExBigInteger, "apache-extension"),
+    _EX + "float": _double_handler(ExFloat, "apache-extension"),
     _EX + "bigdecimal": _bigdecimal,
     _EX + "nil": _nil_handler(ExNil()),
-    _EX + "dateTime": _datetime_handler(ExDateTime),
+    _EX + "dateTime": _datetime_handler(ExDateTime, "apache-extension"),
     _EX + "dom": _dom,
-    _EX + "serializable": _base64_handler(ExSerializable),
+    _EX + "serializable": _base64_handler(ExSerializable, "apache-extension"),
 }
 
 
-# ---------------------------------------------------------------- errors (cold path)
+# ---------------------------------------------------------------- notes and errors (cold path)
+
+
+def _note(rule: str, el: _Element, message: str | None = None) -> None:
+    """Note a form the spec does not allow, when the tolerant reading asks for notes."""
+    notes = _PARSERS.notes
+    if notes is not None:
+        notes.append((rule, el, message))
 
 
 def _line(el: _Element) -> int | None:
@@ -825,11 +846,12 @@ def _path_of(el: _Element) -> str | None:
         tag = node.tag
         ptag = parent.tag
         if tag == "value":
-            if ptag == "data":
+            if ptag == "data" or ptag == "array":  # <array> without <data>, read tolerantly
                 segments.append(f"[{_index(parent, node)}]")
             elif ptag == "member":
-                name_el = parent[0] if len(parent) else None
-                if name_el is not None and name_el.tag == "name":
+                # The <name> is usually first; the tolerant reading also takes it second.
+                name_el = next((k for k in parent if k.tag == "name"), None)
+                if name_el is not None:
                     segments.append(member_segment(name_el.text or ""))
             elif ptag == "fault":
                 return join_path("fault", segments)

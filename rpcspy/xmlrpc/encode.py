@@ -53,7 +53,6 @@ from rpcspy.xmlrpc.values import (
     UntypedString,
     Value,
     WideI4,
-    WideI8,
     WideInt,
 )
 
@@ -177,19 +176,20 @@ def _check_fault(fault: Fault, tolerant: bool) -> None:
         )
     code = value.get("faultCode")
     string = value.get("faultString")
-    # A fault read tolerantly may carry a faultCode that is no integer (XMLRPC::Lite's "Client")
-    # or a faultString that is no string: written back as it came, if it agrees with the Fault.
-    if code is None or (
-        not isinstance(code, IntegerValue) and not (tolerant and _tolerated_code(code))
+    # A fault read tolerantly may carry a faultCode that is no integer (XMLRPC::Lite's "Client"),
+    # a faultString that is no string, or lack either: written back as it came, if it agrees
+    # with the Fault (a missing faultCode is code 0).
+    if not (tolerant and (code is None or _tolerated_code(code))) and not isinstance(
+        code, IntegerValue
     ):
         raise BadValue("the fault struct needs an integer faultCode member", path="fault.faultCode")
-    if string is None or (
-        not is_fault_string(string) and not (tolerant and _tolerated_code(string))
+    if not (tolerant and (string is None or _tolerated_code(string))) and not is_fault_string(
+        string
     ):
         raise BadValue(
             "the fault struct needs a string faultString member", path="fault.faultString"
         )
-    number = code_number(code)
+    number = code_number(code) if code is not None else 0
     text = str(string) if isinstance(string, str) else None
     if number != fault.code or (text is not None and text != fault.string):
         raise BadValue(
@@ -479,7 +479,6 @@ _WRITERS: Final[dict[type, _Writer]] = {
     RawValue: _write_raw,
     WideI4: _integer_writer(WideI4),
     WideInt: _integer_writer(WideInt),
-    WideI8: _integer_writer(WideI8),
     Struct: _write_struct,
     Array: _write_array,
 }

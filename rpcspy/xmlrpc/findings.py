@@ -128,6 +128,29 @@ RULES: Final[dict[str, Rule]] = _rules(
         "bad base64); kept as written",
     ),
     Rule(
+        "nil-extension",
+        "warning",
+        DE_FACTO + ": <nil/> is a common extension (xmlrpc-c, Python, Apache); the spec's types "
+        'are "<i4> or <int>, <boolean>, <string>, <double>, <dateTime.iso8601>, <base64>", '
+        "<struct> and <array>",
+        "a <nil/> (or Apache's <ex:nil/>) value: an extension peers without it refuse; read as nil",
+    ),
+    Rule(
+        "i8-extension",
+        "warning",
+        DE_FACTO + ": <i8> (xmlrpc-c, Python) and <ex:i8> (Apache) are 64-bit extensions; the "
+        'spec\'s integer is "<i4> or <int>: four-byte signed integer"',
+        "an <i8> or <ex:i8> value: an extension peers without it refuse; read as a 64-bit integer",
+    ),
+    Rule(
+        "apache-extension",
+        "warning",
+        DE_FACTO + ": Apache XML-RPC's extension types, in the namespace "
+        "http://ws.apache.org/xmlrpc/namespaces/extensions",
+        "an Apache ex: type (ex:i1, ex:i2, ex:float, ex:biginteger, ex:bigdecimal, ex:dateTime, "
+        "ex:dom, ex:serializable); read as Apache defines it",
+    ),
+    Rule(
         "unknown-type-tag",
         "warning",
         '"<value>s can be scalars, type is indicated by nesting the value inside one of the '
@@ -189,6 +212,14 @@ RULES: Final[dict[str, Rule]] = _rules(
         "a fault's faultString is not a string; its value is kept",
     ),
     Rule(
+        "fault-missing-member",
+        "warning",
+        '"a <struct> containing two elements, one named <faultCode>, an <int> and one named '
+        '<faultString>, a <string>."',
+        "a fault struct lacks faultCode or faultString (Fault.code is then 0, Fault.string "
+        '""); the struct is kept as it came',
+    ),
+    Rule(
         "fault-extra-member",
         "warning",
         '"A <fault> struct may not contain members other than those specified."',
@@ -207,6 +238,14 @@ RULES: Final[dict[str, Rule]] = _rules(
         "warning",
         'XML 1.0, 2.8: "the XML declaration ... must be at the very beginning of the document"',
         "whitespace, a comment or a processing instruction comes before <?xml ...?>",
+    ),
+    Rule(
+        "ex-prefix-undeclared",
+        "warning",
+        'Namespaces in XML 1.0, 3: "The namespace prefix, unless it is xml or xmlns, MUST have '
+        'been declared in a namespace declaration attribute"',
+        "ex: type elements without a declaration of the ex prefix; read as Apache's extensions "
+        "namespace (xmlrpc.client, which ignores namespaces, reads them too)",
     ),
     Rule(
         "utf16-without-bom",

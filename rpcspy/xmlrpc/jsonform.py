@@ -52,7 +52,6 @@ from rpcspy.xmlrpc.values import (
     UntypedString,
     Value,
     WideI4,
-    WideI8,
     WideInt,
 )
 
@@ -227,11 +226,10 @@ def _expect(what: str, key: str, payload: object) -> _Bad:
     return _Bad(f"{key} wants {what}, got {_describe(payload)}")
 
 
-# A number beyond an i4/int/i8's bits (kept by the tolerant reading) comes back as its wide class.
+# A number beyond an i4/int's bits (kept by the tolerant reading) comes back as its wide class.
 _WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {
     I4: WideI4,
     Int: WideInt,
-    I8: WideI8,
 }
 
 

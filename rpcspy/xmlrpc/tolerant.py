@@ -19,7 +19,6 @@ import binascii
 import codecs
 import contextlib
 import copy
-import dataclasses
 import re
 from typing import Final, NamedTuple, cast
 
@@ -29,6 +28,7 @@ from rpcspy.xmlrpc import decode as _strict
 from rpcspy.xmlrpc._fault import fault_from_struct
 from rpcspy.xmlrpc._paths import member_segment
 from rpcspy.xmlrpc._prolog import prepare_body
+from rpcspy.xmlrpc.decode import EX_NAMESPACE
 from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
 from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
@@ -38,10 +38,7 @@ from rpcspy.xmlrpc.values import (
     Array,
     Base64,
     Boolean,
-    DateTime,
-    Double,
     ExBigInteger,
-    ExDateTime,
     ExI1,
     ExI2,
     ExI8,
@@ -56,7 +53,6 @@ from rpcspy.xmlrpc.values import (
     UntypedString,
     Value,
     WideI4,
-    WideI8,
     WideInt,
 )
 
@@ -68,7 +64,6 @@ _WS: Final = " \t\r\n"
 _WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {
     I4: WideI4,
     Int: WideInt,
-    I8: WideI8,
 }
 # Types whose text cannot be empty (an empty <string>, <base64> or <value> is "" / b"").
 _NEEDS_TEXT: Final = frozenset({"i4", "int", "i8", "double", "boolean", "dateTime.iso8601"})
@@ -84,7 +79,6 @@ _CLASSES: Final[dict[str, type[IntegerValue] | type[Base64]]] = {
     "base64": Base64,
     _strict._EX + "serializable": ExSerializable,
 }
-_BASE64_CHARS: Final = re.compile(r"[A-Za-z0-9+/\n]*={0,2}\Z")
 _BASE64_UNPADDED: Final = re.compile(r"[A-Za-z0-9+/]*(=*)\Z")
 # A late XML declaration: comments, PIs and blanks before "<?xml ...?>" (UTF-8/ASCII bodies).
 _LATE_DECL: Final = re.compile(
@@ -127,18 +121,23 @@ def _read(
     body: bytes, limits: Limits, expected: str | None
 ) -> Reading[MethodCall | MethodResponse | Fault]:
     parsers = _strict._PARSERS
-    parsers.suspect = False
+    notes: list[_Note] = []
+    parsers.notes = notes
     try:
         message = _strict._decode(body, limits, expected)
     except UnsafeXml:
         raise
     except CodecError:
         return _walk(body, limits, expected)
-    if parsers.suspect or (type(message) is Fault and len(message.value) != 2):
+    finally:
+        parsers.notes = None
+    if type(message) is Fault and len(message.value) != 2:
         return _walk(body, limits, expected)
     if body[:1] == b"<" and body[1:2] != b"\x00":  # nothing before the first markup
-        return Reading(message)
-    return Reading(message, tuple(_prolog_findings(body)))
+        if not notes:
+            return Reading(message)
+        return Reading(message, tuple(_findings(notes)))
+    return Reading(message, (*_prolog_findings(body), *_findings(notes)))
 
 
 def _walk(
@@ -156,11 +155,20 @@ def _walk(
         # guesses it from the "<"): hand it on as UTF-8.
         with contextlib.suppress(UnicodeError):
             body = body.decode("utf-16-le" if body[:1] == b"<" else "utf-16-be").encode()
+    parsers = _strict._PARSERS
+    notes: list[_Note] = []
+    parsers.notes = notes
     try:
         data, _ = prepare_body(body, limits)
-        root = _strict._parse(data, True)
-        walker = _Walker(findings)
-        return Reading(walker.root(root, expected, limits.max_depth), tuple(findings))
+        try:
+            root = _strict._parse(data, True)
+        except MalformedXml as error:
+            if "Namespace prefix ex on " not in error.reason:
+                raise
+            root = _parse_declaring_ex(data, error, findings)
+        message = _Walker(notes).root(root, expected, limits.max_depth)
+        findings.extend(_findings(notes))
+        return Reading(message, tuple(findings))
     except CodecError:
         raise
     except RecursionError:
@@ -171,6 +179,67 @@ def _walk(
         raise
     except Exception as e:  # pragma: no cover - the contract: nothing but CodecError escapes
         raise MalformedXml(f"internal decoder error ({type(e).__name__}: {e})") from e
+    finally:
+        parsers.notes = None
+
+
+_Note = tuple[str, _Element, str | None]
+_ROOT_TAG: Final = re.compile(rb"<(?:methodCall|methodResponse)(?=[ \t\r\n/>])")
+
+
+def _parse_declaring_ex(data: bytes, error: MalformedXml, findings: list[Finding]) -> _Element:
+    """Parse a body that uses the ``ex:`` prefix without declaring it (as expat-based readers,
+    xmlrpc.client among them, allow), declaring Apache's namespace on the root element."""
+    m = _ROOT_TAG.search(data)
+    if m is None:
+        raise error
+    declared = data[: m.end()] + b' xmlns:ex="' + EX_NAMESPACE.encode() + b'"' + data[m.end() :]
+    root = _strict._parse(declared, True)
+    findings.append(
+        Finding.make(
+            "ex-prefix-undeclared",
+            "the ex: prefix is used without declaring its namespace; read as Apache's "
+            f"extensions namespace ({EX_NAMESPACE})",
+            line=error.line,
+            column=error.column,
+        )
+    )
+    return root
+
+
+def _findings(notes: list[_Note]) -> list[Finding]:
+    """Findings for the notes of a walk: rule, element, and the sentence if already worded."""
+    return [
+        Finding.make(
+            rule,
+            message if message is not None else _sentence(rule, el),
+            line=_line(el),
+            path=_strict._path_of(el),
+        )
+        for rule, el, message in notes
+    ]
+
+
+def _sentence(rule: str, el: _Element) -> str:
+    """The sentence for a note the strict walk made (it leaves the wording to this module)."""
+    name = _strict._name(el)
+    text = (el.text or "").strip(_WS)
+    if rule == "whitespace-in-int" or rule == "whitespace-in-double":
+        return f"whitespace around the number {text} in <{name}>"
+    if rule == "datetime-variant":
+        return (
+            f"date-time {_short(el.text or '')} is not in the spec's form 19980717T14:08:55; "
+            "kept as written"
+        )
+    if rule == "base64-junk":
+        return "base64 text holds spaces, tabs or carriage returns; they were skipped"
+    if rule == "nil-extension":
+        return f"<{name}/> is an extension (not in the spec); read as nil"
+    if rule == "i8-extension":
+        return f"<{name}> is an extension (not in the spec); read as a 64-bit integer"
+    if rule == "apache-extension":
+        return f"<{name}> is an Apache XML-RPC extension type (not in the spec)"
+    return f"<{name}> breaks rule {rule}"  # pragma: no cover - every rule noted is worded above
 
 
 # ---------------------------------------------------------------- the prolog
@@ -248,14 +317,14 @@ def _raw(typed: _Element) -> RawValue:
 class _Walker:
     """Walks one parsed message, accepting the deviations of ``RULES`` and noting each."""
 
-    __slots__ = ("findings",)
+    __slots__ = ("notes",)
 
-    def __init__(self, findings: list[Finding]) -> None:
-        self.findings = findings
+    def __init__(self, notes: list[_Note]) -> None:
+        self.notes = notes
 
-    def note(self, rule: str, message: str, el: _Element | None, path: str | None) -> None:
-        line = _line(el) if el is not None else None
-        self.findings.append(Finding.make(rule, message, line=line, path=path))
+    def note(self, rule: str, message: str, el: _Element, path: str | None) -> None:
+        # The path comes from the element (``_path_of``), as for the strict walk's notes.
+        self.notes.append((rule, el, message))
 
     # ---- text between elements
 
@@ -389,11 +458,13 @@ class _Walker:
         fault = fault_from_struct(value, path="fault", line=_line(value_el), findings=found)
         struct_el = value_el[0]
         for finding in found:
-            # Point each at its member's line rather than the fault's.
+            # Point each at its member's value (line and path), or at the fault's.
             name = (finding.path or "").removeprefix("fault.").strip('[]"')
             member = _member(struct_el, name)
-            line = _line(member) if member is not None else finding.line
-            self.findings.append(dataclasses.replace(finding, line=line))
+            target = member.find("value") if member is not None else None
+            self.notes.append(
+                (finding.rule, target if target is not None else value_el, finding.message)
+            )
         return fault
 
     # ---- values
@@ -438,30 +509,7 @@ class _Walker:
             value = _strict._HANDLERS[tag](typed, room)
         except BadValue as error:
             return self.undecodable(typed, tag, text, path, error)
-        if isinstance(value, IntegerValue):
-            if text[0] <= " " or text[-1] <= " ":
-                self.note("whitespace-in-int", f"whitespace around {int(value)}", typed, path)
-        elif isinstance(value, Double):
-            if text[0] <= " " or text[-1] <= " ":
-                self.note("whitespace-in-double", f"whitespace around {text.strip()}", typed, path)
-        elif isinstance(value, DateTime):
-            if type(value) is not ExDateTime and (
-                len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":"
-            ):
-                self.note(
-                    "datetime-variant",
-                    f"date-time {_short(text)} is not in the spec's form 19980717T14:08:55; "
-                    "kept as written",
-                    typed,
-                    path,
-                )
-        elif isinstance(value, Base64) and not _BASE64_CHARS.match(text):
-            self.note(
-                "base64-junk",
-                "base64 text holds spaces, tabs or carriage returns; they were skipped",
-                typed,
-                path,
-            )
+        # The handler noted what it accepted that the spec does not (whitespace, variants).
         return value
 
     def undecodable(
@@ -479,7 +527,9 @@ class _Walker:
                     pass
                 else:
                     if stripped != text:
-                        self.note("whitespace-in-int", f"whitespace around {number}", typed, path)
+                        self.note(
+                            "whitespace-in-int", _sentence("whitespace-in-int", typed), typed, path
+                        )
                     self.note(
                         "int-out-of-range",
                         f"{number} does not fit <{cls.tag}> ({cls.min} to {cls.max}); the "
@@ -583,7 +633,7 @@ class _Walker:
                 self.note(
                     "member-order",
                     f"member {name!r} has its <value> before its <name>",
-                    member,
+                    value_el,
                     member_path,
                 )
             self.text(member, member_path)
@@ -598,7 +648,7 @@ class _Walker:
                     f"member {name!r} appears again; the last one is kept, as xmlrpc.client "
                     f"does; the first (line {lines[name]}) was {type(first).label} "
                     f"{_plain(first)}",
-                    member,
+                    value_el,
                     member_path,
                 )
             lines[name] = _line(member)

@@ -46,7 +46,6 @@ __all__ = [
     "UntypedString",
     "Value",
     "WideI4",
-    "WideI8",
     "WideInt",
     "from_python",
     "parse_datetime",
@@ -135,14 +134,6 @@ class WideI4(I4):
 
 class WideInt(Int):
     """An ``<int>`` whose number does not fit 32 bits (tolerant reading only); see ``WideI4``."""
-
-    __slots__ = ()
-    min = None
-    max = None
-
-
-class WideI8(I8):
-    """An ``<i8>`` whose number does not fit 64 bits (tolerant reading only); see ``WideI4``."""
 
     __slots__ = ()
     min = None
