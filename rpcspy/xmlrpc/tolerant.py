@@ -32,6 +32,7 @@ from rpcspy.xmlrpc.decode import EX_NAMESPACE
 from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
 from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
+from rpcspy.xmlrpc.render import format_scalar
 from rpcspy.xmlrpc.values import (
     I4,
     I8,
@@ -703,13 +704,6 @@ def _member(struct_el: _Element, name: str) -> _Element | None:
 
 
 def _plain(value: Value) -> str:
-    """A short text for a value in a finding's sentence."""
-    if isinstance(value, RawValue):
-        return _short(value.xml)
-    if isinstance(value, str):
-        return _short(str.__str__(value))
-    if isinstance(value, Struct | Array):
-        return f"({len(value)} items)"
-    if isinstance(value, Nil):
-        return "nil"
-    return _short(repr(value))
+    """A short text for a value in a finding's sentence: ``1``, ``"bob"``, ``{2 members}``."""
+    text = format_scalar(value)
+    return text if len(text) <= 40 else text[:39] + "…"
