@@ -35,7 +35,9 @@ from rpcspy.xmlrpc._fault import fault_from_struct
 from rpcspy.xmlrpc._paths import join_path, member_segment
 from rpcspy.xmlrpc._prolog import prepare_body
 from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
+from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
+from rpcspy.xmlrpc.render import format_scalar
 from rpcspy.xmlrpc.values import (
     I4,
     I8,
@@ -57,10 +59,13 @@ from rpcspy.xmlrpc.values import (
     Int,
     IntegerValue,
     Nil,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 __all__ = ["EX_NAMESPACE", "decode_message", "decode_request", "decode_response"]
@@ -72,6 +77,8 @@ _WS: Final = " \t\r\n"
 
 _Element = etree._Element
 _Handler = Callable[[_Element, int], Value]
+#: A form the tolerant reading reports: rule, element, and the sentence (None: worded later).
+_NoteEntry = tuple[str, _Element, str | None]
 
 _EMPTY_UNTYPED: Final = UntypedString("")
 _EMPTY_STRING: Final = String("")
@@ -122,7 +129,7 @@ class _Parsers(threading.local):
     #: integer, a dateTime in another ISO 8601 form, an extension type): a list while the
     #: tolerant reading runs (``tolerant.py`` makes findings of them), None otherwise. Only the
     #: branches that accept such forms look at it.
-    notes: list[tuple[str, _Element, str | None]] | None = None
+    notes: list[_NoteEntry] | None = None
 
     def __init__(self) -> None:
         self.renew()
@@ -401,6 +408,8 @@ def _decode_response_root(root: _Element, room: int) -> MethodResponse | Fault:
             _check_tail(body)
         value = _only_value_child(body)
         decoded = _value(value, room)
+        if _PARSERS.notes is not None:
+            return _tolerate_fault(value, decoded)
         return fault_from_struct(decoded, path="fault", line=_line(value))
     _fail(body, f"<methodResponse> must hold <params> or <fault>, found <{_name(body)}>")
 
@@ -485,7 +494,7 @@ def _value(v: _Element, room: int) -> Value:
                     try:
                         number = int(text)
                     except ValueError:
-                        _not_integer(typed, text)
+                        return _decode_int(typed, room)  # words the error (or tolerates it)
                     if text[0] <= " " or text[-1] <= " ":  # XML text has no other such chars
                         _note("whitespace-in-int", typed)
                     return Int(number) if tag == "int" else I4(number)
@@ -510,13 +519,19 @@ def _value(v: _Element, room: int) -> Value:
                 return _TRUE
             if text == "0":
                 return _FALSE
-            return _boolean(typed, room)
+            try:
+                return _boolean(typed, room)
+            except BadValue as error:
+                return _tolerate(typed, error)
         if tag == "array":
             return _array(typed, room)
         handler = _HANDLERS.get(tag)
         if handler is None:
-            _unknown_type(typed)
-        return handler(typed, room)
+            return _unknown_type(typed)
+        try:
+            return handler(typed, room)
+        except BadValue as error:
+            return _tolerate(typed, error)
     if n == 0:
         text = v.text
         return _EMPTY_UNTYPED if text is None else UntypedString(text)
@@ -573,7 +588,7 @@ def _struct(el: _Element, room: int) -> Struct:
         name = name_el.text
         out["" if name is None else name] = value(value_el, room)
     if len(out) != len(el):
-        _duplicate_member(el)
+        _duplicate_member(el, out, room)
     return out
 
 
@@ -770,7 +785,10 @@ _I4_HANDLER: Final = _int_handler(I4)
 
 def _decode_int(el: _Element, room: int) -> Value:
     """``<int>``/``<i4>`` off the inline fast path (long, odd or bad text)."""
-    return (_INT_HANDLER if el.tag == "int" else _I4_HANDLER)(el, room)
+    try:
+        return (_INT_HANDLER if el.tag == "int" else _I4_HANDLER)(el, room)
+    except BadValue as error:
+        return _tolerate(el, error)
 
 
 _HANDLERS: Final[dict[str, _Handler]] = {
@@ -930,7 +948,11 @@ def _bad_array(el: _Element) -> NoReturn:
     _fail(el[1], f"<array> must hold exactly one <data>, found {n} elements")
 
 
-def _unknown_type(typed: _Element) -> NoReturn:
+def _unknown_type(typed: _Element) -> Value:
+    if _PARSERS.notes is not None:
+        raw = raw_value(typed)
+        _note("unknown-type-tag", typed, f"<{raw.element}> is not an XML-RPC type; kept as written")
+        return raw
     tag = typed.tag
     if isinstance(tag, str) and tag.startswith("{" + EX_NAMESPACE + "}"):
         reason = f"unknown Apache extension type <{_name(typed)}>"
@@ -967,18 +989,50 @@ def _index_or_0(el: _Element) -> int:
     return _index(parent, el) if parent is not None else 0
 
 
-def _duplicate_member(struct: _Element) -> NoReturn:
-    seen: set[str] = set()
+def _duplicate_member(struct: _Element, out: Struct, room: int) -> None:
+    """Raise for the first repeated member name, or in tolerant mode note each repetition (the
+    struct keeps the last value, in the first one's place, as xmlrpc.client does)."""
+    notes = _PARSERS.notes
+    seen: dict[str, _Element] = {}
     for member in struct:
-        name = member[0].text or ""
-        if name in seen:
-            raise BadValue(
-                f"duplicate struct member name {name!r}",
-                line=_line(member),
-                path=_path_of(member),
+        name_el, value_el = _member_parts(member)
+        name = name_el.text or ""
+        first = seen.get(name)
+        if first is not None:
+            if notes is None:
+                raise BadValue(
+                    f"duplicate struct member name {name!r}",
+                    line=_line(member),
+                    path=_path_of(member),
+                )
+            # The first value is decoded again to be told (its own notes are not repeated).
+            _PARSERS.notes = []
+            try:
+                earlier = _value(_member_parts(first)[1], room)
+                shown = f"{earlier.label} {format_scalar(earlier)}"
+            except CodecError:  # a form only the tolerant walk reads: describe it
+                shown = f"<{_name(_member_parts(first)[1])}>"
+            finally:
+                _PARSERS.notes = notes
+            shown = shown if len(shown) <= 50 else shown[:49] + "…"
+            notes.append(
+                (
+                    "duplicate-member",
+                    value_el,
+                    f"member {name!r} appears again; the last one is kept, as xmlrpc.client "
+                    f"does; the first (line {_line(first)}) was {shown}",
+                )
             )
-        seen.add(name)
-    raise AssertionError("no duplicate found")  # pragma: no cover
+        seen[name] = member
+    if notes is None:  # pragma: no cover
+        raise AssertionError("no duplicate found")
+
+
+def _member_parts(member: _Element) -> tuple[_Element, _Element]:
+    """A member's ``<name>`` and ``<value>``, in either order (the tolerant reading takes both)."""
+    if member[0].tag == "name":
+        return member[0], member[1]
+    return member[1], member[0]
 
 
 def _too_deep(el: _Element) -> NoReturn:
@@ -1006,3 +1060,165 @@ def _not_integer(el: _Element, text: str | None) -> NoReturn:
 
 def _not_number(el: _Element, text: str | None) -> NoReturn:
     raise _bad_value(el, f"<{_name(el)}> is not a number: {_show(text)}")
+
+
+# ---------------------------------------------------------------- tolerant mode (cold path)
+#
+# While the tolerant reading runs (``_PARSERS.notes`` is a list), the error paths of values whose
+# meaning is still clear keep the value and note the deviation instead of raising. The walk
+# itself is the strict one: conformant input never reaches this code.
+
+_WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {I4: WideI4, Int: WideInt}
+# The class each integer or base64 tag decodes to.
+_CLASSES: Final[dict[str, type[IntegerValue] | type[Base64]]] = {
+    "i4": I4,
+    "int": Int,
+    "i8": I8,
+    _EX + "i1": ExI1,
+    _EX + "i2": ExI2,
+    _EX + "i8": ExI8,
+    _EX + "biginteger": ExBigInteger,
+    "base64": Base64,
+    _EX + "serializable": ExSerializable,
+}
+# Types whose text cannot be empty (an empty <string>, <base64> or <value> is "" / b"").
+_NEEDS_TEXT: Final = frozenset({"i4", "int", "i8", "double", "boolean", "dateTime.iso8601"})
+_BASE64_UNPADDED: Final = re.compile(r"[A-Za-z0-9+/]*(=*)\Z")
+_WS_TABLE: Final = {ord(c): None for c in _WS}
+
+
+def raw_value(typed: _Element) -> RawValue:
+    """The typed element kept as written: its name, text and markup on its own."""
+    wrapper = etree.Element("w")
+    clone = copy.deepcopy(typed)
+    clone.tail = None
+    wrapper.append(clone)
+    etree.cleanup_namespaces(wrapper)
+    xml = etree.tostring(wrapper[0], encoding="unicode", with_tail=False)
+    text = "".join(t for t in typed.itertext() if isinstance(t, str))
+    return RawValue(_name(typed), text, xml)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = text.strip(_WS)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
+
+
+def _tolerate(el: _Element, error: BadValue) -> Value:
+    """A scalar the strict handler refused: in tolerant mode, read it the way peers mean it or
+    keep it as written (noting either); otherwise raise ``error``."""
+    notes = _PARSERS.notes
+    if notes is None:
+        raise error
+    tag = el.tag
+    text = el.text or ""
+    cls = _CLASSES.get(tag) if isinstance(tag, str) else None
+    stripped = text.strip(_WS)
+    if cls is not None and issubclass(cls, IntegerValue):
+        wide = _WIDE.get(cls)
+        if wide is not None and stripped.isascii() and "_" not in stripped:
+            try:
+                number = int(stripped)
+            except ValueError:
+                pass
+            else:
+                if stripped != text:
+                    _note("whitespace-in-int", el)
+                notes.append(
+                    (
+                        "int-out-of-range",
+                        el,
+                        f"{number} does not fit <{cls.tag}> ({cls.min} to {cls.max}); the "
+                        f"number and the {cls.tag} tag are kept",
+                    )
+                )
+                return wide(number)
+    if tag == "boolean" and stripped.lower() in ("true", "false"):
+        notes.append(("boolean-word", el, f"boolean written {stripped!r} instead of 1 or 0"))
+        return _TRUE if stripped.lower() == "true" else _FALSE
+    if tag == "nil" or tag == _EX + "nil":
+        notes.append(("nil-with-content", el, f"<{_name(el)}> holds {_short(text)}; read as nil"))
+        return Nil() if tag == "nil" else ExNil()
+    if cls is not None and issubclass(cls, Base64) and text.isascii():
+        decoded = _lenient_base64(el, text, notes)
+        if decoded is not None:
+            return cls(decoded)
+    raw = raw_value(el)
+    if not stripped and tag in _NEEDS_TEXT:
+        notes.append(("empty-value", el, f"<{raw.element}> is empty; kept as written"))
+    elif tag == "dateTime.iso8601":
+        notes.append(
+            (
+                "datetime-not-iso8601",
+                el,
+                f"{_short(text)} is not an ISO 8601 date-time; kept as written",
+            )
+        )
+    else:
+        notes.append(("invalid-value", el, f"{error.reason}; kept as written"))
+    return raw
+
+
+def _lenient_base64(el: _Element, text: str, notes: list[_NoteEntry]) -> bytes | None:
+    """Base64 the way ``xmlrpc.client`` reads it: padding fixed, other characters skipped."""
+    cleaned = text.translate(_WS_TABLE)
+    m = _BASE64_UNPADDED.match(cleaned)
+    if m is not None:
+        core = cleaned[: len(cleaned) - len(m.group(1))]
+        padded = core + "=" * (-len(core) % 4)
+        if "=" not in core and len(core) % 4 != 1 and padded != cleaned:
+            try:
+                raw = binascii.a2b_base64(padded, strict_mode=True)
+            except binascii.Error:
+                pass
+            else:
+                pads = len(m.group(1))
+                notes.append(
+                    (
+                        "base64-padding",
+                        el,
+                        "base64 text without its '=' padding"
+                        if not pads
+                        else f"base64 text ends with {pads} '=' where "
+                        f"{len(padded) - len(core)} belong",
+                    )
+                )
+                return raw
+    try:
+        raw = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):
+        return None
+    notes.append(
+        (
+            "base64-junk",
+            el,
+            "base64 text holds characters outside the base64 alphabet (or data after the "
+            "padding); they were skipped, as xmlrpc.client skips them",
+        )
+    )
+    return raw
+
+
+def _tolerate_fault(value_el: _Element, value: Value) -> Fault:
+    """A fault read tolerantly: each finding on its member's value (line and path)."""
+    notes = _PARSERS.notes
+    found: list[Finding] = []
+    fault = fault_from_struct(value, path="fault", line=_line(value_el), findings=found)
+    if notes is not None:
+        struct_el = value_el[0]
+        for finding in found:
+            name = (finding.path or "").removeprefix("fault.").strip('[]"')
+            member = _last_member(struct_el, name)
+            target = _member_parts(member)[1] if member is not None else value_el
+            notes.append((finding.rule, target, finding.message))
+    return fault
+
+
+def _last_member(struct_el: _Element, name: str) -> _Element | None:
+    """The last ``<member>`` of ``struct_el`` named ``name`` (the one a struct keeps)."""
+    found = None
+    for member in struct_el:
+        for kid in member:
+            if kid.tag == "name" and (kid.text or "") == name:
+                found = member
+    return found

@@ -15,46 +15,26 @@ DTD, no entities) and the same parser, and both keep the same depth limit.
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import contextlib
-import copy
 import re
 from typing import Final, NamedTuple, cast
 
 from lxml import etree
 
 from rpcspy.xmlrpc import decode as _strict
-from rpcspy.xmlrpc._fault import fault_from_struct
 from rpcspy.xmlrpc._paths import member_segment
 from rpcspy.xmlrpc._prolog import prepare_body
 from rpcspy.xmlrpc.decode import EX_NAMESPACE
 from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
 from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
-from rpcspy.xmlrpc.render import format_scalar
 from rpcspy.xmlrpc.values import (
-    I4,
-    I8,
     Array,
-    Base64,
-    Boolean,
-    ExBigInteger,
-    ExI1,
-    ExI2,
-    ExI8,
-    ExNil,
-    ExSerializable,
-    Int,
-    IntegerValue,
-    Nil,
     NoValue,
-    RawValue,
     Struct,
     UntypedString,
     Value,
-    WideI4,
-    WideInt,
 )
 
 __all__ = ["Reading", "read_message", "read_request", "read_response"]
@@ -62,26 +42,6 @@ __all__ = ["Reading", "read_message", "read_request", "read_response"]
 _Element = etree._Element
 _WS: Final = " \t\r\n"
 
-_WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {
-    I4: WideI4,
-    Int: WideInt,
-}
-# Types whose text cannot be empty (an empty <string>, <base64> or <value> is "" / b"").
-_NEEDS_TEXT: Final = frozenset({"i4", "int", "i8", "double", "boolean", "dateTime.iso8601"})
-# The class each integer or base64 tag decodes to, for reading a value its handler refused.
-_CLASSES: Final[dict[str, type[IntegerValue] | type[Base64]]] = {
-    "i4": I4,
-    "int": Int,
-    "i8": I8,
-    _strict._EX + "i1": ExI1,
-    _strict._EX + "i2": ExI2,
-    _strict._EX + "i8": ExI8,
-    _strict._EX + "biginteger": ExBigInteger,
-    "base64": Base64,
-    _strict._EX + "serializable": ExSerializable,
-}
-_BASE64_UNPADDED: Final = re.compile(r"[A-Za-z0-9+/]*(=*)\Z")
-# A late XML declaration: comments, PIs and blanks before "<?xml ...?>" (UTF-8/ASCII bodies).
 _LATE_DECL: Final = re.compile(
     rb"\A(?:\xef\xbb\xbf)?((?:[ \t\r\n]+|<!--.*?-->|<\?(?!xml[ \t\r\n?]).*?\?>)+)"
     rb"(<\?xml[ \t\r\n][^>]*?\?>)",
@@ -132,8 +92,6 @@ def _read(
         return _walk(body, limits, expected)
     finally:
         parsers.notes = None
-    if type(message) is Fault and len(message.value) != 2:
-        return _walk(body, limits, expected)
     if body[:1] == b"<" and body[1:2] != b"\x00":  # nothing before the first markup
         if not notes:
             return Reading(message)
@@ -294,25 +252,11 @@ def _line(el: _Element) -> int | None:
     return _strict._line(el)
 
 
+_short = _strict._short
+
+
 def _blank(text: str | None) -> bool:
     return text is None or not text.strip(_WS)
-
-
-def _short(text: str, limit: int = 40) -> str:
-    text = text.strip(_WS)
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
-
-
-def _raw(typed: _Element) -> RawValue:
-    """The typed element kept as written: its name, text and markup on its own."""
-    wrapper = etree.Element("w")
-    clone = copy.deepcopy(typed)
-    clone.tail = None
-    wrapper.append(clone)
-    etree.cleanup_namespaces(wrapper)
-    xml = etree.tostring(wrapper[0], encoding="unicode", with_tail=False)
-    text = "".join(t for t in typed.itertext() if isinstance(t, str))
-    return RawValue(_strict._name(typed), text, xml)
 
 
 class _Walker:
@@ -455,18 +399,7 @@ class _Walker:
         )
 
     def fault(self, value_el: _Element, value: Value) -> Fault:
-        found: list[Finding] = []
-        fault = fault_from_struct(value, path="fault", line=_line(value_el), findings=found)
-        struct_el = value_el[0]
-        for finding in found:
-            # Point each at its member's value (line and path), or at the fault's.
-            name = (finding.path or "").removeprefix("fault.").strip('[]"')
-            member = _member(struct_el, name)
-            target = member.find("value") if member is not None else None
-            self.notes.append(
-                (finding.rule, target if target is not None else value_el, finding.message)
-            )
-        return fault
+        return _strict._tolerate_fault(value_el, value)
 
     # ---- values
 
@@ -492,121 +425,17 @@ class _Walker:
         if tag == "array":
             return self.array(typed, room, path)
         if not isinstance(tag, str) or tag not in _strict._HANDLERS:
-            raw = _raw(typed)
-            self.note(
-                "unknown-type-tag",
-                f"<{raw.element}> is not an XML-RPC type; kept as written",
-                typed,
-                path,
-            )
-            return raw
+            return _strict._unknown_type(typed)  # kept as written, and noted
         return self.scalar(typed, tag, room, path)
 
     def scalar(self, typed: _Element, tag: str, room: int, path: str) -> Value:
         if len(typed):
             _strict._child_in_scalar(typed)
-        text = typed.text or ""
         try:
-            value = _strict._HANDLERS[tag](typed, room)
+            # The handler notes what it accepts that the spec does not (whitespace, variants).
+            return _strict._HANDLERS[tag](typed, room)
         except BadValue as error:
-            return self.undecodable(typed, tag, text, path, error)
-        # The handler noted what it accepted that the spec does not (whitespace, variants).
-        return value
-
-    def undecodable(
-        self, typed: _Element, tag: str, text: str, path: str, error: BadValue
-    ) -> Value:
-        """A scalar the strict handler refused: read it the way peers mean it, or keep it raw."""
-        cls = _CLASSES.get(tag)
-        stripped = text.strip(_WS)
-        if cls is not None and issubclass(cls, IntegerValue):
-            wide = _WIDE.get(cls)
-            if wide is not None and stripped.isascii() and "_" not in stripped:
-                try:
-                    number = int(stripped)
-                except ValueError:
-                    pass
-                else:
-                    if stripped != text:
-                        self.note(
-                            "whitespace-in-int", _sentence("whitespace-in-int", typed), typed, path
-                        )
-                    self.note(
-                        "int-out-of-range",
-                        f"{number} does not fit <{cls.tag}> ({cls.min} to {cls.max}); the "
-                        f"number and the {cls.tag} tag are kept",
-                        typed,
-                        path,
-                    )
-                    return wide(number)
-        if tag == "boolean" and stripped.lower() in ("true", "false"):
-            self.note(
-                "boolean-word", f"boolean written {stripped!r} instead of 1 or 0", typed, path
-            )
-            return Boolean(stripped.lower() == "true")
-        if tag == "nil" or tag == _strict._EX + "nil":
-            self.note(
-                "nil-with-content",
-                f"<{_strict._name(typed)}> holds {_short(text)}; read as nil",
-                typed,
-                path,
-            )
-            return Nil() if tag == "nil" else ExNil()
-        if cls is not None and issubclass(cls, Base64) and text.isascii():
-            decoded = self.lenient_base64(typed, text, path)
-            if decoded is not None:
-                return cls(decoded)
-        raw = _raw(typed)
-        if not stripped and tag in _NEEDS_TEXT:
-            self.note("empty-value", f"<{raw.element}> is empty; kept as written", typed, path)
-        elif tag == "dateTime.iso8601":
-            self.note(
-                "datetime-not-iso8601",
-                f"{_short(text)} is not an ISO 8601 date-time; kept as written",
-                typed,
-                path,
-            )
-        else:
-            self.note("invalid-value", f"{error.reason}; kept as written", typed, path)
-        return raw
-
-    def lenient_base64(self, typed: _Element, text: str, path: str) -> bytes | None:
-        """Base64 the way ``xmlrpc.client`` reads it: padding fixed, other characters skipped."""
-        cleaned = text.translate({ord(c): None for c in _WS})
-        m = _BASE64_UNPADDED.match(cleaned)
-        if m is not None:
-            core = cleaned[: len(cleaned) - len(m.group(1))]
-            if "=" not in core and len(core) % 4 != 1:
-                padded = core + "=" * (-len(core) % 4)
-                if padded != cleaned:
-                    try:
-                        raw = binascii.a2b_base64(padded, strict_mode=True)
-                    except binascii.Error:
-                        pass
-                    else:
-                        pads = len(m.group(1))
-                        self.note(
-                            "base64-padding",
-                            "base64 text without its '=' padding"
-                            if not pads
-                            else f"base64 text ends with {pads} '=' where "
-                            f"{len(padded) - len(core)} belong",
-                            typed,
-                            path,
-                        )
-                        return raw
-        try:
-            raw = binascii.a2b_base64(text)
-        except (binascii.Error, ValueError):
-            return None
-        self.note(
-            "base64-junk",
-            "base64 text holds characters outside the base64 alphabet (or data after the "
-            "padding); they were skipped, as xmlrpc.client skips them",
-            typed,
-            path,
-        )
-        return raw
+            return _strict._tolerate(typed, error)
 
     def struct(self, el: _Element, room: int, path: str) -> Struct:
         if room <= 0:
@@ -614,7 +443,6 @@ class _Walker:
         self.text(el, path)
         room -= 1
         out = Struct()
-        lines: dict[str, int | None] = {}
         for member in el:
             if member.tag != "member":
                 _strict._bad_member(member)
@@ -641,19 +469,9 @@ class _Walker:
             self.tail(kids[0], member_path)
             self.tail(kids[1], member_path)
             self.tail(member, path)
-            value = self.value(value_el, room, member_path)
-            if name in out:
-                first = out[name]
-                self.note(
-                    "duplicate-member",
-                    f"member {name!r} appears again; the last one is kept, as xmlrpc.client "
-                    f"does; the first (line {lines[name]}) was {type(first).label} "
-                    f"{_plain(first)}",
-                    value_el,
-                    member_path,
-                )
-            lines[name] = _line(member)
-            out[name] = value
+            out[name] = self.value(value_el, room, member_path)
+        if len(out) != len(el):
+            _strict._duplicate_member(el, out, room)
         return out
 
     def array(self, el: _Element, room: int, path: str) -> Array:
@@ -691,19 +509,3 @@ class _Walker:
             self.tail(item, path)
             out.append(self.value(item, room, f"{path}[{i}]"))
         return out
-
-
-def _member(struct_el: _Element, name: str) -> _Element | None:
-    """The last ``<member>`` of ``struct_el`` named ``name`` (the one a struct keeps)."""
-    found = None
-    for member in struct_el:
-        for kid in member:
-            if kid.tag == "name" and (kid.text or "") == name:
-                found = member
-    return found
-
-
-def _plain(value: Value) -> str:
-    """A short text for a value in a finding's sentence: ``1``, ``"bob"``, ``{2 members}``."""
-    text = format_scalar(value)
-    return text if len(text) <= 40 else text[:39] + "…"
