@@ -14,6 +14,13 @@ The walk is what costs, so it is written for speed: each element's tag and text 
 blank text between elements is dropped by the parser (so the checks are mostly "is None"), the
 common types are decoded inline, and everything an error needs (message, line, value path) is
 worked out only when one is raised, from the failing element's ancestors.
+
+The tolerant reading (``tolerant.py``) runs this same walk with a list in ``_PARSERS.notes``. The
+branches that accept a form the spec does not (whitespace around a number, an extension type)
+note it there, and the error paths of values whose meaning is still clear (an ``<i4>`` beyond 32
+bits, a string faultCode, an unknown type element, a repeated member) keep the value and note it
+instead of raising. Without the list, those paths raise exactly as they always have, and the
+conformant path never looks at it.
 """
 
 from __future__ import annotations
@@ -601,6 +608,7 @@ def _string(el: _Element, room: int) -> String:
 
 def _int_handler(cls: type[IntegerValue], extension: str | None = None) -> _Handler:
     lo, hi = cls.min, cls.max
+    wide = cls is I4 or cls is Int  # out of range: WideI4/WideInt in tolerant mode
 
     def decode_int(el: _Element, room: int) -> Value:
         if len(el):
@@ -618,6 +626,8 @@ def _int_handler(cls: type[IntegerValue], extension: str | None = None) -> _Hand
                 ) from None
             _not_integer(el, text)
         if (lo is not None and number < lo) or (hi is not None and number > hi):
+            if wide and _PARSERS.notes is not None:
+                return _tolerate(el, None)  # kept, with its tag (no error to word)
             raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
         if text[0] <= " " or text[-1] <= " ":
             _note("whitespace-in-int", el)
@@ -853,8 +863,12 @@ def _show(text: str | None, limit: int = 40) -> str:
     return repr(text)
 
 
-def _path_of(el: _Element) -> str | None:
-    """The value path of ``el`` (``params[1].tags[0]``), worked out from its ancestors."""
+def _path_of(el: _Element, indexes: _Indexes | None = None) -> str | None:
+    """The value path of ``el`` (``params[1].tags[0]``), worked out from its ancestors.
+
+    ``indexes`` caches each parent's child positions, for many paths in one message (lxml's
+    ``index()`` is a linear search).
+    """
     segments: list[str] = []
     node: _Element | None = el
     while node is not None:
@@ -865,7 +879,7 @@ def _path_of(el: _Element) -> str | None:
         ptag = parent.tag
         if tag == "value":
             if ptag == "data" or ptag == "array":  # <array> without <data>, read tolerantly
-                segments.append(f"[{_index(parent, node)}]")
+                segments.append(f"[{_index(parent, node, indexes)}]")
             elif ptag == "member":
                 # The <name> is usually first; the tolerant reading also takes it second.
                 name_el = next((k for k in parent if k.tag == "name"), None)
@@ -877,15 +891,70 @@ def _path_of(el: _Element) -> str | None:
             root = parent.getparent()
             if root is not None and root.tag == "methodResponse":
                 return join_path("result", segments)
-            return join_path(f"params[{_index(parent, node)}]", segments)
+            return join_path(f"params[{_index(parent, node, indexes)}]", segments)
         elif tag == "fault":
             return join_path("fault", segments)
         node = parent
     return join_path(None, segments)
 
 
-def _index(parent: _Element, child: _Element) -> int:
-    return int(parent.index(child))
+_Indexes = dict[_Element, dict[_Element, int]]
+
+
+def _paths_of(elements: list[_Element]) -> list[str | None]:
+    """``_path_of`` for many elements of one tree, each ancestor's path worked out once."""
+    memo: dict[_Element, str | None] = {}
+    indexes: _Indexes = {}
+    out: list[str | None] = []
+    for el in elements:
+        chain: list[_Element] = []
+        node: _Element | None = el
+        while node is not None and node not in memo:
+            chain.append(node)
+            node = node.getparent()
+        for node in reversed(chain):
+            memo[node] = _path_step(node, memo, indexes)
+        out.append(memo[el])
+    return out
+
+
+def _path_step(node: _Element, memo: dict[_Element, str | None], indexes: _Indexes) -> str | None:
+    """The path of ``node`` from its parent's (in ``memo``): one step of ``_path_of``."""
+    parent = node.getparent()
+    if parent is None:
+        return None
+    tag = node.tag
+    ptag = parent.tag
+    segment = ""
+    if tag == "value":
+        if ptag == "fault":
+            return "fault"
+        if ptag == "data" or ptag == "array":
+            segment = f"[{_index(parent, node, indexes)}]"
+        elif ptag == "member":
+            name_el = next((k for k in parent if k.tag == "name"), None)
+            if name_el is not None:
+                segment = member_segment(name_el.text or "")
+    elif tag == "param" and ptag == "params":
+        root = parent.getparent()
+        if root is not None and root.tag == "methodResponse":
+            return "result"
+        return f"params[{_index(parent, node, indexes)}]"
+    elif tag == "fault":
+        return "fault"
+    above = memo[parent]
+    if above is None:
+        return segment.lstrip(".") or None
+    return above + segment
+
+
+def _index(parent: _Element, child: _Element, indexes: _Indexes | None = None) -> int:
+    if indexes is None:
+        return int(parent.index(child))
+    positions = indexes.get(parent)
+    if positions is None:
+        positions = indexes[parent] = {kid: i for i, kid in enumerate(parent)}
+    return positions[child]
 
 
 def _fail(el: _Element, reason: str) -> NoReturn:
@@ -1104,11 +1173,12 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
 
 
-def _tolerate(el: _Element, error: BadValue) -> Value:
+def _tolerate(el: _Element, error: BadValue | None) -> Value:
     """A scalar the strict handler refused: in tolerant mode, read it the way peers mean it or
     keep it as written (noting either); otherwise raise ``error``."""
     notes = _PARSERS.notes
     if notes is None:
+        assert error is not None
         raise error
     tag = el.tag
     text = el.text or ""
@@ -1155,7 +1225,8 @@ def _tolerate(el: _Element, error: BadValue) -> Value:
             )
         )
     else:
-        notes.append(("invalid-value", el, f"{error.reason}; kept as written"))
+        reason = error.reason if error is not None else f"<{raw.element}> is not valid"
+        notes.append(("invalid-value", el, f"{reason}; kept as written"))
     return raw
 
 

@@ -168,14 +168,15 @@ def _parse_declaring_ex(data: bytes, error: MalformedXml, findings: list[Finding
 
 def _findings(notes: list[_Note]) -> list[Finding]:
     """Findings for the notes of a walk: rule, element, and the sentence if already worded."""
+    paths = _strict._paths_of([el for _, el, _ in notes])
     return [
         Finding.make(
             rule,
             message if message is not None else _sentence(rule, el),
             line=_line(el),
-            path=_strict._path_of(el),
+            path=path,
         )
-        for rule, el, message in notes
+        for (rule, el, message), path in zip(notes, paths, strict=True)
     ]
 
 
@@ -429,8 +430,6 @@ class _Walker:
         return self.scalar(typed, tag, room, path)
 
     def scalar(self, typed: _Element, tag: str, room: int, path: str) -> Value:
-        if len(typed):
-            _strict._child_in_scalar(typed)
         try:
             # The handler notes what it accepts that the spec does not (whitespace, variants).
             return _strict._HANDLERS[tag](typed, room)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from rpcspy.xmlrpc import (
     I4,
@@ -56,7 +57,7 @@ from rpcspy.xmlrpc.jsonform import (
     value_to_json,
 )
 from tests.conftest import DATA, REPO
-from tests.xmlrpc.strategies import plain_values
+from tests.xmlrpc.strategies import method_calls, plain_values
 
 TOLERANT = DATA / "tolerant"
 MANIFEST: dict[str, dict[str, Any]] = json.loads((TOLERANT / "manifest.json").read_text())
@@ -203,6 +204,45 @@ def test_the_stdlib_swaps_name_and_value_where_we_do_not() -> None:
     assert theirs == {1: "id", "ok": True}
     assert isinstance(message, MethodCall)
     assert message.params[0] == Struct(id=I4(1), ok=message.params[0]["ok"])
+
+
+# ---------------------------------------------------------------- deviations, generated
+
+_EXTENSIONS = {"nil-extension", "i8-extension", "apache-extension", "datetime-variant"}
+
+
+def _deviate(body: bytes, swap: bool, unwrap: bool, pad: bool) -> tuple[bytes, set[str]]:
+    """``body`` with the deviations real peers make, and the rules they break."""
+    root = etree.fromstring(body, etree.XMLParser(remove_blank_text=False))
+    made: set[str] = set()
+    for member in root.iter("member") if swap else ():
+        name = member[0]
+        member.remove(name)
+        member.append(name)
+        made.add("member-order")
+    for data in list(root.iter("data")) if unwrap else ():
+        array = data.getparent()
+        assert array is not None
+        array.remove(data)
+        array.extend(list(data))
+        made.add("array-without-data")
+    for number in root.iter("int", "i4") if pad else ():
+        number.text = f"\n  {number.text}\n"
+        made.add("whitespace-in-int")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8"), made
+
+
+@FAST
+@given(method_calls, st.booleans(), st.booleans(), st.booleans())
+def test_deviant_bodies_read_to_the_message_they_were_made_from(
+    call: MethodCall, swap: bool, unwrap: bool, pad: bool
+) -> None:
+    body, made = _deviate(encode_request(call), swap, unwrap, pad)
+    message, findings = read_request(body)
+    assert message == call
+    rules = {f.rule for f in findings}
+    assert made <= rules <= made | _EXTENSIONS
+    assert all(f.severity == "warning" and f.line is not None for f in findings)
 
 
 # ---------------------------------------------------------------- conformant bodies
@@ -484,6 +524,21 @@ def test_threads_keep_their_findings_apart() -> None:
 
 
 # ---------------------------------------------------------------- findings and rules
+
+
+@pytest.mark.parametrize(
+    "path", [*sorted(TOLERANT.glob("*.xml")), *VALID[:20]], ids=lambda p: p.name
+)
+def test_paths_worked_out_together_are_the_paths_worked_out_alone(path: Path) -> None:
+    from rpcspy.xmlrpc import decode
+
+    body = path.read_bytes().lstrip(b" \t\r\n")
+    try:
+        root = etree.fromstring(body)
+    except (etree.XMLSyntaxError, ValueError):
+        pytest.skip("a body the plain parser does not take as is")
+    elements = list(root.iter())
+    assert decode._paths_of(elements) == [decode._path_of(e) for e in elements]
 
 
 def test_findings_serialise_and_come_back() -> None:
