@@ -631,7 +631,7 @@ def _int_handler(cls: type[IntegerValue], extension: str | None = None) -> _Hand
             raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
         if text[0] <= " " or text[-1] <= " ":
             _note("whitespace-in-int", el)
-        if extension is not None:
+        if extension is not None and _noting:
             _note(extension, el)
         return cls(number)
 
@@ -673,7 +673,7 @@ def _double_handler(cls: type[Double], extension: str | None = None) -> _Handler
             raise _bad_value(el, f"{text.strip(_WS)} is out of range for <{cls.tag}>")
         if text[0] <= " " or text[-1] <= " ":
             _note("whitespace-in-double", el)
-        if extension is not None:
+        if extension is not None and _noting:
             _note(extension, el)
         return cls(number)
 
@@ -692,7 +692,8 @@ def _bigdecimal(el: _Element, room: int) -> ExBigDecimal:
         _not_number(el, text)
     if not number.is_finite():
         raise _bad_value(el, f"<ex:bigdecimal> cannot be {text.strip(_WS)}")
-    _note("apache-extension", el)
+    if _noting:
+        _note("apache-extension", el)
     return ExBigDecimal(number)
 
 
@@ -704,7 +705,8 @@ def _datetime_handler(cls: type[DateTime], extension: str | None = None) -> _Han
         if not is_iso_datetime(text):
             raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
         if extension is not None:
-            _note(extension, el)
+            if _noting:
+                _note(extension, el)
         elif len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":":
             _note("datetime-variant", el)  # not the spec's 19980717T14:08:55 form
         return cls(text)
@@ -716,7 +718,7 @@ def _base64_handler(cls: type[Base64], extension: str | None = None) -> _Handler
     def decode_base64(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
-        if extension is not None:
+        if extension is not None and _noting:
             _note(extension, el)
         text = el.text
         if text is None:
@@ -766,7 +768,8 @@ def _nil_handler(instance: Nil) -> _Handler:
         text = el.text
         if text is not None and text.strip(_WS):
             raise _bad_value(el, f"<{_name(el)}/> must be empty, it holds {_show(text)}")
-        _note("nil-extension", el)
+        if _noting:
+            _note("nil-extension", el)
         return instance
 
     return decode_nil
@@ -775,7 +778,8 @@ def _nil_handler(instance: Nil) -> _Handler:
 def _dom(el: _Element, room: int) -> ExDom:
     if el.getroottree().parser is not _PARSERS.exact:
         raise _NeedsExactParse
-    _note("apache-extension", el)
+    if _noting:
+        _note("apache-extension", el)
     # The fragment is re-serialised on its own: a copy under a bare wrapper drops the namespace
     # declarations it inherited from the message but does not use.
     wrapper = etree.Element("w")
@@ -827,6 +831,27 @@ _HANDLERS: Final[dict[str, _Handler]] = {
 
 
 # ---------------------------------------------------------------- notes and errors (cold path)
+
+
+#: How many tolerant readings are running, in any thread. While none is, the branches that run
+#: for every value of an extension type skip even the look at the per-thread list of notes.
+_noting = 0
+_NOTING_LOCK: Final = threading.Lock()
+
+
+def _start_noting(notes: list[_NoteEntry]) -> None:
+    """Make this thread's walks note deviations in ``notes`` (until ``_stop_noting``)."""
+    global _noting
+    with _NOTING_LOCK:
+        _noting += 1
+    _PARSERS.notes = notes
+
+
+def _stop_noting() -> None:
+    global _noting
+    _PARSERS.notes = None
+    with _NOTING_LOCK:
+        _noting -= 1
 
 
 def _note(rule: str, el: _Element, message: str | None = None) -> None:

@@ -81,17 +81,18 @@ def read_response(body: bytes, limits: Limits = DEFAULT_LIMITS) -> Reading[Metho
 def _read(
     body: bytes, limits: Limits, expected: str | None
 ) -> Reading[MethodCall | MethodResponse | Fault]:
-    parsers = _strict._PARSERS
     notes: list[_Note] = []
-    parsers.notes = notes
+    _strict._start_noting(notes)
     try:
         message = _strict._decode(body, limits, expected)
     except UnsafeXml:
         raise
     except CodecError:
-        return _walk(body, limits, expected)
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise  # "the body must be bytes": nothing to walk
+        return _walk(bytes(body), limits, expected)
     finally:
-        parsers.notes = None
+        _strict._stop_noting()
     if body[:1] == b"<" and body[1:2] != b"\x00":  # nothing before the first markup
         if not notes:
             return Reading(message)
@@ -114,9 +115,8 @@ def _walk(
         # guesses it from the "<"): hand it on as UTF-8.
         with contextlib.suppress(UnicodeError):
             body = body.decode("utf-16-le" if body[:1] == b"<" else "utf-16-be").encode()
-    parsers = _strict._PARSERS
     notes: list[_Note] = []
-    parsers.notes = notes
+    _strict._start_noting(notes)
     try:
         data, _ = prepare_body(body, limits)
         try:
@@ -139,7 +139,7 @@ def _walk(
     except Exception as e:  # pragma: no cover - the contract: nothing but CodecError escapes
         raise MalformedXml(f"internal decoder error ({type(e).__name__}: {e})") from e
     finally:
-        parsers.notes = None
+        _strict._stop_noting()
 
 
 _Note = tuple[str, _Element, str | None]

@@ -496,6 +496,14 @@ def test_base64_padding_and_junk_decode_as_the_stdlib_decodes() -> None:
     assert [f.rule for f in findings] == ["invalid-value"]
 
 
+def test_only_bytes_are_read() -> None:
+    with pytest.raises(MalformedXml, match="must be bytes"):
+        read_message("<methodCall/>")  # type: ignore[arg-type]
+    reading = read_message(bytearray(_deviant("<i4>9999999999</i4>")))
+    assert [f.rule for f in reading.findings] == ["int-out-of-range"]
+    assert read_message(memoryview(b" \n<?xml version='1.0'?>" + _deviant("<i4>1</i4>")[21:]))
+
+
 def test_findings_leave_no_notes_behind_between_reads() -> None:
     deviant = _deviant("<int> 1 </int>")
     assert read_message(deviant).findings
