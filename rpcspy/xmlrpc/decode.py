@@ -37,7 +37,7 @@ from typing import Final, NoReturn, cast
 
 from lxml import etree
 
-from rpcspy.xmlrpc._datetime import is_iso_datetime
+from rpcspy.xmlrpc._datetime import SPEC_FORM, datetime_form
 from rpcspy.xmlrpc._fault import fault_from_struct
 from rpcspy.xmlrpc._paths import join_path, member_segment
 from rpcspy.xmlrpc._prolog import prepare_body
@@ -493,26 +493,19 @@ def _value(v: _Element, room: int) -> Value:
             if len(typed):
                 _child_in_scalar(typed)
             text = typed.text
+            if text is not None and len(text) < 10 and text.isdigit() and text.isascii():
+                # The common case: up to 9 ASCII digits cannot leave the 32-bit range.
+                return Int(text) if tag == "int" else I4(text)
             if text is not None and text.isascii() and "_" not in text:
-                # Up to 9 characters int() accepts cannot leave the 32-bit range.
-                if len(text) < 10:
-                    if text.isdigit():  # the common case: nothing but digits
-                        return Int(text) if tag == "int" else I4(text)
-                    try:
-                        number = int(text)
-                    except ValueError:
-                        return _decode_int(typed, room)  # words the error (or tolerates it)
-                    if text[0] <= " " or text[-1] <= " ":  # XML text has no other such chars
-                        _note("whitespace-in-int", typed)
-                    return Int(number) if tag == "int" else I4(number)
-                # Longer ones (Unix times, say) are range-checked as a plain int, which
-                # compares much faster than the value classes; the handler words any error.
+                # Signs, blanks, longer numbers (Unix times, say): range-checked as a plain
+                # int, which compares much faster than the value classes. The handler words
+                # any error (or, in tolerant mode, keeps what it can).
                 try:
                     number = int(text)
                 except ValueError:
                     return _decode_int(typed, room)
                 if -2147483648 <= number <= 2147483647:
-                    if text[0] <= " " or text[-1] <= " ":
+                    if text[0] <= " " or text[-1] <= " ":  # XML text has no other such chars
                         _note("whitespace-in-int", typed)
                     return Int(number) if tag == "int" else I4(number)
             return _decode_int(typed, room)
@@ -702,13 +695,14 @@ def _datetime_handler(cls: type[DateTime], extension: str | None = None) -> _Han
         if len(el):
             _child_in_scalar(el)
         text = el.text or ""
-        if not is_iso_datetime(text):
-            raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
-        if extension is not None:
-            if _noting:
-                _note(extension, el)
-        elif len(text) != 17 or text[8] != "T" or text[11] != ":" or text[14] != ":":
-            _note("datetime-variant", el)  # not the spec's 19980717T14:08:55 form
+        form = datetime_form(text)
+        if form is not SPEC_FORM:
+            if form is None:
+                raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
+            if extension is None:
+                _note("datetime-variant", el)  # not the spec's 19980717T14:08:55 form
+        if extension is not None and _noting:
+            _note(extension, el)
         return cls(text)
 
     return decode_datetime

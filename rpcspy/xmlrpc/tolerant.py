@@ -1,12 +1,18 @@
 """The tolerant reading: decode what real peers send, and report each deviation as a finding.
 
-Strategy: the strict decoder (``decode``) runs first, unchanged. Most bodies are conformant, and
-for them the tolerant reading costs what the strict one does, plus a look at the body's first
-byte. Only when the strict decoder refuses a body, or tells (through a flag its rare branches
-set) that it accepted a form the spec does not allow, is the body parsed again and walked by
-``_Walker``: a plain walk that decodes scalars with the strict decoder's own handlers, accepts the
-deviations listed in ``findings.RULES`` and records a ``Finding`` for each. A value it cannot
-decode at all is kept as written (``RawValue``) with an error finding; a message it cannot decode
+Strategy: the strict decoder (``decode``) runs first, with a list for notes. Its branches that
+accept a form the spec does not (whitespace around a number, an extension type) note the element
+there, and in this mode the error paths of values whose meaning is still clear (an ``<i4>``
+beyond 32 bits, a string faultCode, an unknown type element, a repeated member) keep the value
+and note it instead of raising. Conformant bodies never reach that code: for them the tolerant
+reading costs what the strict one does, plus a look at the body's first bytes. The notes become
+``Finding``s (rule, sentence, line, value path).
+
+Only a body the strict walk still refuses, for its structure (a ``<value>`` before its
+``<name>``, an ``<array>`` without ``<data>``, stray text, an empty response ``<params>``, a
+declaration after a comment ...), is parsed again and walked by ``_Walker``: a plain walk that
+accepts those forms and decodes values with the same functions. A value that cannot be decoded
+at all is kept as written (``RawValue``) with an error finding; a message that cannot be decoded
 at all raises ``CodecError`` as the strict decoder does.
 
 Safety does not bend: both walks get their bytes from the same ``prepare_body`` (size limit, no
@@ -46,6 +52,12 @@ _LATE_DECL: Final = re.compile(
     rb"\A(?:\xef\xbb\xbf)?((?:[ \t\r\n]+|<!--.*?-->|<\?(?!xml[ \t\r\n?]).*?\?>)+)"
     rb"(<\?xml[ \t\r\n][^>]*?\?>)",
     re.DOTALL,
+)
+
+
+# The same, in text: only whitespace, comments and PIs may come before such a declaration.
+_LATE_DECL_TEXT: Final = re.compile(
+    r"((?:[ \t\r\n]+|<!--.*?-->|<\?(?!xml[ \t\r\n?]).*?\?>)+)(<\?xml[ \t\r\n?])", re.DOTALL
 )
 
 
@@ -107,9 +119,10 @@ def _walk(
     findings = _prolog_findings(body)
     late = _LATE_DECL.match(body) if isinstance(body, bytes) else None
     if late is not None and late.group(1).strip(b" \t\r\n"):
-        # libxml2 refuses a declaration after a comment or PI: move it to the front (it holds
-        # no line break, so every line below keeps its number).
-        body = late.group(2) + body[: late.start(2)] + body[late.end(2) :]
+        # libxml2 refuses a declaration after a comment or PI: move it to the front, after the
+        # byte order mark if any (it holds no line break: every line below keeps its number).
+        bom = late.start(1)
+        body = body[:bom] + late.group(2) + body[bom : late.start(2)] + body[late.end(2) :]
     if body[:2] in (b"<\x00", b"\x00<") and body[2:4] not in (b"?\x00", b"\x00?"):
         # UTF-16 without a byte order mark or a declaration, which xmlrpc.client reads (expat
         # guesses it from the "<"): hand it on as UTF-8.
@@ -228,21 +241,20 @@ def _prolog_findings(body: bytes) -> list[Finding]:
         )
     else:
         text = head.decode("latin-1")
-    rest = text.lstrip(_WS)
-    skipped = len(text) - len(rest)
-    at = text.find("<?xml")
-    if at > 0 and text[at + 5 : at + 6] in (" ", "\t", "\r", "\n", "?"):
-        before = text[:at]
-        what = "whitespace" if not before.strip(_WS) else "a comment or processing instruction"
-        if skipped or before.strip(_WS).startswith(("<!--", "<?")):
-            findings.append(
-                Finding.make(
-                    "decl-not-first",
-                    f"{what} ({at} characters) before the XML declaration",
-                    line=text.count("\n", 0, at) + 1,
-                    column=at - text.rfind("\n", 0, at),
-                )
+    late = _LATE_DECL_TEXT.match(text)
+    if late is not None:
+        at = late.start(2)
+        what = (
+            "whitespace" if not late.group(1).strip(_WS) else "a comment or processing instruction"
+        )
+        findings.append(
+            Finding.make(
+                "decl-not-first",
+                f"{what} ({at} characters) before the XML declaration",
+                line=text.count("\n", 0, at) + 1,
+                column=at - text.rfind("\n", 0, at),
             )
+        )
     return findings
 
 

@@ -496,6 +496,17 @@ def test_base64_padding_and_junk_decode_as_the_stdlib_decodes() -> None:
     assert [f.rule for f in findings] == ["invalid-value"]
 
 
+def test_a_declaration_is_late_only_before_the_root() -> None:
+    body = b"  <methodCall><methodName>m</methodName><params><param><value><string>"
+    body += b"<![CDATA[<?xml version='1.0'?>]]></string></value></param></params></methodCall>"
+    message, findings = read_message(body)
+    assert message == MethodCall("m", (String("<?xml version='1.0'?>"),)) and findings == ()
+    bom = b"\xef\xbb\xbf<!-- x --><?xml version='1.0'?>" + _deviant("<i4>1</i4>")[21:]
+    message, findings = read_message(bom)
+    assert message == MethodCall("m", (I4(1),))
+    assert [(f.rule, f.line, f.column) for f in findings] == [("decl-not-first", 1, 11)]
+
+
 def test_only_bytes_are_read() -> None:
     with pytest.raises(MalformedXml, match="must be bytes"):
         read_message("<methodCall/>")  # type: ignore[arg-type]
