@@ -827,25 +827,21 @@ _HANDLERS: Final[dict[str, _Handler]] = {
 # ---------------------------------------------------------------- notes and errors (cold path)
 
 
-#: How many tolerant readings are running, in any thread. While none is, the branches that run
-#: for every value of an extension type skip even the look at the per-thread list of notes.
-_noting = 0
-_NOTING_LOCK: Final = threading.Lock()
+#: Whether a tolerant reading has ever run in this process (in any thread). Until one has, the
+#: branches that run for every value of an extension type skip even the look at the per-thread
+#: list of notes. Set once and never reset, so no thread can see it fall while another reads.
+_noting = False
 
 
 def _start_noting(notes: list[_NoteEntry]) -> None:
     """Make this thread's walks note deviations in ``notes`` (until ``_stop_noting``)."""
     global _noting
-    with _NOTING_LOCK:
-        _noting += 1
+    _noting = True
     _PARSERS.notes = notes
 
 
 def _stop_noting() -> None:
-    global _noting
     _PARSERS.notes = None
-    with _NOTING_LOCK:
-        _noting -= 1
 
 
 def _note(rule: str, el: _Element, message: str | None = None) -> None:
