@@ -4,7 +4,14 @@ See ``docs/capture-format.md`` for the format.
 """
 
 from rpcspy.capture.reader import CaptureReader, read_capture, read_header
-from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall, build_record
+from rpcspy.capture.record import (
+    CallRecord,
+    HttpMessage,
+    Problem,
+    RecordFinding,
+    SubCall,
+    build_record,
+)
 from rpcspy.capture.redact import redact_record
 from rpcspy.capture.schema import (
     FORMAT_VERSION,
@@ -25,6 +32,7 @@ __all__ = [
     "CaptureWriter",
     "HttpMessage",
     "Problem",
+    "RecordFinding",
     "RecordError",
     "SubCall",
     "build_record",
