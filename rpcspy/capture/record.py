@@ -144,7 +144,7 @@ class RecordFinding:
 
     @property
     def text(self) -> str:
-        """One line for people: ``response fault-code-not-int: ... (line 3, at fault.faultCode)``."""
+        """One line for people: ``response fault-code-not-int: ... (at fault.faultCode)``."""
         parts = []
         if self.line is not None:
             parts.append(f"line {self.line}" + (f", column {self.column}" if self.column else ""))
@@ -356,7 +356,9 @@ def _decode_body(
             if where == "request":
                 return decode_request(plain, limits)
             return decode_response(plain, limits)
-        reading = read_request(plain, limits) if where == "request" else read_response(plain, limits)
+        reading = (
+            read_request(plain, limits) if where == "request" else read_response(plain, limits)
+        )
         findings.extend(RecordFinding.of(where, f) for f in reading.findings)
         return reading.message
     except CodecError as exc:  # security limits and bodies with no message in them at all
