@@ -191,8 +191,8 @@ def _value_lines(
             stack.extend((item, k, where + _segment(k), depth + 1) for k, item in items)
         elif isinstance(v, Array):
             yield where, f"{pad}{label}: array ({len(v)} items)"
-            items = reversed(list(enumerate(v)))
-            stack.extend((item, f"[{i}]", f"{where}[{i}]", depth + 1) for i, item in items)
+            indexed = reversed(list(enumerate(v)))
+            stack.extend((item, f"[{i}]", f"{where}[{i}]", depth + 1) for i, item in indexed)
         else:
             yield where, f"{pad}{label}: {format_typed(v)}"
 
