@@ -7,7 +7,7 @@ and its machinery inside ``run``, so that ``rpcspy --help`` stays quick.
 
 Exit codes (stable, for scripts):
   0  success
-  1  the work ran but found a failure (a demo step went wrong, a server could not start)
+  1  the work ran but found a failure (a demo step went wrong, lint found error findings)
   2  bad command line
   3  an input could not be read (missing or unreadable capture, unsupported format version)
   4  a capture was read but some lines were corrupt and skipped (the good records were used)
@@ -29,7 +29,17 @@ from rpcspy.exits import EXIT_INTERRUPTED, EXIT_OK, CliError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Every subcommand, in the order ``rpcspy --help`` lists them; each is ``rpcspy.commands.NAME``.
-COMMANDS: tuple[str, ...] = ("demo", "serve", "proxy", "show", "tui", "replay", "diff", "mock")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "serve",
+    "proxy",
+    "show",
+    "lint",
+    "tui",
+    "replay",
+    "diff",
+    "mock",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

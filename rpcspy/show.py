@@ -11,15 +11,26 @@ from typing import Any
 
 import orjson
 
-from rpcspy.capture import CallRecord, CaptureFormatError, Problem, record_to_json
+from rpcspy.capture import (
+    CallRecord,
+    CaptureFormatError,
+    Problem,
+    RecordFinding,
+    record_to_json,
+)
 from rpcspy.capture.reader import CaptureReader
 from rpcspy.capture.summary import outcome, size_text, sub_outcome, time_text
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
 from rpcspy.filter import FilterError, filter_rows, parse_filter
 from rpcspy.inputs import open_capture, open_capture_index
 from rpcspy.term import Style, warn
-from rpcspy.xmlrpc.messages import Fault
-from rpcspy.xmlrpc.render import format_call, format_message_tree, format_response
+from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
+from rpcspy.xmlrpc.render import (
+    format_call,
+    format_response,
+    format_typed,
+)
+from rpcspy.xmlrpc.values import Array, Struct, Value
 
 __all__ = ["call_json", "call_status", "show_call", "show_table", "summary_json"]
 
@@ -84,6 +95,7 @@ def summary_json(record: CallRecord) -> dict[str, Any]:
         "response_bytes": None if record.response is None else record.response.size,
         "multicall": len(record.subcalls) if record.is_multicall else None,
         "problems": [p.message for p in record.problems],
+        "findings": [f.text for f in record.findings],
         "error": record.error,
     }
 
@@ -134,9 +146,10 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
         f"{'took':>8} {'size':>6}"
     )
     out.write(style(header, "bold") + "\n")
-    count = 0
+    count = nonconformant = 0
     for record in records:
         count += 1
+        nonconformant += record.nonconformant
         status, kind = outcome(record)
         colour = _KIND_COLOUR[kind]
         if record.call is not None:
@@ -152,7 +165,8 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
                 call_text += result
         took, size = time_text(record), size_text(record)
         out.write(
-            f"{record.seq:>5} {_time(record.started):12} {_peer(record.client):21} "
+            f"{record.seq:>5}{_mark(record, style)}{_time(record.started):12} "
+            f"{_peer(record.client):21} "
             f"{call_text:{call_width}} {style(f'{status:15}', colour)} {took:>8} {size:>6}\n"
         )
         if record.is_multicall:
@@ -162,7 +176,89 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
                 out.write(
                     f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n"
                 )
-    out.write(style(f"{count} call{'s' if count != 1 else ''}", "dim") + "\n")
+    footer = f"{count} call{'s' if count != 1 else ''}"
+    if nonconformant:
+        footer += (
+            f"; ! {nonconformant} with conformance findings (rpcspy show --call N, rpcspy lint)"
+        )
+    out.write(style(footer, "dim") + "\n")
+
+
+def _mark(record: CallRecord, style: Style) -> str:
+    """``!`` after the call's number when a body breaks the XML-RPC spec, else a space."""
+    if not record.findings:
+        return " "
+    errors = any(f.severity == "error" for f in record.findings)
+    return style("!", "red" if errors else "yellow")
+
+
+def _tree_lines(message: MethodCall | MethodResponse | Fault) -> Iterator[tuple[str | None, str]]:
+    """``format_message_tree``'s lines, each with the value path it shows (None: the head)."""
+    if isinstance(message, Fault):
+        yield "fault", f"fault {message.code}: {message.string}"
+        extra = [(k, v) for k, v in message.value.items() if k not in ("faultCode", "faultString")]
+        for k, v in extra:
+            yield from _value_lines(v, k, f"fault{_segment(k)}", 1)
+        return
+    if isinstance(message, MethodCall):
+        yield None, f"call {message.method}"
+        for i, p in enumerate(message.params):
+            yield from _value_lines(p, f"params[{i}]", f"params[{i}]", 1)
+        return
+    yield from _value_lines(message.value, "result", "result", 0)
+
+
+def _segment(name: str) -> str:
+    return "." + name if name.isidentifier() else "[" + orjson.dumps(name).decode() + "]"
+
+
+def _value_lines(
+    value: Value, name: str, path: str, indent: int
+) -> Iterator[tuple[str | None, str]]:
+    stack: list[tuple[Value, str, str, int]] = [(value, name, path, indent)]
+    while stack:
+        v, label, where, depth = stack.pop()
+        pad = "  " * depth
+        if isinstance(v, Struct):
+            yield where, f"{pad}{label}: struct ({len(v)} members)"
+            items = reversed(list(v.items()))
+            stack.extend((item, k, where + _segment(k), depth + 1) for k, item in items)
+        elif isinstance(v, Array):
+            yield where, f"{pad}{label}: array ({len(v)} items)"
+            indexed = reversed(list(enumerate(v)))
+            stack.extend((item, f"[{i}]", f"{where}[{i}]", depth + 1) for i, item in indexed)
+        else:
+            yield where, f"{pad}{label}: {format_typed(v)}"
+
+
+def _under(path: str | None, line_path: str | None) -> bool:
+    if line_path is None or path is None:
+        return line_path is None
+    return path == line_path or path.startswith((line_path + ".", line_path + "["))
+
+
+def _tree_with_findings(
+    message: MethodCall | MethodResponse | Fault, findings: list[RecordFinding], style: Style
+) -> Iterator[str]:
+    """The message tree, each finding printed under the line of the value it concerns (the
+    deepest line whose path holds the finding's path; the first line when none does)."""
+    lines = list(_tree_lines(message))
+    placed: dict[int, list[RecordFinding]] = {}
+    for finding in findings:
+        at = 0
+        best = -1
+        for i, (line_path, _) in enumerate(lines):
+            if line_path is not None and _under(finding.path, line_path) and len(line_path) > best:
+                at, best = i, len(line_path)
+        placed.setdefault(at, []).append(finding)
+    for i, (_, text) in enumerate(lines):
+        yield text
+        pad = " " * (len(text) - len(text.lstrip(" ")) + 2)
+        for finding in placed.get(i, ()):
+            colour = "red" if finding.severity == "error" else "yellow"
+            where = f" (line {finding.line})" if finding.line is not None else ""
+            mark = style(f"! {finding.severity} {finding.rule}", colour)
+            yield f"{pad}{mark}: {finding.message}{where}"
 
 
 def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:
@@ -217,15 +313,22 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
     if record.error:
         out.write(f"  error    {style(record.error, 'red')}\n")
 
+    # Each finding under the value it concerns: a multicall's in the half its path points into.
+    in_request = [
+        f
+        for f in record.findings
+        if f.where == "request" or (f.where == "multicall" and (f.path or "").startswith("params"))
+    ]
+    in_response = [f for f in record.findings if f not in in_request]
     section("request")
     if record.call is not None:
-        for line in format_message_tree(record.call):
+        for line in _tree_with_findings(record.call, in_request, style):
             out.write(f"  {line}\n")
     else:
         out.write("  (not decoded)\n")
     section("response")
     if record.reply is not None:
-        for line in format_message_tree(record.reply):
+        for line in _tree_with_findings(record.reply, in_response, style):
             out.write(f"  {line}\n")
     else:
         out.write("  (none)\n")

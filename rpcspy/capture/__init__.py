@@ -5,7 +5,14 @@ See ``docs/capture-format.md`` for the format.
 
 from rpcspy.capture.index import CaptureIndex, IndexBuilder, index_records, open_index
 from rpcspy.capture.reader import CaptureReader, read_capture, read_header
-from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall, build_record
+from rpcspy.capture.record import (
+    CallRecord,
+    HttpMessage,
+    Problem,
+    RecordFinding,
+    SubCall,
+    build_record,
+)
 from rpcspy.capture.redact import redact_record
 from rpcspy.capture.schema import (
     FORMAT_VERSION,
@@ -29,6 +36,7 @@ __all__ = [
     "IndexBuilder",
     "Problem",
     "RecordError",
+    "RecordFinding",
     "SubCall",
     "build_record",
     "index_records",

@@ -29,8 +29,10 @@ from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture._looks import describe_body, head_of, root_element
 from rpcspy.xmlrpc.decode import decode_request, decode_response
 from rpcspy.xmlrpc.errors import CodecError
+from rpcspy.xmlrpc.findings import RULES, Finding, Severity
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
 from rpcspy.xmlrpc.multicall import expand_multicall, is_multicall, pair_multicall
+from rpcspy.xmlrpc.tolerant import read_request, read_response
 
 # Where an undecodable request's method name is looked for: a plain <methodName> element near the
 # start (the codec's own parse failed, so this is a best-effort reading for people, no more).
@@ -38,18 +40,24 @@ _METHOD_NAME = re.compile(rb"<methodName>([^<]{1,256})</methodName>")
 _METHOD_NAME_SCAN = 4096
 
 __all__ = [
+    "FINDING_PLACES",
     "PROBLEM_PLACES",
     "CallRecord",
+    "FindingPlace",
     "HttpMessage",
     "Origin",
     "Problem",
     "ProblemPlace",
+    "RecordFinding",
     "SubCall",
     "build_record",
 ]
 
 ProblemPlace = Literal["request", "response", "multicall", "connection", "capture"]
 PROBLEM_PLACES: tuple[ProblemPlace, ...] = get_args(ProblemPlace)
+#: Where a conformance finding was made: a body, or the pairing of a multicall's entries.
+FindingPlace = Literal["request", "response", "multicall"]
+FINDING_PLACES: tuple[FindingPlace, ...] = get_args(FindingPlace)
 
 #: Where a record came from: the proxy, a replay, a call resent from the TUI, an import.
 Origin = Literal["proxy", "replay", "resent", "import"]
@@ -98,6 +106,55 @@ class Problem:
         if self.path:
             parts.append(f"at {self.path}")
         text = f"{self.where} {self.kind}: {self.reason}"
+        return f"{text} ({', '.join(parts)})" if parts else text
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFinding:
+    """A conformance finding of one exchange (``rpcspy.xmlrpc.findings``), and where it was made.
+
+    ``where`` is ``request`` or ``response`` (a body; ``path`` starts ``params``, ``result`` or
+    ``fault``) or ``multicall`` (an entry of a ``system.multicall``, request or response side).
+    ``rule`` is a key of ``RULES`` (which holds the spec text); ``severity`` is ``warning`` (the
+    value was decoded, its meaning kept) or ``error`` (it was kept as written, undecoded).
+    """
+
+    where: FindingPlace
+    rule: str
+    severity: Severity
+    message: str
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+
+    @classmethod
+    def of(cls, where: FindingPlace, finding: Finding) -> RecordFinding:
+        """The record's form of a finding the codec made while reading ``where``."""
+        return cls(
+            where,
+            finding.rule,
+            finding.severity,
+            finding.message,
+            finding.line,
+            finding.column,
+            finding.path,
+        )
+
+    @property
+    def spec(self) -> str:
+        """The spec text the rule enforces (empty for a rule this rpcspy does not know)."""
+        rule = RULES.get(self.rule)
+        return rule.spec if rule is not None else ""
+
+    @property
+    def text(self) -> str:
+        """One line for people: ``response fault-code-not-int: ... (at fault.faultCode)``."""
+        parts = []
+        if self.line is not None:
+            parts.append(f"line {self.line}" + (f", column {self.column}" if self.column else ""))
+        if self.path:
+            parts.append(f"at {self.path}")
+        text = f"{self.where} {self.rule}: {self.message}"
         return f"{text} ({', '.join(parts)})" if parts else text
 
 
@@ -168,6 +225,8 @@ class CallRecord:
     error: str | None = None
     origin: str = "proxy"
     redacted: bool = False
+    #: What the bodies do that the XML-RPC spec does not allow, though they decoded.
+    findings: tuple[RecordFinding, ...] = ()
 
     def __post_init__(self) -> None:
         fix = object.__setattr__
@@ -175,6 +234,8 @@ class CallRecord:
             fix(self, "subcalls", tuple(self.subcalls))
         if type(self.problems) is not tuple:
             fix(self, "problems", tuple(self.problems))
+        if type(self.findings) is not tuple:
+            fix(self, "findings", tuple(self.findings))
         if self.client is not None and type(self.client) is not tuple:
             fix(self, "client", _peer(self.client))
         if self.server is not None and type(self.server) is not tuple:
@@ -238,6 +299,15 @@ class CallRecord:
         return call is not None and is_multicall(call)
 
     @property
+    def nonconformant(self) -> bool:
+        """True when a body breaks the XML-RPC spec somewhere (it has findings)."""
+        return bool(self.findings)
+
+    def findings_in(self, where: FindingPlace) -> tuple[RecordFinding, ...]:
+        """The findings made in ``where`` (``request``, ``response`` or ``multicall``)."""
+        return tuple(f for f in self.findings if f.where == where)
+
+    @property
     def ok(self) -> bool:
         """A non-fault response, no problems, no connection error."""
         return isinstance(self.reply, MethodResponse) and not self.problems and not self.error
@@ -277,17 +347,25 @@ def _decode_body(
     encoding: str | None,
     limits: Limits,
     problems: list[Problem],
+    findings: list[RecordFinding] | None,
 ) -> MethodCall | MethodResponse | Fault | None:
+    """The body's message, read tolerantly when ``findings`` is a list (strictly when None)."""
     try:
         plain = decode_content(body, encoding, limits.max_bytes)
     except ContentEncodingError as exc:
         problems.append(Problem(where, "content-encoding", exc.reason))
         return None
     try:
-        if where == "request":
-            return decode_request(plain, limits)
-        return decode_response(plain, limits)
-    except CodecError as exc:
+        if findings is None:
+            if where == "request":
+                return decode_request(plain, limits)
+            return decode_response(plain, limits)
+        reading = (
+            read_request(plain, limits) if where == "request" else read_response(plain, limits)
+        )
+        findings.extend(RecordFinding.of(where, f) for f in reading.findings)
+        return reading.message
+    except CodecError as exc:  # security limits and bodies with no message in them at all
         problems.append(Problem.from_error(where, exc))
     except Exception as exc:  # a decoder bug must not cost the proxy the exchange
         problems.append(Problem(where, "internal-error", f"decoder failed: {exc!r}"))
@@ -349,10 +427,14 @@ def _explain_not_xmlrpc(request: HttpMessage, problems: list[Problem]) -> None:
 
 
 def _subcalls(
-    call: MethodCall, response: MethodResponse | Fault | None, problems: list[Problem]
+    call: MethodCall,
+    response: MethodResponse | Fault | None,
+    problems: list[Problem],
+    findings: list[RecordFinding] | None,
 ) -> tuple[SubCall, ...]:
+    found: list[Finding] | None = None if findings is None else []
     try:
-        calls = expand_multicall(call)
+        calls = expand_multicall(call, findings=found)
     except CodecError as exc:
         problems.append(Problem.from_error("multicall", exc))
         return ()
@@ -360,9 +442,11 @@ def _subcalls(
     # A fault for the whole multicall, or no response, leaves each sub-call without a result.
     if isinstance(response, MethodResponse):
         try:
-            results = tuple(pair_multicall(calls, response))
+            results = tuple(pair_multicall(calls, response, findings=found))
         except CodecError as exc:
             problems.append(Problem.from_error("multicall", exc))
+    if findings is not None and found:
+        findings.extend(RecordFinding.of("multicall", f) for f in found)
     return tuple(SubCall(i, c, r) for i, (c, r) in enumerate(zip(calls, results, strict=True)))
 
 
@@ -396,6 +480,7 @@ def build_record(
     id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     max_body: int | None = None,
+    strict: bool = False,
 ) -> CallRecord:
     """The record of one exchange, from its two halves as seen and its envelope.
 
@@ -411,6 +496,13 @@ def build_record(
     ``too-large`` problem says so, and ``limits.max_bytes`` becomes ``max_body`` so a small gzip
     bomb is not decoded either). A request body of None (streamed by mitmproxy) is noted as a
     ``streamed`` problem and kept as no bytes.
+
+    Bodies are read tolerantly (``rpcspy.xmlrpc.tolerant``): what real peers send beyond the spec
+    (an ``<i4>`` over 32 bits, a string faultCode, a repeated member ...) is decoded and each
+    deviation becomes one of the record's ``findings``; a value that cannot be decoded is kept as
+    written with an ``error`` finding. Only a body that cannot be decoded at all, or that breaks
+    a security limit (DTD, entity, size, depth), is a ``Problem``. ``strict=True`` reads with the
+    strict decoder instead: any deviation is then a problem and the body is not decoded.
     """
     request = _normal_half(request)
     if response is not None:
@@ -446,10 +538,13 @@ def build_record(
         response_skipped = True
 
     problems: list[Problem] = []
+    findings: list[RecordFinding] | None = None if strict else []
     call: MethodCall | None = None
     if decode_request_body:
         assert request.body is not None
-        decoded = _decode_body("request", request.body, request.content_encoding, limits, problems)
+        decoded = _decode_body(
+            "request", request.body, request.content_encoding, limits, problems, findings
+        )
         call = decoded if isinstance(decoded, MethodCall) else None
         if call is None:
             _explain_not_xmlrpc(request, problems)
@@ -459,7 +554,7 @@ def build_record(
         if decode_response_body:
             assert response.body is not None
             answer = _decode_body(
-                "response", response.body, response.content_encoding, limits, problems
+                "response", response.body, response.content_encoding, limits, problems, findings
             )
             reply = answer if isinstance(answer, MethodResponse | Fault) else None
             if reply is None and status is not None and not 200 <= status < 300:
@@ -467,7 +562,7 @@ def build_record(
         response = dataclasses.replace(response, decoded=reply)
     subcalls: tuple[SubCall, ...] = ()
     if call is not None and is_multicall(call) and not response_skipped:
-        subcalls = _subcalls(call, reply, problems)
+        subcalls = _subcalls(call, reply, problems, findings)
 
     return CallRecord(
         id=id if id is not None else uuid.uuid4().hex,
@@ -488,4 +583,5 @@ def build_record(
         error=error,
         origin=origin,
         redacted=False,
+        findings=() if findings is None else tuple(findings),
     )

@@ -2,12 +2,13 @@
 
 A capture is JSON Lines (optionally gzip-compressed). Line one is the header::
 
-    {"type": "header", "format": "rpcspy-capture", "version": "1.0",
+    {"type": "header", "format": "rpcspy-capture", "version": "1.1",
      "created": "2024-05-01T12:00:00.000+00:00", "producer": "rpcspy 0.1.0"}
 
 and each later line with ``"type": "call"`` is one completed exchange (``record_to_json``).
 Versions are ``MAJOR.MINOR``: a minor version only adds (new keys, new line types), and readers
 ignore what they do not know; a new major version is incompatible and readers refuse it.
+Version 1.1 added each record's ``findings`` (a 1.0 record, without the key, has none).
 ``docs/capture-format.md`` is the full description.
 """
 
@@ -24,7 +25,15 @@ from typing import Final, NoReturn
 import orjson
 
 import rpcspy
-from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, HttpMessage, Problem, SubCall
+from rpcspy.capture.record import (
+    FINDING_PLACES,
+    PROBLEM_PLACES,
+    CallRecord,
+    HttpMessage,
+    Problem,
+    RecordFinding,
+    SubCall,
+)
 from rpcspy.capture.redact import redact_record
 from rpcspy.xmlrpc.errors import BadValue
 from rpcspy.xmlrpc.jsonform import (
@@ -55,7 +64,7 @@ __all__ = [
 
 FORMAT_NAME: Final = "rpcspy-capture"
 #: (major, minor) written by this version of rpcspy; readers accept any minor of the same major.
-FORMAT_VERSION: Final = (1, 0)
+FORMAT_VERSION: Final = (1, 1)
 
 
 class CaptureFormatError(Exception):
@@ -237,6 +246,19 @@ def _problem_to_json(problem: Problem) -> dict[str, object]:
     }
 
 
+def _finding_to_json(finding: RecordFinding) -> dict[str, object]:
+    # The spec text is not stored: RULES (rpcspy.xmlrpc.findings) holds it, by rule id.
+    return {
+        "where": finding.where,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "message": finding.message,
+        "line": finding.line,
+        "column": finding.column,
+        "path": finding.path,
+    }
+
+
 def _subcall_to_json(sub: SubCall) -> dict[str, object]:
     out: dict[str, object] = {"index": sub.index, "call": call_to_json(sub.call)}
     if sub.result is not None:
@@ -296,6 +318,7 @@ def record_to_json(
         else _half_to_json(response, "response", with_messages),
         "subcalls": [_subcall_to_json(s) for s in record.subcalls] if with_messages else [],
         "problems": [_problem_to_json(p) for p in record.problems],
+        "findings": [_finding_to_json(f) for f in record.findings],
     }
 
 
@@ -400,6 +423,26 @@ def _problem_from_json(obj: object, path: str) -> Problem:
     )
 
 
+def _finding_from_json(obj: object, path: str) -> RecordFinding:
+    if not isinstance(obj, dict):
+        _fail("a finding should be an object", path)
+    where = _req(obj, "where", str, path)
+    if where not in FINDING_PLACES:
+        _fail(f"unknown finding place {where!r}", _join(path, "where"))
+    severity = _req(obj, "severity", str, path)
+    if severity not in ("warning", "error"):
+        _fail(f'a finding\'s severity is "warning" or "error", not {severity!r}', path)
+    return RecordFinding(
+        where,
+        _req(obj, "rule", str, path),
+        "error" if severity == "error" else "warning",
+        _req(obj, "message", str, path),
+        _opt(obj, "line", int, path),
+        _opt(obj, "column", int, path),
+        _opt(obj, "path", str, path),
+    )
+
+
 def _values[T](decode: Callable[[], T]) -> T:
     try:
         return decode()
@@ -477,6 +520,7 @@ def record_from_json(obj: object) -> CallRecord:
     response_half = None if response is None else _response_from_json(response)
     subcalls: list[object] = _opt(obj, "subcalls", list) or []
     problems: list[object] = _opt(obj, "problems", list) or []
+    findings: list[object] = _opt(obj, "findings", list) or []  # format 1.1
     started = _number(obj, "started", optional=False)
     assert started is not None
 
@@ -499,4 +543,5 @@ def record_from_json(obj: object) -> CallRecord:
         error=_opt(obj, "error", str),
         origin=_opt(obj, "origin", str) or "proxy",
         redacted=bool(_opt(obj, "redacted", bool)),
+        findings=tuple(_finding_from_json(f, f"findings[{i}]") for i, f in enumerate(findings)),
     )

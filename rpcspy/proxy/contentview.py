@@ -9,6 +9,8 @@ A call renders as a one-line signature and then one line per value with its wire
       params[1]: i4 42
 
 A ``system.multicall`` lists its sub-calls, and its response pairs each result with its call.
+Bodies are read tolerantly (``rpcspy.xmlrpc.tolerant``): what a peer sends beyond the spec is
+shown decoded, and each deviation is listed after the view as a finding, with its value path.
 """
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ from rpcspy.xmlrpc import (
     MethodResponse,
     Struct,
     Value,
-    decode_message,
-    decode_request,
     expand_multicall,
     is_multicall,
     pair_multicall,
 )
+from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.render import format_message_tree, format_short, format_typed
+from rpcspy.xmlrpc.tolerant import read_message, read_request
 
-__all__ = ["XmlRpcContentview", "register_contentview", "render_message"]
+__all__ = [
+    "XmlRpcContentview",
+    "register_contentview",
+    "render_findings",
+    "render_message",
+]
 
 #: Above the generic XML/HTML view (1 for an XML content type, 0.4 for XML-looking data).
 PRIORITY = 2.0
@@ -99,6 +106,18 @@ def render_message(
             yield f"  [{i}] {format_signature(call)} -> {_format_result(result)}"
 
 
+def render_findings(findings: tuple[Finding, ...]) -> Iterator[str]:
+    """The findings of a body, one line each: ``! warning rule at path: sentence (line N)``."""
+    if not findings:
+        return
+    yield ""
+    yield f"conformance findings ({len(findings)}):"
+    for f in findings:
+        at = f" at {f.path}" if f.path else ""
+        line = f" (line {f.line})" if f.line is not None else ""
+        yield f"  ! {f.severity} {f.rule}{at}: {f.message}{line}"
+
+
 def _request_call(metadata: Metadata) -> MethodCall | None:
     """The call a response answers, when the flow is at hand and its request decodes."""
     flow = metadata.flow
@@ -108,7 +127,7 @@ def _request_call(metadata: Metadata) -> MethodCall | None:
         body = flow.request.get_content(strict=False)
         if body is None:
             return None
-        return decode_request(body)
+        return read_request(body).message
     except (CodecError, ValueError):
         return None
 
@@ -127,10 +146,11 @@ class XmlRpcContentview(Contentview):
     def prettify(self, data: bytes, metadata: Metadata) -> str:
         """Decode and render; raises ValueError (mitmproxy then falls back to raw) when invalid."""
         try:
-            message = decode_message(data)
+            message, findings = read_message(data)
         except CodecError as exc:
             raise ValueError(f"not valid XML-RPC: {exc.message}") from exc
-        return "\n".join(render_message(message, _request_call(metadata))) + "\n"
+        lines = [*render_message(message, _request_call(metadata)), *render_findings(findings)]
+        return "\n".join(lines) + "\n"
 
     def render_priority(self, data: bytes, metadata: Metadata) -> float:
         """Above the XML view for a body whose root is ``methodCall``/``methodResponse``."""

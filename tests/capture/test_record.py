@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rpcspy.capture import CaptureWriter, build_record, read_capture
 from rpcspy.capture.record import CallRecord, HttpMessage, Problem, SubCall
 from rpcspy.xmlrpc.messages import Fault, Limits, MethodCall, MethodResponse
-from rpcspy.xmlrpc.values import Array, Boolean, Double, Int, Nil, String, Struct
+from rpcspy.xmlrpc.values import Array, Boolean, Double, Int, Nil, String, Struct, WideI4
 from tests.capture.helpers import make_record
 
 
@@ -218,13 +218,6 @@ def test_a_decompression_bomb_is_a_problem() -> None:
         ),
         (b"<methodCall><methodName>x</methodName>", None, "malformed-xml", "ends too early"),
         (
-            b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4>"
-            b"</value></param></params></methodCall>",
-            None,
-            "bad-value",
-            "out of range",
-        ),
-        (
             b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><methodCall/>',
             None,
             "unsafe-xml",
@@ -239,7 +232,6 @@ def test_a_decompression_bomb_is_a_problem() -> None:
         "empty",
         "html",
         "unclosed",
-        "overflow",
         "dtd",
         "binary",
     ],
@@ -256,6 +248,39 @@ def test_bad_request_bodies_become_problems(
     assert r.request.body == body
 
 
+OVERFLOW_CALL = (
+    b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4>"
+    b"</value></param></params></methodCall>"
+)
+
+
+def test_strict_decoding_makes_a_deviation_a_problem() -> None:
+    r = build(OVERFLOW_CALL, result_body(1), strict=True)
+    assert r.call is None
+    assert r.reply == MethodResponse(Int(1))  # the response still decodes
+    (p,) = r.problems
+    assert (p.where, p.kind) == ("request", "bad-value")
+    assert "out of range" in p.reason
+    assert r.request.body == OVERFLOW_CALL
+    assert r.findings == ()
+
+
+def test_tolerant_decoding_keeps_the_value_and_notes_a_finding() -> None:
+    r = build(OVERFLOW_CALL, result_body(1))
+    assert r.call == MethodCall("x", (WideI4(99999999999),))
+    assert r.problems == ()
+    (f,) = r.findings
+    assert (f.where, f.rule, f.severity, f.path, f.line) == (
+        "request",
+        "int-out-of-range",
+        "warning",
+        "params[0]",
+        1,
+    )
+    assert "i4" in f.message and f.spec.startswith('"<i4> or <int>')
+    assert r.nonconformant and r.findings_in("request") == (f,) and not r.findings_in("response")
+
+
 def test_codec_positions_reach_the_problem() -> None:
     body = (
         b"<methodResponse>\n<params>\n<param>\n<value><int>1</value>\n"
@@ -270,8 +295,10 @@ def test_codec_positions_reach_the_problem() -> None:
         b"<value><i4>99999999999</i4></value></member></struct></value></param></params>"
         b"</methodResponse>"
     )
-    (p,) = build(call_body("a"), overflow).problems
+    (p,) = build(call_body("a"), overflow, strict=True).problems
     assert p.kind == "bad-value" and p.path == "result.n"
+    (f,) = build(call_body("a"), overflow).findings
+    assert (f.where, f.rule, f.path, f.line) == ("response", "int-out-of-range", "result.n", 1)
 
 
 def test_a_response_that_is_a_call_is_a_problem() -> None:
@@ -608,6 +635,7 @@ def test_an_undecodable_request_still_names_its_method() -> None:
             port=80,
             path="/RPC2",
             status=200,
+            strict=True,  # the strict decoder refuses the overflow below
         )
 
     overflow = (

@@ -78,6 +78,7 @@ def capture(tmp_path: Path) -> Path:
                 4,
                 b"<methodCall><methodName>x</methodName><params><param><value><i4>99999999999</i4></value></param></params></methodCall>",
                 result(1),
+                strict=True,  # decoded strictly, the out-of-range i4 is a problem
             )
         )
         writer.write(exchange(5, call("demo.crash"), None, error="upstream closed the connection"))

@@ -186,3 +186,26 @@ def test_dtd_is_refused_not_expanded() -> None:
     result = contentviews.prettify_message(f.request, f, view_name="XML-RPC")
     assert "not valid XML-RPC" in result.text
     assert "lollol" not in result.text
+
+
+def test_a_deviant_body_is_shown_decoded_with_its_findings_listed() -> None:
+    # XMLRPC::Lite's fault: a string faultCode (fault-code-not-int), read tolerantly.
+    fault = (
+        b"<?xml version='1.0'?>\n<methodResponse><fault><value><struct>"
+        b"<member><name>faultCode</name><value><string>Client</string></value></member>"
+        b"<member><name>faultString</name><value><string>no such method</string></value>"
+        b"</member></struct></value></fault></methodResponse>\n"
+    )
+    f = make_flow(CALL, fault)
+    assert f.response is not None
+    result = contentviews.prettify_message(f.response, f)
+    assert result.view_name == "XML-RPC"
+    lines = result.text.splitlines()
+    assert lines[0] == "-> fault 0: no such method"
+    head = lines.index("conformance findings (1):")
+    assert lines[head + 1].startswith("  ! warning fault-code-not-int at fault.faultCode: ")
+    assert "'Client'" in lines[head + 1] and lines[head + 1].endswith("(line 2)")
+    # A conformant body lists none.
+    f = make_flow(CALL, FAULT)
+    assert f.response is not None
+    assert "conformance findings" not in contentviews.prettify_message(f.response, f).text

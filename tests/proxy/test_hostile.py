@@ -15,6 +15,7 @@ import pytest
 
 from rpcspy.capture import read_capture
 from rpcspy.proxy import ProxyConfig
+from rpcspy.xmlrpc.values import RawValue
 from tests.proxy.helpers import RawUpstream, ThreadedProxy, raw_post
 
 CALL_HEAD = b"<?xml version='1.0'?>\n<methodCall><methodName>echo</methodName><params>"
@@ -34,7 +35,9 @@ XXE = (
     b"</value></param></params></methodCall>\n"
 )
 TRUNCATED = GOOD[: len(GOOD) // 2]
-MALFORMED = CALL_HEAD + b"<param><value><i4>12x</i4></value></param></params></methodCall>"
+MALFORMED = CALL_HEAD + b"<param><value><i4>12</int></value></param></params></methodCall>"
+#: A well-formed body with a value that is not one: kept as written, with an error finding.
+BAD_VALUE = CALL_HEAD + b"<param><value><i4>12x</i4></value></param></params></methodCall>"
 NOT_XML = b"\x00\xff\xfe garbage \x89PNG\r\n"
 DEEP = (
     CALL_HEAD
@@ -122,6 +125,28 @@ def test_hostile_body_is_forwarded_intact_and_recorded(
     stored = list(read_capture(capture))
     assert [r.id for r in stored] == [record.id]
     assert "root:" not in capture.read_text(errors="replace")  # no /etc/passwd leaked
+
+
+def test_a_bad_value_is_forwarded_and_recorded_raw_with_an_error_finding(
+    hostile_proxy: ThreadedProxy, upstream: RawUpstream
+) -> None:
+    status, answer = raw_post(hostile_proxy.port, BAD_VALUE)
+    assert status == 200 and answer == upstream.response_body
+    assert upstream.bodies == [BAD_VALUE]
+    (record,) = hostile_proxy.wait_records(1, timeout=30)
+    assert record.request.body == BAD_VALUE
+    assert record.call is not None and record.method == "echo"
+    (param,) = record.call.params
+    assert isinstance(param, RawValue) and param.xml == "<i4>12x</i4>"
+    assert [p for p in record.problems if p.where == "request"] == []
+    (finding,) = record.findings
+    assert (finding.where, finding.rule, finding.severity, finding.path) == (
+        "request",
+        "invalid-value",
+        "error",
+        "params[0]",
+    )
+    assert record.fault_code == -32700
 
 
 def test_binary_garbage_is_forwarded_and_not_recorded(
