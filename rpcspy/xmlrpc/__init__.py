@@ -7,6 +7,7 @@ from rpcspy.xmlrpc._prolog import sniff_kind
 from rpcspy.xmlrpc.decode import EX_NAMESPACE, decode_message, decode_request, decode_response
 from rpcspy.xmlrpc.encode import encode_request, encode_response, encode_value
 from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
+from rpcspy.xmlrpc.findings import RULES, Finding, Rule, Severity
 from rpcspy.xmlrpc.messages import (
     DEFAULT_LIMITS,
     Fault,
@@ -16,6 +17,7 @@ from rpcspy.xmlrpc.messages import (
     MethodResponse,
 )
 from rpcspy.xmlrpc.multicall import MULTICALL, expand_multicall, is_multicall, pair_multicall
+from rpcspy.xmlrpc.tolerant import Reading, read_message, read_request, read_response
 from rpcspy.xmlrpc.values import (
     ALL_TYPES,
     I4,
@@ -38,10 +40,14 @@ from rpcspy.xmlrpc.values import (
     Int,
     IntegerValue,
     Nil,
+    NoValue,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
     from_python,
     parse_datetime,
     to_python,
@@ -55,6 +61,7 @@ __all__ = [
     "I4",
     "I8",
     "MULTICALL",
+    "RULES",
     "Array",
     "BadValue",
     "Base64",
@@ -73,6 +80,7 @@ __all__ = [
     "ExNil",
     "ExSerializable",
     "Fault",
+    "Finding",
     "Int",
     "IntegerValue",
     "Limits",
@@ -81,11 +89,18 @@ __all__ = [
     "MethodCall",
     "MethodResponse",
     "Nil",
+    "NoValue",
+    "RawValue",
+    "Reading",
+    "Rule",
+    "Severity",
     "String",
     "Struct",
     "UnsafeXml",
     "UntypedString",
     "Value",
+    "WideI4",
+    "WideInt",
     "decode_message",
     "decode_request",
     "decode_response",
@@ -97,6 +112,9 @@ __all__ = [
     "is_multicall",
     "pair_multicall",
     "parse_datetime",
+    "read_message",
+    "read_request",
+    "read_response",
     "sniff_kind",
     "to_python",
     "type_name",

@@ -6,7 +6,11 @@ import datetime as _dt
 import re
 from typing import Final
 
-__all__ = ["is_iso_datetime"]
+__all__ = ["OTHER_FORM", "SPEC_FORM", "datetime_form", "is_iso_datetime"]
+
+#: ``datetime_form`` results: the spec's ``19980717T14:08:55``, or another ISO 8601 form.
+SPEC_FORM: Final = "spec"
+OTHER_FORM: Final = "other"
 
 # parse_datetime's pattern, with plain groups. Checking a text needs only its fields' ranges;
 # parse_datetime also builds the datetime and its timezone, several times the cost.
@@ -23,14 +27,20 @@ _SHAPE: Final = re.compile(
 
 
 def is_iso_datetime(text: str) -> bool:
-    """True when ``text`` is a date-time ``parse_datetime`` reads, written in ASCII digits.
+    """True when ``text`` is a date-time ``parse_datetime`` reads, written in ASCII digits."""
+    return datetime_form(text) is not None
+
+
+def datetime_form(text: str) -> str | None:
+    """``SPEC_FORM`` for the spec's ``19980717T14:08:55`` form, ``OTHER_FORM`` for another
+    date-time ``parse_datetime`` reads (written in ASCII digits), None for anything else.
 
     The commonest shapes, the spec's compact ``20240131T08:09:10`` and the dashed
     ``2024-01-31T08:09:10``, bare or with a ``Z``, are checked by the C ``fromisoformat`` (a
     tenth of the cost), which accepts exactly the same texts of those shapes.
     """
     if not text.isascii():
-        return False  # "\\d" in parse_datetime would take other scripts' digits
+        return None  # "\\d" in parse_datetime would take other scripts' digits
     size = len(text)
     bare = text
     if (size == 18 or size == 20) and text[-1] == "Z":
@@ -51,9 +61,9 @@ def is_iso_datetime(text: str) -> bool:
         try:
             _dt.datetime.fromisoformat(bare)
         except ValueError:
-            return False
-        return True
-    return _in_range(text)
+            return None
+        return SPEC_FORM if size == 17 and bare is text else OTHER_FORM
+    return OTHER_FORM if _in_range(text) else None
 
 
 def _in_range(text: str) -> bool:

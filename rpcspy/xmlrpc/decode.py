@@ -14,6 +14,13 @@ The walk is what costs, so it is written for speed: each element's tag and text 
 blank text between elements is dropped by the parser (so the checks are mostly "is None"), the
 common types are decoded inline, and everything an error needs (message, line, value path) is
 worked out only when one is raised, from the failing element's ancestors.
+
+The tolerant reading (``tolerant.py``) runs this same walk with a list in ``_PARSERS.notes``. The
+branches that accept a form the spec does not (whitespace around a number, an extension type)
+note it there, and the error paths of values whose meaning is still clear (an ``<i4>`` beyond 32
+bits, a string faultCode, an unknown type element, a repeated member) keep the value and note it
+instead of raising. Without the list, those paths raise exactly as they always have, and the
+conformant path never looks at it.
 """
 
 from __future__ import annotations
@@ -30,12 +37,14 @@ from typing import Final, NoReturn, cast
 
 from lxml import etree
 
-from rpcspy.xmlrpc._datetime import is_iso_datetime
+from rpcspy.xmlrpc._datetime import SPEC_FORM, datetime_form
 from rpcspy.xmlrpc._fault import fault_from_struct
 from rpcspy.xmlrpc._paths import join_path, member_segment
 from rpcspy.xmlrpc._prolog import prepare_body
 from rpcspy.xmlrpc.errors import BadValue, CodecError, MalformedXml, UnsafeXml
+from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
+from rpcspy.xmlrpc.render import format_scalar
 from rpcspy.xmlrpc.values import (
     I4,
     I8,
@@ -57,10 +66,13 @@ from rpcspy.xmlrpc.values import (
     Int,
     IntegerValue,
     Nil,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 __all__ = ["EX_NAMESPACE", "decode_message", "decode_request", "decode_response"]
@@ -72,6 +84,8 @@ _WS: Final = " \t\r\n"
 
 _Element = etree._Element
 _Handler = Callable[[_Element, int], Value]
+#: A form the tolerant reading reports: rule, element, and the sentence (None: worded later).
+_NoteEntry = tuple[str, _Element, str | None]
 
 _EMPTY_UNTYPED: Final = UntypedString("")
 _EMPTY_STRING: Final = String("")
@@ -117,6 +131,12 @@ class _Parsers(threading.local):
     drop too: ``prepare_body`` sends bodies where either can happen to ``exact``, which keeps
     every text node.
     """
+
+    #: Where the walk notes each form it accepts that the spec does not (whitespace around an
+    #: integer, a dateTime in another ISO 8601 form, an extension type): a list while the
+    #: tolerant reading runs (``tolerant.py`` makes findings of them), None otherwise. Only the
+    #: branches that accept such forms look at it.
+    notes: list[_NoteEntry] | None = None
 
     def __init__(self) -> None:
         self.renew()
@@ -203,6 +223,8 @@ def _decode(
                 return _decode_response_root(root, limits.max_depth)
         except _NeedsExactParse:
             # An ex:dom fragment: its blank text is content, which the fast parser drops.
+            if _PARSERS.notes:
+                _PARSERS.notes.clear()  # noted by the first walk, which did not finish
             return _decode_root(_parse(data, True), limits.max_depth, expected)
         raise _wrong_root(root, None)
     except CodecError:
@@ -394,6 +416,8 @@ def _decode_response_root(root: _Element, room: int) -> MethodResponse | Fault:
             _check_tail(body)
         value = _only_value_child(body)
         decoded = _value(value, room)
+        if _PARSERS.notes is not None:
+            return _tolerate_fault(value, decoded)
         return fault_from_struct(decoded, path="fault", line=_line(value))
     _fail(body, f"<methodResponse> must hold <params> or <fault>, found <{_name(body)}>")
 
@@ -470,20 +494,20 @@ def _value(v: _Element, room: int) -> Value:
             if len(typed):
                 _child_in_scalar(typed)
             text = typed.text
+            if text is not None and len(text) < 10 and text.isdigit() and text.isascii():
+                # The common case: up to 9 ASCII digits cannot leave the 32-bit range.
+                return Int(text) if tag == "int" else I4(text)
             if text is not None and text.isascii() and "_" not in text:
-                # Up to 9 characters int() accepts cannot leave the 32-bit range.
-                if len(text) < 10:
-                    try:
-                        return Int(text) if tag == "int" else I4(text)
-                    except ValueError:
-                        _not_integer(typed, text)
-                # Longer ones (Unix times, say) are range-checked as a plain int, which
-                # compares much faster than the value classes; the handler words any error.
+                # Signs, blanks, longer numbers (Unix times, say): range-checked as a plain
+                # int, which compares much faster than the value classes. The handler words
+                # any error (or, in tolerant mode, keeps what it can).
                 try:
                     number = int(text)
                 except ValueError:
                     return _decode_int(typed, room)
                 if -2147483648 <= number <= 2147483647:
+                    if text[0] <= " " or text[-1] <= " ":  # XML text has no other such chars
+                        _note("whitespace-in-int", typed)
                     return Int(number) if tag == "int" else I4(number)
             return _decode_int(typed, room)
         if tag == "struct":
@@ -496,13 +520,19 @@ def _value(v: _Element, room: int) -> Value:
                 return _TRUE
             if text == "0":
                 return _FALSE
-            return _boolean(typed, room)
+            try:
+                return _boolean(typed, room)
+            except BadValue as error:
+                return _tolerate(typed, error)
         if tag == "array":
             return _array(typed, room)
         handler = _HANDLERS.get(tag)
         if handler is None:
-            _unknown_type(typed)
-        return handler(typed, room)
+            return _unknown_type(typed)
+        try:
+            return handler(typed, room)
+        except BadValue as error:
+            return _tolerate(typed, error)
     if n == 0:
         text = v.text
         return _EMPTY_UNTYPED if text is None else UntypedString(text)
@@ -559,7 +589,7 @@ def _struct(el: _Element, room: int) -> Struct:
         name = name_el.text
         out["" if name is None else name] = value(value_el, room)
     if len(out) != len(el):
-        _duplicate_member(el)
+        _duplicate_member(el, out, room)
     return out
 
 
@@ -570,8 +600,9 @@ def _string(el: _Element, room: int) -> String:
     return _EMPTY_STRING if text is None else String(text)
 
 
-def _int_handler(cls: type[IntegerValue]) -> _Handler:
+def _int_handler(cls: type[IntegerValue], extension: str | None = None) -> _Handler:
     lo, hi = cls.min, cls.max
+    wide = cls is I4 or cls is Int  # out of range: WideI4/WideInt in tolerant mode
 
     def decode_int(el: _Element, room: int) -> Value:
         if len(el):
@@ -589,7 +620,13 @@ def _int_handler(cls: type[IntegerValue]) -> _Handler:
                 ) from None
             _not_integer(el, text)
         if (lo is not None and number < lo) or (hi is not None and number > hi):
+            if wide and _PARSERS.notes is not None:
+                return _tolerate(el, None)  # kept, with its tag (no error to word)
             raise _bad_value(el, f"{number} is out of range for <{cls.tag}> ({lo} to {hi})")
+        if text[0] <= " " or text[-1] <= " ":
+            _note("whitespace-in-int", el)
+        if extension is not None and _noting:
+            _note(extension, el)
         return cls(number)
 
     return decode_int
@@ -611,7 +648,7 @@ def _boolean(el: _Element, room: int) -> Boolean:
     raise _bad_value(el, f"a <boolean> must be 0 or 1, not {_show(text)}")
 
 
-def _double_handler(cls: type[Double]) -> _Handler:
+def _double_handler(cls: type[Double], extension: str | None = None) -> _Handler:
     def decode_double(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
@@ -628,6 +665,10 @@ def _double_handler(cls: type[Double]) -> _Handler:
                     el, f"<{cls.tag}> cannot be {text.strip(_WS)}: XML-RPC doubles are finite"
                 )
             raise _bad_value(el, f"{text.strip(_WS)} is out of range for <{cls.tag}>")
+        if text[0] <= " " or text[-1] <= " ":
+            _note("whitespace-in-double", el)
+        if extension is not None and _noting:
+            _note(extension, el)
         return cls(number)
 
     return decode_double
@@ -645,25 +686,35 @@ def _bigdecimal(el: _Element, room: int) -> ExBigDecimal:
         _not_number(el, text)
     if not number.is_finite():
         raise _bad_value(el, f"<ex:bigdecimal> cannot be {text.strip(_WS)}")
+    if _noting:
+        _note("apache-extension", el)
     return ExBigDecimal(number)
 
 
-def _datetime_handler(cls: type[DateTime]) -> _Handler:
+def _datetime_handler(cls: type[DateTime], extension: str | None = None) -> _Handler:
     def decode_datetime(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
         text = el.text or ""
-        if not is_iso_datetime(text):
-            raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
+        form = datetime_form(text)
+        if form is not SPEC_FORM:
+            if form is None:
+                raise _bad_value(el, f"<{_name(el)}> is not an ISO 8601 date-time: {_show(text)}")
+            if extension is None:
+                _note("datetime-variant", el)  # not the spec's 19980717T14:08:55 form
+        if extension is not None and _noting:
+            _note(extension, el)
         return cls(text)
 
     return decode_datetime
 
 
-def _base64_handler(cls: type[Base64]) -> _Handler:
+def _base64_handler(cls: type[Base64], extension: str | None = None) -> _Handler:
     def decode_base64(el: _Element, room: int) -> Value:
         if len(el):
             _child_in_scalar(el)
+        if extension is not None and _noting:
+            _note(extension, el)
         text = el.text
         if text is None:
             return cls(b"")
@@ -694,7 +745,9 @@ def _base64_handler(cls: type[Base64]) -> _Handler:
             )
         try:
             raw = text.encode("ascii").translate(None, b" \t\r\n")
-            return cls(binascii.a2b_base64(raw, strict_mode=True))
+            decoded = cls(binascii.a2b_base64(raw, strict_mode=True))
+            _note("base64-junk", el)  # spaces or tabs: not base64
+            return decoded
         except binascii.Error as e:
             raise _bad_value(
                 el, f"<{_name(el)}> is not valid base64: {str(e).rstrip('.').lower()}"
@@ -710,6 +763,8 @@ def _nil_handler(instance: Nil) -> _Handler:
         text = el.text
         if text is not None and text.strip(_WS):
             raise _bad_value(el, f"<{_name(el)}/> must be empty, it holds {_show(text)}")
+        if _noting:
+            _note("nil-extension", el)
         return instance
 
     return decode_nil
@@ -718,6 +773,8 @@ def _nil_handler(instance: Nil) -> _Handler:
 def _dom(el: _Element, room: int) -> ExDom:
     if el.getroottree().parser is not _PARSERS.exact:
         raise _NeedsExactParse
+    if _noting:
+        _note("apache-extension", el)
     # The fragment is re-serialised on its own: a copy under a bare wrapper drops the namespace
     # declarations it inherited from the message but does not use.
     wrapper = etree.Element("w")
@@ -737,7 +794,10 @@ _I4_HANDLER: Final = _int_handler(I4)
 
 def _decode_int(el: _Element, room: int) -> Value:
     """``<int>``/``<i4>`` off the inline fast path (long, odd or bad text)."""
-    return (_INT_HANDLER if el.tag == "int" else _I4_HANDLER)(el, room)
+    try:
+        return (_INT_HANDLER if el.tag == "int" else _I4_HANDLER)(el, room)
+    except BadValue as error:
+        return _tolerate(el, error)
 
 
 _HANDLERS: Final[dict[str, _Handler]] = {
@@ -751,21 +811,45 @@ _HANDLERS: Final[dict[str, _Handler]] = {
     "dateTime.iso8601": _datetime_handler(DateTime),
     "base64": _base64_handler(Base64),
     "nil": _nil_handler(Nil()),
-    "i8": _int_handler(I8),
-    _EX + "i1": _int_handler(ExI1),
-    _EX + "i2": _int_handler(ExI2),
-    _EX + "i8": _int_handler(ExI8),
-    _EX + "biginteger": _int_handler(ExBigInteger),
-    _EX + "float": _double_handler(ExFloat),
+    "i8": _int_handler(I8, "i8-extension"),
+    _EX + "i1": _int_handler(ExI1, "apache-extension"),
+    _EX + "i2": _int_handler(ExI2, "apache-extension"),
+    _EX + "i8": _int_handler(ExI8, "i8-extension"),
+    _EX + "biginteger": _int_handler(ExBigInteger, "apache-extension"),
+    _EX + "float": _double_handler(ExFloat, "apache-extension"),
     _EX + "bigdecimal": _bigdecimal,
     _EX + "nil": _nil_handler(ExNil()),
-    _EX + "dateTime": _datetime_handler(ExDateTime),
+    _EX + "dateTime": _datetime_handler(ExDateTime, "apache-extension"),
     _EX + "dom": _dom,
-    _EX + "serializable": _base64_handler(ExSerializable),
+    _EX + "serializable": _base64_handler(ExSerializable, "apache-extension"),
 }
 
 
-# ---------------------------------------------------------------- errors (cold path)
+# ---------------------------------------------------------------- notes and errors (cold path)
+
+
+#: Whether a tolerant reading has ever run in this process (in any thread). Until one has, the
+#: branches that run for every value of an extension type skip even the look at the per-thread
+#: list of notes. Set once and never reset, so no thread can see it fall while another reads.
+_noting = False
+
+
+def _start_noting(notes: list[_NoteEntry]) -> None:
+    """Make this thread's walks note deviations in ``notes`` (until ``_stop_noting``)."""
+    global _noting
+    _noting = True
+    _PARSERS.notes = notes
+
+
+def _stop_noting() -> None:
+    _PARSERS.notes = None
+
+
+def _note(rule: str, el: _Element, message: str | None = None) -> None:
+    """Note a form the spec does not allow, when the tolerant reading asks for notes."""
+    notes = _PARSERS.notes
+    if notes is not None:
+        notes.append((rule, el, message))
 
 
 def _line(el: _Element) -> int | None:
@@ -795,8 +879,12 @@ def _show(text: str | None, limit: int = 40) -> str:
     return repr(text)
 
 
-def _path_of(el: _Element) -> str | None:
-    """The value path of ``el`` (``params[1].tags[0]``), worked out from its ancestors."""
+def _path_of(el: _Element, indexes: _Indexes | None = None) -> str | None:
+    """The value path of ``el`` (``params[1].tags[0]``), worked out from its ancestors.
+
+    ``indexes`` caches each parent's child positions, for many paths in one message (lxml's
+    ``index()`` is a linear search).
+    """
     segments: list[str] = []
     node: _Element | None = el
     while node is not None:
@@ -806,11 +894,12 @@ def _path_of(el: _Element) -> str | None:
         tag = node.tag
         ptag = parent.tag
         if tag == "value":
-            if ptag == "data":
-                segments.append(f"[{_index(parent, node)}]")
+            if ptag == "data" or ptag == "array":  # <array> without <data>, read tolerantly
+                segments.append(f"[{_index(parent, node, indexes)}]")
             elif ptag == "member":
-                name_el = parent[0] if len(parent) else None
-                if name_el is not None and name_el.tag == "name":
+                # The <name> is usually first; the tolerant reading also takes it second.
+                name_el = next((k for k in parent if k.tag == "name"), None)
+                if name_el is not None:
                     segments.append(member_segment(name_el.text or ""))
             elif ptag == "fault":
                 return join_path("fault", segments)
@@ -818,15 +907,70 @@ def _path_of(el: _Element) -> str | None:
             root = parent.getparent()
             if root is not None and root.tag == "methodResponse":
                 return join_path("result", segments)
-            return join_path(f"params[{_index(parent, node)}]", segments)
+            return join_path(f"params[{_index(parent, node, indexes)}]", segments)
         elif tag == "fault":
             return join_path("fault", segments)
         node = parent
     return join_path(None, segments)
 
 
-def _index(parent: _Element, child: _Element) -> int:
-    return int(parent.index(child))
+_Indexes = dict[_Element, dict[_Element, int]]
+
+
+def _paths_of(elements: list[_Element]) -> list[str | None]:
+    """``_path_of`` for many elements of one tree, each ancestor's path worked out once."""
+    memo: dict[_Element, str | None] = {}
+    indexes: _Indexes = {}
+    out: list[str | None] = []
+    for el in elements:
+        chain: list[_Element] = []
+        node: _Element | None = el
+        while node is not None and node not in memo:
+            chain.append(node)
+            node = node.getparent()
+        for node in reversed(chain):
+            memo[node] = _path_step(node, memo, indexes)
+        out.append(memo[el])
+    return out
+
+
+def _path_step(node: _Element, memo: dict[_Element, str | None], indexes: _Indexes) -> str | None:
+    """The path of ``node`` from its parent's (in ``memo``): one step of ``_path_of``."""
+    parent = node.getparent()
+    if parent is None:
+        return None
+    tag = node.tag
+    ptag = parent.tag
+    segment = ""
+    if tag == "value":
+        if ptag == "fault":
+            return "fault"
+        if ptag == "data" or ptag == "array":
+            segment = f"[{_index(parent, node, indexes)}]"
+        elif ptag == "member":
+            name_el = next((k for k in parent if k.tag == "name"), None)
+            if name_el is not None:
+                segment = member_segment(name_el.text or "")
+    elif tag == "param" and ptag == "params":
+        root = parent.getparent()
+        if root is not None and root.tag == "methodResponse":
+            return "result"
+        return f"params[{_index(parent, node, indexes)}]"
+    elif tag == "fault":
+        return "fault"
+    above = memo[parent]
+    if above is None:
+        return segment.lstrip(".") or None
+    return above + segment
+
+
+def _index(parent: _Element, child: _Element, indexes: _Indexes | None = None) -> int:
+    if indexes is None:
+        return int(parent.index(child))
+    positions = indexes.get(parent)
+    if positions is None:
+        positions = indexes[parent] = {kid: i for i, kid in enumerate(parent)}
+    return positions[child]
 
 
 def _fail(el: _Element, reason: str) -> NoReturn:
@@ -889,7 +1033,11 @@ def _bad_array(el: _Element) -> NoReturn:
     _fail(el[1], f"<array> must hold exactly one <data>, found {n} elements")
 
 
-def _unknown_type(typed: _Element) -> NoReturn:
+def _unknown_type(typed: _Element) -> Value:
+    if _PARSERS.notes is not None:
+        raw = raw_value(typed)
+        _note("unknown-type-tag", typed, f"<{raw.element}> is not an XML-RPC type; kept as written")
+        return raw
     tag = typed.tag
     if isinstance(tag, str) and tag.startswith("{" + EX_NAMESPACE + "}"):
         reason = f"unknown Apache extension type <{_name(typed)}>"
@@ -926,18 +1074,50 @@ def _index_or_0(el: _Element) -> int:
     return _index(parent, el) if parent is not None else 0
 
 
-def _duplicate_member(struct: _Element) -> NoReturn:
-    seen: set[str] = set()
+def _duplicate_member(struct: _Element, out: Struct, room: int) -> None:
+    """Raise for the first repeated member name, or in tolerant mode note each repetition (the
+    struct keeps the last value, in the first one's place, as xmlrpc.client does)."""
+    notes = _PARSERS.notes
+    seen: dict[str, _Element] = {}
     for member in struct:
-        name = member[0].text or ""
-        if name in seen:
-            raise BadValue(
-                f"duplicate struct member name {name!r}",
-                line=_line(member),
-                path=_path_of(member),
+        name_el, value_el = _member_parts(member)
+        name = name_el.text or ""
+        first = seen.get(name)
+        if first is not None:
+            if notes is None:
+                raise BadValue(
+                    f"duplicate struct member name {name!r}",
+                    line=_line(member),
+                    path=_path_of(member),
+                )
+            # The first value is decoded again to be told (its own notes are not repeated).
+            _PARSERS.notes = []
+            try:
+                earlier = _value(_member_parts(first)[1], room)
+                shown = f"{earlier.label} {format_scalar(earlier)}"
+            except CodecError:  # a form only the tolerant walk reads: describe it
+                shown = f"<{_name(_member_parts(first)[1])}>"
+            finally:
+                _PARSERS.notes = notes
+            shown = shown if len(shown) <= 50 else shown[:49] + "…"
+            notes.append(
+                (
+                    "duplicate-member",
+                    value_el,
+                    f"member {name!r} appears again; the last one is kept, as xmlrpc.client "
+                    f"does; the first (line {_line(first)}) was {shown}",
+                )
             )
-        seen.add(name)
-    raise AssertionError("no duplicate found")  # pragma: no cover
+        seen[name] = member
+    if notes is None:  # pragma: no cover
+        raise AssertionError("no duplicate found")
+
+
+def _member_parts(member: _Element) -> tuple[_Element, _Element]:
+    """A member's ``<name>`` and ``<value>``, in either order (the tolerant reading takes both)."""
+    if member[0].tag == "name":
+        return member[0], member[1]
+    return member[1], member[0]
 
 
 def _too_deep(el: _Element) -> NoReturn:
@@ -965,3 +1145,167 @@ def _not_integer(el: _Element, text: str | None) -> NoReturn:
 
 def _not_number(el: _Element, text: str | None) -> NoReturn:
     raise _bad_value(el, f"<{_name(el)}> is not a number: {_show(text)}")
+
+
+# ---------------------------------------------------------------- tolerant mode (cold path)
+#
+# While the tolerant reading runs (``_PARSERS.notes`` is a list), the error paths of values whose
+# meaning is still clear keep the value and note the deviation instead of raising. The walk
+# itself is the strict one: conformant input never reaches this code.
+
+_WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {I4: WideI4, Int: WideInt}
+# The class each integer or base64 tag decodes to.
+_CLASSES: Final[dict[str, type[IntegerValue] | type[Base64]]] = {
+    "i4": I4,
+    "int": Int,
+    "i8": I8,
+    _EX + "i1": ExI1,
+    _EX + "i2": ExI2,
+    _EX + "i8": ExI8,
+    _EX + "biginteger": ExBigInteger,
+    "base64": Base64,
+    _EX + "serializable": ExSerializable,
+}
+# Types whose text cannot be empty (an empty <string>, <base64> or <value> is "" / b"").
+_NEEDS_TEXT: Final = frozenset({"i4", "int", "i8", "double", "boolean", "dateTime.iso8601"})
+_BASE64_UNPADDED: Final = re.compile(r"[A-Za-z0-9+/]*(=*)\Z")
+_WS_TABLE: Final = {ord(c): None for c in _WS}
+
+
+def raw_value(typed: _Element) -> RawValue:
+    """The typed element kept as written: its name, text and markup on its own."""
+    wrapper = etree.Element("w")
+    clone = copy.deepcopy(typed)
+    clone.tail = None
+    wrapper.append(clone)
+    etree.cleanup_namespaces(wrapper)
+    xml = etree.tostring(wrapper[0], encoding="unicode", with_tail=False)
+    text = "".join(t for t in typed.itertext() if isinstance(t, str))
+    return RawValue(_name(typed), text, xml)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = text.strip(_WS)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
+
+
+def _tolerate(el: _Element, error: BadValue | None) -> Value:
+    """A scalar the strict handler refused: in tolerant mode, read it the way peers mean it or
+    keep it as written (noting either); otherwise raise ``error``."""
+    notes = _PARSERS.notes
+    if notes is None:
+        assert error is not None
+        raise error
+    tag = el.tag
+    text = el.text or ""
+    cls = _CLASSES.get(tag) if isinstance(tag, str) else None
+    stripped = text.strip(_WS)
+    if cls is not None and issubclass(cls, IntegerValue):
+        wide = _WIDE.get(cls)
+        if wide is not None and stripped.isascii() and "_" not in stripped:
+            try:
+                number = int(stripped)
+            except ValueError:
+                pass
+            else:
+                if stripped != text:
+                    _note("whitespace-in-int", el)
+                notes.append(
+                    (
+                        "int-out-of-range",
+                        el,
+                        f"{number} does not fit <{cls.tag}> ({cls.min} to {cls.max}); the "
+                        f"number and the {cls.tag} tag are kept",
+                    )
+                )
+                return wide(number)
+    if tag == "boolean" and stripped.lower() in ("true", "false"):
+        notes.append(("boolean-word", el, f"boolean written {stripped!r} instead of 1 or 0"))
+        return _TRUE if stripped.lower() == "true" else _FALSE
+    if tag == "nil" or tag == _EX + "nil":
+        notes.append(("nil-with-content", el, f"<{_name(el)}> holds {_short(text)}; read as nil"))
+        return Nil() if tag == "nil" else ExNil()
+    if cls is not None and issubclass(cls, Base64) and text.isascii():
+        decoded = _lenient_base64(el, text, notes)
+        if decoded is not None:
+            return cls(decoded)
+    raw = raw_value(el)
+    if not stripped and tag in _NEEDS_TEXT:
+        notes.append(("empty-value", el, f"<{raw.element}> is empty; kept as written"))
+    elif tag == "dateTime.iso8601":
+        notes.append(
+            (
+                "datetime-not-iso8601",
+                el,
+                f"{_short(text)} is not an ISO 8601 date-time; kept as written",
+            )
+        )
+    else:
+        reason = error.reason if error is not None else f"<{raw.element}> is not valid"
+        notes.append(("invalid-value", el, f"{reason}; kept as written"))
+    return raw
+
+
+def _lenient_base64(el: _Element, text: str, notes: list[_NoteEntry]) -> bytes | None:
+    """Base64 the way ``xmlrpc.client`` reads it: padding fixed, other characters skipped."""
+    cleaned = text.translate(_WS_TABLE)
+    m = _BASE64_UNPADDED.match(cleaned)
+    if m is not None:
+        core = cleaned[: len(cleaned) - len(m.group(1))]
+        padded = core + "=" * (-len(core) % 4)
+        if "=" not in core and len(core) % 4 != 1 and padded != cleaned:
+            try:
+                raw = binascii.a2b_base64(padded, strict_mode=True)
+            except binascii.Error:
+                pass
+            else:
+                pads = len(m.group(1))
+                notes.append(
+                    (
+                        "base64-padding",
+                        el,
+                        "base64 text without its '=' padding"
+                        if not pads
+                        else f"base64 text ends with {pads} '=' where "
+                        f"{len(padded) - len(core)} belong",
+                    )
+                )
+                return raw
+    try:
+        raw = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):
+        return None
+    notes.append(
+        (
+            "base64-junk",
+            el,
+            "base64 text holds characters outside the base64 alphabet (or data after the "
+            "padding); they were skipped, as xmlrpc.client skips them",
+        )
+    )
+    return raw
+
+
+def _tolerate_fault(value_el: _Element, value: Value) -> Fault:
+    """A fault read tolerantly: each finding on its member's value (line and path)."""
+    notes = _PARSERS.notes
+    found: list[Finding] = []
+    fault = fault_from_struct(value, path="fault", line=_line(value_el), findings=found)
+    if notes is not None:
+        struct_el = value_el[0]
+        for finding in found:
+            name = (finding.path or "").removeprefix("fault.").strip('[]"')
+            member = _last_member(struct_el, name)
+            target = _member_parts(member)[1] if member is not None else value_el
+            notes.append((finding.rule, target, finding.message))
+    return fault
+
+
+def _last_member(struct_el: _Element, name: str) -> _Element | None:
+    """The last ``<member>`` of ``struct_el`` named ``name`` (the one a struct keeps)."""
+    found = None
+    for member in struct_el:
+        for kid in member:
+            if kid.tag == "name" and (kid.text or "") == name:
+                found = member
+    return found

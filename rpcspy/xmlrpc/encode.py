@@ -20,7 +20,7 @@ from typing import Final
 from lxml import etree
 
 from rpcspy.xmlrpc._datetime import is_iso_datetime
-from rpcspy.xmlrpc._fault import is_fault_string
+from rpcspy.xmlrpc._fault import code_number, is_fault_string
 from rpcspy.xmlrpc._paths import join_path, member_segment
 from rpcspy.xmlrpc.decode import EX_NAMESPACE
 from rpcspy.xmlrpc.errors import BadValue
@@ -46,10 +46,14 @@ from rpcspy.xmlrpc.values import (
     Int,
     IntegerValue,
     Nil,
+    NoValue,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 __all__ = ["encode_request", "encode_response", "encode_value"]
@@ -127,15 +131,21 @@ def encode_request(call: MethodCall) -> bytes:
     return (_XML_DECLARATION + root + "".join(out)).encode("utf-8")
 
 
-def encode_response(msg: MethodResponse | Fault) -> bytes:
-    """A ``<methodResponse>`` document holding the value or the fault, UTF-8."""
+def encode_response(msg: MethodResponse | Fault, *, tolerant: bool = False) -> bytes:
+    """A ``<methodResponse>`` document holding the value or the fault, UTF-8.
+
+    A fault must have an integer faultCode and a string faultString, unless ``tolerant``: then
+    a fault the tolerant reading kept (a string faultCode, say) is written back as it came.
+    """
     out: list[str] = []
     state = _State()
     if isinstance(msg, Fault):
-        _check_fault(msg)
+        _check_fault(msg, tolerant)
         out.append("<fault>")
         _run(_write_value, msg.value, out, state, "fault")
         out.append("</fault>")
+    elif isinstance(msg, MethodResponse) and type(msg.value) is NoValue:
+        out.append("<params></params>")  # as read: a response without a value
     elif isinstance(msg, MethodResponse):
         out.append("<params><param>")
         _run(_write_value, msg.value, out, state, "result")
@@ -158,7 +168,7 @@ def _run(write: _Writer, v: Value, out: list[str], state: _State, base: str | No
         ) from None
 
 
-def _check_fault(fault: Fault) -> None:
+def _check_fault(fault: Fault, tolerant: bool) -> None:
     value = fault.value
     if not isinstance(value, Struct):
         raise BadValue(
@@ -166,18 +176,32 @@ def _check_fault(fault: Fault) -> None:
         )
     code = value.get("faultCode")
     string = value.get("faultString")
-    if not isinstance(code, IntegerValue):
+    # A fault read tolerantly may carry a faultCode that is no integer (XMLRPC::Lite's "Client"),
+    # a faultString that is no string, or lack either: written back as it came, if it agrees
+    # with the Fault (a missing faultCode is code 0).
+    if not (tolerant and (code is None or _tolerated_code(code))) and not isinstance(
+        code, IntegerValue
+    ):
         raise BadValue("the fault struct needs an integer faultCode member", path="fault.faultCode")
-    if not is_fault_string(string):
+    if not (tolerant and (string is None or _tolerated_code(string))) and not is_fault_string(
+        string
+    ):
         raise BadValue(
             "the fault struct needs a string faultString member", path="fault.faultString"
         )
-    if int(code) != fault.code or str(string) != fault.string:
+    number = code_number(code) if code is not None else 0
+    text = str(string) if isinstance(string, str) else None
+    if number != fault.code or (text is not None and text != fault.string):
         raise BadValue(
             f"the fault says code {fault.code} / {fault.string!r} but its struct says "
-            f"{int(code)} / {str(string)!r}",
+            f"{number} / {text if text is not None else string!r}",
             path="fault",
         )
+
+
+def _tolerated_code(code: Value) -> bool:
+    """A scalar a tolerant reading keeps as a faultCode or faultString."""
+    return isinstance(code, String | Boolean | Double | IntegerValue | RawValue)
 
 
 # ---------------------------------------------------------------- writers
@@ -341,6 +365,27 @@ def _base64_writer(cls: type[Base64]) -> _Writer:
     return write
 
 
+def _write_raw(v: Value, out: list[str], state: _State, depth: int) -> None:
+    assert isinstance(v, RawValue)
+    xml = v.xml
+    # Written as is, like ex:dom: it must be one well-formed element, or nothing would parse.
+    if _NOT_XML_CHAR.search(xml) is not None or "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+        raise _Unencodable("a raw value's markup is not a well-formed XML element")
+    try:
+        element = etree.fromstring(f"<w>{xml}</w>".encode(), _FRAGMENT_PARSER)
+    except etree.XMLSyntaxError as e:
+        raise _Unencodable(f"a raw value's markup is not well-formed XML: {e.msg}") from None
+    if len(element) != 1 or (element.text or "").strip() or (element[0].tail or "").strip():
+        raise _Unencodable("a raw value's markup must be exactly one element")
+    out.append("<value>")
+    out.append(xml)
+    out.append("</value>")
+
+
+def _write_no_value(v: Value, out: list[str], state: _State, depth: int) -> None:
+    raise _Unencodable("a missing result (NoValue) can only stand for a whole response's value")
+
+
 def _write_nil(v: Value, out: list[str], state: _State, depth: int) -> None:
     out.append("<value><nil/></value>")
 
@@ -430,6 +475,10 @@ _WRITERS: Final[dict[type, _Writer]] = {
     ExSerializable: _base64_writer(ExSerializable),
     Nil: _write_nil,
     ExNil: _write_ex_nil,
+    NoValue: _write_no_value,
+    RawValue: _write_raw,
+    WideI4: _integer_writer(WideI4),
+    WideInt: _integer_writer(WideInt),
     Struct: _write_struct,
     Array: _write_array,
 }

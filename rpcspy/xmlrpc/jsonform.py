@@ -45,10 +45,14 @@ from rpcspy.xmlrpc.values import (
     Int,
     IntegerValue,
     Nil,
+    NoValue,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 __all__ = [
@@ -120,6 +124,11 @@ def _nil_to_json(v: Value) -> object:
     return None
 
 
+def _raw_to_json(v: Value) -> object:
+    assert isinstance(v, RawValue)
+    return {"element": v.element, "text": v.text, "xml": v.xml}
+
+
 def _struct_to_json(v: Value) -> object:
     assert isinstance(v, Struct)
     return {name: value_to_json(item) for name, item in v.items()}
@@ -151,6 +160,8 @@ _ENCODERS: Final[dict[type, Callable[[Value], object]]] = {
     ExSerializable: _bytes_to_json,
     Nil: _nil_to_json,
     ExNil: _nil_to_json,
+    NoValue: _nil_to_json,
+    RawValue: _raw_to_json,
     Struct: _struct_to_json,
     Array: _array_to_json,
 }
@@ -215,15 +226,30 @@ def _expect(what: str, key: str, payload: object) -> _Bad:
     return _Bad(f"{key} wants {what}, got {_describe(payload)}")
 
 
+# A number beyond an i4/int's bits (kept by the tolerant reading) comes back as its wide class.
+_WIDE: Final[dict[type[IntegerValue], type[IntegerValue]]] = {
+    I4: WideI4,
+    Int: WideInt,
+}
+
+
 def _int_from_json(cls: type[IntegerValue]) -> Callable[[str, object], Value]:
+    lo, hi = cls.min, cls.max
+    wide = _WIDE.get(cls, cls)
+
+    def make(number: int) -> Value:
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            return wide(number)
+        return cls(number)
+
     def decode(key: str, payload: object) -> Value:
         if type(payload) is int:
-            return cls(payload)
+            return make(payload)
         if isinstance(payload, str):
             text = payload.strip()
             digits = text[1:] if text[:1] in "+-" else text
             if digits.isascii() and digits.isdigit():
-                return cls(int(text))
+                return make(int(text))
             raise _Bad(f"{key} wants an integer, got the string {payload!r}")
         raise _expect("an integer", key, payload)
 
@@ -287,6 +313,14 @@ def _nil_from_json(cls: type[Nil]) -> Callable[[str, object], Value]:
     return decode
 
 
+def _raw_from_json(key: str, payload: object) -> Value:
+    if type(payload) is dict:
+        element, text, xml = payload.get("element"), payload.get("text", ""), payload.get("xml")
+        if isinstance(element, str) and isinstance(text, str) and isinstance(xml, str):
+            return RawValue(element, text, xml)
+    raise _expect('an object {"element", "text", "xml"}', key, payload)
+
+
 def _struct_from_json(key: str, payload: object) -> Value:
     if type(payload) is not dict:
         raise _expect("an object of members", key, payload)
@@ -334,6 +368,8 @@ _DECODERS: Final[dict[str, Callable[[str, object], Value]]] = {
     "ex:serializable": _bytes_from_json(ExSerializable),
     "nil": _nil_from_json(Nil),
     "ex:nil": _nil_from_json(ExNil),
+    "novalue": _nil_from_json(NoValue),
+    "raw": _raw_from_json,
     "struct": _struct_from_json,
     "array": _array_from_json,
 }

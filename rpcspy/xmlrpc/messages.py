@@ -45,6 +45,12 @@ class Fault:
     string: str
     value: Struct
 
+    @property
+    def wire_code(self) -> Value | None:
+        """The faultCode as it came: an integer value, or what a non-conformant peer sent
+        (``String("Client")``) when ``code`` had to be worked out from it (0 if no number)."""
+        return self.value.get("faultCode")
+
     @classmethod
     def make(cls, code: int, string: str) -> Fault:
         """A fault with the standard two members (``faultCode`` int, ``faultString`` string)."""

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import Final
 
 from rpcspy.xmlrpc._fault import fault_from_struct, is_fault_string
+from rpcspy.xmlrpc._paths import member_segment
 from rpcspy.xmlrpc.errors import BadValue
+from rpcspy.xmlrpc.findings import Finding
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import Array, Struct
 
@@ -26,11 +28,14 @@ def is_multicall(call: MethodCall) -> bool:
     return call.method == MULTICALL
 
 
-def expand_multicall(call: MethodCall) -> tuple[MethodCall, ...]:
+def expand_multicall(
+    call: MethodCall, *, findings: list[Finding] | None = None
+) -> tuple[MethodCall, ...]:
     """The calls inside a ``system.multicall``, in order.
 
     Raises ``BadValue`` naming the bad entry (``params[0][2].methodName``) when the params are not
-    one array of ``{methodName: string, params: array}`` structs.
+    one array of ``{methodName: string, params: array}`` structs. With a ``findings`` list, an
+    entry's members besides those two are ignored and noted (``multicall-extra-member``).
     """
     if not is_multicall(call):
         raise BadValue(f"not a {MULTICALL} call: {call.method!r}", path="methodName")
@@ -55,7 +60,16 @@ def expand_multicall(call: MethodCall) -> tuple[MethodCall, ...]:
             )
         extra = sorted(set(entry) - _ENTRY_MEMBERS)
         if extra:
-            raise BadValue(f"call #{i} has an unexpected member {extra[0]!r}", path=path)
+            if findings is None:
+                raise BadValue(f"call #{i} has an unexpected member {extra[0]!r}", path=path)
+            findings.extend(
+                Finding.make(
+                    "multicall-extra-member",
+                    f"call #{i} has an unexpected member {name!r}; ignored",
+                    path=path + member_segment(name),
+                )
+                for name in extra
+            )
         name = entry.get("methodName")
         params = entry.get("params")
         if name is None:
@@ -79,12 +93,16 @@ def expand_multicall(call: MethodCall) -> tuple[MethodCall, ...]:
 
 
 def pair_multicall(
-    calls: Sequence[MethodCall], response: MethodResponse
+    calls: Sequence[MethodCall],
+    response: MethodResponse,
+    *,
+    findings: list[Finding] | None = None,
 ) -> tuple[MethodResponse | Fault, ...]:
     """Each call's result from a ``system.multicall`` response, in the order of ``calls``.
 
     An entry ``[value]`` becomes a ``MethodResponse``, a fault struct a ``Fault``. Raises
-    ``BadValue`` naming the index when the counts differ or an entry is neither.
+    ``BadValue`` naming the index when the counts differ or an entry is neither. With a
+    ``findings`` list, fault structs are read tolerantly (see ``fault_from_struct``).
     """
     results = response.value
     if not isinstance(results, Array):
@@ -107,7 +125,7 @@ def pair_multicall(
                 )
             paired.append(MethodResponse(entry[0]))
         elif isinstance(entry, Struct):
-            paired.append(fault_from_struct(entry, path=path))
+            paired.append(fault_from_struct(entry, path=path, findings=findings))
         else:
             raise BadValue(
                 f"result #{i} must be [value] or a fault struct, not {type(entry).label}",

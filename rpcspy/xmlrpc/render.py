@@ -19,6 +19,7 @@ from rpcspy.xmlrpc.values import (
     ExDom,
     IntegerValue,
     Nil,
+    RawValue,
     String,
     Struct,
     Value,
@@ -65,7 +66,10 @@ def format_scalar(value: Value) -> str:
     if isinstance(value, Base64):
         return f"<{value.label} {len(value)} B>"
     if isinstance(value, Nil):
-        return "nil"
+        return "nil" if value.tag != "novalue" else "(none)"
+    if isinstance(value, RawValue):
+        xml = value.xml if len(value.xml) <= 60 else value.xml[:59] + _ELLIPSIS
+        return xml
     if isinstance(value, Struct):
         return f"{{{len(value)} members}}"
     if isinstance(value, Array):

@@ -39,10 +39,14 @@ __all__ = [
     "Int",
     "IntegerValue",
     "Nil",
+    "NoValue",
+    "RawValue",
     "String",
     "Struct",
     "UntypedString",
     "Value",
+    "WideI4",
+    "WideInt",
     "from_python",
     "parse_datetime",
     "to_python",
@@ -92,8 +96,8 @@ class I4(IntegerValue):
     __slots__ = ()
     tag = "i4"
     label = "i4"
-    min = -(1 << 31)
-    max = (1 << 31) - 1
+    min: ClassVar[int | None] = -(1 << 31)
+    max: ClassVar[int | None] = (1 << 31) - 1
 
 
 class Int(IntegerValue):
@@ -102,8 +106,8 @@ class Int(IntegerValue):
     __slots__ = ()
     tag = "int"
     label = "int"
-    min = -(1 << 31)
-    max = (1 << 31) - 1
+    min: ClassVar[int | None] = -(1 << 31)
+    max: ClassVar[int | None] = (1 << 31) - 1
 
 
 class I8(IntegerValue):
@@ -112,8 +116,28 @@ class I8(IntegerValue):
     __slots__ = ()
     tag = "i8"
     label = "i8"
-    min = -(1 << 63)
-    max = (1 << 63) - 1
+    min: ClassVar[int | None] = -(1 << 63)
+    max: ClassVar[int | None] = (1 << 63) - 1
+
+
+class WideI4(I4):
+    """An ``<i4>`` whose number does not fit 32 bits, as some peers send (tolerant reading only).
+
+    It keeps both the number and the ``i4`` tag, so it re-encodes as it came; the strict decoder
+    and ``I4`` itself refuse such a number.
+    """
+
+    __slots__ = ()
+    min = None
+    max = None
+
+
+class WideInt(Int):
+    """An ``<int>`` whose number does not fit 32 bits (tolerant reading only); see ``WideI4``."""
+
+    __slots__ = ()
+    min = None
+    max = None
 
 
 class ExI1(IntegerValue):
@@ -391,6 +415,60 @@ class ExNil(Nil):
     label = "ex:nil"
 
 
+class NoValue(Nil):
+    """The missing result of a response whose ``<params>`` is empty (tolerant reading only).
+
+    A ``Nil`` to code that only asks "is there a value?"; it re-encodes as ``<params/>`` with no
+    ``<param>``, and cannot stand inside an array or struct.
+    """
+
+    __slots__ = ()
+    tag = "novalue"
+    label = "no value"
+
+
+# ---------------------------------------------------------------- kept as written
+
+
+class RawValue(_Typed):
+    """A value the tolerant reader kept as written: an unknown type element, or a known one
+    whose text is not valid for its type (``<int>abc</int>``, ``<dateTime.iso8601>yesterday``).
+
+    ``element`` is the type element's name as written (``foo``, ``ex:thing``, ``int``), ``text``
+    its text content, ``xml`` the element itself, serialized on its own; encoding writes ``xml``
+    back inside ``<value>``. Equal when the markup is equal.
+    """
+
+    __slots__ = ("element", "text", "xml")
+    tag = "raw"
+    label = "raw"
+
+    element: str
+    text: str
+    xml: str
+
+    def __init__(self, element: str, text: str, xml: str) -> None:
+        object.__setattr__(self, "element", element)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "xml", xml)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a RawValue is immutable")
+
+    def _base_eq(self, other: RawValue) -> bool:
+        return self.xml == other.xml
+
+    def __hash__(self) -> int:
+        return hash(("raw", self.xml))
+
+    def __repr__(self) -> str:
+        xml = self.xml if len(self.xml) <= 60 else self.xml[:60] + "…"
+        return f"RawValue({self.element!r}, {xml!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (type(self), (self.element, self.text, self.xml))
+
+
 # ---------------------------------------------------------------- containers
 
 
@@ -420,7 +498,18 @@ class Array(_Typed, list["Value"]):
         return f"Array({list.__repr__(self)})"
 
 
-Value = IntegerValue | Boolean | String | Double | ExBigDecimal | Base64 | Nil | Struct | Array
+Value = (
+    IntegerValue
+    | Boolean
+    | String
+    | Double
+    | ExBigDecimal
+    | Base64
+    | Nil
+    | Struct
+    | Array
+    | RawValue
+)
 
 #: Every concrete wire type, by tag. ``""`` is the untyped string.
 ALL_TYPES: Final[dict[str, type[Any]]] = {
@@ -513,6 +602,8 @@ def to_python(value: Value) -> object:
         return bytes(value)
     if isinstance(value, Nil):
         return None
+    if isinstance(value, RawValue):
+        return value.text
     if isinstance(value, Struct):
         return {k: to_python(v) for k, v in value.items()}
     if isinstance(value, Array):
