@@ -27,12 +27,13 @@ from tests.interop.livepeers import (
     lint_available,
     missing_peers,
     run_session,
-    sweep,
 )
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(600)]
 
-from deviations import analyze, stdlib_verdict  # noqa: E402  (sweep put peers/ on the path)
+# livepeers put tests/interop/peers on the path
+import sweep  # noqa: E402
+from deviations import analyze, stdlib_verdict  # noqa: E402
 
 MANIFEST = json.loads(
     (Path(__file__).resolve().parents[1] / "data" / "peers" / "manifest.json").read_text()
