@@ -131,6 +131,24 @@ server compiled against `libxmlrpc-core-c3-dev` by sweep.py. The C server
 registers no `crash` method (C has no exceptions), so its `server-crash` is an
 unknown-method fault.
 
+## The live suite
+
+`tests/interop/test_live_peers.py` (marker `interop`) runs the same peers,
+scripts and scenarios live, through a real `rpcspy proxy` instead of the relay:
+each installed variant as a client (its client -> proxy -> `rpcspy serve`) and
+as a server (the stdlib client's server scenarios and `TOLERANCE_BODIES` ->
+proxy -> its server). Each client runs straight, through the proxy and against
+`rpcspy mock` of the capture; then `rpcspy replay` re-sends the capture to the
+same server and `rpcspy lint` reads it. It checks that the answers through the
+proxy and from the mock equal the straight ones, that the capture holds as many
+exchanges as this manifest lists for the variant, that a body the stdlib
+accepts decodes with no `bad-value` and with a finding for each deviation that
+`deviations.py` spots and that is a finding rule, and that replay exits 0.
+Perl runs with `PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0` so a struct's members come
+in the same order in every run. A peer that is not installed skips, and the
+test session ends with one `INTEROP PEERS MISSING: ...` line;
+`scripts/install-peers.sh` installs them (`.ci/run` runs it before the suite).
+
 ## Rule ids
 
 From the decoder's list: `int-out-of-range` (`<i4>`/`<int>` outside 32 bits),

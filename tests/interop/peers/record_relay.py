@@ -176,9 +176,10 @@ class Relay:
                 except Closed as exc:
                     self.errors.append(f"no whole response: {exc}")
                     return
-                client.sendall(response)
+                # kept before the client has its answer: take() right after a call sees it
                 with self._lock:
                     self._exchanges.append((request, response))
+                client.sendall(response)
                 if self._on_exchange:
                     self._on_exchange(request, response)
                 if resp_closes or req_closes:
