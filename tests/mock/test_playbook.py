@@ -244,7 +244,8 @@ def test_closest_miss_prefers_a_wire_type_difference_over_a_value_difference() -
 
 
 def test_undecodable_requests_match_by_their_bytes_and_unrecorded_bodies_are_left_out() -> None:
-    body = _raw_call("echo", "<i4>99999999999</i4>")
+    # A struct member without a name: not decodable, strict or tolerant.
+    body = _raw_call("echo", "<struct><member><value><i4>1</i4></value></member></struct>")
     first = _raw_record(1, body, _FIVE)
     second = _raw_record(2, body, b"<html>later</html>")
     streamed = build_record(HttpMessage((), None), HttpMessage((), _FIVE), started=1.0, seq=3)

@@ -216,9 +216,12 @@ def test_the_bytes_rule_undoes_content_encodings_and_needs_the_same_status() -> 
     assert identical_answers(plain, zipped) and identical_answers(zipped, rezipped)
     outcome = compare(plain, zipped)
     assert outcome.verdict == "same" and not outcome.failing
-    # The same bytes under another status are another answer.
+    # The same bytes under another status are another answer: not identical, so an answer that
+    # does not decode (a DTD) is an error, while one that decodes is compared by its values.
     assert not identical_answers(plain, _exchange(STRING_FAULT, None, status=500))
-    assert compare(plain, _exchange(STRING_FAULT, None, status=500)).verdict == "error"
+    dtd = _exchange(WITH_DTD, None)
+    assert compare(dtd, _exchange(WITH_DTD, None, status=500)).verdict == "error"
+    assert compare(dtd, _exchange(WITH_DTD, None)).verdict == "same"
     # A corrupt gzip body is compared as it crossed the wire, and only so.
     broken = _exchange(b"\x1f\x8b not gzip", "gzip")
     assert identical_answers(broken, _exchange(b"\x1f\x8b not gzip", "gzip"))
