@@ -10,11 +10,11 @@ the part it points into (``params`` the client, ``result`` the server).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rpcspy.capture.record import CallRecord, RecordFinding
+from rpcspy.capture.record import FINDING_PLACES, CallRecord, RecordFinding
 from rpcspy.xmlrpc.findings import RULES, Severity
 
 __all__ = [
@@ -170,6 +170,16 @@ def _severity(finding: RecordFinding) -> Severity:
     return known.severity if known is not None else finding.severity
 
 
+def _undecodable(record: CallRecord) -> Iterator[RecordFinding]:
+    """A body that could not be decoded at all is the worst breach of the spec: each such problem
+    (its kind is a rule: ``malformed-xml``, ``unsafe-xml``, ``bad-value``) counts as an error."""
+    for p in record.problems:
+        if p.where in FINDING_PLACES and p.kind in RULES:
+            yield RecordFinding(
+                p.where, p.kind, "error", p.reason, p.line, p.column, p.path
+            )
+
+
 def build_report(
     records: Iterable[tuple[str, CallRecord]], report: LintReport | None = None
 ) -> LintReport:
@@ -187,11 +197,12 @@ def build_report(
                 peer = report.peers[(role, agent, address)] = PeerReport(role, agent, address)
             peer.calls += 1
             peers[role] = peer
-        if not record.findings:
+        findings = (*record.findings, *_undecodable(record))
+        if not findings:
             continue
         report.nonconformant_calls += 1
         counted: set[tuple[Role, str]] = set()
-        for finding in record.findings:
+        for finding in findings:
             role = _role_of(finding)
             peer = peers.get(role)
             if peer is None:  # a response-side finding without a response: cannot happen

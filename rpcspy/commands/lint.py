@@ -23,9 +23,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "and host, a server by its Server header and address. The rules are described in\n"
             "docs/conformance.md.\n"
             "\n"
-            "Exit status: 0 no error-severity finding (warnings only, or none); 1 some value\n"
-            "could not be decoded (error findings); 3 a capture could not be read; 4 corrupt\n"
-            "lines were skipped (the rest was reported)."
+            "A body that could not be decoded at all (malformed XML, a DTD, a value no reading\n"
+            "can keep) counts as an error finding of that kind, against the peer that wrote it.\n"
+            "\n"
+            "Exit status: 0 no error-severity finding (warnings only, or none); 1 some value or\n"
+            "body could not be decoded (error findings); 3 a capture could not be read; 4\n"
+            "corrupt lines were skipped (the rest was reported)."
         ),
         epilog=(
             "examples:\n"

@@ -341,6 +341,7 @@ REPLAY_NOISE = {
     "perl-xmlrpc-lite": [
         "no.such.method: fault.faultString",
         "system.multicall: result[*].faultString",
+        "system.multicall: fault.faultString",
     ],
 }
 

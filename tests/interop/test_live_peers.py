@@ -215,20 +215,7 @@ def test_replay_against_the_same_server_passes(session: Session) -> None:
     """``rpcspy replay`` of the capture against the unchanged server it was recorded from."""
     assert session.replay is not None
     out = session.replay.stdout + session.replay.stderr
-    if session.replay.returncode == 1 and _only_undecodable_answers_differ(out):
-        # issue 9: an answer the strict decoder refuses (a string faultCode) whose bytes differ
-        # from the recorded ones (a counter in its faultString, left out by --ignore) cannot be
-        # compared value by value until replay reads answers tolerantly.
-        pytest.xfail("replay cannot compare answers the strict decoder refuses (issue 9)")
     assert session.replay.returncode == 0, out
-
-
-def _only_undecodable_answers_differ(out: str) -> bool:
-    lines = [line for line in out.splitlines() if line.startswith("#")]
-    bad = [line for line in lines if "  same: " not in line]
-    return bool(bad) and all(
-        "error: " in line and "bad-value" in line and "answer bytes differ" in line for line in bad
-    )
 
 
 def test_mock_answers_every_recorded_call(session: Session) -> None:

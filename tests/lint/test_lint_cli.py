@@ -37,7 +37,8 @@ def peers_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def report(peers_capture: Path) -> dict[str, Any]:
     result = lint(peers_capture, "--json")
-    assert result.returncode == 0, result.stderr  # warnings only: every value decoded
+    # One body no reading can decode (PHP's "UTF-16" request is ASCII bytes): an error, so 1.
+    assert result.returncode == 1, result.stderr
     out: dict[str, Any] = json.loads(result.stdout)
     return out
 
@@ -101,16 +102,28 @@ def test_each_peer_breaks_the_rules_the_manifest_saw(report: dict[str, Any], var
 
 def test_text_report_and_totals(peers_capture: Path, report: dict[str, Any]) -> None:
     result = lint(peers_capture)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     records = list(read_capture(peers_capture))
     assert report["calls"] == len(records) == len(EXCHANGES)
-    assert report["findings"] == sum(len(r.findings) for r in records)
-    assert report["nonconformant_calls"] == sum(r.nonconformant for r in records)
-    assert (report["errors"], report["warnings"]) == (0, report["findings"])
+    # Every finding, and every body that could not be decoded at all (an error each).
+    undecodable = [
+        p
+        for r in records
+        for p in r.problems
+        if p.where != "capture" and p.kind in ("malformed-xml", "unsafe-xml", "bad-value")
+    ]
+    assert [(p.where, p.kind) for p in undecodable] == [("request", "malformed-xml")]
+    assert report["findings"] == sum(len(r.findings) for r in records) + 1
+    assert report["nonconformant_calls"] == sum(r.nonconformant for r in records) + 1
+    assert (report["errors"], report["warnings"]) == (1, report["findings"] - 1)
+    php = _peer(report, "client", "127.0.0.5")
+    assert [(r["rule"], r["severity"], r["calls"]) for r in php["rules"]] == [
+        ("malformed-xml", "error", 1)
+    ]
     assert lines[-1] == (
         f"{report['calls']} calls, {len(report['peers'])} peers; {report['findings']} findings "
-        f"(0 errors, {report['findings']} warnings) in {report['nonconformant_calls']} of them"
+        f"(1 error, {report['findings'] - 1} warnings) in {report['nonconformant_calls']} of them"
     )
     port = server_port("perl-xmlrpc-lite")
     at = lines.index(
@@ -127,7 +140,9 @@ def test_text_report_and_totals(peers_capture: Path, report: dict[str, Any]) -> 
         "calls",
     ]
     assert block[1].startswith("          e.g. #") and block[1].endswith(" at fault.faultCode")
-    assert "client php-xmlrpc-peer @ 127.0.0.5: 26 calls, conformant" in lines
+    at = lines.index("client php-xmlrpc-peer @ 127.0.0.5: 26 calls, 1 breaking the spec")
+    assert lines[at + 1].split() == ["error", "malformed-xml", "1", "finding", "in", "1", "call"]
+    assert lines[at + 2].strip().endswith("in the request")
 
 
 def test_error_findings_exit_1(tmp_path: Path) -> None:
