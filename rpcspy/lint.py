@@ -175,9 +175,7 @@ def _undecodable(record: CallRecord) -> Iterator[RecordFinding]:
     (its kind is a rule: ``malformed-xml``, ``unsafe-xml``, ``bad-value``) counts as an error."""
     for p in record.problems:
         if p.where in FINDING_PLACES and p.kind in RULES:
-            yield RecordFinding(
-                p.where, p.kind, "error", p.reason, p.line, p.column, p.path
-            )
+            yield RecordFinding(p.where, p.kind, "error", p.reason, p.line, p.column, p.path)
 
 
 def build_report(

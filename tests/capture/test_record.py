@@ -504,8 +504,7 @@ DTD_BOMB = (
         (
             500,
             # A value even the tolerant reading cannot keep: a fault that is not a struct.
-            b"<methodResponse><fault><value><string>oops</string></value></fault>"
-            b"</methodResponse>",
+            b"<methodResponse><fault><value><string>oops</string></value></fault></methodResponse>",
             "text/xml",
             None,
             "XML with the root element <methodResponse>",
