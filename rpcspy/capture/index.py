@@ -376,62 +376,86 @@ class CaptureIndex:
         With ``check``, the object is first checked with the reader's schema rules; an invalid
         one adds no row and its ``RecordError`` is returned.
         """
-        request = obj.get("request")
-        response = obj.get("response")
+        g = obj.get
+        request = g("request")
+        response = g("response")
         if type(request) is not dict or (response is not None and type(response) is not dict):
             return _verdict(obj)
         call = request.get("call")
         part: dict[str, Any] | None = None
+        both = False  # the response has both a fault and a result
         if response is not None:
             if "fault" in response:
                 part = {"fault": response["fault"]}
+                both = "result" in response
             elif "result" in response:
                 part = {"result": response["result"]}
-        subcalls = obj.get("subcalls") or []
-        text = orjson.dumps([call, part, subcalls])
+        subcalls = g("subcalls")
+        text = orjson.dumps([call, part, subcalls or []])
         memory = offset >= MEMORY_BIT
         known: _Content | RecordError | None = None if memory else self._memo.get(text)
         if known is None:
-            known = self._learn(text, call, part, subcalls, check=check, store=not memory)
-        if check and (isinstance(known, RecordError) or not _envelope_ok(obj)):
+            known = self._learn(text, call, part, subcalls or [], check=check, store=not memory)
+        started = g("started")
+        ended = g("ended")
+        client = g("client")
+        body = request.get("body")
+        answer = response.get("body") if response is not None else None
+        # The envelope (all but the messages): what differs from call to call is checked here,
+        # each time; the rest by ``_repeated_ok``, once per distinct JSON of it. Any doubt asks
+        # the schema itself (``_verdict``), for its verdict, reason and path.
+        if check and (
+            isinstance(known, RecordError)
+            or both
+            or not (type(started) is float or type(started) is int)
+            or not (ended is None or type(ended) is float or type(ended) is int)
+            or type(g("id")) is not str
+            or type(g("seq")) is not int
+            or type(subcalls) not in _LIST_OR_NONE
+            or (
+                client is not None
+                and not (
+                    type(client) is list
+                    and len(client) == 2
+                    and type(client[0]) is str
+                    and type(client[1]) is int
+                )
+            )
+            or not _body_ok(body)
+            or (answer is not None and not _body_ok(answer))
+            or not _repeated_verdict(obj, request, response)
+        ):
             error = _verdict(obj)  # the schema's own check: the reader's reason and path
             if error is not None:
                 return error
         if isinstance(known, RecordError):
             return known
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
-        if offset >= MEMORY_BIT:
+        if memory:
             text_off = MEMORY_BIT + len(self._memory_text)
             self._memory_text.append(text)
             text_len = len(text)
         if method_id < 0:
             # Without a decoded call the writer still names the method it read off the request.
-            method = obj.get("method")
+            method = g("method")
             method_id = self.methods.intern(method if type(method) is str else "")
-        problems = obj.get("problems")
-        error = obj.get("error")
-        if problems:
+        if g("problems"):
             flags |= F_PROBLEM
-        if error is not None:
+        if g("error") is not None:
             flags |= F_ERROR
         if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
             flags |= F_OK
-        row = len(batch)
-        if sub_methods:
-            batch.sub_methods[row] = sub_methods
-        if sub_faults:
-            batch.sub_faults[row] = sub_faults
-        started = obj["started"]
-        ended = obj.get("ended")
-        client = obj.get("client")
-        status = obj.get("status")
-        origin = obj.get("origin")
-        body = request.get("body")
+        if sub_methods or sub_faults:
+            row = len(batch)
+            if sub_methods:
+                batch.sub_methods[row] = sub_methods
+            if sub_faults:
+                batch.sub_faults[row] = sub_faults
+        status = g("status")
+        origin = g("origin")
         size = body.get("size", 0) if type(body) is dict else 0
-        if response is not None:
-            body = response.get("body")
-            if type(body) is dict:
-                size += body.get("size", 0)
+        if type(answer) is dict:
+            size += answer.get("size", 0)
         if client is None:
             client_id = self.clients.intern("-")
         elif type(client) is list and len(client) == 2 and type(client[1]) is int:
@@ -674,20 +698,65 @@ def _verdict(obj: dict[str, Any]) -> RecordError | None:
     return None
 
 
-def _envelope_ok(obj: dict[str, Any]) -> bool:
-    """True when the parts of a call line other than its messages certainly pass the schema's
-    rules (``record_from_json``); False means "ask ``record_from_json``", not "invalid"."""
+def _body_ok(body: Any) -> bool:
+    """A body the schema certainly takes (an object with its text as a string); False means "ask
+    the schema" (base64 bodies and anything odd go to the full check)."""
+    if type(body) is not dict:
+        return False
+    text = body.get("text", _EMPTY)
+    if type(text) is not str:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _repeated_verdict(obj: dict[str, Any], request: dict[str, Any], response: Any) -> bool:
+    """``_repeated_ok(obj)``, remembered by the exact JSON of what it looks at: those parts of a
+    call line mostly repeat from call to call (headers, encodings, server, problems ...)."""
     g = obj.get
-    v = g("ended")
-    if not (v is None or type(v) is float or type(v) is int):
-        return False
-    v = g("started")
-    if not (type(v) is float or type(v) is int):
-        return False
+    rg = request.get
+    try:
+        key = orjson.dumps(
+            (
+                g("scheme"),
+                g("host"),
+                g("port"),
+                g("path"),
+                g("status", 0),
+                g("error"),
+                g("origin"),
+                g("redacted"),
+                g("server"),
+                g("problems"),
+                rg("content_encoding"),
+                rg("headers", _EMPTY),
+                0
+                if response is None
+                else (response.get("content_encoding"), response.get("headers", _EMPTY)),
+            )
+        )
+    except orjson.JSONEncodeError:
+        return _repeated_ok(obj)
+    ok = _REPEATED.get(key)
+    if ok is None:
+        ok = _repeated_ok(obj)
+        if len(_REPEATED) >= 4096:
+            _REPEATED.clear()
+        _REPEATED[key] = ok
+    return ok
+
+
+def _repeated_ok(obj: dict[str, Any]) -> bool:
+    """True when the parts of a call line that mostly repeat from call to call certainly pass
+    the schema's rules (``record_from_json``); False means "ask the schema", not "invalid".
+    (``add_columns`` checks the rest of the envelope: times, ids, client, bodies.)"""
+    g = obj.get
     if not (
-        type(g("id")) is str
-        and type(g("seq")) is int
-        and type(g("scheme")) is str
+        type(g("scheme")) is str
         and type(g("host")) is str
         and type(g("port")) is int
         and type(g("path")) is str
@@ -695,15 +764,13 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
         and type(g("error")) in _STR_OR_NONE
         and type(g("origin")) in _STR_OR_NONE
         and type(g("redacted")) in _BOOL_OR_NONE
-        and type(g("subcalls")) in _LIST_OR_NONE
     ):
         return False
-    for key in ("client", "server"):
-        v = g(key)
-        if v is not None and not (
-            type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
-        ):
-            return False
+    v = g("server")
+    if v is not None and not (
+        type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
+    ):
+        return False
     request = obj["request"]
     response = g("response")
     for part in (request, response) if response is not None else (request,):
@@ -721,23 +788,6 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
                 and type(pair[1]) is str
             ):
                 return False
-        body = pg("body")
-        if body is None:
-            if part is request:
-                return False
-            continue
-        if type(body) is not dict:
-            return False
-        text = body.get("text", _EMPTY)
-        if type(text) is not str:
-            return False  # base64 bodies (and anything odd) go to the full check
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    if response is not None and "fault" in response and "result" in response:
-        return False
     problems = g("problems")
     if not problems:
         return problems is None or type(problems) is list
@@ -757,6 +807,8 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
     return True
 
 
+#: Verdicts of ``_repeated_ok`` by the JSON of what it looks at (bounded: cleared when full).
+_REPEATED: dict[bytes, bool] = {}
 _NONE: Final = type(None)
 _INT_OR_NONE: Final = frozenset({int, _NONE})
 _STR_OR_NONE: Final = frozenset({str, _NONE})
@@ -906,7 +958,7 @@ class IndexBuilder:
                 return
             result = None
             if worker.wait() == 0:
-                result = pickle.loads(out.read(0, os.fstat(out.fd).st_size))
+                result = read_part(out.fd)
             first_part = self.reader
             self.reader = CaptureReader(
                 self.path,
@@ -962,6 +1014,7 @@ class IndexBuilder:
         batch = Batch()
         last_flush = time.monotonic()
         add = index.add_columns
+        loads = orjson.loads
         copy = False  # gzip: lines are copied to a decompressed file for random access
 
         def flush() -> None:
@@ -1005,7 +1058,13 @@ class IndexBuilder:
             _lineno, offset, line = item
             if offset < skip_to:
                 continue  # gzip, resumed: this line is indexed already
-            obj = _call_object(reader, line)
+            try:  # the common case (a call line orjson reads) first: ``_call_object`` inline
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                obj = reader.call_object(line)
+            else:
+                if type(obj) is not dict or obj.get("type") != "call":
+                    obj = reader.call_object(line)
             if obj is None:
                 continue
             if copy:
@@ -1014,10 +1073,11 @@ class IndexBuilder:
             error = add(batch, obj, offset, len(line) - 1)
             if error is not None:
                 reader.record_problem(error)
+            pending = len(batch.rows)  # (the batch is sealed only when flushed)
             if (
-                (self._first and len(batch) >= 200)
-                or len(batch) >= 8192
-                or (len(batch) & 255 == 0 and time.monotonic() - last_flush > 0.2)
+                pending >= 8192
+                or (pending & 255 == 0 and time.monotonic() - last_flush > 0.2)
+                or (self._first and pending >= 200)
             ):
                 flush()
         if not final:
@@ -1056,25 +1116,32 @@ def index_part(
         reader.end_at(end)
         batch = Batch()
         add = index.add_columns
+        loads = orjson.loads
         for item in reader.lines():
             assert item is not None
             _lineno, offset, line = item
-            obj = _call_object(reader, line)
+            try:  # the common case (a call line orjson reads) first: ``_call_object`` inline
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                obj = reader.call_object(line)
+            else:
+                if type(obj) is not dict or obj.get("type") != "call":
+                    obj = reader.call_object(line)
             if obj is None:
                 continue
             error = add(batch, obj, offset, len(line) - 1)
             if error is not None:
                 reader.record_problem(error)
-            if len(batch) >= 8192:
+            if len(batch.rows) >= 8192:
                 index.append_batch(batch)
                 batch = Batch()
         index.append_batch(batch)
         # The last line may run past ``end`` (a torn one at the end of the file): see where
         # the reading stopped.
         return {
-            "cols": {name: getattr(index, name).tobytes() for name, _code in COLUMNS},
-            "flags": bytes(index.flags),
-            "origin": bytes(index.origin),
+            "cols": {name: getattr(index, name) for name, _code in COLUMNS},
+            "flags": index.flags,
+            "origin": index.origin,
             "sub_methods": index.sub_methods,
             "sub_faults": index.sub_faults,
             "methods": index.methods.names,
@@ -1090,6 +1157,37 @@ def index_part(
     finally:
         reader.close()
         index.close()
+
+
+def write_part(part: dict[str, Any], fd: int) -> None:
+    """Write what ``index_part`` found to the file ``fd``: its columns raw (no copy in memory),
+    after the rest pickled."""
+    with os.fdopen(fd, "wb") as f:
+        head = {k: v for k, v in part.items() if k not in ("cols", "flags", "origin")}
+        head["rows"] = len(part["flags"])
+        pickle.dump(head, f, protocol=pickle.HIGHEST_PROTOCOL)
+        for name, _code in COLUMNS:
+            part["cols"][name].tofile(f)
+        f.write(part["flags"])
+        f.write(part["origin"])
+
+
+def read_part(fd: int) -> dict[str, Any]:
+    """What ``write_part`` wrote to the file ``fd`` (read from its start; ``fd`` stays open)."""
+    with os.fdopen(os.dup(fd), "rb") as f:
+        f.seek(0)
+        part: dict[str, Any] = pickle.load(f)
+        rows = part["rows"]
+        part["cols"] = {}
+        for name, code in COLUMNS:
+            col = array(code)
+            col.fromfile(f, rows)
+            part["cols"][name] = col
+        part["flags"] = bytearray(f.read(rows))
+        part["origin"] = bytearray(f.read(rows))
+        if len(part["origin"]) != rows:
+            raise EOFError("the part's result is cut short")
+    return part
 
 
 def _merge_part(
@@ -1109,10 +1207,7 @@ def _merge_part(
         index.texts.append(chunk)
         at += len(chunk)
     batch = Batch()
-    for name, code in COLUMNS:
-        col = array(code)
-        col.frombytes(part["cols"][name])
-        batch.cols[name] = col
+    batch.cols = part.pop("cols")
 
     def remap(column: str, names: list[str], table: Interner) -> list[int]:
         ids = [table.intern(n) for n in names]
@@ -1124,9 +1219,10 @@ def _merge_part(
     remap("shape", part["shapes"], index.shapes)
     origins = [index.origins.intern(n) & 0xFF for n in part["origins"]]
     table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
-    batch.origin = bytearray(part["origin"]).translate(table)
-    batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
-    batch.flags = bytearray(part["flags"])
+    batch.origin = part.pop("origin").translate(table)
+    if base:
+        batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
+    batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
     problems.extend(
