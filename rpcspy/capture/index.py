@@ -25,6 +25,7 @@ only grow, and each batch is appended under a lock, so readers may use ``count``
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import os
 import pickle
@@ -96,6 +97,8 @@ _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: A flag kept while building a row only: the response decoded to a result.
 _RESULT: Final = 128
 
+#: Places sorted at a time by ``CaptureIndex.sort_rows`` before the runs are merged.
+_SORT_RUN: Final = 1 << 16
 #: Plain captures at least this big are indexed by two processes on first reading.
 PARALLEL_MIN_BYTES: Final = 64 << 20
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
@@ -553,17 +556,31 @@ class CaptureIndex:
     def sort_rows(self, rows: array[int], key: SortKey, *, reverse: bool = False) -> array[int]:
         """``rows`` ordered by a column (stable; ties keep row order).
 
-        Memory counts on a million rows: each row's key becomes one integer that also holds its
-        place in ``rows`` (``key << bits | place``), and only that list of integers is sorted,
-        with no key function (a key function would keep a second list, of key objects).
+        Memory counts on a million rows: each row's key becomes a 64-bit integer in the order of
+        the column (one ``array``), runs of ``_SORT_RUN`` places are sorted by it (only a run's
+        worth of Python objects at a time) and merged. The interpreter is not held for a whole
+        sort either, so a UI thread keeps running meanwhile.
         """
         n = len(rows)
-        keys: Iterable[int]
+        keys = self._order_keys(rows, key)
+        get = keys.__getitem__
+        runs = [
+            array("i", sorted(range(lo, min(lo + _SORT_RUN, n)), key=get, reverse=reverse))
+            for lo in range(0, n, _SORT_RUN)
+        ]
+        # ``heapq.merge`` is stable: on equal keys the earlier run (smaller places) comes first.
+        places: Iterable[int] = (
+            runs[0] if len(runs) == 1 else heapq.merge(*runs, key=get, reverse=reverse)
+        )
+        return array("i", map(rows.__getitem__, places))
+
+    def _order_keys(self, rows: array[int], key: SortKey) -> array[int]:
+        """A signed 64-bit integer per row of ``rows``, in the order ``sort_rows`` sorts by."""
         if key == "seq":
-            keys = map(self.seq.__getitem__, rows)
-        elif key == "size":
-            keys = map(self.size.__getitem__, rows)
-        elif key in ("time", "duration"):
+            return array("q", map(self.seq.__getitem__, rows))
+        if key == "size":  # unsigned: shift into the signed range
+            return array("q", map((-(1 << 63)).__add__, map(self.size.__getitem__, rows)))
+        if key in ("time", "duration"):
             if key == "time":
                 values = array("d", map(self.started.__getitem__, rows))
             else:  # no response (NaN) sorts as -1 ms: before every answered call
@@ -573,36 +590,27 @@ class CaptureIndex:
             bits = array("q")
             bits.frombytes(values.tobytes())
             del values
-            keys = map(_float_order, bits)
-        elif key in ("method", "client"):
+            return array("q", map(_float_order, bits))
+        if key in ("method", "client"):
             names = (self.methods if key == "method" else self.clients).names
-            rank = array("I", bytes(4 * len(names)))
+            rank = array("q", bytes(8 * len(names)))
             for place, i in enumerate(sorted(range(len(names)), key=names.__getitem__)):
                 rank[i] = place
-            keys = map(
-                rank.__getitem__,
-                map((self.method if key == "method" else self.client).__getitem__, rows),
-            )
-        elif key == "status":
+            ids = self.method if key == "method" else self.client
+            return array("q", map(rank.__getitem__, map(ids.__getitem__, rows)))
+        if key == "status":
+            # (error or problem, fault, fault code): the codes ranked among those present.
             flags, fault = self.flags, self.fault
-            keys = (
-                (((flags[r] & (F_ERROR | F_PROBLEM)) << 1 | (flags[r] & F_FAULT)) << 64) + fault[r]
-                for r in rows
+            codes = {c: i for i, c in enumerate(sorted(set(map(fault.__getitem__, rows))))}
+            bad = F_ERROR | F_PROBLEM
+            return array(
+                "q",
+                (
+                    (((flags[r] & bad) << 1 | (flags[r] & F_FAULT)) << 32) + codes[fault[r]]
+                    for r in rows
+                ),
             )
-        else:
-            raise ValueError(f"unknown sort key {key!r}")
-        shift = max(n - 1, 0).bit_length()
-        # Descending, ties must still keep row order: count places from the end.
-        places = range(n - 1, -1, -1) if reverse else range(n)
-        packed = [(k << shift) + p for k, p in zip(keys, places, strict=True)]
-        packed.sort(reverse=reverse)
-        mask = (1 << shift) - 1
-        found = map(mask.__and__, packed)
-        if reverse:
-            found = map((n - 1).__sub__, found)
-        out = array("i", map(rows.__getitem__, found))
-        del packed
-        return out
+        raise ValueError(f"unknown sort key {key!r}")
 
     def method_stats(self, rows: Iterable[int]) -> list[MethodStats]:
         """Count, faults and latency percentiles per method over ``rows``."""
@@ -652,8 +660,8 @@ _LOW63: Final = (1 << 63) - 1
 
 
 def _float_order(bits: int) -> int:
-    """An integer in the order of the float whose IEEE bits (as a signed 64-bit integer) these
-    are; -0.0 and 0.0 give the same one, as they compare equal."""
+    """A signed 64-bit integer in the order of the float whose IEEE bits (as a signed 64-bit
+    integer) these are; -0.0 and 0.0 give the same one, as they compare equal."""
     return (bits ^ _LOW63) + 1 if bits < 0 else bits
 
 

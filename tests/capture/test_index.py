@@ -274,9 +274,17 @@ def test_gzip_file_bytes_are_not_the_text(tmp_path: Path) -> None:
     indexer.close()
 
 
-def test_sort_rows_orders_like_sorted_with_a_key() -> None:
-    """The packed-integer sort agrees with ``sorted(rows, key=...)`` on every key, both ways:
-    ties (many), no response (NaN: -1 ms), negative and zero values, -0.0, and a row subset."""
+@pytest.mark.parametrize("run", [None, 64, 7])
+def test_sort_rows_orders_like_sorted_with_a_key(
+    run: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sort by 64-bit keys, in merged runs, agrees with ``sorted(rows, key=...)`` on every
+    key, both ways: ties (many), no response (NaN: -1 ms), negative and zero values, -0.0, the
+    extremes of each column, and a row subset; in one run and in many."""
+    from rpcspy.capture import index as index_module
+
+    if run is not None:
+        monkeypatch.setattr(index_module, "_SORT_RUN", run)
     import math
     import random
     from array import array
