@@ -686,17 +686,6 @@ def _skeleton(v: Any) -> Any:
 # ---------------------------------------------------------------- fast envelope check
 
 
-def _call_object(reader: CaptureReader, line: bytes) -> dict[str, Any] | None:
-    """``reader.call_object(line)``, with the common case (a call line orjson reads) first."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return reader.call_object(line)
-    if type(obj) is dict and obj.get("type") == "call":
-        return obj
-    return reader.call_object(line)  # anything else: the reader says what it is
-
-
 def _verdict(obj: dict[str, Any]) -> RecordError | None:
     """The schema's own verdict on a call line: None when it is a valid record."""
     try:
@@ -1066,7 +1055,7 @@ class IndexBuilder:
             _lineno, offset, line = item
             if offset < skip_to:
                 continue  # gzip, resumed: this line is indexed already
-            try:  # the common case (a call line orjson reads) first: ``_call_object`` inline
+            try:  # the common case first: a call line orjson reads; anything else, the reader says
                 obj = loads(line)
             except orjson.JSONDecodeError:
                 obj = reader.call_object(line)
@@ -1128,7 +1117,7 @@ def index_part(
         for item in reader.lines():
             assert item is not None
             _lineno, offset, line = item
-            try:  # the common case (a call line orjson reads) first: ``_call_object`` inline
+            try:  # the common case first: a call line orjson reads; anything else, the reader says
                 obj = loads(line)
             except orjson.JSONDecodeError:
                 obj = reader.call_object(line)
