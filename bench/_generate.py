@@ -22,7 +22,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rpcspy.capture import CallRecord, build_record  # noqa: E402
+from rpcspy.capture import CallRecord, HttpMessage, build_record  # noqa: E402
 from rpcspy.capture.schema import dumps_line, make_header, record_to_json  # noqa: E402
 
 __all__ = ["generate", "templates"]
@@ -77,7 +77,25 @@ def _exchange(
             raw_response = xmlrpc.client.dumps(
                 (result,), methodresponse=True, allow_none=True
             ).encode()
+    request = HttpMessage(
+        (
+            ("Host", "10.0.0.1:8000"),
+            ("User-Agent", "Python-xmlrpc/3.12"),
+            ("Content-Type", "text/xml"),
+            ("Content-Length", str(len(body))),
+        ),
+        body,
+    )
+    response = (
+        None
+        if error
+        else HttpMessage(
+            (("Server", "BaseHTTP/0.6 Python/3.12"), ("Content-Type", "text/xml")), raw_response
+        )
+    )
     return build_record(
+        request,
+        response,
         started=T0,
         ended=None if error else T0 + 0.002,
         client=("10.0.0.7", 40000),
@@ -87,17 +105,6 @@ def _exchange(
         port=8000,
         path="/RPC2",
         status=None if error else 200,
-        request_headers=(
-            ("Host", "10.0.0.1:8000"),
-            ("User-Agent", "Python-xmlrpc/3.12"),
-            ("Content-Type", "text/xml"),
-            ("Content-Length", str(len(body))),
-        ),
-        response_headers=()
-        if error
-        else (("Server", "BaseHTTP/0.6 Python/3.12"), ("Content-Type", "text/xml")),
-        request_body=body,
-        response_body=raw_response,
         error=error,
         seq=seq,
     )

@@ -1,14 +1,13 @@
 """``python -m rpcspy.capture._part PATH START END MAX_LINE TEXTS_FD OUT_FD``: the helper process
 of a first reading in two halves (``rpcspy.capture.index.IndexBuilder``).
 
-It runs ``index_part`` and pickles its result to the file ``OUT_FD``. It ends at once when its
-stdin ends: the process that started it is gone, however it ended.
+It runs ``index_part`` and writes its result to the file ``OUT_FD`` (``write_part``). It ends at
+once when its stdin ends: the process that started it is gone, however it ended.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import threading
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     """Index one part; the exit code says whether the result was written."""
-    from rpcspy.capture.index import index_part
+    from rpcspy.capture.index import index_part, write_part
 
     def watch_parent() -> None:
         sys.stdin.buffer.read()
@@ -25,8 +24,7 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=watch_parent, daemon=True).start()
     path, start, end, max_line, texts_fd, out_fd = argv
     result = index_part(Path(path), int(start), int(end), int(max_line), int(texts_fd))
-    with os.fdopen(int(out_fd), "wb") as f:
-        pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+    write_part(result, int(out_fd))
     return 0
 
 

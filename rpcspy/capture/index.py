@@ -25,6 +25,7 @@ only grow, and each batch is appended under a lock, so readers may use ``count``
 from __future__ import annotations
 
 import contextlib
+import heapq
 import math
 import os
 import pickle
@@ -96,6 +97,8 @@ _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: A flag kept while building a row only: the response decoded to a result.
 _RESULT: Final = 128
 
+#: Places sorted at a time by ``CaptureIndex.sort_rows`` before the runs are merged.
+_SORT_RUN: Final = 1 << 16
 #: Plain captures at least this big are indexed by two processes on first reading.
 PARALLEL_MIN_BYTES: Final = 64 << 20
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
@@ -106,8 +109,13 @@ SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "c
 
 @dataclass(slots=True)
 class Batch:
-    """Columns for a run of new rows, built without the lock and appended in one step."""
+    """Columns for a run of new rows, built without the lock and appended in one step.
 
+    ``add_columns`` appends each row as one tuple to ``rows`` (the values of ``COLUMNS``, then
+    flags and origin): one append per call instead of fifteen. ``seal`` turns them into columns.
+    """
+
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
     cols: dict[str, array[Any]] = field(
         default_factory=lambda: {name: array(code) for name, code in COLUMNS}
     )
@@ -117,7 +125,18 @@ class Batch:
     sub_faults: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.flags)
+        return len(self.flags) + len(self.rows)
+
+    def seal(self) -> None:
+        """Move the pending ``rows`` into the columns."""
+        if not self.rows:
+            return
+        columns = list(zip(*self.rows, strict=True))
+        self.rows = []
+        for (name, _code), values in zip(COLUMNS, columns, strict=False):
+            self.cols[name].extend(values)
+        self.flags.extend(columns[-2])
+        self.origin.extend(columns[-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +213,8 @@ class CaptureIndex:
         #: Bumped on every append; views compare it to know when to refresh.
         self.version = 0
         self._memo: dict[bytes, _Content] = {}
+        #: ``(host, port)`` of a client to its id in ``clients``.
+        self._client_ids: dict[tuple[Any, int], int] = {}
 
     # ------------------------------------------------------------ rows
 
@@ -238,6 +259,7 @@ class CaptureIndex:
         self.clients = Interner(saved.clients)
         self.origins = Interner(saved.origins)
         self.shapes = Interner(saved.shapes)
+        self._client_ids.clear()
         self.sub_methods = dict(saved.sub_methods)
         self.sub_faults = dict(saved.sub_faults)
         self.faults = saved.faults
@@ -263,6 +285,7 @@ class CaptureIndex:
         """Append a batch of rows built by ``add_columns``."""
         if not len(batch):
             return
+        batch.seal()
         with self._lock:
             base = self.count
             for name, _code in COLUMNS:
@@ -356,80 +379,117 @@ class CaptureIndex:
         With ``check``, the object is first checked with the reader's schema rules; an invalid
         one adds no row and its ``RecordError`` is returned.
         """
-        request = obj.get("request")
-        response = obj.get("response")
+        g = obj.get
+        request = g("request")
+        response = g("response")
         if type(request) is not dict or (response is not None and type(response) is not dict):
             return _verdict(obj)
         call = request.get("call")
         part: dict[str, Any] | None = None
+        both = False  # the response has both a fault and a result
         if response is not None:
             if "fault" in response:
                 part = {"fault": response["fault"]}
+                both = "result" in response
             elif "result" in response:
                 part = {"result": response["result"]}
-        subcalls = obj.get("subcalls") or []
-        text = orjson.dumps([call, part, subcalls])
+        subcalls = g("subcalls")
+        text = orjson.dumps([call, part, subcalls or []])
         memory = offset >= MEMORY_BIT
         known: _Content | RecordError | None = None if memory else self._memo.get(text)
         if known is None:
-            known = self._learn(text, call, part, subcalls, check=check, store=not memory)
-        if check and (isinstance(known, RecordError) or not _envelope_ok(obj)):
+            known = self._learn(text, call, part, subcalls or [], check=check, store=not memory)
+        started = g("started")
+        ended = g("ended")
+        client = g("client")
+        body = request.get("body")
+        answer = response.get("body") if response is not None else None
+        # The envelope (all but the messages): what differs from call to call is checked here,
+        # each time; the rest by ``_repeated_ok``, once per distinct JSON of it. Any doubt asks
+        # the schema itself (``_verdict``), for its verdict, reason and path.
+        if check and (
+            isinstance(known, RecordError)
+            or both
+            or not (type(started) is float or type(started) is int)
+            or not (ended is None or type(ended) is float or type(ended) is int)
+            or type(g("id")) is not str
+            or type(g("seq")) is not int
+            or type(subcalls) not in _LIST_OR_NONE
+            or (
+                client is not None
+                and not (
+                    type(client) is list
+                    and len(client) == 2
+                    and type(client[0]) is str
+                    and type(client[1]) is int
+                )
+            )
+            or not _body_ok(body)
+            or (answer is not None and not _body_ok(answer))
+            or not _repeated_verdict(obj, request, response)
+        ):
             error = _verdict(obj)  # the schema's own check: the reader's reason and path
             if error is not None:
                 return error
         if isinstance(known, RecordError):
             return known
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
-        if offset >= MEMORY_BIT:
+        if memory:
             text_off = MEMORY_BIT + len(self._memory_text)
             self._memory_text.append(text)
             text_len = len(text)
         if method_id < 0:
             # Without a decoded call the writer still names the method it read off the request.
-            method = obj.get("method")
+            method = g("method")
             method_id = self.methods.intern(method if type(method) is str else "")
-        problems = obj.get("problems")
-        error = obj.get("error")
-        if problems:
+        if g("problems"):
             flags |= F_PROBLEM
-        if error is not None:
+        if g("error") is not None:
             flags |= F_ERROR
         if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
             flags |= F_OK
-        row = len(batch.flags)
-        if sub_methods:
-            batch.sub_methods[row] = sub_methods
-        if sub_faults:
-            batch.sub_faults[row] = sub_faults
-        started = obj["started"]
-        ended = obj.get("ended")
-        client = obj.get("client")
-        status = obj.get("status")
-        origin = obj.get("origin")
-        body = request.get("body")
+        if sub_methods or sub_faults:
+            row = len(batch)
+            if sub_methods:
+                batch.sub_methods[row] = sub_methods
+            if sub_faults:
+                batch.sub_faults[row] = sub_faults
+        status = g("status")
+        origin = g("origin")
         size = body.get("size", 0) if type(body) is dict else 0
-        if response is not None:
-            body = response.get("body")
-            if type(body) is dict:
-                size += body.get("size", 0)
-        c = batch.cols
-        c["offsets"].append(offset)
-        c["lengths"].append(length)
-        c["seq"].append(obj["seq"])
-        c["started"].append(started)
-        c["duration"].append((ended - started) * 1000.0 if ended is not None else math.nan)
-        c["fault"].append(fault)
-        c["method"].append(method_id)
-        c["client"].append(
-            self.clients.intern(f"{client[0]}:{client[1]}" if client is not None else "-")
+        if type(answer) is dict:
+            size += answer.get("size", 0)
+        if client is None:
+            client_id = self.clients.intern("-")
+        elif type(client) is list and len(client) == 2 and type(client[1]) is int:
+            key = (client[0], client[1])
+            client_id = self._client_ids.get(key, -1)
+            if client_id < 0:
+                client_id = self._client_ids[key] = self.clients.intern(f"{key[0]}:{key[1]}")
+        else:
+            client_id = self.clients.intern(f"{client[0]}:{client[1]}")
+        origin_id = self.origins.ids.get(origin if origin is not None else "proxy", -1)
+        if origin_id < 0:
+            origin_id = self.origins.intern(origin if origin is not None else "proxy")
+        batch.rows.append(
+            (
+                offset,
+                length,
+                obj["seq"],
+                started,
+                (ended - started) * 1000.0 if ended is not None else math.nan,
+                fault,
+                method_id,
+                client_id,
+                size if type(size) is int and size >= 0 else 0,
+                status if status is not None and 0 <= status < 65536 else 0,
+                shape_id,
+                text_off,
+                text_len,
+                flags & 0x7F,
+                origin_id & 0xFF,
+            )
         )
-        c["size"].append(size if type(size) is int and size >= 0 else 0)
-        c["status"].append(status if status is not None and 0 <= status < 65536 else 0)
-        c["shape"].append(shape_id)
-        c["text_off"].append(text_off)
-        c["text_len"].append(text_len)
-        batch.flags.append(flags & 0x7F)
-        batch.origin.append(self.origins.intern(origin if origin is not None else "proxy") & 0xFF)
         return None
 
     def _learn(
@@ -494,34 +554,63 @@ class CaptureIndex:
     # ------------------------------------------------------------ sorting and stats
 
     def sort_rows(self, rows: array[int], key: SortKey, *, reverse: bool = False) -> array[int]:
-        """``rows`` ordered by a column (stable; ties keep row order)."""
-        column: Callable[[int], Any]
+        """``rows`` ordered by a column (stable; ties keep row order).
+
+        Memory counts on a million rows: each row's key becomes a 64-bit integer in the order of
+        the column (one ``array``), runs of ``_SORT_RUN`` places are sorted by it (only a run's
+        worth of Python objects at a time) and merged. The interpreter is not held for a whole
+        sort either, so a UI thread keeps running meanwhile.
+        """
+        n = len(rows)
+        keys = self._order_keys(rows, key)
+        get = keys.__getitem__
+        runs = [
+            array("i", sorted(range(lo, min(lo + _SORT_RUN, n)), key=get, reverse=reverse))
+            for lo in range(0, n, _SORT_RUN)
+        ]
+        # ``heapq.merge`` is stable: on equal keys the earlier run (smaller places) comes first.
+        places: Iterable[int] = (
+            runs[0] if len(runs) == 1 else heapq.merge(*runs, key=get, reverse=reverse)
+        )
+        return array("i", map(rows.__getitem__, places))
+
+    def _order_keys(self, rows: array[int], key: SortKey) -> array[int]:
+        """A signed 64-bit integer per row of ``rows``, in the order ``sort_rows`` sorts by."""
         if key == "seq":
-            column = self.seq.__getitem__
-        elif key == "time":
-            column = self.started.__getitem__
-        elif key == "duration":
-            dur = self.duration
-
-            def column(r: int) -> object:
-                d = dur[r]
-                return -1.0 if d != d else d
-
-        elif key == "size":
-            column = self.size.__getitem__
-        elif key in ("method", "client"):
+            return array("q", map(self.seq.__getitem__, rows))
+        if key == "size":  # unsigned: shift into the signed range
+            return array("q", map((-(1 << 63)).__add__, map(self.size.__getitem__, rows)))
+        if key in ("time", "duration"):
+            if key == "time":
+                values = array("d", map(self.started.__getitem__, rows))
+            else:  # no response (NaN) sorts as -1 ms: before every answered call
+                values = array(
+                    "d", (-1.0 if d != d else d for d in map(self.duration.__getitem__, rows))
+                )
+            bits = array("q")
+            bits.frombytes(values.tobytes())
+            del values
+            return array("q", map(_float_order, bits))
+        if key in ("method", "client"):
             names = (self.methods if key == "method" else self.clients).names
-            order = {
-                i: rank for rank, i in enumerate(sorted(range(len(names)), key=names.__getitem__))
-            }
+            rank = array("q", bytes(8 * len(names)))
+            for place, i in enumerate(sorted(range(len(names)), key=names.__getitem__)):
+                rank[i] = place
             ids = self.method if key == "method" else self.client
-            column = lambda r: order[ids[r]]  # noqa: E731
-        elif key == "status":
+            return array("q", map(rank.__getitem__, map(ids.__getitem__, rows)))
+        if key == "status":
+            # (error or problem, fault, fault code): the codes ranked among those present.
             flags, fault = self.flags, self.fault
-            column = lambda r: (flags[r] & (F_ERROR | F_PROBLEM), flags[r] & F_FAULT, fault[r])  # noqa: E731
-        else:
-            raise ValueError(f"unknown sort key {key!r}")
-        return array("i", sorted(rows, key=column, reverse=reverse))  # type: ignore[arg-type]
+            codes = {c: i for i, c in enumerate(sorted(set(map(fault.__getitem__, rows))))}
+            bad = F_ERROR | F_PROBLEM
+            return array(
+                "q",
+                (
+                    (((flags[r] & bad) << 1 | (flags[r] & F_FAULT)) << 32) + codes[fault[r]]
+                    for r in rows
+                ),
+            )
+        raise ValueError(f"unknown sort key {key!r}")
 
     def method_stats(self, rows: Iterable[int]) -> list[MethodStats]:
         """Count, faults and latency percentiles per method over ``rows``."""
@@ -567,6 +656,15 @@ FAULTY_TABLE: Final = _flag_table(F_FAULT | F_SUBFAULT)
 BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
 
 
+_LOW63: Final = (1 << 63) - 1
+
+
+def _float_order(bits: int) -> int:
+    """A signed 64-bit integer in the order of the float whose IEEE bits (as a signed 64-bit
+    integer) these are; -0.0 and 0.0 give the same one, as they compare equal."""
+    return (bits ^ _LOW63) + 1 if bits < 0 else bits
+
+
 def _skeleton(v: Any) -> Any:
     """The shape of a messages JSON value: wire types and structure, values taken out."""
     if isinstance(v, list):
@@ -588,17 +686,6 @@ def _skeleton(v: Any) -> Any:
 # ---------------------------------------------------------------- fast envelope check
 
 
-def _call_object(reader: CaptureReader, line: bytes) -> dict[str, Any] | None:
-    """``reader.call_object(line)``, with the common case (a call line orjson reads) first."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return reader.call_object(line)
-    if type(obj) is dict and obj.get("type") == "call":
-        return obj
-    return reader.call_object(line)  # anything else: the reader says what it is
-
-
 def _verdict(obj: dict[str, Any]) -> RecordError | None:
     """The schema's own verdict on a call line: None when it is a valid record."""
     try:
@@ -608,20 +695,65 @@ def _verdict(obj: dict[str, Any]) -> RecordError | None:
     return None
 
 
-def _envelope_ok(obj: dict[str, Any]) -> bool:
-    """True when the parts of a call line other than its messages certainly pass the schema's
-    rules (``record_from_json``); False means "ask ``record_from_json``", not "invalid"."""
+def _body_ok(body: Any) -> bool:
+    """A body the schema certainly takes (an object with its text as a string); False means "ask
+    the schema" (base64 bodies and anything odd go to the full check)."""
+    if type(body) is not dict:
+        return False
+    text = body.get("text", _EMPTY)
+    if type(text) is not str:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
+def _repeated_verdict(obj: dict[str, Any], request: dict[str, Any], response: Any) -> bool:
+    """``_repeated_ok(obj)``, remembered by the exact JSON of what it looks at: those parts of a
+    call line mostly repeat from call to call (headers, encodings, server, problems ...)."""
     g = obj.get
-    v = g("ended")
-    if not (v is None or type(v) is float or type(v) is int):
-        return False
-    v = g("started")
-    if not (type(v) is float or type(v) is int):
-        return False
+    rg = request.get
+    try:
+        key = orjson.dumps(
+            (
+                g("scheme"),
+                g("host"),
+                g("port"),
+                g("path"),
+                g("status", 0),
+                g("error"),
+                g("origin"),
+                g("redacted"),
+                g("server"),
+                g("problems"),
+                rg("content_encoding"),
+                rg("headers", _EMPTY),
+                0
+                if response is None
+                else (response.get("content_encoding"), response.get("headers", _EMPTY)),
+            )
+        )
+    except orjson.JSONEncodeError:
+        return _repeated_ok(obj)
+    ok = _REPEATED.get(key)
+    if ok is None:
+        ok = _repeated_ok(obj)
+        if len(_REPEATED) >= 4096:
+            _REPEATED.clear()
+        _REPEATED[key] = ok
+    return ok
+
+
+def _repeated_ok(obj: dict[str, Any]) -> bool:
+    """True when the parts of a call line that mostly repeat from call to call certainly pass
+    the schema's rules (``record_from_json``); False means "ask the schema", not "invalid".
+    (``add_columns`` checks the rest of the envelope: times, ids, client, bodies.)"""
+    g = obj.get
     if not (
-        type(g("id")) is str
-        and type(g("seq")) is int
-        and type(g("scheme")) is str
+        type(g("scheme")) is str
         and type(g("host")) is str
         and type(g("port")) is int
         and type(g("path")) is str
@@ -629,15 +761,13 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
         and type(g("error")) in _STR_OR_NONE
         and type(g("origin")) in _STR_OR_NONE
         and type(g("redacted")) in _BOOL_OR_NONE
-        and type(g("subcalls")) in _LIST_OR_NONE
     ):
         return False
-    for key in ("client", "server"):
-        v = g(key)
-        if v is not None and not (
-            type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
-        ):
-            return False
+    v = g("server")
+    if v is not None and not (
+        type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
+    ):
+        return False
     request = obj["request"]
     response = g("response")
     for part in (request, response) if response is not None else (request,):
@@ -655,23 +785,6 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
                 and type(pair[1]) is str
             ):
                 return False
-        body = pg("body")
-        if body is None:
-            if part is request:
-                return False
-            continue
-        if type(body) is not dict:
-            return False
-        text = body.get("text", _EMPTY)
-        if type(text) is not str:
-            return False  # base64 bodies (and anything odd) go to the full check
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    if response is not None and "fault" in response and "result" in response:
-        return False
     problems = g("problems")
     if not problems:
         return problems is None or type(problems) is list
@@ -691,6 +804,8 @@ def _envelope_ok(obj: dict[str, Any]) -> bool:
     return True
 
 
+#: Verdicts of ``_repeated_ok`` by the JSON of what it looks at (bounded: cleared when full).
+_REPEATED: dict[bytes, bool] = {}
 _NONE: Final = type(None)
 _INT_OR_NONE: Final = frozenset({int, _NONE})
 _STR_OR_NONE: Final = frozenset({str, _NONE})
@@ -840,7 +955,7 @@ class IndexBuilder:
                 return
             result = None
             if worker.wait() == 0:
-                result = pickle.loads(out.read(0, os.fstat(out.fd).st_size))
+                result = read_part(out.fd)
             first_part = self.reader
             self.reader = CaptureReader(
                 self.path,
@@ -896,6 +1011,7 @@ class IndexBuilder:
         batch = Batch()
         last_flush = time.monotonic()
         add = index.add_columns
+        loads = orjson.loads
         copy = False  # gzip: lines are copied to a decompressed file for random access
 
         def flush() -> None:
@@ -939,7 +1055,13 @@ class IndexBuilder:
             _lineno, offset, line = item
             if offset < skip_to:
                 continue  # gzip, resumed: this line is indexed already
-            obj = _call_object(reader, line)
+            try:  # the common case first: a call line orjson reads; anything else, the reader says
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                obj = reader.call_object(line)
+            else:
+                if type(obj) is not dict or obj.get("type") != "call":
+                    obj = reader.call_object(line)
             if obj is None:
                 continue
             if copy:
@@ -948,10 +1070,11 @@ class IndexBuilder:
             error = add(batch, obj, offset, len(line) - 1)
             if error is not None:
                 reader.record_problem(error)
+            pending = len(batch.rows)  # (the batch is sealed only when flushed)
             if (
-                (self._first and len(batch) >= 200)
-                or len(batch) >= 8192
-                or (len(batch) & 255 == 0 and time.monotonic() - last_flush > 0.2)
+                pending >= 8192
+                or (pending & 255 == 0 and time.monotonic() - last_flush > 0.2)
+                or (self._first and pending >= 200)
             ):
                 flush()
         if not final:
@@ -990,23 +1113,34 @@ def index_part(
         reader.end_at(end)
         batch = Batch()
         add = index.add_columns
+        loads = orjson.loads
         for item in reader.lines():
             assert item is not None
             _lineno, offset, line = item
-            obj = _call_object(reader, line)
+            try:  # the common case first: a call line orjson reads; anything else, the reader says
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                obj = reader.call_object(line)
+            else:
+                if type(obj) is not dict or obj.get("type") != "call":
+                    obj = reader.call_object(line)
             if obj is None:
                 continue
             error = add(batch, obj, offset, len(line) - 1)
             if error is not None:
                 reader.record_problem(error)
+            if len(batch.rows) >= 8192:
+                index.append_batch(batch)
+                batch = Batch()
+        index.append_batch(batch)
         # The last line may run past ``end`` (a torn one at the end of the file): see where
         # the reading stopped.
         return {
-            "cols": {name: batch.cols[name].tobytes() for name, _code in COLUMNS},
-            "flags": bytes(batch.flags),
-            "origin": bytes(batch.origin),
-            "sub_methods": batch.sub_methods,
-            "sub_faults": batch.sub_faults,
+            "cols": {name: getattr(index, name) for name, _code in COLUMNS},
+            "flags": index.flags,
+            "origin": index.origin,
+            "sub_methods": index.sub_methods,
+            "sub_faults": index.sub_faults,
             "methods": index.methods.names,
             "clients": index.clients.names,
             "origins": index.origins.names,
@@ -1020,6 +1154,37 @@ def index_part(
     finally:
         reader.close()
         index.close()
+
+
+def write_part(part: dict[str, Any], fd: int) -> None:
+    """Write what ``index_part`` found to the file ``fd``: its columns raw (no copy in memory),
+    after the rest pickled."""
+    with os.fdopen(fd, "wb") as f:
+        head = {k: v for k, v in part.items() if k not in ("cols", "flags", "origin")}
+        head["rows"] = len(part["flags"])
+        pickle.dump(head, f, protocol=pickle.HIGHEST_PROTOCOL)
+        for name, _code in COLUMNS:
+            part["cols"][name].tofile(f)
+        f.write(part["flags"])
+        f.write(part["origin"])
+
+
+def read_part(fd: int) -> dict[str, Any]:
+    """What ``write_part`` wrote to the file ``fd`` (read from its start; ``fd`` stays open)."""
+    with os.fdopen(os.dup(fd), "rb") as f:
+        f.seek(0)
+        part: dict[str, Any] = pickle.load(f)
+        rows = part["rows"]
+        part["cols"] = {}
+        for name, code in COLUMNS:
+            col = array(code)
+            col.fromfile(f, rows)
+            part["cols"][name] = col
+        part["flags"] = bytearray(f.read(rows))
+        part["origin"] = bytearray(f.read(rows))
+        if len(part["origin"]) != rows:
+            raise EOFError("the part's result is cut short")
+    return part
 
 
 def _merge_part(
@@ -1039,10 +1204,7 @@ def _merge_part(
         index.texts.append(chunk)
         at += len(chunk)
     batch = Batch()
-    for name, code in COLUMNS:
-        col = array(code)
-        col.frombytes(part["cols"][name])
-        batch.cols[name] = col
+    batch.cols = part.pop("cols")
 
     def remap(column: str, names: list[str], table: Interner) -> list[int]:
         ids = [table.intern(n) for n in names]
@@ -1054,9 +1216,10 @@ def _merge_part(
     remap("shape", part["shapes"], index.shapes)
     origins = [index.origins.intern(n) & 0xFF for n in part["origins"]]
     table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
-    batch.origin = bytearray(part["origin"]).translate(table)
-    batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
-    batch.flags = bytearray(part["flags"])
+    batch.origin = part.pop("origin").translate(table)
+    if base:
+        batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
+    batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
     problems.extend(
