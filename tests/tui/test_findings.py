@@ -7,13 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 from textual.widgets.tree import TreeNode
 
 from rpcspy.tui.app import RpcSpyApp
+from rpcspy.tui.editing import convert, parse_scalar
 from rpcspy.tui.screens.detail import DetailScreen
+from rpcspy.tui.screens.edit import EditScreen, ParamsTree, ValuePrompt
 from rpcspy.tui.widgets.call_list import CallList
 from rpcspy.tui.widgets.filter_bar import FilterBar
 from rpcspy.tui.widgets.value_tree import ValueTree
+from rpcspy.xmlrpc.values import String, WideI4, WideInt
 from tests.tui.conftest import wait_for
 from tests.tui.samples import exchange, write_capture
 
@@ -137,3 +141,37 @@ async def test_the_filter_bar_completes_rules_and_filters(
         await wait_for(pilot, lambda: list(screen.call_list.shown) == [2])
         bar.input.value = "nonconformant"
         await wait_for(pilot, lambda: list(screen.call_list.shown) == [1, 2])
+
+
+def test_a_wide_int_keeps_its_class_when_edited() -> None:
+    wide = WideI4(1 << 40)
+    assert type(parse_scalar("i4", "1099511627777", like=wide)) is WideI4
+    assert parse_scalar("i4", "5", like=wide) == WideI4(5)
+    assert type(parse_scalar("int", "1099511627777", like=WideInt(1 << 40))) is WideInt
+    with pytest.raises(ValueError, match="does not fit in i4"):
+        parse_scalar("i4", "1099511627777")  # a plain i4 keeps its range
+    # Changing the wire type keeps the number where the wide form of the new type holds it.
+    assert convert(wide, "i4") is wide
+    assert convert(wide, "int") == WideInt(1 << 40) and type(convert(wide, "int")) is WideInt
+    assert convert(wide, "string") == String(str(1 << 40))
+
+
+async def test_an_out_of_range_value_stays_editable(make_app: AppFactory, tmp_path: Path) -> None:
+    app = make_app(capture=_capture(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.calls_screen.call_list.shown) == 3)
+        await pilot.press("down", "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditScreen))
+        screen = app.screen
+        assert isinstance(screen, EditScreen)
+        tree = screen.query_one(ParamsTree)
+        (big,) = [n for n in _walk(tree.root) if n.data == (0, "big")]
+        tree.move_cursor(big)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ValuePrompt))
+        assert app.screen.query_one(Input).value == "1099511627776"
+        app.screen.query_one(Input).value = "1099511627777"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        value = screen.params[0]["big"]  # type: ignore[index]
+        assert type(value) is WideI4 and value == WideI4(1099511627777)
