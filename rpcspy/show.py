@@ -18,6 +18,7 @@ from rpcspy.capture import (
     RecordFinding,
     record_to_json,
 )
+from rpcspy.capture.findings_view import place_findings, tree_lines
 from rpcspy.capture.reader import CaptureReader
 from rpcspy.capture.summary import outcome, size_text, sub_outcome, time_text
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
@@ -28,9 +29,7 @@ from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.render import (
     format_call,
     format_response,
-    format_typed,
 )
-from rpcspy.xmlrpc.values import Array, Struct, Value
 
 __all__ = ["call_json", "call_status", "show_call", "show_table", "summary_json"]
 
@@ -192,65 +191,13 @@ def _mark(record: CallRecord, style: Style) -> str:
     return style("!", "red" if errors else "yellow")
 
 
-def _tree_lines(message: MethodCall | MethodResponse | Fault) -> Iterator[tuple[str | None, str]]:
-    """``format_message_tree``'s lines, each with the value path it shows (None: the head)."""
-    if isinstance(message, Fault):
-        yield "fault", f"fault {message.code}: {message.string}"
-        extra = [(k, v) for k, v in message.value.items() if k not in ("faultCode", "faultString")]
-        for k, v in extra:
-            yield from _value_lines(v, k, f"fault{_segment(k)}", 1)
-        return
-    if isinstance(message, MethodCall):
-        yield None, f"call {message.method}"
-        for i, p in enumerate(message.params):
-            yield from _value_lines(p, f"params[{i}]", f"params[{i}]", 1)
-        return
-    yield from _value_lines(message.value, "result", "result", 0)
-
-
-def _segment(name: str) -> str:
-    return "." + name if name.isidentifier() else "[" + orjson.dumps(name).decode() + "]"
-
-
-def _value_lines(
-    value: Value, name: str, path: str, indent: int
-) -> Iterator[tuple[str | None, str]]:
-    stack: list[tuple[Value, str, str, int]] = [(value, name, path, indent)]
-    while stack:
-        v, label, where, depth = stack.pop()
-        pad = "  " * depth
-        if isinstance(v, Struct):
-            yield where, f"{pad}{label}: struct ({len(v)} members)"
-            items = reversed(list(v.items()))
-            stack.extend((item, k, where + _segment(k), depth + 1) for k, item in items)
-        elif isinstance(v, Array):
-            yield where, f"{pad}{label}: array ({len(v)} items)"
-            indexed = reversed(list(enumerate(v)))
-            stack.extend((item, f"[{i}]", f"{where}[{i}]", depth + 1) for i, item in indexed)
-        else:
-            yield where, f"{pad}{label}: {format_typed(v)}"
-
-
-def _under(path: str | None, line_path: str | None) -> bool:
-    if line_path is None or path is None:
-        return line_path is None
-    return path == line_path or path.startswith((line_path + ".", line_path + "["))
-
-
 def _tree_with_findings(
     message: MethodCall | MethodResponse | Fault, findings: list[RecordFinding], style: Style
 ) -> Iterator[str]:
     """The message tree, each finding printed under the line of the value it concerns (the
     deepest line whose path holds the finding's path; the first line when none does)."""
-    lines = list(_tree_lines(message))
-    placed: dict[int, list[RecordFinding]] = {}
-    for finding in findings:
-        at = 0
-        best = -1
-        for i, (line_path, _) in enumerate(lines):
-            if line_path is not None and _under(finding.path, line_path) and len(line_path) > best:
-                at, best = i, len(line_path)
-        placed.setdefault(at, []).append(finding)
+    lines = list(tree_lines(message))
+    placed = place_findings([path for path, _ in lines], findings)
     for i, (_, text) in enumerate(lines):
         yield text
         pad = " " * (len(text) - len(text.lstrip(" ")) + 2)

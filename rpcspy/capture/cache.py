@@ -41,7 +41,7 @@ __all__ = ["ALL_COLUMNS", "Entry", "Resume", "Saved", "cache_root", "open_entry"
 ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"))
 
 #: Bumped whenever what is saved changes meaning.
-INDEX_FORMAT: Final = 1
+INDEX_FORMAT: Final = 2
 _EDGE: Final = 64 * 1024
 #: Problems that describe the end of the file as it was, not a line: dropped when it grows.
 _TAIL_KINDS: Final = frozenset({"torn-line", "torn-gzip"})
@@ -81,6 +81,9 @@ class Saved:
     shapes: list[str]
     sub_methods: dict[int, tuple[int, ...]]
     sub_faults: dict[int, tuple[int, ...]]
+    #: Finding rule ids met, and per row with findings the ids of its rules (format 2).
+    rules: list[str]
+    row_rules: dict[int, tuple[int, ...]]
     faults: int
     bad: int
     texts: Blob
@@ -202,6 +205,8 @@ class Entry:
             shapes=meta["shapes"],
             sub_methods={int(k): tuple(v) for k, v in meta["sub_methods"].items()},
             sub_faults={int(k): tuple(v) for k, v in meta["sub_faults"].items()},
+            rules=meta["rules"],
+            row_rules={int(k): tuple(v) for k, v in meta["row_rules"].items()},
             faults=meta["faults"],
             bad=meta["bad"],
             texts=texts,
@@ -254,6 +259,8 @@ class Entry:
             "shapes": index.shapes,
             "sub_methods": {str(k): list(v) for k, v in index.sub_methods.items()},
             "sub_faults": {str(k): list(v) for k, v in index.sub_faults.items()},
+            "rules": index.rules,
+            "row_rules": {str(k): list(v) for k, v in index.row_rules.items()},
             "problems": [_problem_json(p) for p in index.problems],
             "texts_size": index.texts.size,
             "lines_size": index.lines.size if reader.compressed else 0,

@@ -62,6 +62,7 @@ __all__ = [
     "F_ERROR",
     "F_FAULT",
     "F_MULTICALL",
+    "F_NONCONFORMANT",
     "F_NO_RESPONSE",
     "F_OK",
     "F_PROBLEM",
@@ -85,6 +86,8 @@ F_ERROR: Final = 8
 F_MULTICALL: Final = 16
 F_NO_RESPONSE: Final = 32
 F_OK: Final = 64
+#: The record has conformance findings (a body breaks the XML-RPC spec).
+F_NONCONFORMANT: Final = 128
 
 #: Rows per step of filtering: small enough to stay responsive and cancel quickly.
 CHUNK: Final = 65_536
@@ -95,7 +98,7 @@ MEMORY_BIT: Final = 1 << 62
 #: method ids and fault codes.
 _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: A flag kept while building a row only: the response decoded to a result.
-_RESULT: Final = 128
+_RESULT: Final = 256
 
 #: Places sorted at a time by ``CaptureIndex.sort_rows`` before the runs are merged.
 _SORT_RUN: Final = 1 << 16
@@ -123,6 +126,8 @@ class Batch:
     origin: bytearray = field(default_factory=bytearray)
     sub_methods: dict[int, tuple[int, ...]] = field(default_factory=dict)
     sub_faults: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    #: Rule ids (into ``CaptureIndex.rules``) of the findings of each row that has some.
+    row_rules: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.flags) + len(self.rows)
@@ -194,11 +199,15 @@ class CaptureIndex:
         self.origin = bytearray()
         self.sub_methods: dict[int, tuple[int, ...]] = {}
         self.sub_faults: dict[int, tuple[int, ...]] = {}
+        #: Per row with findings: the ids (into ``rules``) of its findings' rules, distinct.
+        self.row_rules: dict[int, tuple[int, ...]] = {}
         self.methods = Interner()
         self.clients = Interner()
         self.origins = Interner(("proxy", "replay", "resent", "import"))
         #: Distinct shapes (the messages JSON with values taken out), by ``shape`` id.
         self.shapes = Interner()
+        #: Distinct finding rule ids met (``int-out-of-range`` ...), by id.
+        self.rules = Interner()
         self._memory: list[CallRecord] = []
         self._memory_text: list[bytes] = []
         self._cache: OrderedDict[int, CallRecord] = OrderedDict()
@@ -244,6 +253,8 @@ class CaptureIndex:
             shapes=self.shapes.names,
             sub_methods={k: v for k, v in self.sub_methods.items() if k < rows},
             sub_faults={k: v for k, v in self.sub_faults.items() if k < rows},
+            rules=self.rules.names,
+            row_rules={k: v for k, v in self.row_rules.items() if k < rows},
             faults=self.faults,
             bad=self.bad,
             texts=self.texts,
@@ -262,6 +273,8 @@ class CaptureIndex:
         self._client_ids.clear()
         self.sub_methods = dict(saved.sub_methods)
         self.sub_faults = dict(saved.sub_faults)
+        self.rules = Interner(saved.rules)
+        self.row_rules = dict(saved.row_rules)
         self.faults = saved.faults
         self.bad = saved.bad
         self.texts = saved.texts
@@ -295,6 +308,8 @@ class CaptureIndex:
                 self.sub_methods[base + k] = v
             for k, v in batch.sub_faults.items():
                 self.sub_faults[base + k] = v
+            for k, v in batch.row_rules.items():
+                self.row_rules[base + k] = v
             self.faults += batch.flags.translate(FAULTY_TABLE).count(1)
             self.bad += batch.flags.translate(BAD_TABLE).count(1)
             # flags last: ``count`` is its length, so readers never see a half-appended row.
@@ -448,12 +463,15 @@ class CaptureIndex:
             flags |= F_ERROR
         if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
             flags |= F_OK
-        if sub_methods or sub_faults:
-            row = len(batch)
-            if sub_methods:
-                batch.sub_methods[row] = sub_methods
-            if sub_faults:
-                batch.sub_faults[row] = sub_faults
+        row = len(batch)
+        if sub_methods:
+            batch.sub_methods[row] = sub_methods
+        if sub_faults:
+            batch.sub_faults[row] = sub_faults
+        findings = g("findings")
+        if findings:
+            flags |= F_NONCONFORMANT
+            batch.row_rules[row] = self._rule_ids(findings)
         status = g("status")
         origin = g("origin")
         size = body.get("size", 0) if type(body) is dict else 0
@@ -486,11 +504,20 @@ class CaptureIndex:
                 shape_id,
                 text_off,
                 text_len,
-                flags & 0x7F,
+                flags & 0xFF,
                 origin_id & 0xFF,
             )
         )
         return None
+
+    def _rule_ids(self, findings: Any) -> tuple[int, ...]:
+        """The distinct rule ids of a line's ``findings``, interned, in first-met order."""
+        out: dict[int, None] = {}
+        for f in findings if type(findings) is list else ():
+            rule = f.get("rule") if type(f) is dict else None
+            if type(rule) is str:
+                out[self.rules.intern(rule)] = None
+        return tuple(out)
 
     def _learn(
         self, text: bytes, call: Any, part: Any, subcalls: Any, *, check: bool, store: bool
@@ -650,7 +677,16 @@ def _flag_table(bits: int) -> bytes:
 #: ``bytes.translate`` tables turning the flags column into 0/1 masks.
 FLAG_TABLES: Final = {
     bit: _flag_table(bit)
-    for bit in (F_FAULT, F_SUBFAULT, F_PROBLEM, F_ERROR, F_MULTICALL, F_NO_RESPONSE, F_OK)
+    for bit in (
+        F_FAULT,
+        F_SUBFAULT,
+        F_PROBLEM,
+        F_ERROR,
+        F_MULTICALL,
+        F_NO_RESPONSE,
+        F_OK,
+        F_NONCONFORMANT,
+    )
 }
 FAULTY_TABLE: Final = _flag_table(F_FAULT | F_SUBFAULT)
 BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
@@ -1141,6 +1177,8 @@ def index_part(
             "origin": index.origin,
             "sub_methods": index.sub_methods,
             "sub_faults": index.sub_faults,
+            "row_rules": index.row_rules,
+            "rules": index.rules.names,
             "methods": index.methods.names,
             "clients": index.clients.names,
             "origins": index.origins.names,
@@ -1222,6 +1260,8 @@ def _merge_part(
     batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
+    rules = [index.rules.intern(n) for n in part["rules"]]
+    batch.row_rules = {r: tuple(rules[i] for i in ids) for r, ids in part["row_rules"].items()}
     problems.extend(
         dataclasses.replace(p, line=None if p.line is None else p.line + lines_before)
         for p in part["problems"]

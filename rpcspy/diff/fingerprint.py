@@ -25,6 +25,7 @@ from rpcspy.xmlrpc.values import (
     ExBigDecimal,
     IntegerValue,
     Nil,
+    RawValue,
     String,
     Struct,
     Value,
@@ -81,6 +82,9 @@ def _walk(value: Value, out: list[str], mask: _Mask | None, state: State) -> Non
         out.append(tag + ":" + base64.b64encode(value).decode("ascii"))
     elif isinstance(value, Nil):
         out.append(tag)
+    elif isinstance(value, RawValue):
+        # Kept as written: equal exactly when the markup is (``RawValue``'s equality).
+        out.append(tag + ":" + repr(value.xml))
     else:  # pragma: no cover - the Value union is closed
         out.append(f"{type(value).__name__}:{value!r}")
 

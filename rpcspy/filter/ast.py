@@ -17,10 +17,12 @@ __all__ = [
     "Compare",
     "ErrorFlag",
     "FaultTest",
+    "FindingRule",
     "Latency",
     "MethodGlob",
     "Multicall",
     "Node",
+    "Nonconformant",
     "Not",
     "OkFlag",
     "Or",
@@ -115,6 +117,18 @@ class ErrorFlag:
 
 
 @dataclass(frozen=True, slots=True)
+class Nonconformant:
+    """``nonconformant``: a body breaks the XML-RPC spec (the record has findings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRule:
+    """``finding:RULE``: a finding whose rule id matches the shell glob (``finding:fault-*``)."""
+
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
 class Multicall:
     """``multicall``: a ``system.multicall`` call."""
 
@@ -189,6 +203,8 @@ Node = (
     | ProblemFlag
     | ErrorFlag
     | Multicall
+    | Nonconformant
+    | FindingRule
     | Text
     | PathTest
     | Latency

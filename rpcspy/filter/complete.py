@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rpcspy.filter.parser import FIELDS, FLAGS, MEASURES, TYPE_NAMES
+from rpcspy.xmlrpc.findings import RULES
 
 __all__ = ["KEYWORDS", "complete", "complete_word"]
 
@@ -24,7 +25,8 @@ _ORIGINS = ("proxy", "replay", "resent", "import")
 
 
 def complete_word(word: str, methods: Iterable[str] = (), clients: Iterable[str] = ()) -> list[str]:
-    """Completions of one word (``meth`` -> ``method:``, ``method:sys`` -> ``method:system.*``)."""
+    """Completions of one word (``meth`` -> ``method:``, ``method:sys`` -> ``method:system.*``,
+    ``finding:fa`` -> ``finding:fault-code-not-int`` ...: the rule ids of ``RULES``)."""
     if not word:
         return []
     low = word.lower()
@@ -46,6 +48,8 @@ def complete_word(word: str, methods: Iterable[str] = (), clients: Iterable[str]
         return [f"{head}:{p}" for p in prefixes if p != value] + out
     if colon and head.lower() == "origin":
         return [f"{head}:{o}" for o in _ORIGINS if o.startswith(value.lower()) and o != value]
+    if colon and head.lower() == "finding":
+        return [f"{head}:{r}" for r in sorted(RULES) if r.startswith(value) and r != value]
     if colon and head.lower() == "client":
         return [f"{head}:{c}" for c in sorted(set(clients)) if c.startswith(value) and c != value]
     if colon and head.lower().startswith(("params", "result")):

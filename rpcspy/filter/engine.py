@@ -3,8 +3,9 @@
 Strategy: a chunk of rows at a time, each test gives a 0/1 byte mask, combined with big-integer
 bit operations. Every predicate has one home:
 
-- method, fault, ok, problem, error, multicall, latency, size, status, origin, client: the index
-  columns (``bytes.translate`` of the flags, interned-id lookups, ``map`` over numbers);
+- method, fault, ok, problem, error, multicall, nonconformant, finding, latency, size, status,
+  origin, client: the index columns (``bytes.translate`` of the flags, interned-id lookups,
+  ``map`` over numbers; ``finding:RULE`` looks only at the rows with findings);
 - type tests and bare path tests (``params[0].id:string``, ``params[1]``): once per distinct
   *shape* (``CaptureIndex.shapes``), then an id lookup per row;
 - text and value tests (``bob``, ``params[0].name=bob``): once per distinct *content* (the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from itertools import compress
@@ -34,6 +36,7 @@ from rpcspy.capture.index import (
     F_ERROR,
     F_FAULT,
     F_MULTICALL,
+    F_NONCONFORMANT,
     F_OK,
     FAULTY_TABLE,
     FLAG_TABLES,
@@ -47,10 +50,12 @@ from rpcspy.filter.ast import (
     Client,
     ErrorFlag,
     FaultTest,
+    FindingRule,
     Latency,
     MethodGlob,
     Multicall,
     Node,
+    Nonconformant,
     Not,
     OkFlag,
     Or,
@@ -136,6 +141,7 @@ class _Run:
         self._shape_count: dict[PathTest, int] = {}
         self._verdicts: dict[Node, dict[int, bool]] = {}
         self._hits: dict[Node, set[int]] = {}
+        self._rules_memo: dict[FindingRule, tuple[tuple[int, int], list[int]]] = {}
 
     def mask(self, node: Node, a: int, b: int, within: bytes) -> bytes:
         """0/1 per row of ``[a, b)``: exact where ``within`` is 1, and 0 where it is 0."""
@@ -169,6 +175,13 @@ class _Run:
                 m = bytes(ix.flags[a:b]).translate(FLAG_TABLES[F_ERROR])
             case Multicall():
                 m = bytes(ix.flags[a:b]).translate(FLAG_TABLES[F_MULTICALL])
+            case Nonconformant():
+                m = bytes(ix.flags[a:b]).translate(FLAG_TABLES[F_NONCONFORMANT])
+            case FindingRule():
+                rows = self._rule_rows(node)
+                m = _merge_rows(
+                    bytes(b - a), a, b, rows[bisect_left(rows, a) : bisect_left(rows, b)]
+                )
             case MethodGlob(pattern):
                 names = ix.methods.names
                 ids = {i for i, name in enumerate(names) if name and _glob(name, pattern)}
@@ -212,6 +225,21 @@ class _Run:
             case _:  # pragma: no cover - every node is handled above
                 raise TypeError(f"not a filter node: {node!r}")
         return _and(m, within)
+
+    # ------------------------------------------------------------ findings
+
+    def _rule_rows(self, node: FindingRule) -> list[int]:
+        """Sorted rows with a finding of a rule the glob matches (worked out once per run, then
+        again only when rows were added)."""
+        ix = self.index
+        key = (len(ix.row_rules), len(ix.rules.names))
+        known = self._rules_memo.get(node)
+        if known is not None and known[0] == key:
+            return known[1]
+        ids = {i for i, name in enumerate(ix.rules.names) if _glob(name, node.pattern)}
+        rows = sorted(r for r, rs in ix.row_rules.items() if not ids.isdisjoint(rs)) if ids else []
+        self._rules_memo[node] = (key, rows)
+        return rows
 
     # ------------------------------------------------------------ shapes
 

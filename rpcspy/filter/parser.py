@@ -27,10 +27,12 @@ from rpcspy.filter.ast import (
     Compare,
     ErrorFlag,
     FaultTest,
+    FindingRule,
     Latency,
     MethodGlob,
     Multicall,
     Node,
+    Nonconformant,
     Not,
     OkFlag,
     Or,
@@ -42,6 +44,7 @@ from rpcspy.filter.ast import (
     Status,
     Text,
 )
+from rpcspy.xmlrpc.findings import RULES
 
 __all__ = ["FIELDS", "FLAGS", "MEASURES", "TYPE_NAMES", "FilterError", "parse_tree"]
 
@@ -69,9 +72,10 @@ FLAGS: Final[dict[str, Node]] = {
     "problem": ProblemFlag(),
     "error": ErrorFlag(),
     "multicall": Multicall(),
+    "nonconformant": Nonconformant(),
 }
 #: ``NAME:value`` fields.
-FIELDS: Final = ("method", "fault", "origin", "status", "client")
+FIELDS: Final = ("method", "fault", "origin", "status", "client", "finding")
 #: ``NAME<op>quantity`` measures; ``duration`` is another name for ``latency``.
 MEASURES: Final = ("latency", "duration", "size")
 _ROOTS: Final = ("params", "result")
@@ -372,6 +376,7 @@ def _parse_field(name: str, value_raw: str, value_start: int) -> Node:
             "origin": "origin:resent",
             "status": "status:500",
             "client": "client:127.0.0.1",
+            "finding": "finding:fault-code-not-int",
         }
         raise FilterError(
             f"expected a value after '{name}:', e.g. {examples[name]}",
@@ -383,6 +388,15 @@ def _parse_field(name: str, value_raw: str, value_start: int) -> Node:
         return MethodGlob(value)
     if name == "client":
         return Client(value)
+    if name == "finding":
+        if not any(c in value for c in "*?[") and value not in RULES:
+            raise FilterError(
+                f"unknown finding rule {value!r}{_suggest(value, list(RULES))}; "
+                "the rules are listed in docs/conformance.md (a glob like fault-* works too)",
+                value_start,
+                len(value_raw),
+            )
+        return FindingRule(value)
     if name == "fault":
         try:
             return FaultTest(int(value))

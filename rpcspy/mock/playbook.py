@@ -36,6 +36,8 @@ from rpcspy.xmlrpc.values import (
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 __all__ = [
@@ -75,12 +77,18 @@ def request_key(body: bytes, content_encoding: str | None) -> RequestKey:
         return (content_encoding or "", body)
 
 
+#: The spec's integer synonyms, each ``i4`` class to its ``int`` one: the 32-bit pair and the wide
+#: pair the tolerant reading keeps for a number beyond 32 bits (Ruby's and Node's ``<i4>``).
+_I4_TO_INT: dict[type[I4], type[Int]] = {I4: Int, WideI4: WideInt}
+
+
 def _loose(value: Value) -> Value:
-    """The value with the spec's synonyms made one: ``i4`` -> ``int``, untyped -> ``string``."""
+    """The value with the spec's synonyms made one: ``i4`` -> ``int`` (wide ones too), untyped
+    -> ``string``."""
     kind = type(value)
-    if kind is I4:
+    if kind is I4 or kind is WideI4:
         assert isinstance(value, I4)
-        return Int(int(value))
+        return _I4_TO_INT[type(value)](int(value))
     if kind is UntypedString:
         assert isinstance(value, UntypedString)
         return String(str.__str__(value))
@@ -115,7 +123,9 @@ def _synonym(difference: Difference) -> bool:
     if difference.kind == "untyped":
         return True
     old, new = difference.old, difference.new
-    if difference.kind != "type" or {type(old), type(new)} != {I4, Int}:
+    if difference.kind != "type" or not any(
+        {type(old), type(new)} == {i4, int_} for i4, int_ in _I4_TO_INT.items()
+    ):
         return False
     return isinstance(old, IntegerValue) and isinstance(new, IntegerValue) and int(old) == int(new)
 
@@ -208,7 +218,9 @@ def _recorded_answer(record: CallRecord) -> tuple[bytes, str, str | None, int]:
         return response.body, ctype, response.content_encoding, status
     if record.reply is None:
         return b"", ctype, None, 200
-    return encode_response(record.reply), "text/xml", None, 200
+    # No recorded bytes: the decoded answer, written back as it was read (a peer's string
+    # faultCode or wide <i4> included), not refused by the strict encoder.
+    return encode_response(record.reply, tolerant=True), "text/xml", None, 200
 
 
 def _fault_answer(

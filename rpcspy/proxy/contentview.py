@@ -10,7 +10,9 @@ A call renders as a one-line signature and then one line per value with its wire
 
 A ``system.multicall`` lists its sub-calls, and its response pairs each result with its call.
 Bodies are read tolerantly (``rpcspy.xmlrpc.tolerant``): what a peer sends beyond the spec is
-shown decoded, and each deviation is listed after the view as a finding, with its value path.
+shown decoded, each deviation marked under the value it concerns (``! warning rule``; the placing
+is ``rpcspy.capture.findings_view``'s, as in ``rpcspy show`` and the TUI) and listed after the view
+as a finding, with its value path and sentence.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from mitmproxy import contentviews, http
 from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
 
+from rpcspy.capture.findings_view import place_findings, tree_lines
 from rpcspy.proxy.detect import sniff_body
 from rpcspy.xmlrpc import (
     Array,
@@ -68,15 +71,33 @@ def _format_result(result: MethodResponse | Fault | None) -> str:
     return _typed_short(result.value)
 
 
+def _tree(
+    message: MethodCall | MethodResponse | Fault, findings: tuple[Finding, ...]
+) -> Iterator[str]:
+    """The typed tree, a ``! severity rule`` mark under the value each finding concerns."""
+    if not findings:
+        yield from format_message_tree(message)
+        return
+    lines = list(tree_lines(message))
+    placed = place_findings([path for path, _ in lines], findings)
+    for i, (_, text) in enumerate(lines):
+        yield text
+        pad = " " * (len(text) - len(text.lstrip(" ")) + 2)
+        for f in placed.get(i, ()):
+            yield f"{pad}! {f.severity} {f.rule}"
+
+
 def render_message(
-    message: MethodCall | MethodResponse | Fault, request: MethodCall | None = None
+    message: MethodCall | MethodResponse | Fault,
+    request: MethodCall | None = None,
+    findings: tuple[Finding, ...] = (),
 ) -> Iterator[str]:
     """The contentview's text, line by line. ``request`` pairs a multicall response with its
-    calls."""
+    calls; each of ``findings`` is marked under the value it concerns."""
     if isinstance(message, MethodCall):
         yield format_signature(message)
         yield ""
-        yield from format_message_tree(message)
+        yield from _tree(message, findings)
         if is_multicall(message):
             try:
                 calls = expand_multicall(message)
@@ -91,7 +112,7 @@ def render_message(
         return
     yield f"-> {_format_result(message)}"
     yield ""
-    yield from format_message_tree(message)
+    yield from _tree(message, findings)
     if request is not None and isinstance(message, MethodResponse) and is_multicall(request):
         try:
             calls = expand_multicall(request)
@@ -149,7 +170,10 @@ class XmlRpcContentview(Contentview):
             message, findings = read_message(data)
         except CodecError as exc:
             raise ValueError(f"not valid XML-RPC: {exc.message}") from exc
-        lines = [*render_message(message, _request_call(metadata)), *render_findings(findings)]
+        lines = [
+            *render_message(message, _request_call(metadata), findings),
+            *render_findings(findings),
+        ]
         return "\n".join(lines) + "\n"
 
     def render_priority(self, data: bytes, metadata: Metadata) -> float:

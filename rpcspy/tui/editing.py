@@ -29,6 +29,8 @@ from rpcspy.xmlrpc.values import (
     String,
     Struct,
     Value,
+    WideI4,
+    WideInt,
     parse_datetime,
 )
 
@@ -128,9 +130,20 @@ def edit_text(value: Value) -> str:
     return format_scalar(value)
 
 
-def parse_scalar(tag: str, text: str) -> Value:
-    """A value of wire type ``tag`` from typed text; ``ValueError`` with a clear reason."""
+#: The classes of an ``i4``/``int`` beyond 32 bits, as real peers send them (tolerant reading).
+_WIDE: dict[str, type[Value]] = {"i4": WideI4, "int": WideInt}
+
+
+def parse_scalar(tag: str, text: str, *, like: Value | None = None) -> Value:
+    """A value of wire type ``tag`` from typed text; ``ValueError`` with a clear reason.
+
+    ``like`` is the value being edited: when it is a wide ``i4``/``int`` (``WideI4``,
+    ``WideInt``, out of the 32-bit range as a peer sent it), the new one keeps that class, so
+    an out-of-range number stays editable and keeps its wire type.
+    """
     cls: Any = ALL_TYPES.get(tag)
+    if isinstance(like, WideI4 | WideInt) and tag in _WIDE:
+        cls = _WIDE[tag]
     if cls is None:
         raise ValueError(f"unknown type {tag!r}")
     label = cls.label
@@ -188,7 +201,7 @@ def convert(value: Value, tag: str) -> Value:
     members ``0``, ``1`` ...; members become items).
     """
     cls = ALL_TYPES[tag]
-    if type(value) is cls:
+    if type(value) is cls or (isinstance(value, WideI4 | WideInt) and value.tag == tag):
         return value
     if issubclass(cls, Array) and isinstance(value, Struct):
         return Array(value.values())
@@ -197,7 +210,7 @@ def convert(value: Value, tag: str) -> Value:
     if isinstance(value, Struct | Array) or issubclass(cls, Struct | Array):
         return default_value(tag)
     try:
-        return parse_scalar(tag, edit_text(value))
+        return parse_scalar(tag, edit_text(value), like=value)
     except ValueError:
         return default_value(tag)
 

@@ -22,10 +22,13 @@ from rpcspy.xmlrpc.values import (
     Int,
     IntegerValue,
     Nil,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 if TYPE_CHECKING:
@@ -147,6 +150,10 @@ def _flat_literal(value: Value) -> str:
         return "{" + ", ".join(f"{_py_str(k)}: {_flat_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, Array):
         return "[" + ", ".join(_flat_literal(v) for v in value) + "]"
+    if isinstance(value, RawValue):
+        # Kept as written (an unknown or undecodable element): the stdlib can only send its text,
+        # as a string; the script's comment names it among the types sent differently.
+        return _py_str(value.text)
     raise TypeError(f"not an XML-RPC value: {type(value).__name__}")
 
 
@@ -164,6 +171,10 @@ def _inexact_types(values: tuple[Value, ...]) -> list[str]:
             continue
         if type(v) is I4:
             seen["i4 (sent as int)"] = None
+        elif isinstance(v, WideI4 | WideInt):
+            seen[f"{v.label} beyond 32 bits (the standard client refuses to send it)"] = None
+        elif isinstance(v, RawValue):
+            seen[f"<{v.element}> kept as written (sent as its text, a string)"] = None
         else:
             seen[v.label] = None
     return list(seen)

@@ -17,10 +17,13 @@ from rpcspy.xmlrpc.values import (
     Double,
     Int,
     Nil,
+    RawValue,
     String,
     Struct,
     UntypedString,
     Value,
+    WideI4,
+    WideInt,
 )
 
 scalars = st.one_of(
@@ -32,6 +35,11 @@ scalars = st.one_of(
     st.floats(allow_nan=False).map(Double),
     st.binary(max_size=5).map(Base64),
     st.just(Nil()),
+    # The tolerant reading's forms: wide ints and values kept as written.
+    st.integers(2**31, 2**64).map(WideI4),
+    st.integers(2**31, 2**64).map(WideInt),
+    st.sampled_from(["a", "b", "a b"]).map(lambda t: RawValue("foo", t, f"<foo>{t}</foo>")),
+    st.sampled_from(["a", "b"]).map(lambda t: RawValue("int", t, f"<int>{t}</int>")),
 )
 values: st.SearchStrategy[Value] = st.recursive(
     scalars,
@@ -54,6 +62,18 @@ def test_wire_type_and_member_order() -> None:
     assert canonical(String("1")) != canonical(UntypedString("1"))
     assert canonical(Struct(a=Int(1), b=Int(2))) == canonical(Struct(b=Int(2), a=Int(1)))
     assert canonical(Double(0.1)) != canonical(Double(0.1000000001))
+
+
+def test_a_value_kept_as_written_is_its_markup() -> None:
+    raw = RawValue("foo", "bar", "<foo>bar</foo>")
+    assert canonical(raw) == "raw:'<foo>bar</foo>'"
+    assert canonical(raw) == canonical(RawValue("foo", "bar", "<foo>bar</foo>"))
+    assert canonical(raw) != canonical(RawValue("foo", "bar", "<foo >bar</foo>"))
+    assert canonical(raw) != canonical(String("bar"))
+    assert canonical(WideI4(2**40)) != canonical(WideInt(2**40))
+    assert params_fingerprint(MethodCall("m", (raw,))) == params_fingerprint(
+        MethodCall("m", (RawValue("foo", "bar", "<foo>bar</foo>"),))
+    )
 
 
 def test_rules_leave_out_ignored_params() -> None:

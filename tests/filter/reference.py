@@ -24,10 +24,12 @@ from rpcspy.filter.ast import (
     Client,
     ErrorFlag,
     FaultTest,
+    FindingRule,
     Latency,
     MethodGlob,
     Multicall,
     Node,
+    Nonconformant,
     Not,
     OkFlag,
     Or,
@@ -271,6 +273,10 @@ def matches(node: Node, record: CallRecord) -> bool:
             return record.error is not None
         case Multicall():
             return record.is_multicall
+        case Nonconformant():
+            return bool(record.findings)
+        case FindingRule(pattern):
+            return any(fnmatch.fnmatchcase(f.rule, pattern) for f in record.findings)
         case Text(text):
             return _text_matches(record, text)
         case PathTest():

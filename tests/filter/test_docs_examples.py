@@ -57,6 +57,8 @@ KINDS = {
     "ProblemFlag",
     "ErrorFlag",
     "Multicall",
+    "Nonconformant",
+    "FindingRule",
     "Text",
     "PathTest",
     "Latency",
@@ -85,6 +87,19 @@ def _nodes(node: object) -> list[object]:
     return out
 
 
+_WIDE_I4 = (
+    b"<?xml version='1.0'?><methodResponse><params><param><value><struct><member>"
+    b"<name>total</name><value><i4>1099511627776</i4></value></member></struct></value>"
+    b"</param></params></methodResponse>"
+)
+_STRING_FAULT_CODE = (
+    b"<?xml version='1.0'?><methodResponse><fault><value><struct><member><name>faultCode"
+    b"</name><value><string>Client</string></value></member><member><name>faultString</name>"
+    b"<value><string>no such file</string></value></member></struct></value></fault>"
+    b"</methodResponse>"
+)
+
+
 def _records() -> list[object]:
     records = sample_records()
     # A few more, so that each documented example has something to find.
@@ -96,6 +111,10 @@ def _records() -> list[object]:
     other = exchange(16, "math.add", (7, 2.5), result=9.5, origin="resent")
     records.append(dataclasses.replace(other, client=("10.0.0.3", 4000), status=500))
     records.append(exchange(17, "dir.put", ("x" * 11_000,), result=True))
+    # Nonconformant answers, as real peers send them (Ruby's wide <i4>, XMLRPC::Lite's string
+    # faultCode): the record builder reads them tolerantly and makes the findings.
+    records.append(exchange(18, "user.get", (7,), response_body=_WIDE_I4))
+    records.append(exchange(19, "dir.remove", ("x",), response_body=_STRING_FAULT_CODE))
     return records  # type: ignore[return-value]
 
 

@@ -12,9 +12,11 @@ from rpcspy.filter.ast import (
     Client,
     ErrorFlag,
     FaultTest,
+    FindingRule,
     Latency,
     MethodGlob,
     Multicall,
+    Nonconformant,
     Not,
     OkFlag,
     Or,
@@ -207,3 +209,46 @@ def test_completion_of_whole_input_keeps_the_prefix() -> None:
     assert complete("!mu") == ["!multicall"]
     assert complete("fault ") == []
     assert complete("") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nonconformant", Nonconformant()),
+        ("NONCONFORMANT", Nonconformant()),
+        ("finding:fault-code-not-int", FindingRule("fault-code-not-int")),
+        ("finding:fault-*", FindingRule("fault-*")),
+        ('finding:"int-out-of-range"', FindingRule("int-out-of-range")),
+        ("finding:*", FindingRule("*")),
+        (
+            "nonconformant and not finding:nil-extension",
+            And(Nonconformant(), Not(FindingRule("nil-extension"))),
+        ),
+        ('"nonconformant"', Text("nonconformant")),
+    ],
+)
+def test_finding_terms(text: str, expected: object) -> None:
+    assert tree(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "fragment"),
+    [
+        ("finding:", 9, "expected a value after 'finding:', e.g. finding:fault-code-not-int"),
+        ("finding:fault-code-not-integer", 9, "(did you mean 'fault-code-not-int'?)"),
+        ("ok finding:nope", 12, "unknown finding rule 'nope'"),
+        ("findings:x", 1, "unknown field 'findings' (did you mean 'finding'?)"),
+    ],
+)
+def test_finding_errors(text: str, column: int, fragment: str) -> None:
+    with pytest.raises(FilterError) as info:
+        parse_filter(text)
+    assert info.value.column == column, info.value.message
+    assert fragment in info.value.reason
+
+
+def test_completion_of_finding_rules() -> None:
+    assert complete_word("nonc") == ["nonconformant"]
+    assert complete_word("fin") == ["finding:"]
+    assert complete_word("finding:int") == ["finding:int-out-of-range"]
+    assert complete_word("finding:fault-code") == ["finding:fault-code-not-int"]

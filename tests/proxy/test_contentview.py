@@ -202,6 +202,8 @@ def test_a_deviant_body_is_shown_decoded_with_its_findings_listed() -> None:
     assert result.view_name == "XML-RPC"
     lines = result.text.splitlines()
     assert lines[0] == "-> fault 0: no such method"
+    # Marked under the fault it concerns (the tree's fault line, which holds fault.faultCode).
+    assert lines[2:4] == ["fault 0: no such method", "  ! warning fault-code-not-int"]
     head = lines.index("conformance findings (1):")
     assert lines[head + 1].startswith("  ! warning fault-code-not-int at fault.faultCode: ")
     assert "'Client'" in lines[head + 1] and lines[head + 1].endswith("(line 2)")

@@ -118,3 +118,36 @@ def test_curl_snippet_runs_against_the_demo_server(demo_server: Any) -> None:
     out = subprocess.run(["sh", "-c", to_curl(rec)], capture_output=True, timeout=20, check=True)
     assert b"<name>sum</name>" in out.stdout and b"10" in out.stdout
     _ = I8
+
+
+def test_python_snippet_of_values_kept_as_written_and_wide_ints(
+    demo_server: Any, tmp_path: Path
+) -> None:
+    # Decoded tolerantly: <foo> kept as a RawValue, an <i4> over 2^31 as a WideI4.
+    body = (
+        b"<methodCall><methodName>demo.echo</methodName><params>"
+        b"<param><value><foo>bar baz</foo></value></param>"
+        b"<param><value><struct><member><name>big</name><value><i4>1099511627776</i4></value>"
+        b"</member></struct></value></param></params></methodCall>"
+    )
+    rec = exchange(1, "demo.echo", request_body=body, result=1)
+    assert rec.call is not None and {f.rule for f in rec.findings} >= {"unknown-type-tag"}
+    assert python_literal(rec.call.params[0]) == "'bar baz'"
+    assert python_literal(rec.call.params[1]) == "{'big': 1099511627776}"
+    text = to_python(rec)
+    assert "proxy.demo.echo('bar baz', {'big': 1099511627776})" in text
+    assert "<foo> kept as written (sent as its text, a string)" in text
+    assert "i4 beyond 32 bits (the standard client refuses to send it)" in text
+    # Without the wide int the script runs: the raw value goes out as its text.
+    only_raw = exchange(
+        2,
+        "demo.echo",
+        request_body=body.split(b"<param><value><struct>")[0] + b"</params></methodCall>",
+        result=1,
+    )
+    script = tmp_path / "raw.py"
+    script.write_text(to_python(only_raw).replace("http://127.0.0.1:8000/RPC2", demo_server.url))
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=20, check=True
+    )
+    assert "bar baz" in out.stdout

@@ -20,7 +20,7 @@ from rpcspy.capture.summary import time_text
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_size, outcome
 from rpcspy.tui.snippets import call_url
-from rpcspy.tui.widgets.value_tree import ValueTree
+from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
 from rpcspy.xmlrpc.messages import Fault
 
 if TYPE_CHECKING:
@@ -221,9 +221,17 @@ class DetailScreen(Screen[None]):
             tree.show_message(entry.call, entry.result, response_note="no result for this sub-call")
         else:
             note = "no response: " + rec.error if rec.error else "no response"
-            tree.show_message(rec.call, rec.reply, response_note=note)
+            tree.show_message(
+                rec.call,
+                rec.reply,
+                response_note=note,
+                request_findings=rec.findings_in("request"),
+                response_findings=rec.findings_in("response"),
+            )
             if rec.is_multicall:
                 node = tree.root.add(Text(f"{len(rec.subcalls)} sub-calls", "bold"), expand=True)
+                for finding in rec.findings_in("multicall"):
+                    node.add_leaf(finding_line(finding), data=("finding", finding))
                 for entry in rec.subcalls:
                     child = node.add(
                         Text.assemble((f"[{entry.index}] ", "dim"), (entry.call.method, "bold")),

@@ -32,7 +32,7 @@ from rpcspy.tui.screens.prompt import TextPrompt
 from rpcspy.tui.screens.replay import default_target, side_text
 from rpcspy.tui.widgets.value_tree import value_label
 from rpcspy.xmlrpc.messages import MethodCall
-from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct
+from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct, Value
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
@@ -46,13 +46,15 @@ class ValuePrompt(TextPrompt):
     #: Spaces at the ends of a string value matter.
     strip = False
 
-    def __init__(self, title: str, tag: str, value: str) -> None:
+    def __init__(self, title: str, tag: str, value: str, like: Value | None = None) -> None:
         super().__init__(title, value)
         self.tag = tag
+        #: The value being edited (a wide i4/int keeps its class: ``parse_scalar``).
+        self.like = like
 
     def validate(self, value: str) -> str | None:
         try:
-            parse_scalar(self.tag, value)
+            parse_scalar(self.tag, value, like=self.like)
         except ValueError as exc:
             return str(exc)
         return None
@@ -203,10 +205,12 @@ class EditScreen(Screen[None]):
 
         def done(text: str | None) -> None:
             if text is not None:
-                set_at(self.params, path, parse_scalar(tag, text))
+                set_at(self.params, path, parse_scalar(tag, text, like=value))
                 self.rebuild(path)
 
-        self.app.push_screen(ValuePrompt(f"{value.label} value", tag, edit_text(value)), done)
+        self.app.push_screen(
+            ValuePrompt(f"{value.label} value", tag, edit_text(value), like=value), done
+        )
 
     def action_change_type(self) -> None:
         path = self._cursor_path()

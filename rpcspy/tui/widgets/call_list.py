@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from rpcspy.capture.index import F_MULTICALL, CaptureIndex
+from rpcspy.capture.index import F_MULTICALL, F_NONCONFORMANT, CaptureIndex
 from rpcspy.tui.format import (
     MARKER,
     format_clock,
@@ -120,6 +120,8 @@ class CallList(ScrollView, can_focus=True):
         "call-list--dim",
         "call-list--sub",
         "call-list--origin",
+        "call-list--finding-warning",
+        "call-list--finding-error",
     }
 
     DEFAULT_CSS = """
@@ -448,6 +450,16 @@ class CallList(ScrollView, can_focus=True):
                 args += " → " + format_response(entry.result, max(4, params_width - len(args) - 3))
             cells["params"] = (args, None)
             cells["status"] = (label, self._style(_KIND_CLASS[kind]))
+        #: ``!`` after the call's number when a body breaks the spec (as ``rpcspy show`` marks
+        #: it), in the colour of its worst finding. It takes the space after the first column
+        #: shown (the number; the time on a narrow screen, which hides the number), so no column
+        #: moves.
+        finding_mark: Style | None = None
+        if sub is None and store.flags[row] & F_NONCONFORMANT:
+            errors = any(f.severity == "error" for f in record.findings)
+            finding_mark = self._style(
+                "call-list--finding-error" if errors else "call-list--finding-warning"
+            )
         marker_text, marker_style = cells.get("marker", ("  ", None))
         parts: list[tuple[str, Style | None]] = [(set_cell_size(marker_text, MARKER), marker_style)]
         for col, _x, w in layout:
@@ -459,7 +471,10 @@ class CallList(ScrollView, can_focus=True):
             else:
                 value = set_cell_size(value, w)
             parts.append((value, style))
-            parts.append((" ", None))
+            if finding_mark is not None and col is layout[0][0]:
+                parts.append(("!", finding_mark))
+            else:
+                parts.append((" ", None))
         return self._finish(parts, width, base, is_cursor, row_style)
 
     def _finish(
