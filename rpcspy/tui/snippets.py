@@ -5,12 +5,12 @@ Pure functions (no Textual), so the CLI or tests can use them too.
 
 from __future__ import annotations
 
-import gzip
 import shlex
-import zlib
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from rpcspy.capture._content import ContentEncodingError, decode_content
+from rpcspy.xmlrpc.messages import DEFAULT_LIMITS
 from rpcspy.xmlrpc.values import (
     I4,
     Array,
@@ -68,18 +68,9 @@ def call_url(record: CallRecord) -> str:
 def decoded_request_body(record: CallRecord) -> bytes:
     """The request body without its content-encoding (re-encoded from the call if that fails)."""
     body = record.request.body or b""
-    encoding = (record.request.content_encoding or "identity").lower().strip()
     try:
-        if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
-        if encoding == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-        if encoding in ("identity", ""):
-            return body
-    except (OSError, EOFError, zlib.error):
+        return decode_content(body, record.request.content_encoding, DEFAULT_LIMITS.max_bytes)
+    except ContentEncodingError:
         pass
     if record.call is not None:
         from rpcspy.xmlrpc import encode_request

@@ -151,3 +151,20 @@ def test_python_snippet_of_values_kept_as_written_and_wide_ints(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=20, check=True
     )
     assert "bar baz" in out.stdout
+
+
+def test_bodies_shown_and_copied_are_inflated_within_the_codec_limit() -> None:
+    # The detail view and copy-as-curl undo gzip through the capture's one bounded decoder: a
+    # small body that would inflate past the limit is shown as recorded, never inflated whole.
+    import gzip
+
+    from rpcspy.tui.screens.detail import decode_body
+    from rpcspy.xmlrpc.messages import DEFAULT_LIMITS
+
+    bomb = gzip.compress(b"\0" * (DEFAULT_LIMITS.max_bytes + 1024))
+    assert len(bomb) < 1024 * 1024
+    assert decode_body(bomb, "gzip") == bomb
+    assert decode_body(gzip.compress(b"<x/>"), "gzip") == b"<x/>"
+    assert decode_body(b"plain", None) == b"plain"
+    assert decode_body(b"\x1f\x8b broken", "gzip") == b"\x1f\x8b broken"
+    assert decode_body(b"br-bytes", "br") == b"br-bytes"

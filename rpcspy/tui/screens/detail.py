@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import zlib
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.syntax import Syntax
@@ -15,13 +13,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_size, outcome
 from rpcspy.tui.snippets import call_url
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
-from rpcspy.xmlrpc.messages import Fault
+from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
@@ -36,18 +35,10 @@ def decode_body(body: bytes | None, encoding: str | None) -> bytes | None:
     """A body without its content-encoding (as recorded when it cannot be undone)."""
     if body is None:
         return None
-    enc = (encoding or "identity").strip().lower()
     try:
-        if enc in ("gzip", "x-gzip"):
-            return gzip.decompress(body)
-        if enc == "deflate":
-            try:
-                return zlib.decompress(body)
-            except zlib.error:
-                return zlib.decompress(body, -zlib.MAX_WBITS)
-    except (OSError, EOFError, zlib.error):
+        return decode_content(body, encoding, DEFAULT_LIMITS.max_bytes)
+    except ContentEncodingError:
         return body
-    return body
 
 
 def pretty_xml(body: bytes) -> str:
