@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rpcspy.commands.options import LISTEN_HELP, add_listen_options
+
 __all__ = ["add_parser", "run"]
 
 
@@ -31,15 +33,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy mock session.jsonl --port 8001\n"
             "  rpcspy mock session.jsonl --port 8001 --ignore '*: params[0].requestId'\n"
             '  python3 -c "import xmlrpc.client as x; '
-            "print(x.ServerProxy('http://127.0.0.1:8001/RPC2').system.listMethods())\"\n\n"
-            "exit codes: 0 stopped cleanly, 1 could not listen, 2 bad usage, 3 unreadable capture"
+            "print(x.ServerProxy('http://127.0.0.1:8001/RPC2').system.listMethods())\"\n"
+            "  rpcspy mock session.jsonl --listen 0 --ready-file mock.url &\n"
+            "  rpcspy wait --file mock.url          # prints the URL once it answers\n\n"
+            + LISTEN_HELP
+            + "\n\nexit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the counts are printed),\n"
+            "            1 could not listen, 2 bad usage, 3 unreadable capture"
         ),
     )
     p.add_argument("capture", type=Path, help="capture file (.jsonl or .jsonl.gz)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument(
-        "--port", type=int, default=8000, help="port to bind, 0 for any (default: %(default)s)"
-    )
+    add_listen_options(p, default_port=8000)
     p.add_argument(
         "--ignore",
         action="append",
@@ -60,43 +63,53 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the capture, serve it until Ctrl-C; returns the exit code."""
+    """Load the capture, serve it until Ctrl-C or SIGTERM; returns the exit code."""
     import sys
 
     from rpcspy.commands.common import CaptureSource, load_cli_rules, parse_only
-    from rpcspy.exits import EXIT_FAILURE, EXIT_OK, CliError
+    from rpcspy.commands.lifecycle import (
+        ReadyFile,
+        StopSignals,
+        check_ready_file,
+        listen_error,
+        reason_of,
+    )
+    from rpcspy.commands.options import listen_address
+    from rpcspy.exits import EXIT_OK
     from rpcspy.mock.playbook import Playbook
     from rpcspy.mock.server import MockServer
     from rpcspy.term import warn
 
+    host, port = listen_address(args)
+    check_ready_file(args.ready_file)
     rules = load_cli_rules(args.ignore, args.rules)
     only = parse_only(args.only)
-    source = CaptureSource(args.capture)
-    records = source.records()
-    if only is not None:
-        records = (r for r in records if only.matches(r))
-    playbook = Playbook(records, rules, strict_types=args.strict_types)
-    for problem in source.problems:
-        warn(problem)
-    if playbook.calls == 0:
-        warn(f"{args.capture}: no calls to play back; every call will get a fault")
-    try:
-        server = MockServer(playbook, host=args.host, port=args.port, quiet=args.quiet)
-    except OSError as exc:
-        raise CliError(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", EXIT_FAILURE
-        ) from None
-    methods = len(playbook.methods)
-    print(
-        f"rpcspy mock on {server.url} (any path): {playbook.calls} recorded calls to "
-        f"{methods} method{'s' if methods != 1 else ''} from {args.capture}",
-        file=sys.stderr,
-    )
-    for line in playbook.notes():
-        print(f"  {line}", file=sys.stderr)
-    print("  Ctrl-C to stop", file=sys.stderr)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+    # Signals are ours from the start: one arriving while the capture loads stops at once.
+    with StopSignals() as stop:
+        source = CaptureSource(args.capture)
+        records = source.records()
+        if only is not None:
+            records = (r for r in records if only.matches(r))
+        playbook = Playbook(records, rules, strict_types=args.strict_types)
+        for problem in source.problems:
+            warn(problem)
+        if playbook.calls == 0:
+            warn(f"{args.capture}: no calls to play back; every call will get a fault")
+        try:
+            server = MockServer(playbook, host=host, port=port, quiet=args.quiet)
+        except OSError as exc:
+            raise listen_error(host, port, reason_of(exc)) from None
+        with server, ReadyFile(args.ready_file) as ready:
+            methods = len(playbook.methods)
+            print(
+                f"rpcspy mock on {server.url} (any path): {playbook.calls} recorded calls to "
+                f"{methods} method{'s' if methods != 1 else ''} from {args.capture}",
+                file=sys.stderr,
+            )
+            for line in playbook.notes():
+                print(f"  {line}", file=sys.stderr)
+            print("  Ctrl-C to stop", file=sys.stderr, flush=True)
+            ready.write(server.url)
+            stop.wait()
         print(f"\nrpcspy mock: {server.hits} matched, {server.misses} missed", file=sys.stderr)
     return EXIT_OK

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rpcspy.commands.options import LISTEN_HELP, add_listen_options
+
 DESCRIPTION = """\
 Run a man-in-the-middle proxy that decodes every XML-RPC call passing through it, prints one
 line per call and records each call to a capture file (-w). Traffic is never altered: what
@@ -16,15 +18,20 @@ proxy (HTTP_PROXY / HTTPS_PROXY); for HTTPS they must trust mitmproxy's CA certi
 (see docs/proxy.md: it lives in --confdir, by default ~/.mitmproxy/mitmproxy-ca-cert.pem).
 """
 
-EPILOG = """\
+EPILOG = f"""\
 examples:
   rpcspy proxy http://127.0.0.1:8000 --listen 127.0.0.1:8080 -w session.jsonl
+  rpcspy proxy http://127.0.0.1:8000 --port 8080 -w session.jsonl   # the same
   rpcspy proxy https://127.0.0.1:8443 --upstream-ca server.pem -w tls.jsonl
   rpcspy proxy --mode regular --listen 8080 -w all.jsonl --watch '*/RPC2'
   rpcspy proxy http://127.0.0.1:8000 --tui        # watch the calls live in the terminal UI
+  rpcspy proxy http://127.0.0.1:8000 -w s.jsonl --ready-file proxy.url &
+  rpcspy wait --file proxy.url                     # returns once the proxy accepts calls
+
+{LISTEN_HELP}
 
 exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the capture is complete),
-            1 the proxy could not start, 2 bad usage
+            1 the proxy could not start (e.g. its address is in use), 2 bad usage
 """
 
 
@@ -51,12 +58,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         choices=("reverse", "regular"),
         default="reverse",
         help="reverse (clients point at the proxy) or regular (clients set HTTP_PROXY)",
-    )
-    p.add_argument(
-        "--listen",
-        default="127.0.0.1:8080",
-        metavar="HOST:PORT",
-        help="where the proxy listens (default: %(default)s; port 0 picks a free one)",
     )
     p.add_argument(
         "-w", "--write", type=Path, metavar="FILE", help="capture file (.jsonl or .jsonl.gz)"
@@ -89,14 +90,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     )
     p.add_argument("--tui", action="store_true", help="show the calls live in the terminal UI")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-call lines")
+    add_listen_options(p, default_port=8080)
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the proxy until Ctrl-C/SIGTERM; returns the exit code."""
+    from rpcspy.commands.lifecycle import ReadyFile, check_ready_file, listen_error
+    from rpcspy.commands.options import listen_address
     from rpcspy.exits import EXIT_FAILURE, EXIT_INPUT, EXIT_USAGE, CliError
-    from rpcspy.proxy import ProxyConfig, ProxyError, parse_listen, parse_size, run_proxy
+    from rpcspy.proxy import ListenError, ProxyConfig, ProxyError, parse_size, run_proxy
 
     if args.target and args.target_flag and args.target != args.target_flag:
         raise CliError("give the target once (TARGET or --target)", EXIT_USAGE)
@@ -105,8 +109,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("reverse mode needs a TARGET (e.g. http://127.0.0.1:8000)", EXIT_USAGE)
     if args.mode == "regular" and target:
         raise CliError("regular mode takes no TARGET: clients choose the server", EXIT_USAGE)
+    host, port = listen_address(args)
+    check_ready_file(args.ready_file)
     try:
-        host, port = parse_listen(args.listen)
         max_body = parse_size(args.max_body)
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
@@ -128,11 +133,14 @@ def run(args: argparse.Namespace) -> int:
         max_body=max_body,
         quiet=args.quiet,
     )
-    try:
-        if args.tui:
-            from rpcspy.live import run_live
+    with ReadyFile(args.ready_file) as ready:
+        try:
+            if args.tui:
+                from rpcspy.live import run_live
 
-            return run_live(config)
-        return run_proxy(config)
-    except ProxyError as exc:
-        raise CliError(str(exc), EXIT_FAILURE) from exc
+                return run_live(config, client=ready.write if args.ready_file else None)
+            return run_proxy(config, on_ready=lambda runner: ready.write(runner.url))
+        except ListenError as exc:
+            raise listen_error(exc.host, exc.port, exc.reason) from exc
+        except ProxyError as exc:
+            raise CliError(str(exc), EXIT_FAILURE) from exc

@@ -46,7 +46,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy replay session.jsonl --target http://staging:8000/RPC2 --concurrency 8 \\\n"
             "      --skip 'dir.*' --ignore '*: result.serverTime' -w replayed.jsonl\n"
             "  rpcspy replay session.jsonl --target https://host/RPC2 --cafile ca.pem \\\n"
-            "      --user alice --speed 1x --learn-noise --junit replay.xml\n\n" + EXIT_CODES
+            "      --user alice --speed 1x --learn-noise --junit replay.xml\n\n"
+            + EXIT_CODES
+            + "\n            130 interrupted (Ctrl-C or SIGTERM): the calls replayed so far are "
+            "reported"
         ),
     )
     p.add_argument("capture", type=Path, help="capture file (.jsonl or .jsonl.gz)")
@@ -135,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         parse_only,
         skip_globs,
     )
+    from rpcspy.commands.lifecycle import StopSignals
     from rpcspy.exits import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, CliError
     from rpcspy.replay.engine import Replayer, ReplayOptions, parse_speed
     from rpcspy.replay.progress import Progress, progress_enabled
@@ -189,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
     report = Report("replay", str(args.capture), target.url)
     started = time.monotonic()
     interrupted = False
-    with Replayer(options) as replayer:
+    # Ctrl-C and SIGTERM both interrupt, even when started from a script that ignores SIGINT.
+    with StopSignals(raise_interrupt=True) as stop, Replayer(options) as replayer:
         try:
             if options.noise_target is not None:
                 learn_total = total * 2 if total is not None else None
@@ -199,6 +204,10 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             # What was replayed so far is written already; report it before leaving.
             interrupted = True
+        finally:
+            # A signal from here on only marks the run as interrupted: the report still comes.
+            stop.raise_interrupt = False
+    interrupted = interrupted or stop.received is not None
     report.elapsed = time.monotonic() - started
     for method in replayer.noise.methods:
         entries = replayer.noise.entries(method)
@@ -207,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
     report.warnings.extend(source.problems)
     report.partial = bool(source.problems)
     if interrupted:
-        report.warnings.append(f"interrupted after {len(report.results)} calls")
+        by = f" ({stop.received.name})" if stop.received is not None else ""
+        report.warnings.append(f"interrupted after {len(report.results)} calls{by}")
     elif not report.results:
         report.warnings.append("no calls to replay" + (" (--only selected none)" if only else ""))
     code = emit_report(report, args)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rpcspy.commands import HelpFormatter
+from rpcspy.commands.options import LISTEN_HELP, add_listen_options
 
 __all__ = ["add_parser", "run"]
 
@@ -50,14 +51,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy serve --port 8080 --user user --password pass\n"
             "  rpcspy serve --port 9001 --tls --cert cert.pem\n"
             "  rpcspy serve --user alice --password secret --tls\n"
+            "  rpcspy serve --listen 0 --ready-file server.url &   # any free port, URL in a file\n"
+            "  rpcspy wait --file server.url                        # prints the URL once ready\n"
             '  python3 -c "import xmlrpc.client as x; '
-            "print(x.ServerProxy('http://127.0.0.1:8000/RPC2').system.listMethods())\""
+            "print(x.ServerProxy('http://127.0.0.1:8000/RPC2').system.listMethods())\"\n\n"
+            + LISTEN_HELP
+            + "\n\nexit codes: 0 stopped cleanly (Ctrl-C or SIGTERM), 1 could not listen, "
+            "2 bad usage,\n            3 unreadable certificate, key or --root"
         ),
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument(
-        "--port", type=int, default=8000, help="port to bind, 0 for any (default: %(default)s)"
-    )
+    add_listen_options(p, default_port=8000)
     p.add_argument("--root", type=Path, help=SERVE_ROOT_HELP)
     p.add_argument("--user", help="require HTTP Basic auth with this user name")
     p.add_argument(
@@ -83,14 +86,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until Ctrl-C; returns the exit code."""
+    """Serve until Ctrl-C or SIGTERM; returns the exit code."""
     import os
     import ssl
     import sys
 
+    from rpcspy.commands.lifecycle import (
+        ReadyFile,
+        StopSignals,
+        check_ready_file,
+        listen_error,
+        reason_of,
+    )
+    from rpcspy.commands.options import listen_address
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError
     from rpcspy.server import DemoServer, ServerConfig
 
+    host, port = listen_address(args)
+    check_ready_file(args.ready_file)
     password = args.password or os.environ.get("RPCSPY_PASSWORD")
     if args.user and not password:
         raise CliError("--user needs a password: --password or $RPCSPY_PASSWORD", EXIT_USAGE)
@@ -102,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.root is not None and not args.root.is_dir():
         raise CliError(f"--root is not a directory: {args.root}", EXIT_INPUT)
     config = ServerConfig(
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         root=args.root,
         user=args.user,
         password=password,
@@ -113,22 +126,28 @@ def run(args: argparse.Namespace) -> int:
         variant=args.variant,
         quiet=args.quiet,
     )
-    try:
-        server = DemoServer(config)
-    except ssl.SSLError as exc:
-        raise CliError(
-            f"cannot use the TLS certificate or key: {exc.reason or exc}", EXIT_INPUT
-        ) from exc
-    except OSError as exc:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from exc
-    with server:
-        print(f"rpcspy demo server on {server.url} (and {server.base_url}/)", file=sys.stderr)
-        if server.cafile:
-            print(f"  self-signed certificate: {server.cafile}", file=sys.stderr)
-        if args.user:
-            print(f"  Basic auth: user {args.user!r}", file=sys.stderr)
-        print("  Ctrl-C to stop", file=sys.stderr)
-        server.serve_forever()
+    # Signals are ours from the start: one arriving while the server starts stops it at once.
+    with StopSignals() as stop:
+        try:
+            server = DemoServer(config)
+        except ssl.SSLError as exc:
+            raise CliError(
+                f"cannot use the TLS certificate or key: {exc.reason or exc}", EXIT_INPUT
+            ) from exc
+        except OSError as exc:
+            raise listen_error(host, port, reason_of(exc)) from exc
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from exc
+        with server, ReadyFile(args.ready_file) as ready:
+            # The socket listens since the constructor; from here it is also served.
+            print(f"rpcspy demo server on {server.url} (and {server.base_url}/)", file=sys.stderr)
+            if server.cafile:
+                print(f"  self-signed certificate: {server.cafile}", file=sys.stderr)
+            if args.user:
+                print(f"  Basic auth: user {args.user!r}", file=sys.stderr)
+            print("  Ctrl-C to stop", file=sys.stderr, flush=True)
+            ready.write(server.url)
+            received = stop.wait()
+        name = received.name if received is not None else "a stop"
+        print(f"rpcspy demo server stopped ({name})", file=sys.stderr)
     return EXIT_OK

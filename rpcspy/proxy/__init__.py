@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     from rpcspy.proxy.addon import RpcspyRecorder, record_metadata
     from rpcspy.proxy.contentview import XmlRpcContentview, register_contentview
     from rpcspy.proxy.runner import (
+        ListenError,
         ProxyConfig,
         ProxyError,
         ProxyRunner,
         ca_cert_path,
-        parse_listen,
         parse_size,
         run_proxy,
     )
@@ -30,23 +30,23 @@ _WHERE = {
     "record_metadata": "addon",
     "XmlRpcContentview": "contentview",
     "register_contentview": "contentview",
+    "ListenError": "runner",
     "ProxyConfig": "runner",
     "ProxyError": "runner",
     "ProxyRunner": "runner",
     "ca_cert_path": "runner",
-    "parse_listen": "runner",
     "parse_size": "runner",
     "run_proxy": "runner",
 }
 
 __all__ = [
+    "ListenError",
     "ProxyConfig",
     "ProxyError",
     "ProxyRunner",
     "RpcspyRecorder",
     "XmlRpcContentview",
     "ca_cert_path",
-    "parse_listen",
     "parse_size",
     "record_metadata",
     "register_contentview",

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
+import re
 import signal
 import sys
 import urllib.parse
@@ -44,13 +47,13 @@ from rpcspy.proxy.worker import DEFAULT_MAX_BODY
 from rpcspy.term import Style
 
 __all__ = [
+    "ListenError",
     "ProxyConfig",
     "ProxyError",
     "ProxyRunner",
     "ca_cert_path",
     "mitmproxy_addons",
     "mode_spec",
-    "parse_listen",
     "parse_size",
     "run_proxy",
 ]
@@ -60,6 +63,22 @@ ProxyMode = Literal["reverse", "regular"]
 
 class ProxyError(Exception):
     """The proxy could not start: a bad option, a port in use, an unwritable capture."""
+
+
+class ListenError(ProxyError):
+    """The proxy could not listen on its address (in use, not this machine's, not allowed)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.host = host
+        self.port = port
+        #: ``address already in use``, ``permission denied``, ...
+        self.reason = reason
+
+
+#: How mitmproxy's server manager words an OSError it could not listen with.
+_ERRNO = re.compile(r"\[Errno (\d+)\]")
+_LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 
 
 @dataclass
@@ -92,23 +111,6 @@ class ProxyConfig:
     out: TextIO | None = None
     #: mitmproxy's own log messages at or above this level go to stderr.
     log_level: Literal["error", "warning", "info", "debug"] = "warning"
-
-
-def parse_listen(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
-    """``HOST:PORT``, ``:PORT``, ``PORT`` or ``[IPv6]:PORT`` to (host, port); raises ValueError."""
-    value = text.strip()
-    host, port_text = default_host, value
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0 or not value[end + 1 :].startswith(":"):
-            raise ValueError(f"not HOST:PORT: {text!r}")
-        host, port_text = value[1:end], value[end + 2 :]
-    elif ":" in value:
-        head, _, port_text = value.rpartition(":")
-        host = head or default_host
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"not a port (0-65535): {port_text!r} in {text!r}")
-    return host, int(port_text)
 
 
 def parse_size(text: str) -> int:
@@ -180,13 +182,20 @@ def mitmproxy_addons() -> list[Any]:
 
 
 class _StderrLog(MitmLogHandler):
-    """mitmproxy's warnings and errors, one line each, on stderr."""
+    """mitmproxy's warnings and errors, one line each, on stderr.
+
+    While ``holding_errors``, errors are left to ``_StartupErrors``: a failed start raises them
+    as one ``ProxyError``, which the caller reports once.
+    """
 
     def __init__(self, level: str) -> None:
         super().__init__(level.upper())  # type: ignore[no-untyped-call]
         self.setFormatter(MitmFormatter(Style(sys.stderr).enabled))
+        self.holding_errors = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.holding_errors and record.levelno >= logging.ERROR:
+            return
         with contextlib.suppress(OSError):
             print(self.format(record), file=sys.stderr)
 
@@ -305,6 +314,7 @@ class ProxyRunner:
             root.setLevel(self._log.level)
         errors = _StartupErrors()
         errors.install()
+        self._log.holding_errors = True
         try:
             await self._start(errors)
         except BaseException:
@@ -312,6 +322,17 @@ class ProxyRunner:
             raise
         finally:
             errors.uninstall()
+            if self._log is not None:
+                self._log.holding_errors = False
+
+    def _startup_error(self, message: str) -> ProxyError:
+        """A ``ListenError`` when mitmproxy could not listen, else a ``ProxyError``."""
+        found = _ERRNO.match(message)
+        if found is not None and int(found.group(1)) in _LISTEN_ERRNOS:
+            host = self.config.listen_host or "*"
+            return ListenError(host, self.config.listen_port, os.strerror(int(found.group(1))))
+        # mitmproxy's advice names its own --mode syntax, which is not rpcspy's.
+        return ProxyError(message.split("\nTry specifying", 1)[0])
 
     async def _start(self, errors: _StartupErrors) -> None:
         master = Master(options.Options(), event_loop=asyncio.get_running_loop())
@@ -323,7 +344,7 @@ class ProxyRunner:
         except (exceptions.OptionsError, KeyError, ValueError) as exc:
             raise ProxyError(str(exc)) from exc
         if errors.messages:
-            raise ProxyError(errors.messages[0])
+            raise self._startup_error(errors.messages[0])
         self._task = asyncio.create_task(master.run(), name="rpcspy mitmproxy")
         ready_wait = asyncio.create_task(ready.event.wait())
         await asyncio.wait({self._task, ready_wait}, return_when=asyncio.FIRST_COMPLETED)
@@ -335,8 +356,10 @@ class ProxyRunner:
             raise ProxyError(f"mitmproxy stopped while starting: {failure or 'no reason given'}")
         proxyserver = master.addons.get("proxyserver")  # type: ignore[no-untyped-call]
         addrs = proxyserver.listen_addrs() if proxyserver is not None else []
-        if errors.messages or not addrs:
-            raise ProxyError(errors.messages[0] if errors.messages else "the proxy did not listen")
+        if errors.messages:
+            raise self._startup_error(errors.messages[0])
+        if not addrs:
+            raise ProxyError("the proxy did not listen")
         self._port = int(addrs[0][1])
 
     async def stop(self) -> None:
@@ -403,15 +426,17 @@ def _banner(runner: ProxyRunner) -> str:
     return "\n".join(lines)
 
 
-def run_proxy(config: ProxyConfig) -> int:
+def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | None = None) -> int:
     """Run the proxy until SIGINT/SIGTERM, then drain the capture and return 0 (the CLI's helper).
 
-    Raises ProxyError when it cannot start.
+    SIGINT and SIGTERM are handled from before the start, whatever their inherited disposition
+    (a script's ``rpcspy proxy ... &`` inherits SIGINT ignored); one arriving during the start
+    stops the proxy as soon as it is up. The banner is printed once the proxy accepts
+    connections, then ``on_ready(runner)`` is called. Raises ProxyError (``ListenError`` for an
+    address it cannot listen on) when it cannot start.
     """
 
     async def main() -> None:
-        runner = ProxyRunner(config)
-        await runner.start()
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         handled: list[signal.Signals] = []
@@ -421,8 +446,12 @@ def run_proxy(config: ProxyConfig) -> int:
                 handled.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        print(_banner(runner), file=sys.stderr, flush=True)
+        runner = ProxyRunner(config)
         try:
+            await runner.start()
+            print(_banner(runner), file=sys.stderr, flush=True)
+            if on_ready is not None:
+                on_ready(runner)
             waiter = asyncio.create_task(stopping.wait())
             ended = asyncio.create_task(runner.wait())
             await asyncio.wait({waiter, ended}, return_when=asyncio.FIRST_COMPLETED)
@@ -430,9 +459,9 @@ def run_proxy(config: ProxyConfig) -> int:
             ended.cancel()
             await asyncio.gather(waiter, ended, return_exceptions=True)
         finally:
+            await runner.stop()
             for sig in handled:
                 loop.remove_signal_handler(sig)
-            await runner.stop()
         noun = "call" if runner.records == 1 else "calls"
         print(f"rpcspy proxy stopped; {runner.records} {noun} recorded", file=sys.stderr)
 

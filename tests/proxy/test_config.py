@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rpcspy.proxy import ProxyConfig, ProxyError, ca_cert_path, parse_listen, parse_size
+from rpcspy.commands.options import parse_listen
+from rpcspy.proxy import ProxyConfig, ProxyError, ca_cert_path, parse_size
 from rpcspy.proxy.runner import mode_spec
 
 
