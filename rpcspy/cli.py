@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "replay",
     "diff",
     "mock",
+    "wait",
 )
 
 
