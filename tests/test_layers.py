@@ -46,7 +46,7 @@ TOOLS = ("rpcspy.proxy", "rpcspy.tui", "rpcspy.replay", "rpcspy.mock", "rpcspy.s
 #: Above the tools and below the commands: the tools never import these.
 GLUE = ("rpcspy.live", "rpcspy.demo", "rpcspy.show", "rpcspy.inputs")
 #: Helpers of the command modules, not commands themselves.
-COMMAND_HELPERS = ("rpcspy.commands.common", "rpcspy.commands.options")
+COMMAND_HELPERS = ("rpcspy.commands.common", "rpcspy.commands.lifecycle", "rpcspy.commands.options")
 
 
 @dataclass(frozen=True)
