@@ -165,3 +165,25 @@ def test_a_busy_port_is_one_clear_error(
         "choose another with --listen HOST:PORT (or --port PORT; 0 picks a free one)\n"
     )
     assert result.stdout == ""
+
+
+def test_the_runner_raises_one_listen_error_and_prints_nothing(
+    busy_port: int, confdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rpcspy.proxy import ListenError, ProxyConfig
+    from rpcspy.proxy.background import BackgroundProxy
+
+    config = ProxyConfig(
+        target="http://127.0.0.1:9", listen_port=busy_port, confdir=confdir, quiet=True
+    )
+    with pytest.raises(ListenError) as info:
+        BackgroundProxy(config).start()
+    error = info.value
+    assert (error.host, error.port, error.reason) == (
+        "127.0.0.1",
+        busy_port,
+        "Address already in use",
+    )
+    assert str(error) == f"cannot listen on 127.0.0.1:{busy_port}: Address already in use"
+    # mitmproxy's own report (and its '--mode ...@PORT' advice) is not printed beside it.
+    assert capsys.readouterr().err == ""
