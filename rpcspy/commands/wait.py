@@ -16,7 +16,9 @@ opened and closed.
 ADDRESS is a URL (http://127.0.0.1:8000/RPC2), HOST:PORT or PORT (on 127.0.0.1). A --file is
 what 'rpcspy serve|proxy|mock --ready-file PATH' writes once it listens: the URL, one line;
 its URL is printed on stdout once ready (so URL=$(rpcspy wait --file PATH) works), and a file
-left behind by a killed run does not count until its address answers."""
+left behind by a killed run does not count until its address answers. A --file is the surer
+test: only the server that wrote it is behind it, while an ADDRESS may be answered by another
+process already listening there."""
 
 EPILOG = """\
 examples:
