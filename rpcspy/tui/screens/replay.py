@@ -118,13 +118,18 @@ class ConfirmStateChanges(ModalScreen[str | None]):
             )
             with Horizontal(id="confirm-buttons"):
                 yield Button(
-                    f"Skip them: send {self.total - n:,}", id="confirm-skip", variant="primary"
+                    f"Skip them: send {self.total - n:,}",
+                    id="confirm-skip",
+                    variant="primary",
+                    disabled=n == self.total,
                 )
                 yield Button(f"Send all {self.total:,}", id="confirm-all", variant="warning")
                 yield Button("Cancel", id="confirm-cancel")
+            yield Static("s skip them · a send all · Esc cancel", id="confirm-keys")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-skip", Button).focus()
+        skip = self.query_one("#confirm-skip", Button)
+        (self.query_one("#confirm-cancel", Button) if skip.disabled else skip).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -132,6 +137,8 @@ class ConfirmStateChanges(ModalScreen[str | None]):
         self.dismiss(choice)
 
     def action_choose(self, choice: str) -> None:
+        if choice == "skip" and len(self.changing) == self.total:
+            return  # nothing would be left to send
         self.dismiss(choice)
 
     def action_cancel(self) -> None:
@@ -216,14 +223,17 @@ class ReplayScreen(Screen[None]):
         if not self.several:
             table.add_class("-single")
         yield table
-        with Horizontal(id="replay-compare"):
-            with VerticalScroll(classes="side"):
-                yield Static("recorded", classes="side-title")
-                yield Static("", id="side-recorded")
-            with VerticalScroll(classes="side"):
-                yield Static("replayed", classes="side-title")
-                yield Static(Text("not sent yet: Enter or Ctrl+R sends", "dim"), id="side-replayed")
-        yield Static("", id="replay-diff")
+        with Vertical(id="replay-bottom"):
+            with Horizontal(id="replay-compare"):
+                with VerticalScroll(classes="side"):
+                    yield Static("recorded", classes="side-title", id="side-recorded-title")
+                    yield Static("", id="side-recorded")
+                with VerticalScroll(classes="side"):
+                    yield Static("replayed", classes="side-title")
+                    yield Static(
+                        Text("not sent yet: Enter or Ctrl+R sends", "dim"), id="side-replayed"
+                    )
+            yield Static("", id="replay-diff")
         yield Static("", id="replay-status")
         yield Footer()
 
@@ -251,21 +261,18 @@ class ReplayScreen(Screen[None]):
     def _ready_status(self) -> None:
         n = len(self.rows)
         changing = self.changing()
-        text = Text(f"{n:,} call{'s' if n != 1 else ''} to send to {self.target}: ")
-        text.append("Enter", "bold")
-        text.append(" or ")
-        text.append("Ctrl+R", "bold")
-        text.append(" sends, ")
-        text.append("t", "bold")
-        text.append(" edits the target")
+        text = Text(f"{n:,} call{'s' if n != 1 else ''} to send")
         if changing:
             if self.several:
                 text.append(f" · {len(changing):,} may change state", "bold yellow")
             else:
-                text.append(
-                    f" · {self.store.method_name(self.rows[0])} may change state on the server",
-                    "bold yellow",
-                )
+                method = self.store.method_name(self.rows[0])
+                text.append(f" · {method} may change state on the server", "bold yellow")
+        text.append(" · ")
+        text.append("Enter", "bold")
+        text.append(" or ")
+        text.append("Ctrl+R", "bold")
+        text.append(" sends")
         self._status(text)
 
     def _status(self, text: str | Text) -> None:
@@ -294,9 +301,12 @@ class ReplayScreen(Screen[None]):
         while table.row_count <= i:
             self._add_row(table.row_count)
         for column, value in cells.items():
-            table.update_cell(str(i), column, value)
+            table.update_cell(str(i), column, value, update_width=True)
 
     def _show_recorded(self, record: CallRecord, paths: list[str] | None = None) -> None:
+        title = Text("recorded  ")
+        title.append(f"#{record.seq} {record.method or '-'}", "bold")
+        self.query_one("#side-recorded-title", Static).update(title)
         self.query_one("#side-recorded", Static).update(side_text(record, paths or []))
 
     def action_focus_target(self) -> None:
