@@ -17,6 +17,7 @@ from rpcspy.tui.editing import changes_state
 from rpcspy.tui.screens.replay import ConfirmStateChanges, ReplayScreen
 from rpcspy.xmlrpc.messages import MethodCall
 from rpcspy.xmlrpc.values import Double, Int, String
+from tests.conftest import free_port
 from tests.tui.conftest import wait_for
 from tests.tui.test_editor_session import record_calls
 
@@ -187,3 +188,18 @@ async def test_one_state_changing_call_is_flagged_not_blocked(
         await pilot.press("enter")
         await wait_for(pilot, lambda: not screen.sending and len(screen.results) == 1)
         assert screen.results[0].replayed.method == "dir.create"
+
+
+async def test_calls_left_when_the_server_is_gone_read_not_sent(
+    make_app: Callable[..., RpcSpyApp], tmp_path: Path, demo_server: Any
+) -> None:
+    calls = [MethodCall("multiply", (Int(i), Int(2))) for i in range(1, 6)]
+    capture = record_calls(tmp_path / "five.jsonl", demo_server.url, calls)
+    app = make_app(capture=capture, replay_target=f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_replay_all(pilot, app, 5)
+        table = screen.query_one(DataTable)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not screen.sending, timeout=30)
+        assert "stopped" in status(screen) and "refused" in status(screen)
+        assert cells(table, 3) == ["error", "error", "error", "not sent", "not sent"]

@@ -445,6 +445,11 @@ class ReplayScreen(Screen[None]):
     def _finish(self, stopped: str | None) -> None:
         self.sending = False
         self.current = None
+        if self.several:
+            table = self.query_one(DataTable)
+            for i in range(table.row_count):
+                if i not in self.by_index and i not in self.skipped:
+                    self._set_cells(i, replayed=Text("not sent", "dim"))
         differing = sum(1 for r in self.results if r.differences)
         errors = [r for r in self.results if r.replayed.error]
         if stopped:
