@@ -37,6 +37,7 @@ from rpcspy.tui.editing import (
 )
 from rpcspy.tui.screens.prompt import TextPrompt
 from rpcspy.tui.screens.replay import TargetChosen, default_target, side_text
+from rpcspy.tui.widgets.filter_bar import FilterInput
 from rpcspy.tui.widgets.value_tree import value_label
 from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct, Value
@@ -126,19 +127,8 @@ class TypePicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class MethodInput(Input):
+class MethodInput(FilterInput):
     """The method name; Tab accepts the completion shown (names from ``system.listMethods``)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "accept_suggestion", "Complete", show=False, priority=True),
-    ]
-
-    def action_accept_suggestion(self) -> None:
-        if self._suggestion and self._suggestion != self.value:
-            self.value = self._suggestion
-            self.cursor_position = len(self.value)
-        else:
-            self.screen.focus_next()
 
 
 class ParamsTree(Tree[PathKey]):
@@ -180,8 +170,8 @@ class EditScreen(Screen[None]):
         self.store = store
         self.record = record
         call = record.call if record is not None else None
-        self.params: Array = Array(clone(p) for p in call.params) if call else Array()
-        self.method = call.method if call else ""
+        self.params: Array = Array(clone(p) for p in call.params) if call is not None else Array()
+        self.method = call.method if call is not None else ""
         #: The target as given by the app (the session's choice), None when it had none.
         self.given_target = target
         self.default = default_target(record) if record is not None else ""
