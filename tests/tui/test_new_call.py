@@ -195,3 +195,29 @@ async def test_new_call_without_introspection_is_quiet(
         assert len(app._notifications) == 0
         # The server it was sent to is now the session's target.
         assert app.replay_target == url
+
+
+async def test_editing_a_recorded_call_completes_once_the_method_field_is_used(
+    make_app: Callable[..., RpcSpyApp], tmp_path: Path, rpcspy_serve: str
+) -> None:
+    capture = record_calls(
+        tmp_path / "one.jsonl", rpcspy_serve, [MethodCall("add", (Int(1), Int(2)))]
+    )
+    app = make_app(capture=capture)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.calls_screen.call_list.shown) == 1)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditScreen))
+        screen = app.screen
+        assert isinstance(screen, EditScreen) and not screen.is_new
+        await pilot.pause(0.3)
+        # Opening the editor asks the server nothing.
+        assert screen.methods == [] and not screen.workers
+        method = screen.query_one("#edit-method", Input)
+        method.focus()
+        await wait_for(pilot, lambda: "dir.create" in screen.methods, timeout=20)
+        method.value = ""
+        await pilot.press(*"dir.cr")
+        await wait_for(pilot, lambda: method._suggestion == "dir.create")
+        await pilot.press("tab")
+        assert method.value == "dir.create"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -138,6 +138,9 @@ class ParamsTree(Tree[PathKey]):
 class EditScreen(Screen[None]):
     """Method name on top, params tree on the left, the response on the right."""
 
+    #: ``on_mount`` chooses: the params tree, or the method name of a new call.
+    AUTO_FOCUS = ""
+
     class Sent(Message):
         """A call was sent: the app adds it to the list and hands it back with ``show_sent``."""
 
@@ -227,7 +230,11 @@ class EditScreen(Screen[None]):
         else:
             self.query_one(ParamsTree).focus()
             self._status("v: value · t: type · a: add · n: rename · d: delete · ctrl+s: send")
-        self._fetch_methods(self.target)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # The names are asked for when the method field is first used (at once for a new call).
+        if event.widget.id == "edit-method":
+            self._fetch_methods(self.query_one("#edit-target", Input).value)
 
     # ------------------------------------------------------------ method names
 
@@ -267,7 +274,7 @@ class EditScreen(Screen[None]):
         if event.input.id == "edit-method":
             if self.methods:
                 self._show_matches(event.value)
-        elif event.input.id == "edit-target":
+        elif event.input.id == "edit-target" and event.value != self.target:
             # Ask the new target for its methods once the typing pauses.
             if self._target_timer is not None:
                 self._target_timer.stop()
