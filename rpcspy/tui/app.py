@@ -34,6 +34,7 @@ from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
     from rpcspy.tui.screens.edit import EditScreen
+    from rpcspy.tui.screens.replay import TargetChosen
 
 __all__ = ["RpcSpyApp", "make_live_app", "write_rows"]
 
@@ -50,6 +51,7 @@ class RpcSpyApp(App[int]):
     TITLE = "rpcspy"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("n", "new_call", "New call", show=False),
     ]
 
     def __init__(
@@ -371,6 +373,25 @@ class RpcSpyApp(App[int]):
             return
         self.push_screen(EditScreen(self.store, record, target=self.replay_target))
 
+    def action_new_call(self) -> None:
+        """Compose a new call in the editor (``n``), aimed at the session's server."""
+        from textual.screen import ModalScreen
+
+        from rpcspy.tui.screens.edit import EditScreen
+        from rpcspy.tui.screens.replay import default_target
+
+        if isinstance(self.screen, ModalScreen | EditScreen):
+            return
+        target = self.replay_target
+        if target is None and self.store.count:
+            current = self.calls_screen.call_list.current
+            target = default_target(self.store.record(current[0] if current else 0))
+        self.push_screen(EditScreen(self.store, None, target=target))
+
+    def on_target_chosen(self, message: TargetChosen) -> None:
+        """A server the user sent to stays the target of replays and edits for the session."""
+        self.replay_target = message.url
+
     def add_resent(self, record: CallRecord) -> int:
         """Add a record sent from the editor, marked ``origin="resent"``."""
         store = self.store
@@ -429,6 +450,9 @@ class RpcSpyApp(App[int]):
             "Edit and resend",
             "Edit the selected call's method and params, send it",
             calls.action_edit,
+        )
+        yield SystemCommand(
+            "New call", "Compose a call from nothing and send it", self.action_new_call
         )
         yield SystemCommand(
             "Copy as curl", "Copy the selected call as a curl command", calls.action_copy_curl

@@ -3,12 +3,16 @@
 Editing works on a copy of the params held as an ``Array``: containers (``Struct``, ``Array``)
 are changed in place, scalars are replaced in their parent. Text typed by the user becomes a
 value of the chosen wire type with ``parse_scalar``, which says clearly what is wrong.
+
+``changes_state`` decides which calls a replay asks about before sending them again (a
+method name tells all XML-RPC knows of what a call does; the rule is in docs/tui.md).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,13 +40,17 @@ from rpcspy.xmlrpc.values import (
 
 __all__ = [
     "EDIT_TYPES",
+    "READING_WORDS",
+    "STATE_WORDS",
     "PathKey",
+    "changes_state",
     "clone",
     "convert",
     "default_value",
     "edit_text",
     "get_at",
     "marked_lines",
+    "method_words",
     "parse_scalar",
     "remove_at",
     "rename_member",
@@ -296,3 +304,48 @@ def marked_lines(lines: Sequence[tuple[str, str]], paths: Sequence[str]) -> list
         )
         out.append((text, hit))
     return out
+
+
+# ---------------------------------------------------------------- calls that change state
+
+#: Verbs that read: a method whose last name part starts with one of them only reads
+#: (``getData``, ``dir.list``, ``user.isAdmin``, ``system.methodHelp``).
+READING_WORDS: frozenset[str] = frozenset(
+    """get list ls is has can find search read show describe count fetch lookup query check
+    echo ping status stat info version exists view help method methods signature capabilities
+    uname whoami""".split()  # noqa: SIM905
+)
+
+#: Words that change state on a server: any of them in the last part of a method's name
+#: (``dir.create``, ``dir.remove``, ``user.add``, ``setConfig``, ``file_write``) makes the call
+#: state-changing. The namespace does not count (``store.items`` only reads).
+STATE_WORDS: frozenset[str] = frozenset(
+    """create make new mk mkdir add insert append push put post set update upsert modify edit
+    patch replace write save store upload import remove rm rmdir delete del drop destroy purge
+    erase clear reset truncate unlink move mv rename copy cp touch chmod chown send submit
+    publish exec execute run start stop kill restart shutdown reboot enable disable register
+    unregister subscribe unsubscribe login logout lock unlock grant revoke approve reject
+    cancel commit rollback apply increment decrement incr decr sync flush""".split()  # noqa: SIM905
+)
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def method_words(method: str) -> list[str]:
+    """The lower-case words of a method name: ``dir.createDir_2`` -> dir, create, dir, 2."""
+    return [w.lower() for w in _WORD.findall(method)]
+
+
+def changes_state(method: str) -> bool:
+    """Could calling ``method`` again change state on the server (as far as its name tells)?
+
+    Read-only when the last part of the name starts with a reading verb (``get``, ``list``,
+    ``is`` … ``READING_WORDS``); else state-changing when any word of that part is in
+    ``STATE_WORDS`` (``create``, ``remove``, ``delete``, ``write``, ``set``, ``update``,
+    ``put``, ``add`` …). Other names (``multiply``, ``sample.sumAndDifference``) are not.
+    A ``system.multicall`` is judged by its sub-calls' methods (the caller's job).
+    """
+    last = method_words(method.rsplit(".", 1)[-1])
+    if last and last[0] in READING_WORDS:
+        return False
+    return any(w in STATE_WORDS for w in last)

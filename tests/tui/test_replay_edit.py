@@ -13,7 +13,7 @@ from rpcspy.capture import CaptureWriter
 from rpcspy.replay.send import send_call
 from rpcspy.tui.app import RpcSpyApp
 from rpcspy.tui.screens.edit import EditScreen, ParamsTree, TypePicker, ValuePrompt
-from rpcspy.tui.screens.replay import ReplayScreen
+from rpcspy.tui.screens.replay import ConfirmStateChanges, ReplayScreen
 from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import Int, String
 from tests.conftest import free_port
@@ -92,6 +92,9 @@ async def test_replay_every_shown_call(
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
         await pilot.press("ctrl+r")
+        # add() may change state (its name says so): asked first, sent all.
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmStateChanges))
+        await pilot.press("a")
         await wait_for(pilot, lambda: not screen.sending and len(screen.results) == 3)
         table = screen.query_one(DataTable)
         assert table.row_count == 3

@@ -1,16 +1,23 @@
-"""Edit a call (method name, typed params) and send it; the sent call joins the list as resent."""
+"""Edit a call (method name, typed params) and send it; the sent call joins the list as resent.
+
+The editor also composes a new call from nothing (``record`` None, the ``n`` key): the method
+name then completes from the target's ``system.listMethods``, fetched in a worker thread; a
+server without introspection simply gives no completion.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.suggester import SuggestFromList
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
@@ -29,15 +36,40 @@ from rpcspy.tui.editing import (
     set_at,
 )
 from rpcspy.tui.screens.prompt import TextPrompt
-from rpcspy.tui.screens.replay import default_target, side_text
+from rpcspy.tui.screens.replay import TargetChosen, default_target, side_text
+from rpcspy.tui.widgets.filter_bar import FilterInput
 from rpcspy.tui.widgets.value_tree import value_label
-from rpcspy.xmlrpc.messages import MethodCall
+from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct, Value
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
 
-__all__ = ["EditScreen", "TypePicker"]
+__all__ = ["EditScreen", "MethodInput", "TypePicker", "list_methods"]
+
+#: How many method names the status line shows while the name is typed.
+_SHOWN_MATCHES = 6
+
+
+def list_methods(target: str) -> list[str] | None:
+    """The method names ``system.listMethods`` of ``target`` returns; None when it has none.
+
+    Any failure (no server, a fault, an answer that is not a list of strings) is None: the
+    caller then offers no completion and says nothing.
+    """
+    from rpcspy.replay.send import send_call
+
+    try:
+        record = send_call(MethodCall("system.listMethods", ()), target, timeout=5.0)
+    except ValueError:
+        return None
+    reply = record.reply
+    if record.error or not isinstance(reply, MethodResponse):
+        return None
+    value = reply.value
+    if not isinstance(value, Array) or not all(isinstance(v, str) for v in value):
+        return None
+    return sorted({str.__str__(v) for v in value if isinstance(v, str)})
 
 
 class ValuePrompt(TextPrompt):
@@ -95,12 +127,19 @@ class TypePicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class MethodInput(FilterInput):
+    """The method name; Tab accepts the completion shown (names from ``system.listMethods``)."""
+
+
 class ParamsTree(Tree[PathKey]):
     """The params as an editable tree; each node's data is its path from the params array."""
 
 
 class EditScreen(Screen[None]):
     """Method name on top, params tree on the left, the response on the right."""
+
+    #: ``on_mount`` chooses: the params tree, or the method name of a new call.
+    AUTO_FOCUS = ""
 
     class Sent(Message):
         """A call was sent: the app adds it to the list and hands it back with ``show_sent``."""
@@ -122,25 +161,56 @@ class EditScreen(Screen[None]):
     ]
 
     def __init__(
-        self, store: CaptureIndex, record: CallRecord, *, target: str | None = None
+        self, store: CaptureIndex, record: CallRecord | None, *, target: str | None = None
     ) -> None:
+        """Edit ``record``'s call, or a new empty call when ``record`` is None.
+
+        ``target`` is the session's chosen server (``--target``, or the last one sent to);
+        without it, the server the call was recorded against.
+        """
         super().__init__(id="edit")
-        assert record.call is not None
+        assert record is None or record.call is not None
         self.store = store
         self.record = record
-        self.params: Array = Array(clone(p) for p in record.call.params)
-        self.target = target or default_target(record)
+        call = record.call if record is not None else None
+        self.params: Array = Array(clone(p) for p in call.params) if call is not None else Array()
+        self.method = call.method if call is not None else ""
+        #: The target as given by the app (the session's choice), None when it had none.
+        self.given_target = target
+        self.default = default_target(record) if record is not None else ""
+        self.target = target or self.default
         self.sending = False
         self.sent: list[CallRecord] = []
+        #: Method names of the target's ``system.listMethods`` (empty: none known).
+        self.methods: list[str] = []
+        self._methods_of: str | None = None
+        self._target_timer: Timer | None = None
+
+    @property
+    def is_new(self) -> bool:
+        """Is this a call composed from nothing (no recorded call behind it)?"""
+        return self.record is None
 
     def compose(self) -> ComposeResult:
-        assert self.record.call is not None
         yield Header(show_clock=False, icon="⇄")
-        with Horizontal(id="edit-method-row"):
-            yield Label("method ")
-            yield Input(self.record.call.method, id="edit-method")
-            yield Label(" → ")
-            yield Input(self.target, id="edit-target")
+        # One full-width line each: long method names and URLs show whole at 80 columns.
+        with Horizontal(id="edit-method-row", classes="edit-row"):
+            yield Label("method ", id="edit-method-label")
+            yield MethodInput(
+                self.method,
+                placeholder="method name" + (" (Tab completes)" if self.is_new else ""),
+                id="edit-method",
+                select_on_focus=False,
+                compact=True,
+            )
+        with Horizontal(id="edit-target-row", classes="edit-row"):
+            yield Label("target ", id="edit-target-label")
+            yield Input(
+                self.target,
+                placeholder="http://host:port[/path]",
+                id="edit-target",
+                compact=True,
+            )
         with Horizontal(id="edit-main"):
             yield ParamsTree("params", id="edit-tree")
             with VerticalScroll(id="edit-response"):
@@ -150,8 +220,74 @@ class EditScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.rebuild()
-        self.query_one(ParamsTree).focus()
-        self._status("v: value · t: type · a: add · n: rename · d: delete · ctrl+s: send")
+        if self.is_new:
+            self.title = "new call"
+            self.query_one("#edit-method", Input).focus()
+            self._status(
+                "type the method name (Tab completes) · Enter: to the params · "
+                "a: add a param · ctrl+s: send"
+            )
+        else:
+            self.query_one(ParamsTree).focus()
+            self._status("v: value · t: type · a: add · n: rename · d: delete · ctrl+s: send")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # The names are asked for when the method field is first used (at once for a new call).
+        if event.widget.id == "edit-method":
+            self._fetch_methods(self.query_one("#edit-target", Input).value)
+
+    # ------------------------------------------------------------ method names
+
+    def _fetch_methods(self, target: str) -> None:
+        """Ask ``target`` for its method names (once per target), in a worker thread."""
+        target = target.strip()
+        if not target or target == self._methods_of:
+            return
+        self._methods_of = target
+        self._list_methods(target)
+
+    @work(thread=True, exclusive=True, group="list-methods", exit_on_error=False)
+    def _list_methods(self, target: str) -> None:
+        names = list_methods(target)
+        self.app.call_from_thread(self._got_methods, target, names or [])
+
+    def _got_methods(self, target: str, names: list[str]) -> None:
+        if target != self._methods_of:
+            return  # the target changed meanwhile: its own answer follows
+        self.methods = names
+        method = self.query_one("#edit-method", Input)
+        method.suggester = SuggestFromList(names, case_sensitive=False) if names else None
+        if names and method.has_focus:
+            self._show_matches(method.value)
+
+    def _show_matches(self, typed: str) -> None:
+        low = typed.lower()
+        matches = [m for m in self.methods if m.lower().startswith(low)]
+        if not matches:
+            self._status(Text(f"no method of {len(self.methods)} starts with {typed!r}", "dim"))
+            return
+        shown = " · ".join(matches[:_SHOWN_MATCHES])
+        more = f" (+{len(matches) - _SHOWN_MATCHES})" if len(matches) > _SHOWN_MATCHES else ""
+        self._status(f"{shown}{more}   Tab completes")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "edit-method":
+            if self.methods:
+                self._show_matches(event.value)
+        elif event.input.id == "edit-target" and event.value != self.target:
+            # Ask the new target for its methods once the typing pauses.
+            if self._target_timer is not None:
+                self._target_timer.stop()
+            value = event.value
+            self._target_timer = self.set_timer(0.6, lambda: self._fetch_methods(value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "edit-method":
+            self.query_one(ParamsTree).focus()
+        elif event.input.id == "edit-target":
+            self._fetch_methods(event.value)
+            self.query_one(ParamsTree).focus()
 
     def _status(self, text: str | Text) -> None:
         self.query_one("#edit-status", Static).update(text)
@@ -288,13 +424,21 @@ class EditScreen(Screen[None]):
             self._status(Text("the method name is empty", "bold red"))
             return
         target_text = self.query_one("#edit-target", Input).value
+        if not target_text.strip():
+            self._status(Text("enter the server's URL: http://host:port/RPC2", "bold red"))
+            self.query_one("#edit-target", Input).focus()
+            return
         try:
             target = Target.parse(target_text)
         except ValueError as exc:
             self._status(Text(str(exc), "bold red"))
             return
         if target.path is None:
-            target = Target(target.scheme, target.host, target.port, self.record.path or "/RPC2")
+            path = (self.record.path if self.record is not None else None) or "/RPC2"
+            target = Target(target.scheme, target.host, target.port, path)
+        if self.given_target is not None or target_text.strip() != self.default:
+            # The user chose this server: it stays the target of the session.
+            self.post_message(TargetChosen(target_text.strip()))
         call = MethodCall(method, tuple(clone(p) for p in self.params))
         self.sending = True
         self._status(f"sending {method} to {target.url}…")

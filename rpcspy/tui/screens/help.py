@@ -28,6 +28,7 @@ HELP_TEXT = """\
 | `s` | stats per method |
 | `r` / `R` | replay the selected call / every shown call |
 | `e` | edit the call and send it |
+| `n` | a new call: method (completed from the server), params, send |
 | `c` / `y` | copy the call as curl / as Python |
 | `w` | save the shown calls as a capture file |
 | `F` | follow new calls (on by default) |
