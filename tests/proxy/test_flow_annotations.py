@@ -62,6 +62,27 @@ def test_the_sub_call_fault_is_not_ok_anywhere() -> None:
     assert record_metadata(records["multicall-ok"])["rpcspy.ok"] is True
 
 
+def test_the_documented_flow_filters_find_what_they_say() -> None:
+    doc = (REPO / "docs" / "proxy.md").read_text()
+    section = doc.split("### Flow metadata and `~meta`", 1)[1].split("\n### ", 1)[0]
+    block = section.split("```\n", 2)[1]
+    filters = {line[:45].strip(): line[45:].strip() for line in block.splitlines()}
+    flows = {}
+    for name, record in every_outcome().items():
+        flow = tflow.tflow(resp=True)
+        annotate_flow(flow, record)
+        flows[name] = flow
+    found = {
+        expr: sorted(n for n, f in flows.items() if flowfilter.match(expr, f)) for expr in filters
+    }
+    not_ok = sorted(n for n in flows if n not in ("ok", "multicall-ok"))
+    assert found['~meta "rpcspy.ok: False"'] == not_ok
+    assert found["~marked"] == not_ok
+    assert found['~meta "rpcspy.fault: "'] == ["fault"]
+    assert found['~meta "rpcspy.method: system.multicall$"'] == ["multicall", "multicall-ok"]
+    assert found['~comment "^add[(]"'] == ["connection-error"]  # tests/wording.py's add(2, 3)
+
+
 def test_a_marker_the_user_set_is_kept() -> None:
     flow = tflow.tflow(resp=True)
     flow.marked = ":star:"
