@@ -39,7 +39,7 @@ from rpcspy.server import DemoServer, ServerConfig
 from rpcspy.term import Style
 
 if TYPE_CHECKING:
-    from textual.app import App
+    from rpcspy.live import LiveProxyApp
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USER", "SCENARIOS", "Scenario", "Step", "Targets", "run_demo"]
 
@@ -507,7 +507,7 @@ class _StopSignals:
     """
 
     def __init__(self) -> None:
-        self.app: App[Any] | None = None
+        self.app: LiveProxyApp | None = None
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
 
