@@ -6,27 +6,40 @@ step is one call with the outcome it must have, so the demo doubles as a smoke t
 step misbehaved and exits non-zero. Each scenario runs through its own reverse proxy in front of
 its server and is recorded to ``<out>/<scenario>.jsonl`` (the samples in ``captures/`` are made
 this way). On a terminal the demo ends in the TUI, watching the scripted client live.
+
+The scripted client runs once per server state: the live run in the TUI gets a demo server of its
+own, with a fresh sandbox, so its calls have the outcomes of the printed run (a second run on the
+same sandbox would find ``reports/`` already there). Everything the demo creates in the temp dir
+(captures, sandboxes, certificates) is removed on the way out, however it ends (normally, an
+exception, Ctrl-C, SIGTERM); only captures written to ``--out`` stay.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import io
 import os
 import shutil
+import signal
 import ssl
 import sys
 import tempfile
+import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from rpcspy.server import DemoServer, ServerConfig
 from rpcspy.term import Style
+
+if TYPE_CHECKING:
+    from rpcspy.live import LiveProxyApp
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USER", "SCENARIOS", "Scenario", "Step", "Targets", "run_demo"]
 
@@ -430,9 +443,17 @@ def run_step(targets: Targets, scenario: Scenario, step: Step) -> tuple[bool, st
 
 
 def run_scenarios(
-    names: list[str], targets: Targets, *, quiet: bool = False, out: TextIO | None = None
+    names: list[str],
+    targets: Targets,
+    *,
+    quiet: bool = False,
+    out: TextIO | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[StepResult]:
-    """Run the named scenarios against ``targets``, printing a line per step unless quiet."""
+    """Run the named scenarios against ``targets``, printing a line per step unless quiet.
+
+    ``stop()`` is asked before each step: once it is true, the remaining steps are not run.
+    """
     out = out if out is not None else sys.stdout
     style = Style(out)
     results: list[StepResult] = []
@@ -443,18 +464,25 @@ def run_scenarios(
                 style(f"{name}", "bold", "cyan") + style(f" — {scenario.title}", "dim") + "\n"
             )
         for step in scenario.steps:
+            if stop():
+                return results
             t0 = time.perf_counter()
             ok, what = run_step(targets, scenario, step)
             ms = (time.perf_counter() - t0) * 1000
             results.append(StepResult(name, step, ok, what, ms))
             if not quiet or not ok:
-                mark = style("ok  ", "green") if ok else style("FAIL", "bold", "red")
-                line = f"  {mark} {step.title}: {what}"
-                if not ok:
-                    line += style(f"  (expected: {step.outcome.describe})", "yellow")
-                out.write(line + style(f"  {ms:.1f} ms", "dim") + "\n")
+                out.write(_step_line(results[-1], style) + "\n")
         out.flush()
     return results
+
+
+def _step_line(result: StepResult, style: Style) -> str:
+    step = result.step
+    mark = style("ok  ", "green") if result.ok else style("FAIL", "bold", "red")
+    line = f"  {mark} {step.title}: {result.detail}"
+    if not result.ok:
+        line += style(f"  (expected: {step.outcome.describe})", "yellow")
+    return line + style(f"  {result.ms:.1f} ms", "dim")
 
 
 def summarize(results: list[StepResult]) -> bool:
@@ -469,6 +497,52 @@ def summarize(results: list[StepResult]) -> bool:
     return not failed
 
 
+class _StopSignals:
+    """SIGINT and SIGTERM while the demo runs, whatever their inherited disposition.
+
+    Outside the TUI the handler raises (``KeyboardInterrupt``, or ``SystemExit(143)`` for SIGTERM)
+    so that every ``with`` block unwinds: proxies stop, servers stop, temp dirs go. While the TUI
+    runs (``app`` set) it asks the app to quit instead, so the terminal is given back first;
+    ``check()`` raises afterwards.
+    """
+
+    def __init__(self) -> None:
+        self.app: LiveProxyApp | None = None
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        app = self.app
+        if app is not None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                loop.call_soon_threadsafe(app.exit)
+                return
+        self.check()
+
+    def check(self) -> None:
+        """Raise for the signal received, if any."""
+        if self.received == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.received is not None:
+            raise SystemExit(128 + self.received)
+
+
 def run_demo(
     names: list[str],
     *,
@@ -480,12 +554,19 @@ def run_demo(
     """Start the demo servers and run the named scenarios; True when every step behaved.
 
     Unless ``direct``, each scenario goes through a recording reverse proxy in front of its server
-    and is written to ``out_dir/<scenario>.jsonl`` (a fresh temp dir when not given). With ``tui``
-    the demo ends in the terminal UI, with the scripted client running live through its proxy.
+    and is written to ``out_dir/<scenario>.jsonl`` (a temp dir removed on the way out when not
+    given). With ``tui`` the demo ends in the terminal UI, with the scripted client running live
+    through its proxy to a server of its own.
     """
     out = sys.stdout
     style = Style(out)
-    with demo_servers() as servers:
+    with _StopSignals() as signals, contextlib.ExitStack() as stack:
+        kept = out_dir is not None
+        if out_dir is None and not direct:
+            # Entered first, so it goes last: after the proxies writing into it have stopped.
+            temp = tempfile.TemporaryDirectory(prefix="rpcspy-demo-", ignore_cleanup_errors=True)
+            out_dir = Path(stack.enter_context(temp))
+        servers = stack.enter_context(demo_servers())
         if direct:
             targets = servers.direct()
             if not quiet:
@@ -493,23 +574,48 @@ def run_demo(
                     out.write(f"demo server {server.url}\n")
             results = run_scenarios(names, targets, quiet=quiet)
             return summarize(results)
-        if out_dir is None:
-            out_dir = Path(tempfile.mkdtemp(prefix="rpcspy-demo-"))
+        assert out_dir is not None
         out_dir.mkdir(parents=True, exist_ok=True)
         results = []
         for name in names:
             results += _run_recorded(name, servers, out_dir / f"{name}.jsonl", quiet=quiet)
         ok = summarize(results)
-        out.write(style(f"captures in {out_dir}/", "bold") + "\n")
-        if not quiet:
-            first = out_dir / f"{names[0]}.jsonl"
-            prog = _program_name()
-            out.write(style(f"  try: {prog} show {first}", "dim") + "\n")
-            out.write(style(f"       {prog} tui {first}", "dim") + "\n")
+        prog = _program_name()
+        if kept:
+            out.write(style(f"captures in {out_dir}/", "bold") + "\n")
+            if not quiet:
+                first = out_dir / f"{names[0]}.jsonl"
+                out.write(style(f"  try: {prog} show {first}", "dim") + "\n")
+                out.write(style(f"       {prog} tui {first}", "dim") + "\n")
+        elif not quiet:
+            out.write(
+                style(f"captures not kept; to keep them: {prog} demo --out DIR", "dim") + "\n"
+            )
         out.flush()
         if tui:
-            _run_live_tui(servers, names, out_dir)
+            live = _run_live_tui(names, out_dir, signals)
+            signals.check()
+            ok = _report_live(live, results) and ok
     return ok
+
+
+def _report_live(live: list[StepResult], printed: list[StepResult]) -> bool:
+    """Say how the live run went, beside the printed one; True when its steps behaved too."""
+    out = sys.stdout
+    style = Style(out)
+    planned = [r for r in printed if SCENARIOS[r.scenario].server == "plain"]
+    failed = [r for r in live if not r.ok]
+    for result in failed:
+        out.write(_step_line(result, style) + "\n")
+    if failed:
+        text = f"live run: {len(failed)} of {len(live)} steps misbehaved"
+        out.write(style(text, "bold", "red") + "\n")
+    elif len(live) < len(planned):
+        text = f"live run: quit after {len(live)} of {len(planned)} steps, all as expected"
+        out.write(style(text, "dim") + "\n")
+    else:
+        out.write(style(f"live run: all {len(live)} steps behaved as expected", "dim") + "\n")
+    return not failed
 
 
 def _program_name() -> str:
@@ -547,21 +653,41 @@ def _run_recorded(
         return run_scenarios([name], targets, quiet=quiet)
 
 
-def _run_live_tui(servers: DemoServers, names: list[str], out_dir: Path) -> None:
-    """The TUI on a proxy in front of the plain server, the scripted client running live."""
-    from rpcspy.live import run_live
+def _run_live_tui(names: list[str], out_dir: Path, signals: _StopSignals) -> list[StepResult]:
+    """The TUI on a proxy in front of a fresh plain server, the scripted client running live.
+
+    Returns the live run's results; raises ``ProxyError`` when the proxy could not start.
+    """
+    from rpcspy.live import LiveProxyApp
     from rpcspy.proxy import ProxyConfig
 
     live = [n for n in names if SCENARIOS[n].server == "plain"]
-    plain = servers.by_name["plain"]
+    results: list[StepResult] = []
+    capture = out_dir / "live.jsonl"
+    capture.unlink(missing_ok=True)
+    # A server of its own: a fresh sandbox, so each call has the outcome it had in the printed run.
+    with DemoServer(ServerConfig(port=0, quiet=True)) as plain:
+        config = ProxyConfig(target=plain.base_url, listen_port=0, capture=capture, quiet=True)
+        app: LiveProxyApp | None = None
 
-    def client(proxy_url: str) -> None:
-        targets = Targets(urls={"plain": f"{proxy_url.rstrip('/')}/RPC2"})
-        # Nothing may print: the TUI owns the terminal.
-        run_scenarios(live, targets, quiet=True, out=io.StringIO())
+        def client(proxy_url: str) -> None:
+            targets = Targets(urls={"plain": f"{proxy_url.rstrip('/')}/RPC2"})
+            # Nothing may print: the TUI owns the terminal. Once the UI quits, the rest is skipped.
+            results.extend(
+                run_scenarios(
+                    live,
+                    targets,
+                    quiet=True,
+                    out=io.StringIO(),
+                    stop=lambda: app is None or app.runner is None,
+                )
+            )
 
-    config = ProxyConfig(
-        target=plain.base_url, listen_port=0, capture=out_dir / "live.jsonl", quiet=True
-    )
-    (out_dir / "live.jsonl").unlink(missing_ok=True)
-    run_live(config, client=client)
+        app = LiveProxyApp(config, client=client)
+        signals.app = app
+        try:
+            app.run()
+        finally:
+            signals.app = None
+        app.raise_proxy_error()  # ProxyError when the proxy could not start
+    return results

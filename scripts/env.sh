@@ -28,6 +28,13 @@ find_python() {
     return 1
 }
 
+# pip install into .venv/, errors only: -qq drops pip's warnings and the banner setuptools prints
+# for every editable install ("Please be careful with folders in your working directory ...");
+# a failing install still prints its error and returns non-zero.
+pip_install() {
+    "$VENV/bin/python" -m pip install -qq --disable-pip-version-check "$@" >&2
+}
+
 # Creates .venv/ with a suitable Python and installs rpcspy (editable) with its dev tools.
 # Re-installs only when pyproject.toml changed since the last install.
 ensure_venv() {
@@ -51,7 +58,7 @@ ensure_venv() {
     fi
     [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV" || return 1
     echo "==> installing rpcspy and its dependencies into .venv/" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2 || return 1
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$RPCSPY_ROOT[dev]" >&2 || return 1
+    pip_install --upgrade pip || return 1
+    pip_install -e "$RPCSPY_ROOT[dev]" || return 1
     echo "$want" > "$stamp"
 }

@@ -28,6 +28,11 @@ Time is the duration from request start to response end: ``0.8 ms``, ``12.3 ms``
 ``1234 ms`` below 10 s, then ``12.5 s``, ``250 s``; ``-`` when there was no response. At most
 seven characters.
 
+The call at a glance, on one line (``call_line``), for a flow list that shows nothing else:
+``add(2, 3) → 5``, ``demo.fault(4, "x") → fault 4: x``, ``system.multicall[3] → ok, 1/3 faulted``,
+``echo("hi") → http 401``: the call, then its result when it is ``ok`` or else the outcome above
+with its detail. The proxy puts it in mitmproxy's flow comment.
+
 Size is the call's total bytes on the wire, request body plus response body as they crossed
 the wire (still content-encoded), in one number: ``278 B``, ``1.2 KB``, ``12 KB``, ``3.4 MB``
 (1024-based, at most six characters). One number sorts and fits a column; the split per body is
@@ -41,11 +46,13 @@ from typing import Final, Literal, NamedTuple
 
 from rpcspy.capture.record import CallRecord
 from rpcspy.xmlrpc.messages import Fault, MethodResponse
+from rpcspy.xmlrpc.render import format_call, format_short
 
 __all__ = [
     "NO_TIME",
     "Outcome",
     "OutcomeKind",
+    "call_line",
     "call_size",
     "faulted_subcalls",
     "format_duration",
@@ -160,3 +167,36 @@ def call_size(record: CallRecord) -> int:
 def size_text(record: CallRecord) -> str:
     """The call's size in the agreed wording: both bodies' bytes on the wire, ``278 B``."""
     return format_size(call_size(record))
+
+
+#: The most ``call_line`` gives to what happened; the call itself gets the rest.
+_LINE_TAIL = 48
+
+
+def _cut(text: str, limit: int) -> str:
+    text = " ".join(text.split())  # one line, whatever the fault string or error held
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def call_line(record: CallRecord, limit: int = 100) -> str:
+    """The call and what happened, on one line of at most ``limit`` characters (module docstring):
+    ``add(2, 3) → 5``, ``demo.fault(4, "x") → fault 4: x``, ``system.multicall[3] → ok, 1/3
+    faulted``."""
+    text, kind = outcome(record)
+    reply = record.reply
+    if kind == "ok" and isinstance(reply, MethodResponse) and not record.is_multicall:
+        tail = format_short(reply.value, _LINE_TAIL)
+    else:
+        detail = outcome_detail(record)
+        if detail is None and kind == "problem" and record.problems and text == "problem":
+            detail = record.problems[0].message
+        tail = _cut(f"{text}: {detail}" if detail else text, _LINE_TAIL)
+    room = max(limit - len(tail) - 3, 12)
+    call = record.call
+    if call is None:
+        head = record.method or "?"
+    elif record.is_multicall:
+        head = f"{call.method}[{len(record.subcalls)}]"
+    else:
+        head = format_call(call, room)
+    return _cut(f"{_cut(head, room)} → {tail}", limit)

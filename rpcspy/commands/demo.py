@@ -20,14 +20,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "Start demo servers (plain, Basic auth, TLS) on free ports of 127.0.0.1 and run a\n"
             "scripted stdlib client through every feature, each scenario through a recording\n"
             "proxy, printing each call and whether it behaved as expected. Each scenario's calls\n"
-            "are written to DIR/<scenario>.jsonl. On a terminal, the demo then opens the TUI\n"
-            "with the scripted client running live through the proxy (q quits).\n"
-            "Exit code 0 when every step behaved as expected, 1 otherwise."
+            "are written to DIR/<scenario>.jsonl (--out DIR; without it, to a temp dir that is\n"
+            "removed on exit, like everything else the demo creates). On a terminal, the demo\n"
+            "then opens the TUI with the scripted client running live through a proxy to a demo\n"
+            "server of its own (a fresh sandbox, so the calls go as they did above; q quits).\n"
+            "Exit code 0 when every step behaved as expected, 1 otherwise (130 on Ctrl-C, 143 on\n"
+            "SIGTERM)."
         ),
         epilog=(
             "examples:\n"
             "  rpcspy demo\n"
             "  rpcspy demo --scenario basics --scenario faults --out captures/\n"
+            "  rpcspy demo --no-tui -q          # the smoke test alone: the summary and failures\n"
             "  rpcspy demo --list"
         ),
     )
@@ -42,7 +46,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "--out",
         type=Path,
         metavar="DIR",
-        help="write the captures here, one per scenario (default: a new temp dir)",
+        help="write the captures here and keep them, one per scenario "
+        "(default: a temp dir, removed on exit)",
     )
     p.add_argument(
         "--direct", action="store_true", help="talk to the servers directly: no proxy, no captures"

@@ -10,6 +10,12 @@ then recorded on the spot; anything large or compressed is handed to one backgro
 (``RecordWorker``) so that decoding it never blocks the event loop, and the result comes back to
 the loop to fill ``flow.metadata`` and call ``on_record``.
 
+What mitmproxy shows of a recorded flow (``annotate_flow``): its metadata (``rpcspy.ok`` is the
+filter language's ``ok``: ``rpcspy.capture.summary`` decides both), the call on one line as the
+flow's comment (``add(2, 3) → 5``), and a marker on every call that is not ok (``:warning:`` for a
+fault or a faulted sub-call, ``:x:`` for an HTTP error, a decode problem, a connection error or no
+reply). None of it touches the request or the response.
+
 Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 
 - ``rpcspy_capture``: capture file to append records to (``.jsonl`` or ``.jsonl.gz``); none by
@@ -39,13 +45,13 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import human
 
 from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
+from rpcspy.capture.summary import OutcomeKind, call_line, faulted_subcalls, outcome
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.contentview import register_contentview
 from rpcspy.proxy.detect import looks_like_xml, sniff_body, watch_matches, watched_endpoint
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Job, RecordWorker
-from rpcspy.xmlrpc import Fault
 
-__all__ = ["RpcspyRecorder", "record_metadata"]
+__all__ = ["FLOW_MARKERS", "RpcspyRecorder", "annotate_flow", "record_metadata"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,19 @@ SAVE_WAIT_SECONDS = 5.0
 INLINE_BYTES = 8 * 1024
 
 OnRecord = Callable[[CallRecord], None]
+
+#: The mitmproxy marker set on a flow whose call is not ok, by outcome kind (``rpcspy.capture.
+#: summary``); ok calls are left unmarked.
+FLOW_MARKERS: dict[OutcomeKind, str] = {
+    "fault": ":warning:",
+    "subfault": ":warning:",
+    "problem": ":x:",
+    "error": ":x:",
+    "pending": ":x:",
+}
+
+#: How long a flow comment may be: mitmweb and the console show it in the flow list.
+COMMENT_CHARS = 100
 
 
 def _address(addr: Any) -> tuple[str, int] | None:
@@ -136,12 +155,14 @@ def record_metadata(record: CallRecord) -> dict[str, Any]:
     ``~meta "rpcspy.method: echo$"`` or ``~meta "rpcspy.fault: "``.
     """
     fault_code = record.fault_code
-    faults_inside = sum(1 for s in record.subcalls if isinstance(s.result, Fault))
+    faults_inside = faulted_subcalls(record)
+    # The filter language's ``ok``: a result, and no fault anywhere, problem or error.
+    ok = outcome(record).kind == "ok"
     info: dict[str, Any] = {
         "id": record.id,
         "seq": record.seq,
         "method": record.method,
-        "ok": record.ok,
+        "ok": ok,
         "fault_code": fault_code,
         "multicall": len(record.subcalls) if record.is_multicall else None,
         "faults_inside": faults_inside if record.is_multicall else None,
@@ -153,7 +174,7 @@ def record_metadata(record: CallRecord) -> dict[str, Any]:
         "rpcspy": info,
         "rpcspy.id": record.id,
         "rpcspy.method": record.method or "",
-        "rpcspy.ok": record.ok,
+        "rpcspy.ok": ok,
     }
     if fault_code is not None:
         flat["rpcspy.fault"] = fault_code
@@ -165,6 +186,16 @@ def record_metadata(record: CallRecord) -> dict[str, Any]:
     if record.error is not None:
         flat["rpcspy.error"] = record.error
     return flat
+
+
+def annotate_flow(flow: http.HTTPFlow, record: CallRecord) -> None:
+    """Show the record on the flow in mitmproxy: metadata, the call as the flow's comment, and a
+    marker when the call is not ok (a marker the user set already is kept)."""
+    flow.metadata.update(record_metadata(record))
+    flow.comment = call_line(record, COMMENT_CHARS)
+    marker = FLOW_MARKERS.get(outcome(record).kind)
+    if marker is not None and not flow.marked:
+        flow.marked = marker
 
 
 class RpcspyRecorder:
@@ -385,7 +416,7 @@ class RpcspyRecorder:
     def _finish(self, job: Job, record: CallRecord) -> None:
         flow = job.token
         if isinstance(flow, http.HTTPFlow):
-            flow.metadata.update(record_metadata(record))
+            annotate_flow(flow, record)
             self._refresh_view(flow)
         waiter = self._waiters.pop(job.seq, None)
         if waiter is not None and not waiter.done():

@@ -191,9 +191,20 @@ def test_mitmweb_loads_the_addon_and_shows_calls_decoded(
         assert isinstance(view, dict)
         # mitmweb's filters run in the proxy, on the flows' metadata.
         multicalls = dump("~meta 'rpcspy.faults_inside: 1'")
+
+        # The flow list shows the call and marks it: a sub-call faulted.
+        def commented() -> list[Any]:
+            every = get("/flows")
+            assert isinstance(every, list)
+            return [f for f in every if f.get("comment")]
+
+        listed = wait_for(commented)
         faults = dump("~meta 'rpcspy.fault: '")
         out, _ = stop_process(proc, signal.SIGTERM)
     assert [f.metadata["rpcspy.method"] for f in multicalls] == ["system.multicall"]
+    assert [(f["comment"], f["marked"]) for f in listed] == [
+        ("system.multicall[2] → ok, 1/2 faulted", "⚠")  # mitmweb sends the emoji
+    ]
     assert faults == []
     assert view["view_name"] == "XML-RPC"
     text = view["text"]
