@@ -24,7 +24,9 @@ examples:
   rpcspy proxy http://127.0.0.1:8000 --tui        # watch the calls live in the terminal UI
 
 exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the capture is complete),
-            1 the proxy could not start, 2 bad usage
+            1 the proxy could not start, 2 bad usage,
+            4 some calls were forwarded but could not be written to the capture (a full disk:
+              said once on stderr; every call counted as recorded reads back)
 """
 
 
