@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -208,22 +209,51 @@ def _tree_with_findings(
             yield f"{pad}{mark}: {finding.message}{where}"
 
 
+#: A whole record id as the proxy makes them (``uuid4().hex``), accepted as ``--call`` as it is.
+_FULL_ID = re.compile(r"[0-9a-f]{32}")
+_NUMBER = re.compile(r"[0-9]+")
+
+
 def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:
-    """The call numbered ``key`` (the # column), else the one call whose id starts with it."""
-    prefix = key.lower()
+    """The call ``key`` names: its number (the # column), ``id:PREFIX``, or its whole id.
+
+    A number that no call has is an error (never an id prefix by chance), and so is an id
+    prefix that matches no call or several.
+    """
+    text = key.strip().lower()
+    if _NUMBER.fullmatch(text):
+        number = int(text)
+        for record in _records(reader, path):
+            if record.seq == number:
+                return record
+        raise CliError(
+            f"no call {key!r} in {path}: no call has that number (the # column); "
+            "for an id prefix write id:PREFIX",
+            EXIT_INPUT,
+        )
+    if text.startswith("id:"):
+        prefix = text[3:].strip()
+    elif _FULL_ID.fullmatch(text):
+        prefix = text
+    else:
+        raise CliError(
+            f"--call {key!r}: give a call number (the # column), id:PREFIX or a whole id",
+            EXIT_USAGE,
+        )
+    if not prefix:
+        raise CliError("--call id: needs the first characters of a call id", EXIT_USAGE)
     by_id: list[CallRecord] = []
     for record in _records(reader, path):
-        if key.isdigit() and record.seq == int(key):
-            return record
-        if record.id.startswith(prefix) and len(by_id) < 2:
+        if record.id.startswith(prefix):
             by_id.append(record)
-    if len(by_id) == 1:
-        return by_id[0]
+            if len(by_id) > 1:
+                raise CliError(
+                    f"{key!r} matches several call ids in {path}; give more of the id",
+                    EXIT_USAGE,
+                )
     if by_id:
-        raise CliError(
-            f"{key!r} matches several call ids in {path}; give more of the id", EXIT_USAGE
-        )
-    raise CliError(f"no call {key!r} in {path} (use the # column or an id prefix)", EXIT_INPUT)
+        return by_id[0]
+    raise CliError(f"no call {key!r} in {path}: no call id starts with {prefix!r}", EXIT_INPUT)
 
 
 def _body_text(body: bytes | None, encoding: str | None) -> str:
