@@ -115,19 +115,21 @@ def _last_seq(lines: list[bytes]) -> int:
 
 def _plain_tail_lines(f: BinaryIO) -> list[bytes]:
     """The last few complete lines of a plain file, read backwards from its end."""
-    end = f.seek(0, io.SEEK_END)
-    pos = end
-    data = b""
-    while pos > 0:
-        step = min(_TAIL_CHUNK, pos)
-        pos -= step
+    pos = f.seek(0, io.SEEK_END)
+    chunks: list[bytes] = []
+    newlines = 0
+    step = _TAIL_CHUNK
+    # Enough once the chunks hold more newlines than the lines wanted (the first piece may be a
+    # partial line). Steps double, so a very long last line costs linear time, not quadratic.
+    while pos > 0 and newlines <= _TAIL_LINES:
+        size = min(step, pos)
+        pos -= size
         f.seek(pos)
-        data = f.read(step) + data
-        # Enough when the chunk holds more newlines than the lines wanted (the first piece
-        # may be a partial line).
-        if data.count(b"\n") > _TAIL_LINES:
-            break
-    lines = data.split(b"\n")
+        chunk = f.read(size)
+        chunks.append(chunk)
+        newlines += chunk.count(b"\n")
+        step *= 2
+    lines = b"".join(reversed(chunks)).split(b"\n")
     if pos > 0:
         lines = lines[1:]  # may start mid-line
     return [line for line in lines if line.strip()][-_TAIL_LINES:]
@@ -138,16 +140,22 @@ def _gzip_tail_lines(f: BinaryIO) -> list[bytes]:
     f.seek(0)
     raw = GzipRaw(f)
     tail: deque[bytes] = deque(maxlen=_TAIL_LINES)
-    partial = b""
+    partial: list[bytes] = []  # the pieces of a line not ended yet
     try:
         while chunk := raw.read(1 << 20):
-            pieces = (partial + chunk).split(b"\n")
-            partial = pieces.pop()
-            tail.extend(p for p in pieces if p.strip())
+            if b"\n" not in chunk:
+                partial.append(chunk)
+                continue
+            pieces = chunk.split(b"\n")
+            partial.append(pieces[0])
+            lines = [b"".join(partial), *pieces[1:-1]]
+            tail.extend(line for line in lines if line.strip())
+            partial = [pieces[-1]]
     except GzipCorrupt:
         pass
-    if partial.strip():
-        tail.append(partial)
+    last = b"".join(partial)
+    if last.strip():
+        tail.append(last)
     return list(tail)
 
 
