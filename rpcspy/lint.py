@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rpcspy.capture.record import FINDING_PLACES, CallRecord, RecordFinding
+from rpcspy.term import printable
 from rpcspy.xmlrpc.findings import RULES, Severity
 
 __all__ = [
@@ -251,4 +252,5 @@ def format_report(report: LintReport, *, several: bool = False) -> list[str]:
         f"{_plural(report.findings, 'finding')} ({_plural(report.errors, 'error')}, "
         f"{_plural(report.warnings, 'warning')}) in {report.nonconformant_calls} of them"
     )
-    return lines
+    # Peer names (User-Agent) and method names come from the wire: escaped for the terminal.
+    return [printable(line) for line in lines]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from rpcspy.capture import (
     CallRecord,
@@ -24,7 +23,7 @@ from rpcspy.capture.summary import outcome, size_text, sub_outcome, time_text
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
 from rpcspy.filter import FilterError, filter_rows, parse_filter
 from rpcspy.inputs import open_capture, open_capture_index
-from rpcspy.term import Style, warn
+from rpcspy.term import Style, json_text, printable, warn
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.render import (
     format_call,
@@ -42,6 +41,11 @@ _KIND_COLOUR = {
     "error": "red",
     "pending": "yellow",
 }
+
+
+def _json_line(obj: dict[str, Any]) -> str:
+    """One JSON line for ``--json`` (``term.json_text``: controls and lone surrogates escaped)."""
+    return json_text(obj) + "\n"
 
 
 def _records(reader: CaptureReader, path: Path) -> Iterator[CallRecord]:
@@ -70,12 +74,22 @@ def call_status(record: CallRecord) -> str:
     return outcome(record).text
 
 
+def _datetime(ts: float) -> dt.datetime | None:
+    """The local time of a timestamp; None for one no clock can show (``1e308``, NaN)."""
+    try:
+        return dt.datetime.fromtimestamp(ts)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def _time(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3]
+    when = _datetime(ts)
+    return f"{ts:.6g}"[:12] if when is None else when.strftime("%H:%M:%S.%f")[:-3]
 
 
 def _peer(peer: tuple[str, int] | None) -> str:
-    return f"{peer[0]}:{peer[1]}" if peer else "-"
+    # A capture's host is whatever its producer wrote: escaped like any peer text.
+    return printable(f"{peer[0]}:{peer[1]}") if peer else "-"
 
 
 def summary_json(record: CallRecord) -> dict[str, Any]:
@@ -132,7 +146,7 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
     out = sys.stdout
     if as_json:
         for record in records:
-            out.write(orjson.dumps(call_json(record)).decode() + "\n")
+            out.write(_json_line(call_json(record)))
         return
 
     style = Style(out)
@@ -162,6 +176,8 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
             result = " -> " + format_response(reply, limit=40)
             if len(call_text) + len(result) <= call_width:
                 call_text += result
+        # Names, values and fault strings are the peers': escaped before colour is added.
+        call_text, status = printable(call_text), printable(status)
         took, size = time_text(record), size_text(record)
         out.write(
             f"{record.seq:>5}{_mark(record, style)}{_time(record.started):12} "
@@ -170,8 +186,8 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
         )
         if record.is_multicall:
             for sub in record.subcalls:
-                sub_status = sub_outcome(sub.result).text
-                text = "  └ " + format_call(sub.call, limit=call_width - 4)
+                sub_status = printable(sub_outcome(sub.result).text)
+                text = "  └ " + printable(format_call(sub.call, limit=call_width - 4))
                 out.write(
                     f"{'':5} {'':12} {'':21} {text:{call_width}} {style(sub_status, 'dim')}\n"
                 )
@@ -198,43 +214,76 @@ def _tree_with_findings(
     deepest line whose path holds the finding's path; the first line when none does)."""
     lines = list(tree_lines(message))
     placed = place_findings([path for path, _ in lines], findings)
-    for i, (_, text) in enumerate(lines):
+    for i, (_, raw_text) in enumerate(lines):
+        text = printable(raw_text)
         yield text
         pad = " " * (len(text) - len(text.lstrip(" ")) + 2)
         for finding in placed.get(i, ()):
             colour = "red" if finding.severity == "error" else "yellow"
             where = f" (line {finding.line})" if finding.line is not None else ""
             mark = style(f"! {finding.severity} {finding.rule}", colour)
-            yield f"{pad}{mark}: {finding.message}{where}"
+            yield f"{pad}{mark}: {printable(finding.message)}{where}"
+
+
+#: A whole record id as the proxy makes them (``uuid4().hex``), accepted as ``--call`` as it is.
+_FULL_ID = re.compile(r"[0-9a-f]{32}")
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:
-    """The call numbered ``key`` (the # column), else the one call whose id starts with it."""
-    prefix = key.lower()
+    """The call ``key`` names: its number (the # column), ``id:PREFIX``, or its whole id.
+
+    A number that no call has is an error (never an id prefix by chance), and so is an id
+    prefix that matches no call or several.
+    """
+    text = key.strip().lower()
+    if _NUMBER.fullmatch(text):
+        number = int(text)
+        for record in _records(reader, path):
+            if record.seq == number:
+                return record
+        raise CliError(
+            f"no call {key!r} in {path}: no call has that number (the # column); "
+            "for an id prefix write id:PREFIX",
+            EXIT_INPUT,
+        )
+    if text.startswith("id:"):
+        prefix = text[3:].strip()
+    elif _FULL_ID.fullmatch(text):
+        prefix = text
+    else:
+        raise CliError(
+            f"--call {key!r}: give a call number (the # column), id:PREFIX or a whole id",
+            EXIT_USAGE,
+        )
+    if not prefix:
+        raise CliError("--call id: needs the first characters of a call id", EXIT_USAGE)
     by_id: list[CallRecord] = []
     for record in _records(reader, path):
-        if key.isdigit() and record.seq == int(key):
-            return record
-        if record.id.startswith(prefix) and len(by_id) < 2:
+        if record.id.startswith(prefix):
             by_id.append(record)
-    if len(by_id) == 1:
-        return by_id[0]
+            if len(by_id) > 1:
+                raise CliError(
+                    f"{key!r} matches several call ids in {path}; give more of the id",
+                    EXIT_USAGE,
+                )
     if by_id:
-        raise CliError(
-            f"{key!r} matches several call ids in {path}; give more of the id", EXIT_USAGE
-        )
-    raise CliError(f"no call {key!r} in {path} (use the # column or an id prefix)", EXIT_INPUT)
+        return by_id[0]
+    raise CliError(f"no call {key!r} in {path}: no call id starts with {prefix!r}", EXIT_INPUT)
 
 
 def _body_text(body: bytes | None, encoding: str | None) -> str:
     if body is None:
         return "(none)"
     if encoding and encoding.lower() not in ("identity", ""):
+        encoding = printable(encoding)
         return f"({len(body)} bytes, content-encoding {encoding}; the decoded form is above)"
     try:
-        return body.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return body.decode("latin-1")
+        text = body.decode("latin-1")
+    # Raw bytes from the wire: every control character but tab and newline is escaped.
+    return printable(text, multiline=True)
 
 
 def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False) -> int:
@@ -243,22 +292,29 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
     record = _find(path, reader, key)
     out = sys.stdout
     if as_json:
-        out.write(orjson.dumps(record_to_json(record)).decode() + "\n")
+        out.write(_json_line(record_to_json(record)))
         return _finish(reader, path)
     style = Style(out)
 
     def section(title: str) -> None:
         out.write("\n" + style(title, "bold", "cyan") + "\n")
 
-    out.write(style(f"call #{record.seq}", "bold") + f"  id {record.id}  origin {record.origin}\n")
-    started = dt.datetime.fromtimestamp(record.started).isoformat(sep=" ", timespec="milliseconds")
+    # Every text below but our own words comes from the capture, and so from peers: escaped
+    # (``printable``) before colour is added.
+    ident = printable(f"  id {record.id}  origin {record.origin}")
+    out.write(style(f"call #{record.seq}", "bold") + ident + "\n")
+    when = _datetime(record.started)
+    if when is None:
+        started = f"{record.started!r} (not a time a clock can show)"
+    else:
+        started = when.isoformat(sep=" ", timespec="milliseconds")
     out.write(f"  time     {started}  duration {time_text(record)}  size {size_text(record)}\n")
     out.write(f"  client   {_peer(record.client)}  ->  server {_peer(record.server)}\n")
-    url = f"{record.scheme}://{record.host}:{record.port}{record.path}"
+    url = printable(f"{record.scheme}://{record.host}:{record.port}{record.path}")
     out.write(f"  http     POST {url} -> {record.status if record.status is not None else '-'}\n")
-    out.write(f"  outcome  {call_status(record)}\n")
+    out.write(f"  outcome  {printable(call_status(record))}\n")
     if record.error:
-        out.write(f"  error    {style(record.error, 'red')}\n")
+        out.write(f"  error    {style(printable(record.error), 'red')}\n")
 
     # Each finding under the value it concerns: a multicall's in the half its path points into.
     in_request = [
@@ -283,17 +339,17 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
         section(f"multicall ({len(record.subcalls)} sub-calls)")
         for sub in record.subcalls:
             result = "(no response)" if sub.result is None else format_response(sub.result)
-            out.write(f"  [{sub.index}] {format_call(sub.call)} -> {result}\n")
+            out.write(f"  [{sub.index}] {printable(f'{format_call(sub.call)} -> {result}')}\n")
     if record.problems:
         section("problems")
         for problem in record.problems:
-            out.write(f"  {style(problem.message, 'magenta')}\n")
+            out.write(f"  {style(printable(problem.message), 'magenta')}\n")
     section("request headers")
     for name, value in record.request.headers:
-        out.write(f"  {name}: {value}\n")
+        out.write(f"  {printable(name)}: {printable(value)}\n")
     section("response headers")
     for name, value in () if record.response is None else record.response.headers:
-        out.write(f"  {name}: {value}\n")
+        out.write(f"  {printable(name)}: {printable(value)}\n")
     if raw:
         section("raw request body")
         request, response = record.request, record.response

@@ -14,8 +14,6 @@ import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import orjson
-
 from rpcspy.capture import CallRecord, CaptureFormatError
 from rpcspy.capture.reader import CaptureReader, count_records_hint
 from rpcspy.diff import RuleError, Rules, parse_rules
@@ -23,7 +21,7 @@ from rpcspy.exits import EXIT_INPUT, EXIT_USAGE, CliError
 from rpcspy.filter import Filter, FilterError, parse_filter
 from rpcspy.inputs import open_capture
 from rpcspy.replay.report import Report, render_text, report_to_json, report_to_junit
-from rpcspy.term import warn
+from rpcspy.term import json_text, warn
 
 __all__ = [
     "CaptureSource",
@@ -170,7 +168,7 @@ def emit_report(report: Report, args: argparse.Namespace) -> int:
             raise CliError(f"cannot write {args.junit}: {reason}", EXIT_INPUT) from None
     if args.json:
         data = report_to_json(report, show_all=args.all)
-        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(json_text(data, indent=True) + "\n")
     else:
         render_text(report, sys.stdout, quiet=args.quiet, show_all=args.all)
     sys.stdout.flush()

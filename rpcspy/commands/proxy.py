@@ -31,7 +31,9 @@ examples:
 {LISTEN_HELP}
 
 exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the capture is complete),
-            1 the proxy could not start (e.g. its address is in use), 2 bad usage
+            1 the proxy could not start (e.g. its address is in use), 2 bad usage,
+            4 some calls were forwarded but could not be written to the capture (a full disk:
+              said once on stderr; every call counted as recorded reads back)
 """
 
 

@@ -25,14 +25,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "examples:\n"
             "  rpcspy show captures/basics.jsonl\n"
             "  rpcspy show captures/basics.jsonl --call 3\n"
+            "  rpcspy show captures/basics.jsonl --call id:9e47\n"
             "  rpcspy show captures/faults.jsonl --json | jq -r '.method'\n"
             "  rpcspy show big.jsonl --filter 'method:user.* and params[0].id:string'\n"
-            "filter language: docs/filter.md"
+            "filter language: docs/filter.md\n"
+            "\n"
+            "exit codes: 0 ok; 2 bad usage (--call neither a number nor id:PREFIX, an id\n"
+            "            prefix that matches several calls); 3 the capture cannot be read, or\n"
+            "            --call names no call in it; 4 corrupt lines were skipped (the rest\n"
+            "            is shown)"
         ),
     )
     p.add_argument("capture", type=Path, help="capture file")
     p.add_argument(
-        "--call", metavar="ID", help="show one call in full: its number (#) or id prefix"
+        "--call",
+        metavar="N|id:PREFIX",
+        help="show one call in full: its number (the # column), id:PREFIX (the call whose id "
+        "starts with PREFIX) or its whole id; a number no call has is an error",
     )
     p.add_argument(
         "--filter",

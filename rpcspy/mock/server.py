@@ -20,7 +20,7 @@ from typing import TextIO
 
 from rpcspy.capture import HttpMessage, build_record
 from rpcspy.mock.playbook import Answer, Playbook
-from rpcspy.term import Style
+from rpcspy.term import Style, printable
 from rpcspy.xmlrpc.messages import MethodCall
 
 __all__ = ["MockServer"]
@@ -162,7 +162,7 @@ class MockServer:
         colour = "green" if answer.matched else "red"
         stamp = time.strftime("%H:%M:%S")
         try:
-            self.log.write(f"{stamp} {self._style(word, colour, 'bold')} {rest}\n")
+            self.log.write(f"{stamp} {self._style(word, colour, 'bold')} {printable(rest)}\n")
             self.log.flush()
         except (OSError, ValueError):
             pass

@@ -288,6 +288,9 @@ class RpcspyRecorder:
                     writer = CaptureWriter(Path(spec[0]).expanduser(), redact=spec[1])
                 except Exception as exc:
                     raise _options_error(f"rpcspy_capture: cannot write {spec[0]}: {exc}") from exc
+                # Appending to a capture: its calls go on from its last number, so no two
+                # records in one file share a seq.
+                self._seq = writer.last_seq
             self.worker.set_sink(writer)
             self._sink_spec = spec
 

@@ -6,7 +6,7 @@ import time
 
 from rpcspy.capture import CallRecord
 from rpcspy.capture.summary import outcome, outcome_detail, size_text, time_text
-from rpcspy.term import Style
+from rpcspy.term import Style, printable
 
 __all__ = ["format_call_line"]
 
@@ -38,16 +38,18 @@ def format_call_line(record: CallRecord, style: Style | None = None) -> str:
     and the TUI.
     """
     paint = style or _plain
-    method = record.method or "?"
+    # Everything from the wire is escaped (``printable``) before colour is added.
+    method = printable(record.method or "?")
     if record.is_multicall:
         method += f" [{len(record.subcalls)}]"
     line = f"{paint(_clock(record.started), 'dim')}  {paint(f'{method:<28}', 'bold')} "
     line += f"{time_text(record):>8}  {size_text(record):>6}  "
     text, kind = outcome(record)
     detail = outcome_detail(record)
-    line += paint(f"{text}: {detail}" if detail else text, _KIND_COLOUR[kind])
+    text = printable(text)
+    line += paint(f"{text}: {printable(detail)}" if detail else text, _KIND_COLOUR[kind])
     if record.problems:
-        messages = "; ".join(p.message for p in record.problems)
+        messages = printable("; ".join(p.message for p in record.problems))
         if len(messages) > _PROBLEM_CHARS:
             messages = messages[: _PROBLEM_CHARS - 1] + "…"
         line += "  " + paint(f"[{messages}]", "red")

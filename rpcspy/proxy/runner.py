@@ -60,6 +60,10 @@ __all__ = [
 
 ProxyMode = Literal["reverse", "regular"]
 
+#: ``run_proxy``'s exit code when calls were forwarded but could not be recorded (a full disk):
+#: the capture holds the others, each whole.
+EXIT_NOT_RECORDED = 4
+
 
 class ProxyError(Exception):
     """The proxy could not start: a bad option, a port in use, an unwritable capture."""
@@ -427,7 +431,9 @@ def _banner(runner: ProxyRunner) -> str:
 
 
 def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | None = None) -> int:
-    """Run the proxy until SIGINT/SIGTERM, then drain the capture and return 0 (the CLI's helper).
+    """Run the proxy until SIGINT/SIGTERM, then drain the capture (the CLI's helper).
+
+    Returns 0, or ``EXIT_NOT_RECORDED`` when some calls could not be written to the capture.
 
     SIGINT and SIGTERM are handled from before the start, whatever their inherited disposition
     (a script's ``rpcspy proxy ... &`` inherits SIGINT ignored); one arriving during the start
@@ -436,7 +442,7 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
     address it cannot listen on) when it cannot start.
     """
 
-    async def main() -> None:
+    async def main() -> int:
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         handled: list[signal.Signals] = []
@@ -462,8 +468,26 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
             await runner.stop()
             for sig in handled:
                 loop.remove_signal_handler(sig)
+        return _stopped(runner)
+
+    return asyncio.run(main())
+
+
+def _stopped(runner: ProxyRunner) -> int:
+    """Say how many calls the capture holds; the exit code is 4 when some could not be written."""
+    worker = runner.recorder.worker
+    capture = runner.config.capture
+    if capture is None:
         noun = "call" if runner.records == 1 else "calls"
         print(f"rpcspy proxy stopped; {runner.records} {noun} recorded", file=sys.stderr)
-
-    asyncio.run(main())
-    return 0
+        return 0
+    noun = "call" if worker.written == 1 else "calls"
+    message = f"rpcspy proxy stopped; {worker.written} {noun} recorded"
+    error = worker.first_write_error
+    if error is None:
+        print(message, file=sys.stderr)
+        return 0
+    if worker.unwritten:
+        message += f", {worker.unwritten} forwarded but not recorded"
+    print(f"{message} ({error}); every recorded call is in {capture}", file=sys.stderr)
+    return EXIT_NOT_RECORDED

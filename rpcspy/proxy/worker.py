@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rpcspy.capture import CallRecord, HttpMessage
+from rpcspy.capture.writer import CaptureWriteError
 
 __all__ = ["DEFAULT_MAX_BODY", "Job", "RecordSink", "RecordWorker"]
 
@@ -102,6 +103,12 @@ class RecordWorker:
         self._pending_bytes = 0
         self.written = 0
         self.failed = 0
+        #: Records the sink refused (a full disk): delivered, but not in the capture.
+        self.unwritten = 0
+        #: The first write error of the current run of failures (None while writing works).
+        self.write_error: Exception | None = None
+        #: The first write error since start (kept after writing works again).
+        self.first_write_error: Exception | None = None
 
     @property
     def running(self) -> bool:
@@ -191,6 +198,10 @@ class RecordWorker:
         if sink is not None:
             try:
                 sink.close()
+            except (CaptureWriteError, OSError) as exc:
+                if self.first_write_error is None:
+                    self.first_write_error = exc
+                logger.error("rpcspy: closing the capture: %s", exc)
             except Exception:
                 logger.exception("rpcspy: closing the capture failed")
 
@@ -235,9 +246,39 @@ class RecordWorker:
         if self._sink is not None:
             try:
                 self._sink.write(record)
-                self.written += 1
-            except Exception:
+            except Exception as exc:
                 # The record is still delivered, so the live view does not miss it.
                 self.failed += 1
-                logger.exception("rpcspy: writing to the capture failed")
+                self.unwritten += 1
+                self._write_failed(exc)
+            else:
+                self.written += 1
+                self._write_worked()
         return record
+
+    def _write_failed(self, exc: Exception) -> None:
+        """Say once (not once per call) that the capture stopped taking records."""
+        if self.write_error is not None:
+            return
+        self.write_error = exc
+        if self.first_write_error is None:
+            self.first_write_error = exc
+        if isinstance(exc, (CaptureWriteError, OSError)):
+            # A full disk or the like: the message says it all, no traceback.
+            logger.error(
+                "rpcspy: %s; %d calls recorded so far. Calls are still forwarded, but not "
+                "recorded until the capture can be written again.",
+                exc,
+                self.written,
+            )
+        else:
+            logger.exception("rpcspy: writing to the capture failed; calls are not recorded")
+
+    def _write_worked(self) -> None:
+        if self.write_error is None:
+            return
+        self.write_error = None
+        logger.warning(
+            "rpcspy: the capture is written again; %d calls were not recorded so far",
+            self.unwritten,
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TextIO
 
 from rpcspy.diff.difference import Difference
-from rpcspy.term import Style
+from rpcspy.term import Style, printable
 
 __all__ = [
     "FAILING",
@@ -187,21 +187,23 @@ class Report:
 
 
 def _result_lines(result: CallResult, style: Style) -> Iterator[str]:
+    # Names, messages (a target's status line, its Content-Type, bytes it sent) and values come
+    # from captures and peers: escaped (``printable``) before colour is added.
     words, colour = _LABEL[result.verdict]
-    head = f"{result.name}  {style(words, colour, 'bold')}"
+    head = f"{printable(result.name)}  {style(words, colour, 'bold')}"
     moved = result.verdict in ("missing", "extra", "reordered")
     if moved and result.new_seq is not None and result.seq is not None:
         head += style(f"  (B#{result.new_seq})", "dim")
     if result.message:
-        head += f": {result.message}"
+        head += f": {printable(result.message)}"
     if not result.counts:
         head += style("  (not counted)", "dim")
     yield head
     for d in result.differences:
         mark = style(" (minor)", "dim") if d.minor else ""
-        yield f"    {d.describe()}{mark}"
+        yield f"    {printable(d.describe())}{mark}"
     for d in result.noise:
-        yield style(f"    noise: {d.describe()}", "dim")
+        yield style(f"    noise: {printable(d.describe())}", "dim")
 
 
 def render_text(
@@ -215,7 +217,8 @@ def render_text(
     style = Style(out)
     what = "replay of" if report.command == "replay" else "diff of"
     joiner = "against" if report.command == "replay" else "and"
-    out.write(style(f"{what} {report.source} {joiner} {report.other}", "bold") + "\n")
+    source, other = printable(report.source), printable(report.other)
+    out.write(style(f"{what} {source} {joiner} {other}", "bold") + "\n")
     if not quiet:
         for result in report.results:
             # A ``same`` with a message (settled by identical bytes, say) is worth a line.
@@ -226,8 +229,8 @@ def render_text(
     if report.noise_paths:
         out.write(style("noise (learned from known-good answers; not counted):", "bold") + "\n")
         for method in sorted(report.noise_paths):
-            paths = ", ".join(sorted(report.noise_paths[method]))
-            out.write(f"    {method}: {paths}\n")
+            paths = printable(", ".join(sorted(report.noise_paths[method])))
+            out.write(f"    {printable(method)}: {paths}\n")
     verdict = style("FAIL", "red", "bold") if report.failed else style("OK", "green", "bold")
     out.write(f"{verdict} {report.summary()} ({report.elapsed:.2f} s)\n")
 
@@ -255,7 +258,9 @@ def report_to_json(report: Report, *, show_all: bool = False) -> dict[str, objec
 
 
 def _junit_text(lines: Iterable[str]) -> str:
-    return "\n".join(lines)
+    # XML cannot carry control characters or lone surrogates: the same visible escapes as on
+    # the terminal.
+    return printable("\n".join(lines), multiline=True)
 
 
 def report_to_junit(report: Report) -> bytes:
@@ -264,7 +269,7 @@ def report_to_junit(report: Report) -> bytes:
     suite = ET.Element(
         "testsuite",
         {
-            "name": f"rpcspy {report.command} {report.source} {report.other}",
+            "name": printable(f"rpcspy {report.command} {report.source} {report.other}"),
             "tests": str(len(report.results)),
             "failures": str(sum(1 for r in report.results if r.failing and r.verdict != "error")),
             "errors": str(sum(1 for r in report.results if r.failing and r.verdict == "error")),
@@ -277,15 +282,15 @@ def report_to_junit(report: Report) -> bytes:
             suite,
             "testcase",
             {
-                "classname": f"rpcspy.{report.command}.{result.method or 'undecodable'}",
-                "name": result.name,
+                "classname": printable(f"rpcspy.{report.command}.{result.method or 'undecodable'}"),
+                "name": printable(result.name),
                 "time": f"{(result.duration_ms or 0.0) / 1000:.6f}",
             },
         )
         detail = [d.describe() for d in result.differences]
         noise = [f"noise: {d.describe()}" for d in result.noise]
         words = _LABEL[result.verdict][0]
-        message = f"{words}: {result.message}" if result.message else words
+        message = f"{words}: {printable(result.message)}" if result.message else words
         if result.verdict == "skipped":
             ET.SubElement(case, "skipped", {"message": message})
         elif result.failing and result.verdict == "error":

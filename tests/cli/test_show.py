@@ -216,5 +216,43 @@ def test_output_to_a_closed_pipe_is_not_an_error(capture: Path) -> None:
 def test_call_by_id_prefix(capture: Path) -> None:
     rows = [json.loads(x) for x in run("show", str(capture), "--json").stdout.splitlines()]
     target = rows[1]["id"]
-    out = run("show", str(capture), "--call", target[:12], "--json")
+    out = run("show", str(capture), "--call", "id:" + target[:12], "--json")
     assert json.loads(out.stdout)["id"] == target
+    # A whole id is taken as it is.
+    out = run("show", str(capture), "--call", target, "--json")
+    assert json.loads(out.stdout)["id"] == target
+
+
+def test_a_number_no_call_has_is_an_error_not_an_id_prefix(capture: Path) -> None:
+    # Call 2's id starts with "2": "--call 29" once fell back to it as an id prefix.
+    rows = [json.loads(x) for x in run("show", str(capture), "--json").stdout.splitlines()]
+    assert rows[1]["id"].startswith("2e")
+    out = run("show", str(capture), "--call", "2e")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert "give a call number (the # column), id:PREFIX or a whole id" in out.stderr
+    for number in ("9", "29", "0"):
+        out = run("show", str(capture), "--call", number)
+        assert out.returncode == 3, number
+        assert out.stdout == ""
+        assert f"no call '{number}'" in out.stderr
+        assert "no call has that number" in out.stderr
+    out = run("show", str(capture), "--call", "id:2e")
+    assert out.returncode == 0
+    assert "call #2 " in out.stdout
+
+
+def test_an_id_prefix_that_matches_none_or_several_is_an_error(capture: Path) -> None:
+    none = run("show", str(capture), "--call", "id:ffff")
+    assert none.returncode == 3
+    assert "no call id starts with 'ffff'" in none.stderr
+    several = run("show", str(capture), "--call", "id:")
+    assert several.returncode == 2
+    assert "needs the first characters of a call id" in several.stderr
+
+
+def test_show_help_names_the_call_forms_and_exit_codes() -> None:
+    out = run("show", "--help")
+    assert "--call N|id:PREFIX" in out.stdout
+    assert "--call id:9e47" in out.stdout
+    assert "--call names no call in it" in out.stdout and "exit codes" in out.stdout
