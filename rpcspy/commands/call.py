@@ -149,8 +149,10 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"--proxy: {exc}", EXIT_USAGE) from None
     headers = tuple(_header(h) for h in args.header)
     writer = None
+    seq = 1
     if args.write is not None:
         try:
+            seq = _next_seq(args.write)
             writer = CaptureWriter(args.write)
         except (OSError, CaptureFormatError) as exc:
             raise CliError(f"cannot write {args.write}: {exc}", EXIT_USAGE) from None
@@ -164,13 +166,25 @@ def run(args: argparse.Namespace) -> int:
             headers=headers,
             origin="call",
         ) as sender:
-            record = sender.send(call)
+            record = sender.send(call, seq=seq)
         if writer is not None:
             writer.write(record)
     finally:
         if writer is not None:
             writer.close()
     return _report(record, args)
+
+
+def _next_seq(path: Path) -> int:
+    """The number (``#``) the call gets in the capture: one more than the records there."""
+    from rpcspy.capture.reader import count_records_hint, read_capture
+
+    if not path.exists() or path.stat().st_size == 0:
+        return 1
+    hint = count_records_hint(path)
+    if hint is None:  # gzip: count by reading
+        hint = sum(1 for _ in read_capture(path))
+    return hint + 1
 
 
 def _target(url: str) -> tuple[Target, Auth | None]:
