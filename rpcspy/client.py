@@ -17,8 +17,9 @@ tunnel, inside which TLS runs end to end with the server (or with the proxy's ce
 it is one that inspects, like mitmproxy: trust its CA). Credentials in the proxy URL
 (``http://user:pass@proxy:8080``) become a ``Proxy-Authorization`` header.
 
-``open_connection`` and ``request_target`` are the two steps both transports use, for code that
-drives ``http.client`` itself (``rpcspy call`` does, through ``rpcspy.replay.send.Sender``).
+``open_connection``, ``request_target`` and ``proxy_headers`` are what both transports use, for
+code that drives ``http.client`` itself (``rpcspy call`` does, through
+``rpcspy.replay.send.Sender``).
 Only the standard library is imported here.
 """
 
@@ -37,6 +38,7 @@ __all__ = [
     "ProxyTransport",
     "SafeProxyTransport",
     "open_connection",
+    "proxy_headers",
     "request_target",
 ]
 
@@ -128,6 +130,14 @@ def request_target(
     return path
 
 
+def proxy_headers(scheme: str, proxy: HttpProxy | None) -> tuple[tuple[str, str], ...]:
+    """Headers each request itself must carry: the proxy's credentials for ``http`` through a
+    proxy (for ``https`` they go with the ``CONNECT``, not to the server)."""
+    if proxy is None or scheme != "http":
+        return ()
+    return tuple(proxy.headers.items())
+
+
 def _split_host(host: str, default_port: int) -> tuple[str, int]:
     # ServerProxy hands the transport "host[:port]" (credentials already taken out).
     parts = urllib.parse.urlsplit("//" + host)
@@ -156,6 +166,7 @@ class ProxyTransport(xmlrpc.client.Transport):
             use_datetime=use_datetime, use_builtin_types=use_builtin_types, headers=headers
         )
         self.proxy = proxy if isinstance(proxy, HttpProxy) else HttpProxy.parse(proxy)
+        self._headers.extend(proxy_headers(self._scheme, self.proxy))
         self._context: ssl.SSLContext | None = None
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:

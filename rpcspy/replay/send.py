@@ -29,7 +29,7 @@ from typing import Final
 
 from rpcspy import __version__
 from rpcspy.capture import CallRecord, HttpMessage, build_record
-from rpcspy.client import HttpProxy, open_connection, request_target
+from rpcspy.client import HttpProxy, open_connection, proxy_headers, request_target
 from rpcspy.xmlrpc.encode import encode_request
 from rpcspy.xmlrpc.messages import MethodCall
 
@@ -321,11 +321,12 @@ class Sender:
         decode (nothing was sent).
         """
         request = build_request(item, self.target, reencode=reencode, auth=self.auth)
-        if self.headers:
-            names = {name.lower() for name, _ in self.headers}
+        extra = self.headers + proxy_headers(self.target.scheme, self.proxy)
+        if extra:
+            names = {name.lower() for name, _ in extra}
             kept = tuple((k, v) for k, v in request.headers if k.lower() not in names)
             request = OutgoingRequest(
-                request.path, kept + self.headers, request.body, request.content_encoding
+                request.path, kept + extra, request.body, request.content_encoding
             )
         line_target = request_target(
             self.target.scheme, self.target.host, self.target.port, request.path, self.proxy
@@ -407,7 +408,8 @@ _STALE: Final = (
 
 def _redacted(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     # The password must not reach the new capture, even with a writer told not to redact.
-    return tuple((k, "Basic <redacted>" if k.lower() == "authorization" else v) for k, v in headers)
+    secret = ("authorization", "proxy-authorization")
+    return tuple((k, "Basic <redacted>" if k.lower() in secret else v) for k, v in headers)
 
 
 def _readable(sock: socket.socket) -> bool:
