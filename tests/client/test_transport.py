@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import ssl
+import subprocess
+import sys
 import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import rpcspy.client
 from rpcspy.capture import CallRecord, read_capture
 from rpcspy.client import HttpProxy, ProxyTransport, SafeProxyTransport
 from tests.client.processes import Running, proxy, serve
+from tests.conftest import REPO
 from tests.proxy.helpers import RawUpstream, wait_for
 
 
@@ -169,3 +172,35 @@ def test_the_client_module_imports_only_the_standard_library() -> None:
     }
     allowed = {"__future__", "base64", "http.client", "ssl", "urllib.parse", "xmlrpc.client"}
     assert imported - allowed <= {"dataclasses", "typing"}, imported
+
+
+def _docs_recipe() -> str:
+    """The Python block of docs/proxy.md's "Regular mode from Python" section."""
+    text = (REPO / "docs" / "proxy.md").read_text(encoding="utf-8")
+    section = text.split("### Regular mode from Python (`xmlrpc.client`)", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_recipe_runs_as_written(
+    plain: Running, secure: Running, regular: Running
+) -> None:
+    assert regular.cafile is not None
+    program = _docs_recipe()
+    for documented, real in [
+        ("http://127.0.0.1:8000/RPC2", plain.url + "/RPC2"),
+        ("https://127.0.0.1:8443/RPC2", secure.url + "/RPC2"),
+        ("http://127.0.0.1:8080", regular.url),
+        ("mitm/mitmproxy-ca-cert.pem", str(regular.cafile)),
+    ]:
+        assert documented in program
+        program = program.replace(documented, real)
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first == "5"
+    assert secure.cafile is not None
+    direct = ssl.create_default_context(cafile=str(secure.cafile))
+    methods = xmlrpc.client.ServerProxy(secure.url, context=direct).system.listMethods()
+    assert ast.literal_eval(second) == methods
