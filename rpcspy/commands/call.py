@@ -59,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "      https://api.example.com/RPC2 system.listMethods\n"
             "  rpcspy call http://127.0.0.1:8000 add 2 3 -w calls.jsonl --raw\n\n"
             "exit codes: 0 a result, 1 a fault, 2 bad usage, 3 no XML-RPC answer (connection,\n"
-            "            TLS, HTTP status other than 200, or a body that does not decode)"
+            "            TLS, HTTP status other than 200, or a body that does not decode), or\n"
+            "            the -w file is not a capture or cannot be written"
         ),
     )
     p.add_argument(
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     """Send the call, print the answer; returns 0, 1 (fault) or 3 (no XML-RPC answer)."""
     from rpcspy.capture import CaptureFormatError, CaptureWriter
     from rpcspy.client import HttpProxy
-    from rpcspy.exits import EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_INPUT, EXIT_USAGE, CliError
     from rpcspy.replay.send import Sender, TlsOptions
     from rpcspy.xmlrpc.encode import encode_request
     from rpcspy.xmlrpc.errors import CodecError
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
             seq = _next_seq(args.write)
             writer = CaptureWriter(args.write)
         except (OSError, CaptureFormatError) as exc:
-            raise CliError(f"cannot write {args.write}: {exc}", EXIT_USAGE) from None
+            raise CliError(f"cannot write {args.write}: {exc}", EXIT_INPUT) from None
     try:
         with Sender(
             target,

@@ -222,6 +222,16 @@ def test_usage_errors_exit_2_on_stderr(args: list[str], message: str) -> None:
     assert message in err
 
 
+def test_a_write_file_that_is_not_a_capture_is_refused_before_calling(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    code, out, err = call("http://127.0.0.1:1", "add", "1", "2", "-w", str(notes))
+    assert (code, out) == (3, "")
+    assert f"cannot write {notes}" in err
+    assert "connection refused" not in err  # nothing was sent
+    assert notes.read_text() == "my notes\n"
+
+
 def test_raw_and_json_are_exclusive() -> None:
     code, _, err = call("--raw", "--json", "http://127.0.0.1:1", "add")
     assert code == 2
