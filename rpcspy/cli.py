@@ -33,6 +33,7 @@ COMMANDS: tuple[str, ...] = (
     "demo",
     "serve",
     "proxy",
+    "call",
     "show",
     "lint",
     "tui",

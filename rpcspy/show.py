@@ -30,7 +30,7 @@ from rpcspy.xmlrpc.render import (
     format_response,
 )
 
-__all__ = ["call_json", "call_status", "show_call", "show_table", "summary_json"]
+__all__ = ["call_json", "call_status", "reply_lines", "show_call", "show_table", "summary_json"]
 
 #: Colour of each outcome kind (see ``rpcspy.capture.summary``).
 _KIND_COLOUR = {
@@ -230,6 +230,24 @@ _FULL_ID = re.compile(r"[0-9a-f]{32}")
 _NUMBER = re.compile(r"[0-9]+")
 
 
+def _findings_by_half(record: CallRecord) -> tuple[list[RecordFinding], list[RecordFinding]]:
+    """The findings of the request, and those of the response."""
+    # Each finding under the value it concerns: a multicall's in the half its path points into.
+    in_request = [
+        f
+        for f in record.findings
+        if f.where == "request" or (f.where == "multicall" and (f.path or "").startswith("params"))
+    ]
+    return in_request, [f for f in record.findings if f not in in_request]
+
+
+def reply_lines(record: CallRecord, style: Style) -> Iterator[str]:
+    """The decoded answer as ``show --call`` prints it: typed lines (``result: i4 5``,
+    ``fault 4: ...``), each finding under its value. Nothing when the answer did not decode."""
+    if record.reply is not None:
+        yield from _tree_with_findings(record.reply, _findings_by_half(record)[1], style)
+
+
 def _find(path: Path, reader: CaptureReader, key: str) -> CallRecord:
     """The call ``key`` names: its number (the # column), ``id:PREFIX``, or its whole id.
 
@@ -316,13 +334,7 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
     if record.error:
         out.write(f"  error    {style(printable(record.error), 'red')}\n")
 
-    # Each finding under the value it concerns: a multicall's in the half its path points into.
-    in_request = [
-        f
-        for f in record.findings
-        if f.where == "request" or (f.where == "multicall" and (f.path or "").startswith("params"))
-    ]
-    in_response = [f for f in record.findings if f not in in_request]
+    in_request = _findings_by_half(record)[0]
     section("request")
     if record.call is not None:
         for line in _tree_with_findings(record.call, in_request, style):
@@ -331,7 +343,7 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
         out.write("  (not decoded)\n")
     section("response")
     if record.reply is not None:
-        for line in _tree_with_findings(record.reply, in_response, style):
+        for line in reply_lines(record, style):
             out.write(f"  {line}\n")
     else:
         out.write("  (none)\n")

@@ -78,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="keep Authorization, Cookie and Proxy-Authorization values in the capture",
     )
     p.add_argument(
-        "--upstream-ca", type=Path, metavar="PEM", help="trust this CA for an https TARGET"
+        "--upstream-ca", type=Path, metavar="PEM", help="trust this CA for https servers"
     )
     p.add_argument(
         "--insecure", action="store_true", help="do not verify the https TARGET's certificate"

@@ -29,6 +29,7 @@ from typing import Final
 
 from rpcspy import __version__
 from rpcspy.capture import CallRecord, HttpMessage, build_record
+from rpcspy.client import HttpProxy, open_connection, proxy_headers, request_target
 from rpcspy.xmlrpc.encode import encode_request
 from rpcspy.xmlrpc.messages import MethodCall
 
@@ -242,7 +243,9 @@ def _peer(sock: socket.socket | None, which: str) -> tuple[str, int] | None:
 class Sender:
     """Sends calls to one target over keep-alive connections, one per calling thread.
 
-    Thread-safe: each thread gets its own connection. ``close`` closes them all.
+    Thread-safe: each thread gets its own connection. ``close`` closes them all. ``proxy``
+    sends through an HTTP proxy (``rpcspy.client``); ``headers`` are added to every request,
+    replacing any of the same name; ``origin`` is the records' origin.
     """
 
     def __init__(
@@ -252,10 +255,16 @@ class Sender:
         auth: Auth | None = None,
         tls: TlsOptions | None = None,
         timeout: float = 30.0,
+        proxy: HttpProxy | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        origin: str = "replay",
     ) -> None:
         self.target = target
         self.auth = auth
         self.timeout = timeout
+        self.proxy = proxy
+        self.headers = headers
+        self.origin = origin
         self._ssl = (tls or TlsOptions()).context() if target.scheme == "https" else None
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -268,15 +277,15 @@ class Sender:
         self.close()
 
     def _new_connection(self) -> http.client.HTTPConnection:
-        conn: http.client.HTTPConnection
-        if self._ssl is not None:
-            conn = http.client.HTTPSConnection(
-                self.target.host, self.target.port, timeout=self.timeout, context=self._ssl
-            )
-        else:
-            conn = http.client.HTTPConnection(
-                self.target.host, self.target.port, timeout=self.timeout
-            )
+        target = self.target
+        conn = open_connection(
+            target.scheme,
+            target.host,
+            target.port,
+            proxy=self.proxy,
+            context=self._ssl,
+            timeout=self.timeout,
+        )
         with self._lock:
             self._all.append(conn)
         return conn
@@ -312,6 +321,16 @@ class Sender:
         decode (nothing was sent).
         """
         request = build_request(item, self.target, reencode=reencode, auth=self.auth)
+        extra = self.headers + proxy_headers(self.target.scheme, self.proxy)
+        if extra:
+            names = {name.lower() for name, _ in extra}
+            kept = tuple((k, v) for k, v in request.headers if k.lower() not in names)
+            request = OutgoingRequest(
+                request.path, kept + extra, request.body, request.content_encoding
+            )
+        line_target = request_target(
+            self.target.scheme, self.target.host, self.target.port, request.path, self.proxy
+        )
         started = time.time()
         status: int | None = None
         response_headers: tuple[tuple[str, str], ...] = ()
@@ -325,7 +344,7 @@ class Sender:
             # an instant ago, too late to be noticed before sending.
             reused = conn.sock is not None
             try:
-                conn.putrequest("POST", request.path, skip_accept_encoding=True)
+                conn.putrequest("POST", line_target, skip_accept_encoding=True)
                 for name, value in request.headers:
                     conn.putheader(name, value)
                 conn.putheader("Content-Length", str(len(request.body)))
@@ -367,7 +386,7 @@ class Sender:
             path=request.path,
             status=status,
             error=error,
-            origin="replay",
+            origin=self.origin,
             seq=seq,
         )
 
@@ -389,7 +408,8 @@ _STALE: Final = (
 
 def _redacted(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     # The password must not reach the new capture, even with a writer told not to redact.
-    return tuple((k, "Basic <redacted>" if k.lower() == "authorization" else v) for k, v in headers)
+    secret = ("authorization", "proxy-authorization")
+    return tuple((k, "Basic <redacted>" if k.lower() in secret else v) for k, v in headers)
 
 
 def _readable(sock: socket.socket) -> bool:

@@ -4,7 +4,6 @@ transports."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import signal
 import socket
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rpcspy.capture import CallRecord
+from rpcspy.client import ProxyTransport as HttpProxyTransport
+from rpcspy.client import SafeProxyTransport
 from rpcspy.proxy.background import BackgroundProxy
 from tests.conftest import REPO
 
@@ -184,32 +185,16 @@ def raw_post(
     return status, body_out
 
 
-class ProxyTransport(xmlrpc.client.Transport):
-    """xmlrpc.client transport through a regular HTTP proxy (the stdlib ignores HTTP_PROXY)."""
-
-    def __init__(self, proxy_port: int, *, context: ssl.SSLContext | None = None) -> None:
-        super().__init__()
-        self.proxy_port = proxy_port
-        self.context = context
-
-    def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        chost, self._extra_headers, _x509 = self.get_host_info(host)
-        if self.context is not None:
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                "127.0.0.1", self.proxy_port, context=self.context
-            )
-            target, _, port = chost.partition(":")
-            conn.set_tunnel(target, int(port or 443))
-        else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.proxy_port)
-        self._connection = host, conn
-        return conn
-
-    def send_request(self, host: Any, handler: str, request_body: bytes, debug: Any) -> Any:
-        if self.context is None:
-            # A plain-HTTP proxy wants the absolute URL in the request line.
-            handler = f"http://{self.get_host_info(host)[0]}{handler}"
-        return super().send_request(host, handler, request_body, debug)
+def ProxyTransport(
+    proxy_port: int, *, context: ssl.SSLContext | None = None
+) -> xmlrpc.client.Transport:
+    """The stdlib client's transport through the proxy on 127.0.0.1:``proxy_port``: for an
+    https server (``context`` given) ``rpcspy.client.SafeProxyTransport``, else
+    ``rpcspy.client.ProxyTransport``."""
+    proxy = f"http://127.0.0.1:{proxy_port}"
+    if context is not None:
+        return SafeProxyTransport(proxy, context=context)
+    return HttpProxyTransport(proxy)
 
 
 def spawn_run_proxy(
