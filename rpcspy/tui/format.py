@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rpcspy.capture.summary import format_duration, format_size, outcome, sub_outcome
 from rpcspy.xmlrpc.messages import MethodResponse
-from rpcspy.xmlrpc.render import format_response, format_short
+from rpcspy.xmlrpc.render import format_response, format_short, plural
 
 if TYPE_CHECKING:
     from rpcspy.capture import CallRecord
@@ -40,7 +40,7 @@ def short_params(record: CallRecord, limit: int) -> str:
     if record.call is None:
         return "(request not decoded)"
     if record.is_multicall:
-        text = f"[{len(record.subcalls)} calls] " + ", ".join(
+        text = f"[{plural(len(record.subcalls), 'call')}] " + ", ".join(
             s.call.method for s in record.subcalls
         )
     else:
