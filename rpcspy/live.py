@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,8 @@ class LiveProxyApp(RpcSpyApp):
         )
         self.runner: ProxyRunner | None = None
         self.proxy_error: str | None = None
+        #: Calls the proxy recorded, known once it stopped (None while it runs or never ran).
+        self.recorded: int | None = None
         self._client = client
         self.live_text = "starting proxy…"
 
@@ -98,6 +101,7 @@ class LiveProxyApp(RpcSpyApp):
         runner, self.runner = self.runner, None
         if runner is not None:
             await runner.stop()
+            self.recorded = runner.records
 
     async def on_unmount(self) -> None:
         await self.stop_proxy()
@@ -113,11 +117,16 @@ def run_live(
     """Run proxy and TUI together until the user quits; returns the exit code.
 
     ``client``, if given, is called in a worker thread with the proxy's URL once it listens
-    (``rpcspy demo`` drives its scripted client through the proxy this way). Raises
+    (``rpcspy demo`` drives its scripted client through the proxy this way). Once the UI is
+    gone it prints ``rpcspy proxy stopped; N calls recorded``, as the proxy without it does. Raises
     ``rpcspy.proxy.ProxyError`` when the proxy could not start (after the user quits the UI that
     said so); the command turns it into an exit code.
     """
     app = LiveProxyApp(config, client=client, initial_filter=initial_filter)
     app.run()
     app.raise_proxy_error()
+    if app.recorded is not None:
+        # The line ``rpcspy proxy`` prints when it stops without the TUI.
+        noun = "call" if app.recorded == 1 else "calls"
+        print(f"rpcspy proxy stopped; {app.recorded} {noun} recorded", file=sys.stderr)
     return 0

@@ -17,7 +17,7 @@ from typing import Protocol
 import orjson
 
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
-from rpcspy.xmlrpc.render import format_typed
+from rpcspy.xmlrpc.render import format_typed, plural
 from rpcspy.xmlrpc.values import Array, Struct, Value
 
 __all__ = [
@@ -101,11 +101,11 @@ def _value_lines(
         v, label, where, depth = stack.pop()
         pad = "  " * depth
         if isinstance(v, Struct):
-            yield where, f"{pad}{label}: struct ({len(v)} members)"
+            yield where, f"{pad}{label}: struct ({plural(len(v), 'member')})"
             items = reversed(list(v.items()))
             stack.extend((item, k, member_path(where, k), depth + 1) for k, item in items)
         elif isinstance(v, Array):
-            yield where, f"{pad}{label}: array ({len(v)} items)"
+            yield where, f"{pad}{label}: array ({plural(len(v), 'item')})"
             indexed = reversed(list(enumerate(v)))
             stack.extend((item, f"[{i}]", f"{where}[{i}]", depth + 1) for i, item in indexed)
         else:

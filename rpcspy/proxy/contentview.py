@@ -37,7 +37,7 @@ from rpcspy.xmlrpc import (
     pair_multicall,
 )
 from rpcspy.xmlrpc.findings import Finding
-from rpcspy.xmlrpc.render import format_message_tree, format_short, format_typed
+from rpcspy.xmlrpc.render import format_message_tree, format_short, format_typed, plural
 from rpcspy.xmlrpc.tolerant import read_message, read_request
 
 __all__ = [
@@ -106,7 +106,7 @@ def render_message(
                 yield f"multicall: {exc.message}"
             else:
                 yield ""
-                yield f"multicall: {len(calls)} calls"
+                yield f"multicall: {plural(len(calls), 'call')}"
                 for i, call in enumerate(calls):
                     yield f"  [{i}] {format_signature(call)}"
         return
@@ -122,7 +122,7 @@ def render_message(
             yield f"multicall: {exc.message}"
             return
         yield ""
-        yield f"multicall: {len(calls)} results"
+        yield f"multicall: {plural(len(calls), 'result')}"
         for i, (call, result) in enumerate(zip(calls, results, strict=True)):
             yield f"  [{i}] {format_signature(call)} -> {_format_result(result)}"
 

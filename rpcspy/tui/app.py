@@ -288,8 +288,46 @@ class RpcSpyApp(App[int]):
         except ValueError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.copy_to_clipboard(text)
-        self.notify(f"copied call #{record.seq} as {'curl' if kind == 'curl' else 'Python'}")
+        self.copy_honestly(
+            text,
+            f"call #{record.seq} as {'curl' if kind == 'curl' else 'Python'}",
+            f"rpcspy-call-{record.seq}{'.sh' if kind == 'curl' else '.py'}",
+        )
+
+    def clipboard_blocker(self) -> str | None:
+        """Why an OSC 52 copy cannot reach a clipboard here, None when it may."""
+        from rpcspy.tui.clipboard import osc52_blocker
+
+        return osc52_blocker(headless=self.is_headless)
+
+    def copy_honestly(self, text: str, what: str, name: str) -> None:
+        """Send ``text`` to the terminal's clipboard (OSC 52, unconfirmable) and save it as the
+        file ``name``; the notification says which of the two surely happened."""
+        from rpcspy.tui.clipboard import save_copy
+
+        self.copy_to_clipboard(text)  # also the app's own clipboard (paste into an input)
+        failure = ""
+        try:
+            saved: str | None = str(save_copy(text, name))
+        except OSError as exc:
+            saved = None
+            failure = exc.strerror or str(exc)
+        blocker = self.clipboard_blocker()
+        if blocker is None:
+            tail = (
+                f"; if your terminal doesn't support it, it is saved in {saved}"
+                if saved
+                else f" (not saved to a file: {failure})"
+            )
+            self.notify(f"{what}: sent to the terminal's clipboard (OSC 52){tail}", timeout=8)
+        elif saved:
+            self.notify(
+                f"{what} saved in {saved} (not copied to the clipboard: {blocker})",
+                severity="warning",
+                timeout=12,
+            )
+        else:
+            self.notify(f"{what} not copied: {blocker}, and not saved: {failure}", severity="error")
 
     def save_snippet(self, record: CallRecord, kind: str) -> None:
         """Ask for a file name and save the call as a curl script or a Python script."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rpcspy.capture.summary import format_duration, format_size, outcome, sub_outcome
 from rpcspy.xmlrpc.messages import MethodResponse
-from rpcspy.xmlrpc.render import format_response, format_short
+from rpcspy.xmlrpc.render import format_response, format_short, plural
 
 if TYPE_CHECKING:
     from rpcspy.capture import CallRecord
@@ -40,7 +40,7 @@ def short_params(record: CallRecord, limit: int) -> str:
     if record.call is None:
         return "(request not decoded)"
     if record.is_multicall:
-        text = f"[{len(record.subcalls)} calls] " + ", ".join(
+        text = f"[{plural(len(record.subcalls), 'call')}] " + ", ".join(
             s.call.method for s in record.subcalls
         )
     else:
@@ -76,24 +76,40 @@ COLUMNS: tuple[Column, ...] = (
 MARKER = 2
 
 
+#: The params → result column is kept at least this wide by giving up other columns first.
+PARAMS_MIN = 16
+#: Columns given up, in this order, when params → result would be narrower than ``PARAMS_MIN``
+#: (``#``, method and outcome always stay): at 80 columns the list shows
+#: ``# method params → result outcome took``.
+_GIVE_UP = ("client", "method-narrow", "size", "time", "duration")
+
+
 def layout_columns(width: int) -> list[tuple[Column, int, int]]:
-    """Columns that fit ``width``, each with its x and width; narrow screens drop client and #."""
+    """Columns that fit ``width``, each with its x and width.
+
+    The number, method and outcome always show; the client, the size, the time and the
+    duration make room for the params, in that order, as the screen narrows.
+    """
     keep = list(COLUMNS)
-    method_width = 24
+    widths = {c.key: c.width for c in COLUMNS}
+
+    def flex() -> int:
+        fixed = sum(widths[c.key] for c in keep if c.width) + len(keep) - 1 + MARKER
+        return width - fixed
+
     if width < 110:
         keep = [c for c in keep if c.key != "client"]
-    if width < 90:
-        keep = [c for c in keep if c.key != "seq"]
-        method_width = 20
-    fixed = sum(c.width for c in keep if c.width) + len(keep) - 1 + MARKER
-    fixed += method_width - 24
-    flex = max(8, width - fixed)
+    for step in _GIVE_UP:
+        if flex() >= PARAMS_MIN:
+            break
+        if step == "method-narrow":
+            widths["method"] = 20
+        else:
+            keep = [c for c in keep if c.key != step]
     out: list[tuple[Column, int, int]] = []
     x = MARKER
     for c in keep:
-        w = c.width or flex
-        if c.key == "method":
-            w = method_width
+        w = widths[c.key] or max(8, flex())
         out.append((c, x, w))
         x += w + 1
     return out

@@ -33,6 +33,7 @@ __all__ = [
     "format_short",
     "format_typed",
     "format_value_tree",
+    "plural",
 ]
 
 _ELLIPSIS = "…"
@@ -71,10 +72,15 @@ def format_scalar(value: Value) -> str:
         xml = value.xml if len(value.xml) <= 60 else value.xml[:59] + _ELLIPSIS
         return xml
     if isinstance(value, Struct):
-        return f"{{{len(value)} members}}"
+        return f"{{{plural(len(value), 'member')}}}"
     if isinstance(value, Array):
-        return f"[{len(value)} items]"
+        return f"[{plural(len(value), 'item')}]"
     raise TypeError(f"not an XML-RPC value: {type(value).__name__}")
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 item``, ``2 items``, ``0 members``: a count and its noun, agreeing."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def format_typed(value: Value) -> str:
@@ -143,10 +149,10 @@ def format_value_tree(value: Value, name: str | None = None, indent: int = 0) ->
         pad = "  " * depth
         head = f"{label}: " if label is not None else ""
         if isinstance(v, Struct):
-            yield f"{pad}{head}struct ({len(v)} members)"
+            yield f"{pad}{head}struct ({plural(len(v), 'member')})"
             stack.extend((item, k, depth + 1) for k, item in reversed(list(v.items())))
         elif isinstance(v, Array):
-            yield f"{pad}{head}array ({len(v)} items)"
+            yield f"{pad}{head}array ({plural(len(v), 'item')})"
             stack.extend((item, f"[{i}]", depth + 1) for i, item in reversed(list(enumerate(v))))
         else:
             yield f"{pad}{head}{format_typed(v)}"

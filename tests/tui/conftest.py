@@ -69,3 +69,9 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 1
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.02)
+
+
+@pytest.fixture(autouse=True)
+def _copies_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``c``/``y`` save what they copy under ``$XDG_CACHE_HOME``: the test's folder, not ~."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

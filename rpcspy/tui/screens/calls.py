@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from rpcspy.capture.index import CaptureIndex
@@ -22,11 +22,15 @@ from rpcspy.filter.ast import All, PathTest, Text
 from rpcspy.tui import messages
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
 from rpcspy.tui.widgets.filter_bar import FilterBar
+from rpcspy.tui.widgets.footer import FittingFooter
 
 __all__ = ["SORT_KEYS", "CallsScreen"]
 
 #: Sort keys in the order ``o`` cycles through them.
 SORT_KEYS: tuple[str, ...] = ("seq", "time", "method", "duration", "size", "status", "client")
+#: Footer entries left out on a narrow terminal, first to go first (``? Help`` and ``q Quit``
+#: stay: at 80 columns the footer reads ``⏎ Open / Filter s Stats r Replay ? Help q Quit``).
+FOOTER_DROP = ("save", "cycle_sort", "edit", "command_palette", "stats", "replay", "focus_filter")
 #: Rows below which a tail of new rows is filtered on the UI thread (column tests only).
 _SYNC_TAIL = 20_000
 
@@ -131,7 +135,7 @@ class CallsScreen(Screen[None]):
         yield CallListHeader(id="list-header")
         yield CallList(self.store, tz=self.tz, id="call-list")
         yield StatusBar("", id="status")
-        yield Footer()
+        yield FittingFooter(drop=FOOTER_DROP)
 
     @property
     def call_list(self) -> CallList:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture.index import CaptureIndex
@@ -19,8 +19,10 @@ from rpcspy.capture.summary import time_text
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_size, outcome
 from rpcspy.tui.snippets import call_url
+from rpcspy.tui.widgets.footer import FittingFooter
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault
+from rpcspy.xmlrpc.render import plural
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
@@ -29,6 +31,8 @@ __all__ = ["DetailScreen", "decode_body", "pretty_xml"]
 
 #: Bodies longer than this are shown cut (highlighting megabytes would stall the UI).
 _XML_SHOW_MAX = 200_000
+#: The widget that takes the keys when a tab is shown (the tree, or the pane's scroller).
+TAB_FOCUS = {"tab-tree": "#value-tree", "tab-xml": "#xml-scroll", "tab-http": "#http-scroll"}
 
 
 def decode_body(body: bytes | None, encoding: str | None) -> bytes | None:
@@ -157,6 +161,7 @@ class DetailScreen(Screen[None]):
         Binding("Y", "save('python')", "Save Python", show=False),
         Binding("r", "replay", "Replay"),
         Binding("e", "edit", "Edit+send"),
+        Binding("question_mark,f1", "help", "Help"),
     ]
 
     def __init__(
@@ -200,9 +205,9 @@ class DetailScreen(Screen[None]):
                 yield Static(_xml_view("request", self.request_xml), id="xml-request")
                 yield Static(Text("response", "bold underline"), classes="xml-title")
                 yield Static(_xml_view("response", self.response_xml), id="xml-response")
-            with TabPane("HTTP", id="tab-http"), VerticalScroll():
+            with TabPane("HTTP", id="tab-http"), VerticalScroll(id="http-scroll"):
                 yield Static(http_text(rec, self.tz), id="http-text")
-        yield Footer()
+        yield FittingFooter(drop=("command_palette", "edit", "replay", "copy('python')"))
 
     def on_mount(self) -> None:
         tree = self.query_one(ValueTree)
@@ -220,7 +225,9 @@ class DetailScreen(Screen[None]):
                 response_findings=rec.findings_in("response"),
             )
             if rec.is_multicall:
-                node = tree.root.add(Text(f"{len(rec.subcalls)} sub-calls", "bold"), expand=True)
+                node = tree.root.add(
+                    Text(plural(len(rec.subcalls), "sub-call"), "bold"), expand=True
+                )
                 for finding in rec.findings_in("multicall"):
                     node.add_leaf(finding_line(finding), data=("finding", finding))
                 for entry in rec.subcalls:
@@ -240,6 +247,23 @@ class DetailScreen(Screen[None]):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.focus_tab(tab)
+
+    def focus_tab(self, tab: str) -> None:
+        """Give the keys to what ``tab`` shows (the tree takes ↑ ↓ Space at once)."""
+        selector = TAB_FOCUS.get(tab)
+        if selector is not None:
+            self.query_one(selector).focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # A tab shown by a click or by ``1`` ``2`` ``3`` hides what had the focus: hand it on.
+        # Moving along the tab bar itself with ← → keeps the focus there.
+        if isinstance(self.focused, Tabs) or event.pane.id is None:
+            return
+        self.focus_tab(event.pane.id)
+
+    def action_help(self) -> None:
+        self.post_message(messages.ShowHelp())
 
     def action_copy(self, kind: str) -> None:
         self.post_message(messages.CopyCall(self.record, kind))

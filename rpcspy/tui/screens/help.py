@@ -10,7 +10,33 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown
 
-__all__ = ["HELP_TEXT", "HelpScreen"]
+__all__ = ["HELP_TEXT", "HelpScreen", "key_name"]
+
+#: How the help and docs/tui.md write a key Textual names otherwise.
+_KEY_NAMES = {
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
+    "escape": "Esc",
+    "enter": "Enter",
+    "space": "Space",
+    "tab": "Tab",
+    "question_mark": "?",
+    "slash": "/",
+    "f1": "F1",
+}
+
+
+def key_name(key: str) -> str:
+    """A Textual key as the help writes it: ``shift+up`` is ``Shift+↑``, ``pageup`` ``PgUp``."""
+    *mods, last = key.split("+")
+    return "".join(f"{m.capitalize()}+" for m in mods) + _KEY_NAMES.get(last, last)
+
 
 HELP_TEXT = """\
 # rpcspy
@@ -37,8 +63,31 @@ HELP_TEXT = """\
 
 ## Call view
 
-`1` `2` `3` switch between tree, XML and HTTP; `c`/`y` copy as curl/Python, `C`/`Y` save them
-to a file; `r` replay; `e` edit and resend; `Esc` back.
+| key | does |
+| --- | --- |
+| `1` `2` `3` | the tree, XML or HTTP tab (its content takes the keys) |
+| `Tab` / `Shift+Tab` | move the focus (tab bar, content) |
+| `c` / `y` | copy the call as curl / as Python (and save it to a file) |
+| `C` / `Y` | save the call as a curl / Python script |
+| `r` | replay the call |
+| `e` | edit the call and send it |
+| `?` or `F1` | this help |
+| `Esc` or `q` | back to the list |
+
+In the tree:
+
+| key | does |
+| --- | --- |
+| `↑` `↓` `PgUp` `PgDn` `Home` `End` (or `j` `k` `g` `G`) | move |
+| `Space` | open / close a struct or array |
+| `→` / `←` (or `l` / `h`) | open / close (or step in / out to the parent) |
+| `Enter` | open / close; on `… more`, show the next items |
+| `Shift+Space` | open / close the node and its siblings |
+| `Shift+↑` / `Shift+↓` | previous / next sibling |
+| `Shift+←` / `Shift+→` | parent / the parent's next sibling |
+| `Ctrl+PgUp` / `Ctrl+PgDn` | scroll sideways |
+
+In the XML and HTTP tabs `↑` `↓` `PgUp` `PgDn` `Home` `End` scroll.
 
 ## Filter language
 

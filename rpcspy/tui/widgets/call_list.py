@@ -452,8 +452,7 @@ class CallList(ScrollView, can_focus=True):
             cells["status"] = (label, self._style(_KIND_CLASS[kind]))
         #: ``!`` after the call's number when a body breaks the spec (as ``rpcspy show`` marks
         #: it), in the colour of its worst finding. It takes the space after the first column
-        #: shown (the number; the time on a narrow screen, which hides the number), so no column
-        #: moves.
+        #: shown (the number, which every width keeps), so no column moves.
         finding_mark: Style | None = None
         if sub is None and store.flags[row] & F_NONCONFORMANT:
             errors = any(f.severity == "error" for f in record.findings)

@@ -11,15 +11,17 @@ so that a collapsed one can be found.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from rpcspy.capture import RecordFinding
 from rpcspy.capture.findings_view import holders, member_path, place_findings
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
-from rpcspy.xmlrpc.render import format_scalar
+from rpcspy.xmlrpc.render import format_scalar, plural
 from rpcspy.xmlrpc.values import Array, Struct, Value
 
 __all__ = ["ValueTree", "finding_line", "value_label"]
@@ -74,9 +76,9 @@ def value_label(name: str | None, value: Value) -> Text:
     text.append(value.label, "italic dim")
     text.append("  ")
     if isinstance(value, Struct):
-        text.append(f"{{{len(value)} member{'s' if len(value) != 1 else ''}}}", "dim")
+        text.append(f"{{{plural(len(value), 'member')}}}", "dim")
     elif isinstance(value, Array):
-        text.append(f"[{len(value)} item{'s' if len(value) != 1 else ''}]", "dim")
+        text.append(f"[{plural(len(value), 'item')}]", "dim")
     else:
         scalar = format_scalar(value)
         if len(scalar) > 400:
@@ -86,7 +88,21 @@ def value_label(name: str | None, value: Value) -> Text:
 
 
 class ValueTree(Tree[object]):
-    """Request params and result (or fault) as a tree; containers fill in when expanded."""
+    """Request params and result (or fault) as a tree; containers fill in when expanded.
+
+    Besides ``Tree``'s keys (↑ ↓ PgUp PgDn Home End, Space, Enter, Shift+arrows): → and ←
+    open and close a container (or step into it / out to its parent), ``j`` ``k`` ``g`` ``G``
+    as in the call list. The help screen and docs/tui.md list them all (a test checks).
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right,l", "open_node", "Open", show=False),
+        Binding("left,h", "close_node", "Close", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_home", "First", show=False),
+        Binding("G", "scroll_end", "Last", show=False),
+    ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -232,6 +248,26 @@ class ValueTree(Tree[object]):
                 Text(f"… {len(items) - start - _PAGE} more (enter)", "dim"),
                 data=("more", start + _PAGE),
             )
+
+    def action_open_node(self) -> None:
+        """Expand the container under the cursor; on an open one, go to its first child."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node.is_expanded and node.children:
+            self.move_cursor(node.children[0])
+
+    def action_close_node(self) -> None:
+        """Collapse the container under the cursor; elsewhere, go to the parent."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded and node is not self.root:
+            node.collapse()
+        elif node.parent is not None:
+            self.move_cursor(node.parent)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[object]) -> None:
         node = event.node
