@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +55,8 @@ class LiveProxyApp(RpcSpyApp):
         self.proxy_error: str | None = None
         #: Calls the proxy recorded, known once it stopped (None while it runs or never ran).
         self.recorded: int | None = None
+        #: The proxy once it stopped, for its closing report (None while it runs or never ran).
+        self.stopped_runner: ProxyRunner | None = None
         self._client = client
         self.live_text = "starting proxy…"
 
@@ -102,6 +103,7 @@ class LiveProxyApp(RpcSpyApp):
         if runner is not None:
             await runner.stop()
             self.recorded = runner.records
+            self.stopped_runner = runner
 
     async def on_unmount(self) -> None:
         await self.stop_proxy()
@@ -118,15 +120,16 @@ def run_live(
 
     ``client``, if given, is called in a worker thread with the proxy's URL once it listens
     (``rpcspy demo`` drives its scripted client through the proxy this way). Once the UI is
-    gone it prints ``rpcspy proxy stopped; N calls recorded``, as the proxy without it does. Raises
+    gone it prints ``rpcspy proxy stopped; N calls recorded`` and returns the exit code, as the
+    proxy without it does (4 when some calls could not be written to the capture). Raises
     ``rpcspy.proxy.ProxyError`` when the proxy could not start (after the user quits the UI that
     said so); the command turns it into an exit code.
     """
     app = LiveProxyApp(config, client=client, initial_filter=initial_filter)
     app.run()
     app.raise_proxy_error()
-    if app.recorded is not None:
-        # The line ``rpcspy proxy`` prints when it stops without the TUI.
-        noun = "call" if app.recorded == 1 else "calls"
-        print(f"rpcspy proxy stopped; {app.recorded} {noun} recorded", file=sys.stderr)
-    return 0
+    if app.stopped_runner is None:
+        return 0
+    from rpcspy.proxy.runner import report_stopped
+
+    return report_stopped(app.stopped_runner)

@@ -28,6 +28,7 @@ from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.render import (
     format_call,
     format_response,
+    plural,
 )
 
 __all__ = ["call_json", "call_status", "reply_lines", "show_call", "show_table", "summary_json"]
@@ -168,7 +169,7 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
         if record.call is not None:
             call_text = format_call(record.call, limit=call_width)
             if record.is_multicall:
-                call_text = f"{record.call.method} [{len(record.subcalls)} calls]"
+                call_text = f"{record.call.method} [{plural(len(record.subcalls), 'call')}]"
         else:
             call_text = "(undecodable request)"
         reply = record.reply
@@ -348,7 +349,7 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
     else:
         out.write("  (none)\n")
     if record.is_multicall:
-        section(f"multicall ({len(record.subcalls)} sub-calls)")
+        section(f"multicall ({plural(len(record.subcalls), 'sub-call')})")
         for sub in record.subcalls:
             result = "(no response)" if sub.result is None else format_response(sub.result)
             out.write(f"  [{sub.index}] {printable(f'{format_call(sub.call)} -> {result}')}\n")

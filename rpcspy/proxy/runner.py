@@ -55,6 +55,7 @@ __all__ = [
     "mitmproxy_addons",
     "mode_spec",
     "parse_size",
+    "report_stopped",
     "run_proxy",
 ]
 
@@ -468,13 +469,17 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
             await runner.stop()
             for sig in handled:
                 loop.remove_signal_handler(sig)
-        return _stopped(runner)
+        return report_stopped(runner)
 
     return asyncio.run(main())
 
 
-def _stopped(runner: ProxyRunner) -> int:
-    """Say how many calls the capture holds; the exit code is 4 when some could not be written."""
+def report_stopped(runner: ProxyRunner) -> int:
+    """Say on stderr how many calls a stopped proxy recorded; returns the exit code.
+
+    One sentence for ``rpcspy proxy`` with and without ``--tui``. The code is 0, or
+    ``EXIT_NOT_RECORDED`` (4) when some calls could not be written to the capture.
+    """
     worker = runner.recorder.worker
     capture = runner.config.capture
     if capture is None:

@@ -37,6 +37,8 @@ async def test_calls_appear_as_they_happen(demo_server: Any, tmp_path: Path) -> 
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.calls_screen
         await wait_for(pilot, lambda: len(screen.call_list.shown) == 3, timeout=30)
+        # The record can be shown before the client's thread has stored the answer it got.
+        await wait_for(pilot, lambda: len(answers) == 3, timeout=30)
         assert answers == [5, {"sum": 10, "difference": 4}, 4]
         assert [app.store.method_name(r) for r in range(3)] == [
             "add",
