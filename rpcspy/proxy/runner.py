@@ -435,6 +435,7 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
     """Run the proxy until SIGINT/SIGTERM, then drain the capture (the CLI's helper).
 
     Returns 0, or ``EXIT_NOT_RECORDED`` when some calls could not be written to the capture.
+    SIGHUP (a closed terminal) stops it the same way, unless it was started with ``nohup``.
 
     SIGINT and SIGTERM are handled from before the start, whatever their inherited disposition
     (a script's ``rpcspy proxy ... &`` inherits SIGINT ignored); one arriving during the start
@@ -447,7 +448,7 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         handled: list[signal.Signals] = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _stop_signals():
             try:
                 loop.add_signal_handler(sig, stopping.set)
                 handled.append(sig)
@@ -472,6 +473,18 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
         return report_stopped(runner)
 
     return asyncio.run(main())
+
+
+def _stop_signals() -> tuple[signal.Signals, ...]:
+    """SIGINT, SIGTERM, and SIGHUP unless ``nohup`` asked to ignore it.
+
+    A closed terminal sends SIGHUP; stopping on it as on Ctrl-C writes every pending record
+    instead of dying with them.
+    """
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or signal.getsignal(hup) is signal.SIG_IGN:
+        return (signal.SIGINT, signal.SIGTERM)
+    return (signal.SIGINT, signal.SIGTERM, hup)
 
 
 def report_stopped(runner: ProxyRunner) -> int:

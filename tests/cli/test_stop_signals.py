@@ -23,6 +23,10 @@ from tests.conftest import REPO, MakeServer
 from tests.replay.support import attempt, client, write_capture
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+#: The proxy also stops cleanly when its terminal closes (SIGHUP), writing every pending record.
+PROXY_SIGNALS = pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 
 
 def test_a_script_background_job_really_has_sigint_ignored(tmp_path: Path) -> None:
@@ -72,7 +76,7 @@ def test_mock_stops_on_the_signal_with_its_counts(
     assert not ready.exists()
 
 
-@SIGNALS
+@PROXY_SIGNALS
 def test_proxy_stops_on_the_signal_with_the_capture_complete(
     sig: int, make_server: MakeServer, tmp_path: Path, confdir: Path
 ) -> None:
