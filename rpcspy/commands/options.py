@@ -9,13 +9,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["EXIT_CODES", "add_report_options", "add_rule_options"]
+__all__ = ["EXIT_CODES", "add_report_options", "add_rule_options", "size_arg"]
 
 EXIT_CODES = (
     "exit codes: 0 nothing differs beyond ignore rules and noise, 1 something differs or failed,\n"
     "            2 bad usage, 3 unreadable capture, 4 no differences but corrupt capture lines\n"
     "            were skipped"
 )
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def size_arg(text: str) -> int:
+    """A byte size with an optional k/m/g suffix (``64m``), for argparse's ``type=``."""
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = t[-1:] if t[-1:] in _SIZE_UNITS else ""
+    number = t[: len(t) - len(unit)]
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512k, 64m, 1g)")
+    return int(number) * _SIZE_UNITS[unit]
 
 
 def add_rule_options(p: argparse.ArgumentParser) -> None:
