@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rpcspy.commands.options import add_limit_options, http_limits
+
 __all__ = ["add_parser", "run"]
 
 
@@ -55,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--rules", type=Path, metavar="FILE", help="ignore rules from a file")
     p.add_argument("--only", metavar="FILTER", help="serve only the calls this filter selects")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each call")
+    add_limit_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from rpcspy.mock.server import MockServer
     from rpcspy.term import warn
 
+    limits = http_limits(args)
     rules = load_cli_rules(args.ignore, args.rules)
     only = parse_only(args.only)
     source = CaptureSource(args.capture)
@@ -81,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if playbook.calls == 0:
         warn(f"{args.capture}: no calls to play back; every call will get a fault")
     try:
-        server = MockServer(playbook, host=args.host, port=args.port, quiet=args.quiet)
+        server = MockServer(
+            playbook, host=args.host, port=args.port, quiet=args.quiet, limits=limits
+        )
     except OSError as exc:
         raise CliError(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", EXIT_FAILURE

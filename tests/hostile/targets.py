@@ -35,9 +35,11 @@ __all__ = [
     "endless_chunked",
     "garbage",
     "half_headers",
+    "held_posts",
     "huge_length",
     "idle_connections",
     "read_request",
+    "rst_after_request",
     "short_body",
 ]
 
@@ -290,3 +292,60 @@ def short_body(host: str, port: int, body: bytes, announced: int, path: str = "/
                 break
             got += chunk
         return got
+
+
+def held_posts(host: str, port: int, bodies: list[bytes], hold: float = 0.5) -> list[bytes]:
+    """POST every body on its own connection, all at once: every request head is sent first,
+    then (after ``hold`` seconds) every body. Returns each answer's status line.
+
+    The server sees all the Content-Lengths before any body is complete: what it admits at once
+    is then decided by its limits, not by which client happened to be faster.
+    """
+    socks = [socket.create_connection((host, port), timeout=60) for _ in bodies]
+    try:
+        for sock, body in zip(socks, bodies, strict=True):
+            sock.sendall(
+                f"POST /RPC2 HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\n".encode()
+                + f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            )
+        time.sleep(hold)
+        statuses: list[bytes] = [b""] * len(bodies)
+
+        def finish(i: int) -> None:
+            sock = socks[i]
+            # A server may answer (413, 503) and close before taking the whole body: the
+            # answer is read all the same.
+            with contextlib.suppress(OSError):
+                sock.sendall(bodies[i])
+            try:
+                got = b""
+                while b"\r\n" not in got:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                statuses[i] = got.split(b"\r\n", 1)[0]
+            except OSError as exc:
+                statuses[i] = type(exc).__name__.encode()
+
+        threads = [threading.Thread(target=finish, args=(i,)) for i in range(len(bodies))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        return statuses
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def rst_after_request(host: str, port: int, body: bytes) -> None:
+    """Send a whole request, then reset the connection before the answer is read."""
+    sock = socket.create_connection((host, port), timeout=5)
+    sock.sendall(
+        f"POST /RPC2 HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\n".encode()
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
