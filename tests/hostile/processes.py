@@ -93,7 +93,8 @@ class Running:
                 os.kill(self.proc.pid, signal.SIGKILL)
 
         if interrupt:
-            os.kill(self.proc.pid, signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGINT)
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
