@@ -58,7 +58,7 @@ def add_limit_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--max-inflight",
         type=size_arg,
-        default="128m",
+        default="64m",
         metavar="SIZE",
         help="request body bytes held at once over all connections; a request over it is "
         "answered 503 (default: %(default)s)",

@@ -31,7 +31,7 @@ class HttpLimits:
     #: Connections served at once; more are answered 503 and closed.
     max_connections: int = 64
     #: Request body bytes held at once, over all connections; a request over it is 503.
-    max_inflight: int = 128 * _MIB
+    max_inflight: int = 64 * _MIB
     #: One request body; a larger one is 413 (the decoder's own size limit).
     max_body: int = 64 * _MIB
     #: Seconds a connection may sit idle or stalled (headers, body, keep-alive) before closing.

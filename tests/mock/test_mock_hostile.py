@@ -168,3 +168,22 @@ def test_bodies_in_flight_are_bounded(session: tuple[Path, list[CallRecord]]) ->
             b"HTTP/1.1 413 Request Entity Too Large"
         ]
     assert served.done is not None and "Traceback" not in served.done.stderr
+
+
+def test_a_miss_on_a_huge_param_answers_a_short_fault(
+    session: tuple[Path, list[CallRecord]],
+) -> None:
+    path, _ = session
+    with mock(path) as served:
+        try:
+            served.proxy().demo.echo({"b": [1, 2.5], "a": "x" * 2_000_000})
+        except xmlrpc.client.Fault as fault:
+            text = fault.faultString
+        else:
+            raise AssertionError("a call that matches nothing must be a fault")
+    # The difference is named and cut, not the 2 MB value sent back (and logged) whole.
+    assert "closest is #9 demo.echo" in text, text[:300]
+    assert 'params[0].a: string "x" -> string "xxxx' in text, text[:400]
+    assert len(text) < 1000
+    assert served.done is not None
+    assert max(len(line) for line in served.done.stderr.splitlines()) < 1000
