@@ -204,7 +204,9 @@ def compare(
         (p for p in new.problems if p.where == "response" and p.kind == "too-large"), None
     )
     if too_large is not None:
-        return Outcome("too-large", old, new, message=new.error or too_large.message)
+        # The verdict says "too large" already: the message is the reason alone.
+        reason = (new.error or "").removeprefix("too large: ") or too_large.message
+        return Outcome("too-large", old, new, message=reason)
     if identical_answers(old, new):
         bytes_only = describe_failure(old) is not None or describe_failure(new) is not None
         return Outcome("same", old, new, message=_identical_note(old) if bytes_only else None)

@@ -56,9 +56,11 @@ def test_endless_and_huge_answers_are_too_large_and_the_replay_goes_on(
     calls = {c["seq"]: c for c in report["calls"]}
     assert calls[1]["verdict"] == "too-large"
     # The default limit is the decoder's own: 64 MiB.
-    assert "went past the limit of 67108864 bytes" in calls[1]["message"]
+    assert calls[1]["message"].startswith("the answer went past the limit of 67108864 bytes")
     assert calls[2]["verdict"] == "too-large"
-    assert "announces 10000000000 bytes, over the limit of 67108864" in calls[2]["message"]
+    assert (
+        calls[2]["message"] == "the answer announces 10000000000 bytes, over the limit of 67108864"
+    )
     # The third call was sent and answered: it differs from the recorded echo, but it ran.
     assert calls[3]["verdict"] == "changed"
     # Bounded: the endless answer was read to the limit and a little past, not to gigabytes.
@@ -130,3 +132,17 @@ def test_a_password_in_the_target_url_is_never_printed(tmp_path: Path) -> None:
     assert done.code == 2
     assert secret not in done.stderr + done.stdout
     assert "ftp://bob:***@h/" in done.stderr
+
+
+def test_too_large_is_a_failing_verdict_and_a_junit_error() -> None:
+    from rpcspy.replay.report import FAILING, CallResult, Report, report_to_junit
+
+    assert "too-large" in FAILING
+    report = Report("replay", "a.jsonl", "http://h/RPC2")
+    report.add(CallResult("too-large", "echo", seq=1, message="it announces 9 bytes"))
+    report.add(CallResult("same", "add", seq=2))
+    assert report.exit_code() == 1
+    assert report.summary() == "2 calls: 1 same, 1 too large"
+    junit = report_to_junit(report).decode()
+    assert 'errors="1"' in junit and 'failures="0"' in junit
+    assert '<error message="too large: it announces 9 bytes" type="too-large"' in junit
