@@ -1,9 +1,11 @@
 """Running a process under hostile input with its memory measured and capped.
 
-``run_measured`` starts a command, waits for it with ``os.wait4`` (the kernel's resource use of
-that one child, so its peak RSS is exact and never another process's), kills it after
+``run_measured`` starts a command, samples its peak RSS (``VmHWM`` in ``/proc/PID/status``, the
+high-water mark of the program's own memory) every few milliseconds until it ends, kills it after
 ``timeout`` seconds, and can cap its address space (``RLIMIT_AS``) so that a regression fails the
-test with a ``MemoryError`` instead of taking the machine's memory. ``Measured`` is what came
+test with a ``MemoryError`` instead of taking the machine's memory. Not ``ru_maxrss``: Linux
+carries the parent's high-water mark over ``fork`` and ``exec``, so a child of a 500 MB test
+runner would report 500 MB whatever it did. ``Measured`` is what came
 back. ``bench/memory.py`` uses the same function.
 """
 
@@ -73,6 +75,16 @@ class Running:
             cwd=cwd,
             preexec_fn=_limits(address_space),
         )
+        #: The highest ``VmHWM`` seen so far, in bytes.
+        self.peak = 0
+        self._sampling = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        while not self._sampling.is_set():
+            self.peak = max(self.peak, peak_rss(self.proc.pid))
+            self._sampling.wait(0.01)
 
     @property
     def pid(self) -> int:
@@ -98,9 +110,11 @@ class Running:
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(self.proc.pid, 0)
+            _, status, _ = os.wait4(self.proc.pid, 0)
         finally:
             timer.cancel()
+            self._sampling.set()
+            self._sampler.join()
         elapsed = time.monotonic() - self.started
         code = os.waitstatus_to_exitcode(status)
         self.proc.returncode = code  # already reaped: Popen must not wait for it again
@@ -109,10 +123,7 @@ class Running:
             f.seek(0)
             outputs.append(f.read().decode(errors="replace"))
             f.close()
-        # ru_maxrss is in KiB on Linux.
-        return Measured(
-            code, outputs[0], outputs[1], usage.ru_maxrss * 1024, elapsed, timed_out.is_set()
-        )
+        return Measured(code, outputs[0], outputs[1], self.peak, elapsed, timed_out.is_set())
 
 
 def start_measured(
