@@ -40,6 +40,10 @@ ALLOWED_BETWEEN_TOOLS: dict[tuple[str, str], str] = {
         "the TUI replays a call and resends an edited one with replay's sender (Target, Sender, "
         "send_call); the sender is I/O around rpcspy.capture and rpcspy.xmlrpc only"
     ),
+    ("rpcspy.mock", "rpcspy.server.limits"): (
+        "the mock serves HTTP under the same bounds as the demo server (connections, bytes in "
+        "flight, idle time): one Admission for both; the module imports only the stdlib"
+    ),
 }
 
 TOOLS = ("rpcspy.proxy", "rpcspy.tui", "rpcspy.replay", "rpcspy.mock", "rpcspy.server")

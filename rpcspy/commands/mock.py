@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rpcspy.commands.options import LISTEN_HELP, add_listen_options
+from rpcspy.commands.options import (
+    LISTEN_HELP,
+    add_limit_options,
+    add_listen_options,
+    http_limits,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -58,6 +63,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument("--rules", type=Path, metavar="FILE", help="ignore rules from a file")
     p.add_argument("--only", metavar="FILTER", help="serve only the calls this filter selects")
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each call")
+    add_limit_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -82,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     host, port = listen_address(args)
     check_ready_file(args.ready_file)
+    limits = http_limits(args)
     rules = load_cli_rules(args.ignore, args.rules)
     only = parse_only(args.only)
     # Signals are ours from the start: one arriving while the capture loads stops at once.
@@ -96,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if playbook.calls == 0:
             warn(f"{args.capture}: no calls to play back; every call will get a fault")
         try:
-            server = MockServer(playbook, host=host, port=port, quiet=args.quiet)
+            server = MockServer(playbook, host=host, port=port, quiet=args.quiet, limits=limits)
         except OSError as exc:
             raise listen_error(host, port, reason_of(exc)) from None
         with server, ReadyFile(args.ready_file) as ready:

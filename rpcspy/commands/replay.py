@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rpcspy.commands.options import EXIT_CODES, add_report_options, add_rule_options
+from rpcspy.commands.options import EXIT_CODES, add_report_options, add_rule_options, size_arg
 
 if TYPE_CHECKING:
     from rpcspy.commands.common import CaptureSource
@@ -94,7 +94,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="per call (default: %(default)s)",
+        help="deadline for each call: connect, send and the whole answer; a call past it is an "
+        "error, 'timed out' (default: %(default)s)",
+    )
+    g.add_argument(
+        "--max-body",
+        type=size_arg,
+        default="64m",
+        metavar="SIZE",
+        help="largest answer body read (k/m/g suffixes); a call whose answer announces or "
+        "sends more is reported 'too-large' and the replay goes on (default: %(default)s, the "
+        "decoder's own limit)",
     )
     g.add_argument("--user", help="HTTP Basic auth user (default: $RPCSPY_USER)")
     g.add_argument(
@@ -179,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         auth=auth,
         tls=TlsOptions(cafile=args.cafile, insecure=args.insecure),
         timeout=args.timeout,
+        max_body=args.max_body,
         reencode=args.reencode,
         concurrency=args.concurrency,
         speed=speed,

@@ -6,7 +6,12 @@ import argparse
 from pathlib import Path
 
 from rpcspy.commands import HelpFormatter
-from rpcspy.commands.options import LISTEN_HELP, add_listen_options
+from rpcspy.commands.options import (
+    LISTEN_HELP,
+    add_limit_options,
+    add_listen_options,
+    http_limits,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -81,6 +86,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="2 changes a few results on purpose, to try replay and diff (default: 1)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
+    add_limit_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -125,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         keyfile=args.key,
         variant=args.variant,
         quiet=args.quiet,
+        limits=http_limits(args),
     )
     # Signals are ours from the start: one arriving while the server starts stops it at once.
     with StopSignals() as stop:

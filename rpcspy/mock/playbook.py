@@ -448,7 +448,9 @@ class Playbook:
         assert best is not None
         _, closest, differences = best
         assert closest.call is not None
-        listed = "; ".join(d.describe() for d in differences[:_SHOWN_DIFFERENCES])
+        # Each difference is cut to a line: a 60 MB string param must not come back in the
+        # fault (and the log) whole.
+        listed = "; ".join(_clip(d.describe()) for d in differences[:_SHOWN_DIFFERENCES])
         more = len(differences) - _SHOWN_DIFFERENCES
         if more > 0:
             listed += f"; and {more} more"
@@ -459,6 +461,14 @@ class Playbook:
         if differences and all(_synonym(d) for d in differences):
             text += " (only in wire types: --strict-types tells them apart)"
         return _fault_answer(FAULT_NO_MATCH, text, closest=closest, differences=tuple(differences))
+
+
+#: The longest text one difference takes in a miss's fault string.
+_DIFFERENCE_CHARS = 200
+
+
+def _clip(text: str, limit: int = _DIFFERENCE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _calls(n: int) -> str:

@@ -5,6 +5,13 @@ decoded like a captured one (content encodings undone, the same codec), the play
 answer (by the decoded call, or by the exact bytes of a request that does not decode), and the
 recorded bytes go back with their Content-Type and Content-Encoding. One log line per call goes
 to ``log`` (stderr by default).
+
+What it takes on at once is bounded by ``HttpLimits`` (``rpcspy.server.limits``): connections
+(more get 503), request body bytes held at once (a request over the budget gets 503, one over
+``max_body`` 413) and idle time (a keep-alive connection idle, or a client stalled mid-request,
+for ``idle_timeout`` seconds is closed). A body shorter than its Content-Length is answered 400
+and is not a call. A client that leaves mid-request (a reset, a broken pipe) costs one log line,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -16,22 +23,28 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from rpcspy.capture import HttpMessage, build_record
 from rpcspy.mock.playbook import Answer, Playbook
+from rpcspy.server.limits import DEFAULT_HTTP_LIMITS, Admission, HttpLimits, refuse_busy
 from rpcspy.term import Style, printable
 from rpcspy.xmlrpc.messages import MethodCall
 
 __all__ = ["MockServer"]
 
-_MAX_BODY = 64 * 1024 * 1024
+_DRAIN_CHUNK = 64 * 1024
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"  # keep-alive: clients that reuse connections may
     server_version = "rpcspy-mock"
+
+    def setup(self) -> None:
+        super().setup()
+        # The idle bound: every wait for the client (next request, headers, body) ends after it.
+        self.connection.settimeout(self.server.owner.limits.idle_timeout)
 
     def log_message(self, format: str, *args: object) -> None:
         # One line per call comes from the mock itself; the stdlib's access log would double it.
@@ -72,11 +85,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._plain(411, "rpcspy mock: a Content-Length is needed\n")
             return
         length = int(length_text)
-        if length > _MAX_BODY:
+        owner = self.server.owner
+        if length > owner.limits.max_body:
             self.close_connection = True
             self._plain(413, "rpcspy mock: the request is too large\n")
             return
+        if not owner.admission.reserve(length):
+            # Too many bytes held at once: the body is read and dropped (so the client gets
+            # the answer, not a reset), never kept.
+            self.close_connection = True
+            self._drain(length)
+            owner.note("busy: request refused (503), too many body bytes in flight")
+            self._plain(503, "rpcspy mock: busy, try again shortly\n", (("Retry-After", "1"),))
+            return
+        try:
+            self._answer(length)
+        finally:
+            owner.admission.release(length)
+
+    def _drain(self, length: int) -> None:
+        with contextlib.suppress(OSError):
+            while length > 0:
+                got = self.rfile.read(min(length, _DRAIN_CHUNK))
+                if not got:
+                    return
+                length -= len(got)
+
+    def _answer(self, length: int) -> None:
         body = self.rfile.read(length)
+        if len(body) < length:
+            # The client closed early: what came is not the call it meant to send.
+            self.close_connection = True
+            self.server.owner.note(
+                f"{_peer(self.client_address)} sent {len(body)} of {length} body bytes "
+                "and closed: not a call (400)"
+            )
+            with contextlib.suppress(OSError):
+                self._plain(400, "rpcspy mock: the body is shorter than its Content-Length\n")
+            return
         now = time.time()
         # Decoded exactly as a captured request is: content encodings, the codec, its limits.
         record = build_record(
@@ -99,10 +145,43 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(answer)
 
 
+def _peer(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64
     owner: MockServer
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, up to the limit; over it, 503 from here and no thread."""
+        if not self.owner.admission.enter():
+            refuse_busy(request, "rpcspy mock")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.owner.admission.leave()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.owner.admission.leave()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that left (reset, broken pipe, timed out) is one line; a bug a traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            self.owner.note(f"{_peer(client_address)} left mid-request ({type(exc).__name__})")
+            return
+        super().handle_error(request, client_address)
 
 
 class MockServer:
@@ -120,8 +199,11 @@ class MockServer:
         port: int = 0,
         log: TextIO | None = None,
         quiet: bool = False,
+        limits: HttpLimits = DEFAULT_HTTP_LIMITS,
     ) -> None:
         self.playbook = playbook
+        self.limits = limits
+        self.admission = Admission(limits)
         self.log = log if log is not None else sys.stderr
         self.quiet = quiet
         self.hits = 0
@@ -163,6 +245,16 @@ class MockServer:
         stamp = time.strftime("%H:%M:%S")
         try:
             self.log.write(f"{stamp} {self._style(word, colour, 'bold')} {printable(rest)}\n")
+            self.log.flush()
+        except (OSError, ValueError):
+            pass
+
+    def note(self, text: str) -> None:
+        """One log line about a connection (not a call), unless quiet."""
+        if self.quiet:
+            return
+        try:
+            self.log.write(f"{time.strftime('%H:%M:%S')} {text}\n")
             self.log.flush()
         except (OSError, ValueError):
             pass

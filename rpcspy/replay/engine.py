@@ -32,7 +32,7 @@ from rpcspy.diff import (
     learn_noise,
 )
 from rpcspy.replay.report import CallResult, Verdict
-from rpcspy.replay.send import Auth, Sender, Target, TlsOptions
+from rpcspy.replay.send import DEFAULT_MAX_BODY, Auth, Sender, Target, TlsOptions
 from rpcspy.xmlrpc.messages import Fault
 
 __all__ = [
@@ -192,13 +192,21 @@ def compare(
 ) -> Outcome:
     """Compare the answer ``new`` got with the one recorded in ``old`` (pure).
 
-    ``same`` when the answer bytes are identical (``identical_answers``), whatever the decoder
-    made of them: when the recorded answer did not decode (an HTTP error page, a value the
+    ``too-large`` when the new answer was over the size limit (not read to its end, so not
+    compared). ``same`` when the answer bytes are identical (``identical_answers``), whatever the
+    decoder made of them: when the recorded answer did not decode (an HTTP error page, a value the
     decoder refuses), the message says so. Otherwise ``error`` when ``new`` has no XML-RPC
     answer (refused, timed out, closed, HTML, garbage), else the decoded differences under
     ``rules``, split by ``noise``: none that count is ``same``, a result turned fault
     ``new-fault``, a fault turned result ``fixed-fault``, else ``changed``.
     """
+    too_large = next(
+        (p for p in new.problems if p.where == "response" and p.kind == "too-large"), None
+    )
+    if too_large is not None:
+        # The verdict says "too large" already: the message is the reason alone.
+        reason = (new.error or "").removeprefix("too large: ") or too_large.message
+        return Outcome("too-large", old, new, message=reason)
     if identical_answers(old, new):
         bytes_only = describe_failure(old) is not None or describe_failure(new) is not None
         return Outcome("same", old, new, message=_identical_note(old) if bytes_only else None)
@@ -266,7 +274,10 @@ class ReplayOptions:
     target: Target
     auth: Auth | None = None
     tls: TlsOptions = field(default_factory=TlsOptions)
+    #: A deadline per call, in seconds: connect, send and the whole answer.
     timeout: float = 30.0
+    #: The largest answer body read; a larger one makes the call ``too-large``.
+    max_body: int = DEFAULT_MAX_BODY
     reencode: bool = False
     concurrency: int = 1
     #: Pace factor (1.0: as recorded, 2.0: twice as fast); None: as fast as possible.
@@ -310,7 +321,11 @@ class Replayer:
     def __init__(self, options: ReplayOptions) -> None:
         self.options = options
         self.sender = Sender(
-            options.target, auth=options.auth, tls=options.tls, timeout=options.timeout
+            options.target,
+            auth=options.auth,
+            tls=options.tls,
+            timeout=options.timeout,
+            max_body=options.max_body,
         )
         self.noise = NoiseModel()
         #: Calls whose noise could not be learned (an answer was missing), as warnings.
@@ -346,7 +361,11 @@ class Replayer:
         """
         target = self.options.noise_target or self.options.target
         sender = Sender(
-            target, auth=self.options.auth, tls=self.options.tls, timeout=self.options.timeout
+            target,
+            auth=self.options.auth,
+            tls=self.options.tls,
+            timeout=self.options.timeout,
+            max_body=self.options.max_body,
         )
         reencode = self.options.reencode
         gap = self.options.noise_gap

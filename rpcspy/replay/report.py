@@ -33,6 +33,7 @@ Verdict = Literal[
     "new-fault",
     "fixed-fault",
     "error",
+    "too-large",
     "skipped",
     "missing",
     "extra",
@@ -46,6 +47,8 @@ Verdict = Literal[
 - ``new-fault`` / ``fixed-fault``: a fault where there was a result / a result where there was a
   fault.
 - ``error``: no XML-RPC answer at all: refused, timed out, closed, HTML or garbage.
+- ``too-large``: the answer was over the replay's size limit (``--max-body``): not read to its
+  end, not compared.
 - ``skipped``: not re-sent (``--skip``, or not re-encodable).
 - ``missing`` / ``extra``: a capture diff found the call only in A / only in B.
 - ``reordered``: a capture diff found the call in both, at another place in the order.
@@ -57,6 +60,7 @@ VERDICTS: Final[tuple[Verdict, ...]] = (
     "new-fault",
     "fixed-fault",
     "error",
+    "too-large",
     "skipped",
     "missing",
     "extra",
@@ -64,8 +68,11 @@ VERDICTS: Final[tuple[Verdict, ...]] = (
 )
 #: Verdicts that make the run fail (exit code 1).
 FAILING: Final[frozenset[Verdict]] = frozenset(
-    {"changed", "new-fault", "fixed-fault", "error", "missing", "extra", "reordered"}
+    {"changed", "new-fault", "fixed-fault", "error", "too-large", "missing", "extra", "reordered"}
 )
+
+#: Verdicts that are JUnit errors (the call got no answer to compare), not failures.
+_ERRORS: Final[frozenset[Verdict]] = frozenset({"error", "too-large"})
 
 _LABEL: Final[dict[Verdict, tuple[str, str]]] = {
     # verdict: (words in the summary, colour)
@@ -74,6 +81,7 @@ _LABEL: Final[dict[Verdict, tuple[str, str]]] = {
     "new-fault": ("new fault", "red"),
     "fixed-fault": ("fixed fault", "cyan"),
     "error": ("error", "red"),
+    "too-large": ("too large", "red"),
     "skipped": ("skipped", "dim"),
     "missing": ("missing", "red"),
     "extra": ("extra", "yellow"),
@@ -271,8 +279,10 @@ def report_to_junit(report: Report) -> bytes:
         {
             "name": printable(f"rpcspy {report.command} {report.source} {report.other}"),
             "tests": str(len(report.results)),
-            "failures": str(sum(1 for r in report.results if r.failing and r.verdict != "error")),
-            "errors": str(sum(1 for r in report.results if r.failing and r.verdict == "error")),
+            "failures": str(
+                sum(1 for r in report.results if r.failing and r.verdict not in _ERRORS)
+            ),
+            "errors": str(sum(1 for r in report.results if r.failing and r.verdict in _ERRORS)),
             "skipped": str(counts["skipped"]),
             "time": f"{report.elapsed:.3f}",
         },
@@ -293,7 +303,7 @@ def report_to_junit(report: Report) -> bytes:
         message = f"{words}: {printable(result.message)}" if result.message else words
         if result.verdict == "skipped":
             ET.SubElement(case, "skipped", {"message": message})
-        elif result.failing and result.verdict == "error":
+        elif result.failing and result.verdict in _ERRORS:
             el = ET.SubElement(case, "error", {"message": message, "type": result.verdict})
             el.text = _junit_text(detail + noise) or None
         elif result.failing:

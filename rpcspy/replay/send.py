@@ -6,8 +6,12 @@ the decoded call encoded afresh (for captures edited by hand). Credentials never
 capture (it redacts them) but from ``Auth``.
 
 ``Sender`` keeps one keep-alive connection per thread, so a pool of threads replays with
-concurrency; every failure (refused, timed out, closed mid-call, TLS) becomes the record's
-``error``, never an exception, so a replay always goes on to the next call. Like the stdlib
+concurrency; every failure (refused, timed out, closed mid-call, TLS, an answer over the size
+limit) becomes the record's ``error``, never an exception, so a replay always goes on to the next
+call. Two bounds hold whatever the server does: ``timeout`` is a deadline for the whole call
+(connect, send, the whole answer; a watchdog cuts the socket when it passes, so a server dripping a
+byte at a time cannot stretch it), and no answer body is read past ``max_body`` bytes (one
+announcing more is not read at all; the record gets a ``too-large`` problem). Like the stdlib
 client, a call is sent once more on a new connection when a kept-alive connection turns out to
 be closed before the server answered anything (the server closed it while idle); a server that
 drops calls on purpose then sees such a call twice, as it would from the stdlib client.
@@ -16,6 +20,8 @@ drops calls on purpose then sees such a call twice, as it would from the stdlib 
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import http.client
 import select
 import socket
@@ -28,12 +34,13 @@ from pathlib import Path
 from typing import Final
 
 from rpcspy import __version__
-from rpcspy.capture import CallRecord, HttpMessage, build_record
+from rpcspy.capture import CallRecord, HttpMessage, Problem, build_record
 from rpcspy.client import HttpProxy, open_connection, proxy_headers, request_target
 from rpcspy.xmlrpc.encode import encode_request
-from rpcspy.xmlrpc.messages import MethodCall
+from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, MethodCall
 
 __all__ = [
+    "DEFAULT_MAX_BODY",
     "FORWARDED_HEADERS",
     "Auth",
     "OutgoingRequest",
@@ -50,6 +57,9 @@ FORWARDED_HEADERS: Final = frozenset(
     {"content-type", "content-encoding", "accept-encoding", "accept", "user-agent"}
 )
 _DEFAULT_USER_AGENT: Final = f"rpcspy-replay/{__version__}"
+#: The largest answer body read (the decoder's own size limit): past it, the call is too large.
+DEFAULT_MAX_BODY: Final = DEFAULT_LIMITS.max_bytes
+_READ_SIZE: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,19 +78,22 @@ class Target:
     def parse(cls, url: str) -> Target:
         """Parse a target URL; raises ``ValueError`` with a reason people understand."""
         parts = urllib.parse.urlsplit(url.strip())
+        # Every message shows the URL with its password masked: it must not reach a terminal
+        # or a CI log from here.
+        shown = _masked(url.strip())
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise ValueError(f"target {url!r}: the URL must start with http:// or https://")
+            raise ValueError(f"target {shown!r}: the URL must start with http:// or https://")
         if not parts.hostname:
-            raise ValueError(f"target {url!r}: no host name")
+            raise ValueError(f"target {shown!r}: no host name")
         if parts.username or parts.password:
             raise ValueError(
-                f"target {url!r}: put credentials in --user/--password, not in the URL"
+                f"target {shown!r}: put credentials in --user/--password, not in the URL"
             )
         try:
             port = parts.port
         except ValueError:
-            raise ValueError(f"target {url!r}: bad port") from None
+            raise ValueError(f"target {shown!r}: bad port") from None
         if port is None:
             port = 443 if scheme == "https" else 80
         path = parts.path or None
@@ -104,6 +117,22 @@ class Target:
         if self.path is not None:
             return self.path
         return recorded or "/"
+
+
+def _masked(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part shown as ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    # Credentials end at the last "@" before any query or fragment: a password may hold a "/",
+    # and masking too much of a URL that is refused anyway does no harm.
+    end = min((i for i in (rest.find(c) for c in "?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, end)
+    if at < 0:
+        return url
+    user, colon, _ = rest[:at].partition(":")
+    masked = f"{user}:***" if colon else user
+    return f"{scheme}{sep}{masked}{rest[at:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +231,73 @@ def build_request(
     return OutgoingRequest(target.path_for(recorded_path), tuple(headers), body, encoding)
 
 
+class _TooLarge(Exception):
+    """An answer body over the size limit: the message says how it showed."""
+
+
+def _read_body(resp: http.client.HTTPResponse, limit: int) -> bytes:
+    """The answer body, read ``_READ_SIZE`` bytes at a time and never past ``limit`` bytes.
+
+    Raises ``_TooLarge`` when the answer announces more than ``limit`` (nothing is read) or
+    goes past it (chunked or until-close answers), ``IncompleteRead`` when the server closes
+    before the announced length.
+    """
+    if resp.length is not None and resp.length > limit:
+        raise _TooLarge(f"the answer announces {resp.length} bytes, over the limit of {limit}")
+    body = bytearray()
+    while True:
+        try:
+            piece = resp.read(min(_READ_SIZE, limit + 1 - len(body)))
+        except http.client.IncompleteRead as exc:
+            raise http.client.IncompleteRead(bytes(body) + exc.partial, exc.expected) from None
+        if not piece:
+            break
+        body += piece
+        if len(body) > limit:
+            raise _TooLarge(f"the answer went past the limit of {limit} bytes; the rest unread")
+    if resp.length:
+        # The server closed before the announced length: what came is kept, as an error.
+        raise http.client.IncompleteRead(bytes(body), resp.length)
+    return bytes(body)
+
+
+class _Deadline:
+    """Cuts a connection's socket when its call's time is up (a ``threading.Timer``).
+
+    A socket timeout bounds each read, not the call: a server sending a byte just before each
+    read times out would hold a call forever. Shutting the socket down wakes any blocked read.
+    """
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float) -> None:
+        self.conn = conn
+        self.expired = False
+        self.ends = time.monotonic() + seconds
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        """Seconds before the deadline (at least a little, for a timeout value)."""
+        return max(self.ends - time.monotonic(), 0.001)
+
+    def _cut(self) -> None:
+        self.expired = True
+        sock = self.conn.sock
+        if sock is not None:
+            # The plain socket's shutdown, under TLS too: the TLS layer is not to be touched
+            # from this thread, only woken.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        """Disarm the timer (the call ended in time, or not)."""
+        self._timer.cancel()
+
+
 def _describe_error(exc: BaseException, timeout: float) -> str:
     """One line for a failed exchange, in words rather than exception class names."""
+    if isinstance(exc, _TooLarge):
+        return f"too large: {exc}"
     if isinstance(exc, TimeoutError | socket.timeout):
         return f"timed out after {timeout:g} s"
     if isinstance(exc, ConnectionRefusedError):
@@ -258,6 +352,7 @@ class Sender:
         proxy: HttpProxy | None = None,
         headers: tuple[tuple[str, str], ...] = (),
         origin: str = "replay",
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.target = target
         self.auth = auth
@@ -265,6 +360,8 @@ class Sender:
         self.proxy = proxy
         self.headers = headers
         self.origin = origin
+        self.max_body = max_body
+        self._limits = dataclasses.replace(DEFAULT_LIMITS, max_bytes=max_body)
         self._ssl = (tls or TlsOptions()).context() if target.scheme == "https" else None
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -318,7 +415,9 @@ class Sender:
         """Send one call and record the exchange (``origin="replay"``); never raises for I/O.
 
         Raises ``ValueError`` only when ``reencode`` is asked of a record whose request did not
-        decode (nothing was sent).
+        decode (nothing was sent). The whole call (both attempts, when a stale kept-alive
+        connection makes a second one) ends within ``timeout`` seconds; an answer over
+        ``max_body`` is not read further and the record carries a ``too-large`` problem.
         """
         request = build_request(item, self.target, reencode=reencode, auth=self.auth)
         extra = self.headers + proxy_headers(self.target.scheme, self.proxy)
@@ -338,12 +437,21 @@ class Sender:
         error: str | None = None
         client: tuple[str, int] | None = None
         server: tuple[str, int] | None = None
+        too_large: str | None = None
+        ends = time.monotonic() + self.timeout
         for attempt in (1, 2):
             conn = self._connection()
             # A connection kept alive from an earlier call may have been closed by the server
             # an instant ago, too late to be noticed before sending.
             reused = conn.sock is not None
+            deadline = _Deadline(conn, max(ends - time.monotonic(), 0.001))
             try:
+                if conn.sock is None:
+                    conn.timeout = deadline.left()
+                    conn.connect()
+                    conn.timeout = self.timeout
+                if deadline.expired:
+                    raise TimeoutError
                 conn.putrequest("POST", line_target, skip_accept_encoding=True)
                 for name, value in request.headers:
                     conn.putheader(name, value)
@@ -354,26 +462,41 @@ class Sender:
                 status = resp.status
                 response_headers = tuple((k, v) for k, v in resp.getheaders())
                 try:
-                    response_body = resp.read()
+                    response_body = _read_body(resp, self.max_body)
                 except http.client.IncompleteRead as exc:
                     response_body = exc.partial
                     raise
-                if resp.will_close:
+                deadline.cancel()
+                if deadline.expired:
+                    # Cut just as the answer was complete: the socket is not to be used again.
+                    self._drop(conn)
+                elif resp.will_close:
                     conn.close()
                 error = None
                 break
             except Exception as exc:  # every failure is the record's error, the replay goes on
-                error = _describe_error(exc, self.timeout)
+                deadline.cancel()
+                # Whatever the cut socket raised, a call past its deadline ran out of time.
+                failure: Exception = TimeoutError() if deadline.expired else exc
+                error = _describe_error(failure, self.timeout)
+                if isinstance(failure, _TooLarge):
+                    too_large = str(failure)
                 self._drop(conn)
                 # Like the stdlib client: once more on a new connection, but only when a reused
                 # connection ended before the server answered anything.
-                if attempt == 1 and reused and status is None and isinstance(exc, _STALE):
+                if (
+                    attempt == 1
+                    and reused
+                    and status is None
+                    and isinstance(failure, _STALE)
+                    and time.monotonic() < ends
+                ):
                     continue
                 break
         ended = time.time()
         if server is None:
             server = None if error else (self.target.host, self.target.port)
-        return build_record(
+        record = build_record(
             HttpMessage(_redacted(request.headers), request.body, request.content_encoding),
             None if status is None else HttpMessage(response_headers, response_body),
             started=started,
@@ -388,7 +511,13 @@ class Sender:
             error=error,
             origin=self.origin,
             seq=seq,
+            limits=self._limits,
         )
+        if too_large is not None:
+            # Like the proxy's cut: the answer is neither kept nor decoded, and says why.
+            problem = Problem("response", "too-large", f"{too_large}; not decoded")
+            record = dataclasses.replace(record, problems=(problem, *record.problems))
+        return record
 
     def close(self) -> None:
         """Close every connection this sender opened."""
@@ -429,6 +558,7 @@ def send_call(
     timeout: float = 30.0,
     reencode: bool = False,
     seq: int = 0,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> CallRecord:
     """Send one call on a fresh connection and return the exchange as a record (origin "replay").
 
@@ -438,5 +568,5 @@ def send_call(
     """
     if isinstance(target, str):
         target = Target.parse(target)
-    with Sender(target, auth=auth, tls=tls, timeout=timeout) as sender:
+    with Sender(target, auth=auth, tls=tls, timeout=timeout, max_body=max_body) as sender:
         return sender.send(item, reencode=reencode, seq=seq)

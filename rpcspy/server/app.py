@@ -11,6 +11,11 @@ Wire behaviour, on purpose close to a plain ``SimpleXMLRPCServer``:
 - ``POST /RPC2`` and ``POST /`` reach the same dispatcher; any other path is 404, any other HTTP
   method 501. Responses are HTTP/1.0 (one call per connection) and gzip-encoded above 1400 bytes
   when the client accepts gzip, both as the stdlib does. Request bodies over 64 MiB are 413.
+- What it takes on at once is bounded (``ServerConfig.limits``, ``rpcspy.server.limits``):
+  connections over ``max_connections`` are answered 503 without a thread; a request whose body
+  would take the bytes held at once over ``max_inflight`` is 503 (its body read and dropped);
+  one over ``max_body`` is 413; a client idle or stalled for ``idle_timeout`` seconds is cut. A
+  body shorter than its Content-Length is never dispatched.
 - ``allow_none`` and ``use_builtin_types`` are on: nil, base64 (bytes) and dateTime (datetime)
   pass through as Python values.
 - Unknown methods are fault -32601, a wrong number of arguments -32602 (see ``faults.py``);
@@ -74,6 +79,7 @@ from rpcspy.server.faults import (
     FAULT_SYSTEM,
     fail,
 )
+from rpcspy.server.limits import DEFAULT_HTTP_LIMITS, Admission, HttpLimits, refuse_busy
 from rpcspy.server.sandbox import TUTORIAL_DIRS, Sandbox
 from rpcspy.server.services import DemoServices, Method, PrefixService, Signature, call_with_params
 from rpcspy.server.tlscert import DEFAULT_HOSTS, generate_self_signed
@@ -81,7 +87,7 @@ from rpcspy.server.tlscert import DEFAULT_HOSTS, generate_self_signed
 __all__ = ["MAX_REQUEST_BYTES", "REALM", "DemoServer", "ServerConfig"]
 
 #: Request bodies above this size are refused with 413 (the codec's default limit too).
-MAX_REQUEST_BYTES = 64 * 1024 * 1024
+MAX_REQUEST_BYTES = DEFAULT_HTTP_LIMITS.max_body
 #: The Basic auth realm announced in ``WWW-Authenticate``.
 REALM = "rpcspy demo"
 
@@ -116,6 +122,8 @@ class ServerConfig:
     keyfile: Path | None = None
     variant: int = 1
     quiet: bool = False
+    #: Connections, body bytes in flight and idle time (see ``rpcspy.server.limits``).
+    limits: HttpLimits = DEFAULT_HTTP_LIMITS
 
     def __post_init__(self) -> None:
         if self.variant not in (1, 2):
@@ -179,6 +187,8 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
     daemon_threads = True
     block_on_close = False
     request_queue_size = 64  # the stdlib's 5 drops connection bursts from concurrent clients
+    #: Connections and body bytes in flight (the server's limits replace the default).
+    admission = Admission(DEFAULT_HTTP_LIMITS)
 
     def __init__(
         self,
@@ -289,7 +299,19 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
     # ------------------------------------------------------------ connections
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Serve the connection in a thread of its own, remembered for stop()."""
+        """Serve the connection in a thread of its own, remembered for stop(); over the
+        connection limit, 503 from here (a plain close under TLS) and no thread."""
+        if not self.admission.enter():
+            if not isinstance(request, ssl.SSLSocket):
+                refuse_busy(request, "rpcspy demo server")
+            if not self.quiet:
+                most = self.admission.limits.max_connections
+                _log(
+                    f"{time.strftime('%H:%M:%S')} {_peer(client_address)} connection -> 503 "
+                    f"(busy: {most} connections served already)"
+                )
+            self.shutdown_request(request)
+            return
         thread = threading.Thread(
             target=self.process_request_thread,
             args=(request, client_address),
@@ -298,13 +320,18 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
         )
         with self._handlers_lock:
             self._handlers[thread] = request
-        thread.start()
+        try:
+            thread.start()
+        except BaseException:
+            self.admission.leave()
+            raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         """The stdlib's connection thread, forgotten again when it ends."""
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self.admission.leave()
             with self._handlers_lock:
                 self._handlers.pop(threading.current_thread(), None)
                 self._busy.discard(threading.current_thread())
@@ -370,9 +397,12 @@ class _Handler(SimpleXMLRPCRequestHandler):
     """One connection: authentication, body limits, dispatch, the crash drop and the log line."""
 
     rpc_paths = ("/", "/RPC2")
-    # Idle or stalled clients give their thread back after this long.
-    timeout = 30.0
     server: _Server
+
+    def setup(self) -> None:
+        """The stdlib's, then the idle bound: idle or stalled clients give their thread back."""
+        super().setup()
+        self.connection.settimeout(self.server.admission.limits.idle_timeout)
 
     def handle(self) -> None:
         """The TLS handshake first, here in the connection's thread, then the request."""
@@ -418,7 +448,17 @@ class _Handler(SimpleXMLRPCRequestHandler):
         if not self.is_rpc_path_valid():
             self.report_404()
             return
-        body = self._read_body()
+        length = self._admit()
+        if length is None:
+            return
+        try:
+            self._answer(length)
+        finally:
+            self.server.admission.release(length)
+
+    def _answer(self, length: int) -> None:
+        """Read the admitted body, dispatch it and send the answer (or drop the connection)."""
+        body = self._read_body(length)
         if body is None:
             return
         data = self.decode_request_content(body)
@@ -485,7 +525,8 @@ class _Handler(SimpleXMLRPCRequestHandler):
         # int() would also take "+5", "1_000" and non-ASCII digits.
         return int(raw) if raw.isascii() and raw.isdigit() else -1
 
-    def _read_body(self) -> bytes | None:
+    def _admit(self) -> int | None:
+        """The body length, held against the bytes-in-flight budget; None once answered."""
         length = self._content_length()
         if length is None:
             self._send_plain(HTTPStatus.LENGTH_REQUIRED, "Content-Length required\n")
@@ -493,12 +534,30 @@ class _Handler(SimpleXMLRPCRequestHandler):
         if length < 0:
             self._send_plain(HTTPStatus.BAD_REQUEST, "bad Content-Length\n")
             return None
-        if length > MAX_REQUEST_BYTES:
+        limit = self.server.admission.limits.max_body
+        if length > limit:
             self._send_plain(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"request body over {MAX_REQUEST_BYTES} bytes\n",
+                f"request body over {limit} bytes\n",
             )
             return None
+        if not self.server.admission.reserve(length):
+            # Read and dropped in small pieces, so the client gets the 503 and not a reset.
+            with contextlib.suppress(OSError):
+                left = length
+                while left > 0:
+                    got = self.rfile.read(min(left, 64 * 1024))
+                    if not got:
+                        break
+                    left -= len(got)
+            self._extra = "busy: too many body bytes in flight"
+            self._send_plain(
+                HTTPStatus.SERVICE_UNAVAILABLE, "busy, try again shortly\n", [("Retry-After", "1")]
+            )
+            return None
+        return length
+
+    def _read_body(self, length: int) -> bytes | None:
         data = self.rfile.read(length)
         if len(data) < length:
             self._note = f"client sent {len(data)} of {length} body bytes"
@@ -621,6 +680,7 @@ class DemoServer:
                 quiet=self.config.quiet,
                 tls=tls,
             )
+            self._server.admission = Admission(self.config.limits)
             stack.callback(self._server.server_close)
             services = DemoServices(
                 sandbox,

@@ -1,0 +1,1 @@
+"""Hostile inputs for the tests: misbehaving peers (``targets``) and, later, capture files."""

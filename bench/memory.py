@@ -1,0 +1,268 @@
+"""Peak memory of rpcspy's processes under hostile input: one function per subject, run by the CLI.
+
+Each subject starts the real command as a subprocess (``python -m rpcspy``, so ``PYTHONPATH``
+picks the tree measured), feeds it the hostile input and reads the child's peak RSS from
+``os.wait4`` (the kernel's own count for that one process). Every child runs under an address
+space cap (``--cap``, 2 GiB by default) so that an unbounded build dies with a ``MemoryError``
+instead of taking the machine's memory; a subject that hit the cap says so.
+
+Subjects (``SUBJECTS``; other benchmarks' sections are added the same way):
+
+- ``replay-endless``: ``rpcspy replay`` of 3 calls against a target whose first answer is a
+  chunked body that never ends;
+- ``replay-huge``: the same with ``Content-Length: 10000000000`` and bytes for as long as read;
+- ``serve-big``: ``rpcspy serve`` receiving 4 concurrent 60 MB ``echo`` calls;
+- ``mock-big``: ``rpcspy mock`` receiving the same;
+- ``mock-idle``: ``rpcspy mock`` with 1,000 idle connections open: its thread count and RSS.
+
+Reports peak RSS in MiB per subject; asserts nothing. Timings on a shared machine vary.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/memory.py [SUBJECT ...] [--cap 2g]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rpcspy.capture import CaptureWriter, HttpMessage, build_record  # noqa: E402
+from tests.hostile.processes import Measured, peak_rss, run_measured, start_measured  # noqa: E402
+from tests.hostile.targets import (  # noqa: E402
+    HostileTarget,
+    answer,
+    endless_chunked,
+    huge_length,
+    idle_connections,
+)
+
+MIB = 1024 * 1024
+RPCSPY = [sys.executable, "-m", "rpcspy"]
+
+
+@dataclass
+class Result:
+    subject: str
+    peak_rss: int
+    note: str
+
+    def line(self) -> str:
+        return f"{self.subject:16} peak RSS {self.peak_rss / MIB:8.1f} MiB  {self.note}"
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "NO_COLOR": "1"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _call(text: str) -> bytes:
+    return (
+        b"<?xml version='1.0'?>\n<methodCall><methodName>echo</methodName><params><param>"
+        + f"<value><string>{text}</string></value>".encode()
+        + b"</param></params></methodCall>\n"
+    )
+
+
+def _capture(path: Path, calls: int = 3) -> Path:
+    """A capture of ``calls`` echo calls (with answers), as a client recorded them."""
+    with CaptureWriter(path, append=False) as writer:
+        for seq in range(1, calls + 1):
+            body = _call(f"call {seq}")
+            writer.write(
+                build_record(
+                    HttpMessage((("Content-Type", "text/xml"),), body),
+                    HttpMessage((("Content-Type", "text/xml"),), b""),
+                    started=time.time(),
+                    host="127.0.0.1",
+                    port=1,
+                    path="/RPC2",
+                    status=200,
+                    seq=seq,
+                )
+            )
+    return path
+
+
+def _outcome(done: Measured, cap: int) -> str:
+    if done.timed_out:
+        return f"killed after {done.elapsed:.0f} s (no end in sight)"
+    if "MemoryError" in done.stderr or done.peak_rss > cap * 0.8:
+        return f"hit the {cap // MIB} MiB address-space cap (exit {done.code})"
+    return f"exit {done.code} in {done.elapsed:.1f} s"
+
+
+def _replay(subject: str, behaviour: Callable[[], object], cap: int) -> Result:
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = _capture(Path(tmp) / "three.jsonl")
+        with HostileTarget(behaviour(), answer()) as target:  # type: ignore[arg-type]
+            done = run_measured(
+                [
+                    *RPCSPY,
+                    "replay",
+                    str(capture),
+                    "--target",
+                    target.url,
+                    "--json",
+                    "-q",
+                    "--no-progress",
+                    "--timeout",
+                    "60",
+                ],
+                timeout=60,
+                env=_env(),
+                address_space=cap,
+            )
+    verdicts = ""
+    if done.stdout.startswith("{"):
+        import json
+
+        calls = json.loads(done.stdout)["calls"]
+        verdicts = " " + ", ".join(f"{c['verdict']} ({(c['message'] or '')[:50]})" for c in calls)
+    return Result(subject, done.peak_rss, _outcome(done, cap) + verdicts)
+
+
+def replay_endless(cap: int) -> Result:
+    """``rpcspy replay``: the first answer is an endless chunked body."""
+    return _replay("replay-endless", endless_chunked, cap)
+
+
+def replay_huge(cap: int) -> Result:
+    """``rpcspy replay``: the first answer announces 10 GB."""
+    return _replay("replay-huge", huge_length, cap)
+
+
+def _wait_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _post(port: int, body: bytes) -> str:
+    """POST one body on a raw socket; the status line of the answer (or the error)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            sock.sendall(
+                b"POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            )
+            view = memoryview(body)
+            for i in range(0, len(body), 1024 * 1024):
+                sock.sendall(view[i : i + 1024 * 1024])
+            head = b""
+            while b"\r\n" not in head:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                head += chunk
+            while sock.recv(1024 * 1024):
+                pass
+            return head.split(b"\r\n", 1)[0].decode(errors="replace") or "closed"
+    except OSError as exc:
+        return type(exc).__name__
+
+
+def _big_bodies(subject: str, argv: list[str], port: int, cap: int) -> Result:
+    running = start_measured(argv, env=_env(), address_space=cap)
+    try:
+        _wait_listening(port)
+        body = _call("a" * (60 * 1000 * 1000))
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            statuses = list(pool.map(lambda _: _post(port, body), range(4)))
+    finally:
+        done = running.finish(timeout=30, interrupt=True)
+    seen = ", ".join(f"{statuses.count(s)}x {s}" for s in sorted(set(statuses)))
+    return Result(subject, done.peak_rss, f"4 x 60 MB: {seen}; {_outcome(done, cap)}")
+
+
+def serve_big(cap: int) -> Result:
+    """``rpcspy serve``: 4 concurrent 60 MB calls."""
+    port = _free_port()
+    return _big_bodies("serve-big", [*RPCSPY, "serve", "--port", str(port), "-q"], port, cap)
+
+
+def mock_big(cap: int) -> Result:
+    """``rpcspy mock``: 4 concurrent 60 MB calls."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = _capture(Path(tmp) / "three.jsonl")
+        argv = [*RPCSPY, "mock", str(capture), "--port", str(port), "-q"]
+        return _big_bodies("mock-big", argv, port, cap)
+
+
+def _threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def mock_idle(cap: int) -> Result:
+    """``rpcspy mock``: 1,000 idle connections; its threads while they are open."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        capture = _capture(Path(tmp) / "three.jsonl")
+        argv = [*RPCSPY, "mock", str(capture), "--port", str(port), "-q"]
+        running = start_measured(argv, env=_env(), address_space=cap)
+        try:
+            _wait_listening(port)
+            with idle_connections("127.0.0.1", port, 1000):
+                time.sleep(2)
+                threads = _threads(running.pid)
+                rss = peak_rss(running.pid)
+        finally:
+            done = running.finish(timeout=30, interrupt=True)
+    return Result("mock-idle", max(rss, done.peak_rss), f"1,000 idle sockets: {threads} threads")
+
+
+SUBJECTS: dict[str, Callable[[int], Result]] = {
+    "replay-endless": replay_endless,
+    "replay-huge": replay_huge,
+    "serve-big": serve_big,
+    "mock-big": mock_big,
+    "mock-idle": mock_idle,
+}
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": MIB, "g": 1024 * MIB}
+    t = text.strip().lower()
+    return int(t[:-1]) * units[t[-1]] if t[-1:] in units else int(t)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("subjects", nargs="*", choices=[[], *SUBJECTS], metavar="SUBJECT")
+    parser.add_argument("--cap", type=_size, default="2g", help="address-space cap per process")
+    parser.add_argument("--quick", action="store_true", help="accepted for bench/run.sh")
+    args = parser.parse_args()
+    names = args.subjects or list(SUBJECTS)
+    print(f"peak RSS per subject (cap {args.cap // MIB} MiB address space; a shared machine)")
+    for name in names:
+        print(SUBJECTS[name](args.cap).line(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
