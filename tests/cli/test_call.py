@@ -87,7 +87,7 @@ def test_the_answer_reads_as_rpcspy_show_prints_it(plain: Running, tmp_path: Pat
     response = shown.split("\nresponse\n", 1)[1].split("\n\n", 1)[0]
     assert out.splitlines() == [line.removeprefix("  ") for line in response.splitlines()]
     assert out.splitlines()[0] == "result: struct (2 members)"
-    assert "    [2]: struct (1 members)" in out.splitlines()
+    assert "    [2]: struct (1 member)" in out.splitlines()
 
 
 def test_json_is_the_call_and_the_typed_answer(plain: Running) -> None:
