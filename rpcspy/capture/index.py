@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import json
 import math
 import os
@@ -105,8 +106,15 @@ _RESULT: Final = 256
 
 #: Places sorted at a time by ``CaptureIndex.sort_rows`` before the runs are merged.
 _SORT_RUN: Final = 1 << 16
-#: Plain captures at least this big are indexed by two processes on first reading.
+#: Plain captures at least this big are indexed by helper processes on first reading.
 PARALLEL_MIN_BYTES: Final = 64 << 20
+#: What the first reading of a big capture reads itself (the first page) before merging.
+_HEAD_BYTES: Final = 2 << 20
+#: The size of a piece a helper process indexes, and how many pieces at most.
+_PIECE_BYTES: Final = 96 << 20
+_MAX_PIECES: Final = 32
+#: Helper processes at most (one per core up to this).
+_MAX_HELPERS: Final = 4
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
 _MEMO_MAX: Final = 200_000
 #: Distinct raw messages remembered by ``add_envelope``; cleared when full.
@@ -889,8 +897,9 @@ class IndexBuilder:
         self.first_page_shown = threading.Event()
         #: How the index was got: "built", "cached" (reused as is) or "extended" (cache + growth).
         self.source = "built"
-        #: True when a helper process indexed the second half of the file.
+        #: True when helper processes indexed (some of) the file.
         self.helped = False
+        self._workers: list[subprocess.Popen[bytes]] = []
         self._closed = False
         self._first = True
         self._on_batch: Callable[[int], None] | None = None
@@ -934,8 +943,12 @@ class IndexBuilder:
         index.lines = None  # known once the reader has seen whether the file is gzip
 
     def stop(self) -> None:
-        """Ask ``run`` to return at its next check."""
+        """Ask ``run`` to return at its next check (helper processes are ended now)."""
         self._stop.set()
+        for worker in self._workers:
+            with contextlib.suppress(OSError):
+                if worker.poll() is None:
+                    worker.terminate()
 
     def close(self) -> None:
         """Stop and release the files (a temporary decompressed copy is removed)."""
@@ -964,37 +977,70 @@ class IndexBuilder:
             self.reader.resume_at(resume.offset, resume.lineno)
             self._consume(self.reader, skip_to=resume.offset)
             return
-        part = self._second_half()
-        if part is None:
+        plan = self._plan()
+        if plan is None:
             self._consume(self.reader)
             return
-        # A big plain file, first reading: another process indexes the second half meanwhile.
-        mid, end = part
-        texts = self._scratch("texts-part")
-        out = self._scratch("part-result")
-        # The helper writes into our scratch files by descriptor, and ends when its stdin does
-        # (this process ended, however it ended).
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rpcspy.capture._part",
-                *(str(a) for a in (self.path, mid, end, self._max_line, texts.fd, out.fd)),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(texts.fd, out.fd),
-        )
+        self._index_in_pieces(*plan)
+
+    def _index_in_pieces(self, head_end: int, pieces: list[tuple[int, int]]) -> None:
+        """A big plain file, first reading: helper processes index it in pieces while this one
+        reads its head (for the first page) and then only merges their results, in file order,
+        as they come: the interpreter of this process (a UI's) stays free."""
+        index = self.index
+        scratch = [(self._scratch("texts-part"), self._scratch("part-result")) for _ in pieces]
+        n = min(len(pieces), max(1, min(os.cpu_count() or 1, _MAX_HELPERS)))
+        workers: list[subprocess.Popen[bytes]] = []
         try:
-            self.reader.end_at(mid)
+            for w in range(n):
+                mine = range(w, len(pieces), n)  # interleaved: all of them work near the front
+                fds = [fd for i in mine for fd in (scratch[i][0].fd, scratch[i][1].fd)]
+                args = [a for i in mine for a in (*pieces[i], scratch[i][0].fd, scratch[i][1].fd)]
+                # A helper writes into our scratch files by descriptor, says "done" on its stdout
+                # after each piece, and ends when its stdin does (this process ended, however).
+                workers.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "rpcspy.capture._part",
+                            str(self.path),
+                            str(self._max_line),
+                            *map(str, args),
+                        ],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        pass_fds=fds,
+                    )
+                )
+            self._workers = workers
+            self.reader.end_at(head_end)
             self._consume(self.reader, final=False)
             if self._stop.is_set():
                 return
-            result = None
-            if worker.wait() == 0:
+            head = self.reader
+            offset, lineno = head._offset, head._lineno
+            self._before = self._problems_before + head.problems
+            for i, (start, _end) in enumerate(pieces):
+                if self._stop.is_set() or offset != start:
+                    break  # (a piece's last line ran past its end: read on from there here)
+                worker = workers[i % n]
+                assert worker.stdout is not None
+                if worker.stdout.readline() != b"done\n":
+                    break  # the helper failed: read the rest here
+                texts, out = scratch[i]
                 result = read_part(out.fd)
-            first_part = self.reader
+                _merge_part(index, result, texts, lineno, self._before)
+                for blob in (texts, out):
+                    blob.truncate(0)
+                    blob.close()
+                self.helped = True
+                offset, lineno = result["end"], lineno + result["lines"]
+                if self._on_batch is not None:
+                    self._on_batch(index.count)
+            if self._stop.is_set():
+                return
             self.reader = CaptureReader(
                 self.path,
                 follow=self.follow,
@@ -1002,30 +1048,34 @@ class IndexBuilder:
                 stop_event=self._stop,
                 max_line_bytes=self._max_line,
             )
-            self._before = self._problems_before + first_part.problems
-            if result is not None:
-                _merge_part(self.index, result, texts, first_part._lineno, self._before)
-                self.helped = True
-                self.reader.resume_at(result["end"], first_part._lineno + result["lines"])
-            else:  # read the second half here after all
-                self.reader.resume_at(first_part._offset, first_part._lineno)
+            self.reader.resume_at(offset, lineno)
         finally:
+            self._end_workers(workers)
+            for blobs in scratch:
+                for blob in blobs:
+                    with contextlib.suppress(OSError):
+                        blob.truncate(0)
+                    blob.close()
+        self._consume(self.reader)
+
+    @staticmethod
+    def _end_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+        for worker in workers:
             if worker.poll() is None:
                 worker.terminate()
                 worker.wait()
-            if worker.stdin is not None:
-                worker.stdin.close()
-            for scratch in (texts, out):
-                scratch.truncate(0)
-                scratch.close()
-        self._consume(self.reader)
+            for pipe in (worker.stdin, worker.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
 
     def _scratch(self, name: str) -> Blob:
         return temp_blob(f"rpcspy-{name}-")
 
-    def _second_half(self) -> tuple[int, int] | None:
-        """Where a second process should start and stop, or None to read in this one."""
-        if os.cpu_count() == 1:
+    def _plan(self) -> tuple[int, list[tuple[int, int]]] | None:
+        """Where this process's head of the file ends, and the pieces for helper processes
+        (each from one line's start to another's); None to read it all in this one."""
+        if (os.cpu_count() or 1) == 1:
             return None
         size = os.stat(self.path).st_size
         if size < PARALLEL_MIN_BYTES:
@@ -1033,13 +1083,24 @@ class IndexBuilder:
         with open(self.path, "rb") as f:
             if f.read(2) == GZIP_MAGIC:
                 return None  # a gzip stream is read from its start only
-            f.seek(size // 2)
-            chunk = f.read(1 << 20)
-        nl = chunk.find(b"\n")
-        if nl < 0:
-            return None
-        mid = size // 2 + nl + 1
-        return (mid, size) if mid < size else None
+
+            def line_start(at: int) -> int | None:
+                f.seek(at)
+                nl = f.read(1 << 20).find(b"\n")
+                return None if nl < 0 else at + nl + 1
+
+            head_end = line_start(min(_HEAD_BYTES, size // 16))
+            if head_end is None or head_end >= size:
+                return None
+            rest = size - head_end
+            count = min(_MAX_PIECES, max(2, -(-rest // _PIECE_BYTES)))
+            cuts = [head_end]
+            for k in range(1, count):
+                cut = line_start(head_end + rest * k // count)
+                if cut is not None and cuts[-1] < cut < size:
+                    cuts.append(cut)
+        cuts.append(size)
+        return head_end, list(itertools.pairwise(cuts))
 
     def _consume(self, reader: CaptureReader, *, skip_to: int = 0, final: bool = True) -> None:
         """Index the lines ``reader`` gives, publishing batches as they fill."""

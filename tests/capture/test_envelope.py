@@ -69,7 +69,8 @@ def by_schema(line: bytes) -> dict[str, Any] | None:
     index.texts = temp_blob("rpcspy-test-")
     try:
         batch = Batch()
-        if index.add_columns(batch, loads_line(line), 0, len(line)) is not None:  # type: ignore[arg-type]
+        obj: Any = loads_line(line)
+        if index.add_columns(batch, obj, 0, len(line)) is not None:
             return None
         return _row(index, batch)
     finally:
