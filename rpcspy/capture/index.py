@@ -551,18 +551,19 @@ class CaptureIndex:
             flags |= F_ERROR
         if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
             flags |= F_OK
-        row = len(batch)
-        if sub_methods:
-            batch.sub_methods[row] = sub_methods
-        if sub_faults:
-            batch.sub_faults[row] = sub_faults
         findings = call.findings
-        if findings:
-            flags |= F_NONCONFORMANT
-            rules: dict[int, None] = {}
-            for f in findings:
-                rules[self.rules.intern(f.rule)] = None
-            batch.row_rules[row] = tuple(rules)
+        if sub_methods or sub_faults or findings:
+            row = len(batch)
+            if sub_methods:
+                batch.sub_methods[row] = sub_methods
+            if sub_faults:
+                batch.sub_faults[row] = sub_faults
+            if findings:
+                flags |= F_NONCONFORMANT
+                rules: dict[int, None] = {}
+                for f in findings:
+                    rules[self.rules.intern(f.rule)] = None
+                batch.row_rules[row] = tuple(rules)
         size = request.body.size
         if response is not None and response.body is not None:
             size += response.body.size
@@ -1190,12 +1191,17 @@ def _add_line(
     line: bytes,
     offset: int,
     copy_to: Blob | None,
+    tried: _envelope.Call | bool | None = False,
 ) -> None:
     """Index one line the reader gave (a problem recorded if it is not a valid call), copying it
-    to ``copy_to`` first (the decompressed copy of a gzip capture) if it is a call line."""
+    to ``copy_to`` first (the decompressed copy of a gzip capture) if it is a call line.
+
+    ``tried``: the envelope of a line ``add_envelope`` did not take (None: the line has none).
+    """
     # The common case first: a call line the typed envelope reads. Anything else, the reader
     # and the schema say what it is.
-    envelope = _envelope.decode(line)
+    envelope = _envelope.decode(line) if tried is False else tried
+    assert not isinstance(envelope, bool)
     obj: dict[str, Any] | None = None
     if envelope is None:
         obj = reader.call_object(line)
@@ -1204,7 +1210,7 @@ def _add_line(
     if copy_to is not None:
         offset = copy_to.append(line)
     if envelope is not None:
-        if index.add_envelope(batch, envelope, offset, len(line) - 1):
+        if tried is False and index.add_envelope(batch, envelope, offset, len(line) - 1):
             return
         obj = reader.call_object(line)
     assert obj is not None  # (a line the envelope read is a call object)
@@ -1227,13 +1233,20 @@ def index_part(
         reader.end_at(end)
         batch = Batch()
         add_line = _add_line
+        decode = _envelope.decode
+        add_envelope = index.add_envelope
+        rows = batch.rows
         for item in reader.lines():
             assert item is not None
             _lineno, offset, line = item
-            add_line(index, batch, reader, line, offset, None)
-            if len(batch.rows) >= 8192:
+            # The common case inline (this loop is most of a first reading's time).
+            envelope = decode(line)
+            if envelope is None or not add_envelope(batch, envelope, offset, len(line) - 1):
+                add_line(index, batch, reader, line, offset, None, envelope)
+            if len(rows) >= 8192:
                 index.append_batch(batch)
                 batch = Batch()
+                rows = batch.rows
         index.append_batch(batch)
         # The last line may run past ``end`` (a torn one at the end of the file): see where
         # the reading stopped.
