@@ -25,6 +25,7 @@ only grow, and each batch is appended under a lock, so readers may use ``count``
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import heapq
 import itertools
 import json
@@ -1038,6 +1039,8 @@ class IndexBuilder:
                     blob.close()
                 self.helped = True
                 offset, lineno = result["end"], lineno + result["lines"]
+                del result
+                _release_free_memory()
                 if self._on_batch is not None:
                     self._on_batch(index.count)
             if self._stop.is_set():
@@ -1304,6 +1307,14 @@ def read_part(fd: int) -> dict[str, Any]:
     return part
 
 
+def _release_free_memory() -> None:
+    """Give the memory freed since (a merged piece's) back to the system: glibc's ``malloc``
+    keeps it otherwise, and a UI's resident memory would grow by what merging passed through."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)  # (not every C library has it)
+
+
 def _merge_part(
     index: CaptureIndex,
     part: dict[str, Any],
@@ -1315,11 +1326,8 @@ def _merge_part(
     import dataclasses
 
     assert index.texts is not None
-    base = index.texts.size
-    at = 0
-    while chunk := texts.read(at, 8 << 20):
-        index.texts.append(chunk)
-        at += len(chunk)
+    texts.size = part["texts_size"]
+    base = index.texts.append_file(texts)
     batch = Batch()
     batch.cols = part.pop("cols")
 

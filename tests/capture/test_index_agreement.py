@@ -440,6 +440,16 @@ def test_closing_while_helper_processes_index(
     thread = threading.Thread(target=builder.run, args=(lambda n: shown.set(),))
     thread.start()
     assert shown.wait(20)
+    # The helpers work at a lower CPU priority than this process (a UI's comes first).
+    from rpcspy.capture._part import NICE
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(
+        os.getpriority(os.PRIO_PROCESS, w.pid) < mine + NICE for w in builder._workers
+    ):
+        time.sleep(0.01)
+    assert all(os.getpriority(os.PRIO_PROCESS, w.pid) == mine + NICE for w in builder._workers)
     builder.close()  # ends the helpers: the reading stops soon
     thread.join(20)
     assert not thread.is_alive()
