@@ -99,11 +99,33 @@ def baseline(path: Path) -> float:
     return time.perf_counter() - t
 
 
-def timed_open(path: Path) -> tuple[IndexBuilder, float]:
+def cpu_s() -> tuple[float, float]:
+    """(this process, its ended children) CPU seconds so far, user + system."""
+    t = os.times()
+    return t.user + t.system, t.children_user + t.children_system
+
+
+def timed_open(path: Path) -> tuple[IndexBuilder, float, tuple[float, float]]:
+    """An index built (or loaded), the wall seconds and (this process, helpers) CPU seconds."""
+    me, kids = cpu_s()
     t = time.perf_counter()
     builder = IndexBuilder(path)
     builder.run()
-    return builder, time.perf_counter() - t
+    elapsed = time.perf_counter() - t
+    me2, kids2 = cpu_s()
+    return builder, elapsed, (me2 - me, kids2 - kids)
+
+
+def cpu_line(wall: float, cpu: tuple[float, float], calls: int) -> str:
+    """Wall and CPU figures, and the wall time the CPU implies on an idle machine."""
+    total = cpu[0] + cpu[1]
+    cores = os.cpu_count() or 1
+    idle = max(cpu[0], total / cores)
+    return (
+        f"{wall:.2f} s wall at load {os.getloadavg()[0]:.1f}; CPU {total:.2f} s "
+        f"(this process {cpu[0]:.2f} s, helpers {cpu[1]:.2f} s) = "
+        f"{total / max(calls, 1) * 1e6:.1f} us per call; on {cores} idle cores about {idle:.2f} s"
+    )
 
 
 def show(path: Path, text: str) -> tuple[float, list[int]]:
@@ -135,19 +157,20 @@ def main() -> int:
         print(f"capture: {path} ({size / 1e6:.0f} MB); {os.cpu_count()} cores")
         print(f"baseline: read + orjson.loads every line, one process: {baseline(path):.2f} s")
 
-        builder, first = timed_open(path)
+        builder, first, cpu = timed_open(path)
         count = builder.index.count
-        print(f"first open (nothing cached): {first:.2f} s for {count:,} calls ({builder.source})")
+        print(f"first open (nothing cached), {count:,} calls ({builder.source}):")
+        print(f"  {cpu_line(first, cpu, count)}")
         builder.close()
-        builder, again = timed_open(path)
-        print(f"reopen (cached index):       {again:.2f} s ({builder.source})")
+        builder, again, cpu = timed_open(path)
+        print(f"reopen (cached index): {cpu_line(again, cpu, count)} ({builder.source})")
         builder.close()
         extra = Path(tmp) / "extra.jsonl"
         generate(extra, 10_000, seed=2)
         with read_capture(extra) as reader, CaptureWriter(path) as writer:
             for record in reader:
                 writer.write(record)
-        builder, grown = timed_open(path)
+        builder, grown, _cpu = timed_open(path)
         print(
             f"reopen after 10,000 calls were appended: {grown:.2f} s "
             f"({builder.source}, {builder.index.count:,} calls)"
@@ -173,6 +196,8 @@ def main() -> int:
             same = "same calls as the index" if seqs == want else "DIFFERENT calls"
             print(f"  {text:30} {elapsed:6.2f} s  {len(seqs):>9,} calls, {same}")
         builder.close()
+        if args.keep:
+            os.truncate(path, size)  # a kept capture is left as it was generated
         me, child = peak_mb()
         print(f"peak RSS: this process {me:.0f} MB, largest helper process {child:.0f} MB")
     return 0

@@ -59,6 +59,25 @@ def rss_mb() -> tuple[float, float]:
     return now, peak
 
 
+def cpu_s() -> tuple[float, float]:
+    """(this process, its ended children) CPU seconds so far, user + system."""
+    t = os.times()
+    return t.user + t.system, t.children_user + t.children_system
+
+
+def cpu_line(report: dict[str, object], calls: int) -> str:
+    """The CPU the first open took, and the wall time it implies on an idle machine."""
+    me, kids = report["index_cpu_s"]  # type: ignore[misc]
+    total = me + kids
+    cores = os.cpu_count() or 1
+    before, after = report["load"]  # type: ignore[misc]
+    return (
+        f"CPU {total:.2f} s (this process {me:.2f} s, helpers {kids:.2f} s) = "
+        f"{total / max(calls, 1) * 1e6:.1f} us per call; load average {before:.1f} before, "
+        f"{after:.1f} after; on {cores} idle cores about {max(me, total / cores):.2f} s"
+    )
+
+
 FILTERS = [
     "method:user.*",
     "fault",
@@ -102,6 +121,8 @@ async def run_app(path: Path, n: int, *, filters: bool = True) -> dict[str, obje
     async with empty.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         report["empty_screen_s"] = time.perf_counter() - t0
+    cpu0 = cpu_s()
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     app = RpcSpyApp(capture=path, tz=dt.UTC)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -111,12 +132,16 @@ async def run_app(path: Path, n: int, *, filters: bool = True) -> dict[str, obje
             await asyncio.sleep(0.005)
         await pilot.pause()
         report["first_screen_s"] = time.perf_counter() - t0
+        report["first_screen_cpu_s"] = cpu_s()[0] - cpu0[0]
         report["rows_at_first_screen"] = app.store.count
         assert app.indexer is not None
         while not app.indexer.done:
             await asyncio.sleep(0.02)
         await pilot.pause()
         report["indexed_s"] = time.perf_counter() - t0
+        cpu1 = cpu_s()
+        report["index_cpu_s"] = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
+        report["load"] = (load, os.getloadavg()[0])
         report["rows"] = app.store.count
         report["index_source"] = app.indexer.source
         gc.collect()
@@ -268,6 +293,11 @@ def main() -> int:
             f"peak {first['rss_after_index_mb'][1]:.0f} MB; helper process peak "  # type: ignore[index]
             f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
         )
+        print(f"  {cpu_line(first, int(first['rows']))}")  # type: ignore[call-overload]
+        print(
+            f"  first screen: {first['first_screen_s']:.3f} s wall, "
+            f"CPU of this process {first['first_screen_cpu_s']:.3f} s"
+        )
         terminal = terminal_first_screen(path)
         if terminal:
             print(
@@ -279,7 +309,8 @@ def main() -> int:
         print(
             f"first screen:          {report['first_screen_s']:.3f} s "
             f"({report['rows_at_first_screen']:,} calls indexed by then; "
-            f"baseline, the app with no capture: {report['empty_screen_s']:.3f} s)"
+            f"baseline, the app with no capture: {report['empty_screen_s']:.3f} s); "
+            f"CPU of this process {report['first_screen_cpu_s']:.3f} s"
         )
         indexed = float(report["indexed_s"])  # type: ignore[arg-type]
         print(

@@ -1,20 +1,25 @@
-"""``python -m rpcspy.capture._part PATH START END MAX_LINE TEXTS_FD OUT_FD``: the helper process
-of a first reading in two halves (``rpcspy.capture.index.IndexBuilder``).
+"""``python -m rpcspy.capture._part PATH MAX_LINE (START END TEXTS_FD OUT_FD)...``: a helper
+process of a first reading in pieces (``rpcspy.capture.index.IndexBuilder``).
 
-It runs ``index_part`` and writes its result to the file ``OUT_FD`` (``write_part``). It ends at
-once when its stdin ends: the process that started it is gone, however it ended.
+For each piece in turn it runs ``index_part``, writes its result to the file ``OUT_FD``
+(``write_part``) and then says ``done`` on its stdout. It ends at once when its stdin ends: the
+process that started it is gone, however it ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 from pathlib import Path
 
+#: How much lower than its parent's this process's CPU priority is.
+NICE = 10
+
 
 def main(argv: list[str]) -> int:
-    """Index one part; the exit code says whether the result was written."""
+    """Index the pieces; the exit code says whether every result was written."""
     from rpcspy.capture.index import index_part, write_part
 
     def watch_parent() -> None:
@@ -22,9 +27,17 @@ def main(argv: list[str]) -> int:
         os._exit(1)
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    path, start, end, max_line, texts_fd, out_fd = argv
-    result = index_part(Path(path), int(start), int(end), int(max_line), int(texts_fd))
-    write_part(result, int(out_fd))
+    # Background work: a UI in the process that started this one comes first for the CPU (its
+    # first page, its filters); on idle cores this one still gets all the rest.
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
+    path, max_line, *pieces = argv
+    for at in range(0, len(pieces), 4):
+        start, end, texts_fd, out_fd = map(int, pieces[at : at + 4])
+        result = index_part(Path(path), start, end, int(max_line), texts_fd)
+        write_part(result, out_fd)
+        sys.stdout.write("done\n")
+        sys.stdout.flush()
     return 0
 
 

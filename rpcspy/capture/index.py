@@ -25,7 +25,10 @@ only grow, and each batch is appended under a lock, so readers may use ``count``
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import heapq
+import itertools
+import json
 import math
 import os
 import pickle
@@ -42,11 +45,13 @@ from typing import Any, Final
 
 import orjson
 
+from rpcspy.capture import _envelope
 from rpcspy.capture import cache as cache_module
 from rpcspy.capture._columns import COLUMNS, Blob, Interner, temp_blob
+from rpcspy.capture._envelope import UNSET
 from rpcspy.capture._gzip import GZIP_MAGIC
 from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
-from rpcspy.capture.record import PROBLEM_PLACES, CallRecord, Problem
+from rpcspy.capture.record import CallRecord, Problem
 from rpcspy.capture.schema import (
     CaptureHeader,
     RecordError,
@@ -102,10 +107,21 @@ _RESULT: Final = 256
 
 #: Places sorted at a time by ``CaptureIndex.sort_rows`` before the runs are merged.
 _SORT_RUN: Final = 1 << 16
-#: Plain captures at least this big are indexed by two processes on first reading.
+#: Plain captures at least this big are indexed by helper processes on first reading.
 PARALLEL_MIN_BYTES: Final = 64 << 20
+#: What the first reading of a big capture reads itself (the first page) before merging.
+_HEAD_BYTES: Final = 2 << 20
+#: The size of a piece a helper process indexes, and how many pieces at most.
+_PIECE_BYTES: Final = 96 << 20
+_MAX_PIECES: Final = 32
+#: Helper processes at most (one per core up to this).
+_MAX_HELPERS: Final = 4
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
 _MEMO_MAX: Final = 200_000
+#: Distinct raw messages remembered by ``add_envelope``; cleared when full.
+_RAW_MEMO_MAX: Final = 65_536
+#: Stands for an absent raw message in ``add_envelope``'s keys.
+_NO_RAW: Final = b""
 
 SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
 
@@ -222,6 +238,8 @@ class CaptureIndex:
         #: Bumped on every append; views compare it to know when to refresh.
         self.version = 0
         self._memo: dict[bytes, _Content] = {}
+        #: The same, by the raw JSON of a line's messages (``add_envelope``).
+        self._raw_memo: dict[bytes, _Content] = {}
         #: ``(host, port)`` of a client to its id in ``clients``.
         self._client_ids: dict[tuple[Any, int], int] = {}
 
@@ -394,6 +412,12 @@ class CaptureIndex:
         With ``check``, the object is first checked with the reader's schema rules; an invalid
         one adds no row and its ``RecordError`` is returned.
         """
+        if check:
+            # The schema's own check: the reader's verdict, reason and path. (The common line
+            # is read by ``add_envelope`` instead, and comes here only when in doubt.)
+            error = _verdict(obj)
+            if error is not None:
+                return error
         g = obj.get
         request = g("request")
         response = g("response")
@@ -401,53 +425,24 @@ class CaptureIndex:
             return _verdict(obj)
         call = request.get("call")
         part: dict[str, Any] | None = None
-        both = False  # the response has both a fault and a result
         if response is not None:
             if "fault" in response:
                 part = {"fault": response["fault"]}
-                both = "result" in response
             elif "result" in response:
                 part = {"result": response["result"]}
         subcalls = g("subcalls")
-        text = orjson.dumps([call, part, subcalls or []])
+        text = _compact([call, part, subcalls or []])
         memory = offset >= MEMORY_BIT
         known: _Content | RecordError | None = None if memory else self._memo.get(text)
-        if known is None:
-            known = self._learn(text, call, part, subcalls or [], check=check, store=not memory)
+        if known is None:  # (checked above, with the rest of the line)
+            known = self._learn(text, call, part, subcalls or [], check=False, store=not memory)
+        if isinstance(known, RecordError):
+            return known
         started = g("started")
         ended = g("ended")
         client = g("client")
         body = request.get("body")
         answer = response.get("body") if response is not None else None
-        # The envelope (all but the messages): what differs from call to call is checked here,
-        # each time; the rest by ``_repeated_ok``, once per distinct JSON of it. Any doubt asks
-        # the schema itself (``_verdict``), for its verdict, reason and path.
-        if check and (
-            isinstance(known, RecordError)
-            or both
-            or not (type(started) is float or type(started) is int)
-            or not (ended is None or type(ended) is float or type(ended) is int)
-            or type(g("id")) is not str
-            or type(g("seq")) is not int
-            or type(subcalls) not in _LIST_OR_NONE
-            or (
-                client is not None
-                and not (
-                    type(client) is list
-                    and len(client) == 2
-                    and type(client[0]) is str
-                    and type(client[1]) is int
-                )
-            )
-            or not _body_ok(body)
-            or (answer is not None and not _body_ok(answer))
-            or not _repeated_verdict(obj, request, response)
-        ):
-            error = _verdict(obj)  # the schema's own check: the reader's reason and path
-            if error is not None:
-                return error
-        if isinstance(known, RecordError):
-            return known
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
         if memory:
             text_off = MEMORY_BIT + len(self._memory_text)
@@ -474,9 +469,11 @@ class CaptureIndex:
             batch.row_rules[row] = self._rule_ids(findings)
         status = g("status")
         origin = g("origin")
-        size = body.get("size", 0) if type(body) is dict else 0
-        if type(answer) is dict:
-            size += answer.get("size", 0)
+        # The sizes of both bodies (a body without an integer size makes the total unknown: 0).
+        size: int | None = 0
+        for half in (body, answer):
+            n = half.get("size", 0) if type(half) is dict else 0
+            size = size + n if type(n) is int and type(size) is int else None
         if client is None:
             client_id = self.clients.intern("-")
         elif type(client) is list and len(client) == 2 and type(client[1]) is int:
@@ -493,13 +490,13 @@ class CaptureIndex:
             (
                 offset,
                 length,
-                obj["seq"],
+                max(-(1 << 63), min(obj["seq"], (1 << 63) - 1)),  # (orjson reads up to 2**64-1)
                 started,
                 (ended - started) * 1000.0 if ended is not None else math.nan,
                 fault,
                 method_id,
                 client_id,
-                size if type(size) is int and size >= 0 else 0,
+                size if type(size) is int and 0 <= size < (1 << 64) else 0,
                 status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
                 text_off,
@@ -509,6 +506,131 @@ class CaptureIndex:
             )
         )
         return None
+
+    def add_envelope(self, batch: Batch, call: _envelope.Call, offset: int, length: int) -> bool:
+        """Append the columns of a call line read by ``_envelope.decode`` (its envelope valid by
+        type, so by the schema's rules). Its messages are checked with the schema once per
+        distinct raw JSON of them; False, adding nothing, when they do not pass at once (then
+        ``add_columns`` reads the line, for the schema's verdict)."""
+        request = call.request
+        response = call.response
+        raw_call = request.call
+        raw_sub = call.subcalls
+        tag = b"-"
+        raw_part: Any = _NO_RAW
+        if response is not None:
+            if response.fault is not UNSET:
+                if response.result is not UNSET:
+                    return False  # both: the schema says why
+                tag = b"f"
+                raw_part = response.fault
+            elif response.result is not UNSET:
+                tag = b"r"
+                raw_part = response.result
+        # No raw JSON is empty or holds a newline: the key is unambiguous.
+        key = b"\n".join(
+            (
+                _NO_RAW if raw_call is UNSET else raw_call,
+                tag,
+                raw_part,
+                _NO_RAW if raw_sub is UNSET else raw_sub,
+            )
+        )
+        known = self._raw_memo.get(key)
+        if known is None:
+            known = self._learn_raw(key, raw_call, tag, raw_part, raw_sub)
+            if known is None:
+                return False
+        shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
+        if method_id < 0:
+            # Without a decoded call the writer still names the method it read off the request.
+            method = call.method
+            method_id = self.methods.intern(method if type(method) is str else "")
+        if call.problems:
+            flags |= F_PROBLEM
+        if call.error is not None:
+            flags |= F_ERROR
+        if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
+            flags |= F_OK
+        findings = call.findings
+        if sub_methods or sub_faults or findings:
+            row = len(batch)
+            if sub_methods:
+                batch.sub_methods[row] = sub_methods
+            if sub_faults:
+                batch.sub_faults[row] = sub_faults
+            if findings:
+                flags |= F_NONCONFORMANT
+                rules: dict[int, None] = {}
+                for f in findings:
+                    rules[self.rules.intern(f.rule)] = None
+                batch.row_rules[row] = tuple(rules)
+        size = request.body.size
+        if response is not None and response.body is not None:
+            size += response.body.size
+        client = call.client
+        if client is None:
+            client_id = self.clients.intern("-")
+        else:
+            client_id = self._client_ids.get(client, -1)
+            if client_id < 0:
+                client_id = self._client_ids[client] = self.clients.intern(
+                    f"{client[0]}:{client[1]}"
+                )
+        origin = call.origin if call.origin is not None else "proxy"
+        origin_id = self.origins.ids.get(origin, -1)
+        if origin_id < 0:
+            origin_id = self.origins.intern(origin)
+        started = call.started
+        ended = call.ended
+        status = call.status
+        batch.rows.append(
+            (
+                offset,
+                length,
+                call.seq,
+                started,
+                (ended - started) * 1000.0 if ended is not None else math.nan,
+                fault,
+                method_id,
+                client_id,
+                size if size >= 0 else 0,
+                status if status is not None and 0 <= status < 65536 else 0,
+                shape_id,
+                text_off,
+                text_len,
+                flags & 0xFF,
+                origin_id & 0xFF,
+            )
+        )
+        return True
+
+    def _learn_raw(
+        self, key: bytes, raw_call: Any, tag: bytes, raw_part: Any, raw_sub: Any
+    ) -> _Content | None:
+        """``_learn`` for the raw JSON of a line's messages, remembered by ``key``; None when
+        they do not pass (or orjson cannot read them): the line then gets the full check."""
+        try:
+            call = None if raw_call is UNSET else orjson.loads(memoryview(raw_call))
+            part = None
+            if tag != b"-":
+                part = {"fault" if tag == b"f" else "result": orjson.loads(memoryview(raw_part))}
+            subcalls = None if raw_sub is UNSET else orjson.loads(memoryview(raw_sub))
+            if subcalls is not None and type(subcalls) is not list:
+                return None
+            text = orjson.dumps([call, part, subcalls or []])
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+            return None
+        known = self._memo.get(text)
+        if known is None:
+            learnt = self._learn(text, call, part, subcalls or [], check=True, store=True)
+            if isinstance(learnt, RecordError):
+                return None
+            known = learnt
+        if len(self._raw_memo) >= _RAW_MEMO_MAX:
+            self._raw_memo.clear()
+        self._raw_memo[key] = known
+        return known
 
     def _rule_ids(self, findings: Any) -> tuple[int, ...]:
         """The distinct rule ids of a line's ``findings``, interned, in first-met order."""
@@ -542,7 +664,7 @@ class CaptureIndex:
             )
             if error is not None:
                 return error
-        shape_id = self.shapes.intern(orjson.dumps(_skeleton([call, part, subcalls])).decode())
+        shape_id = self.shapes.intern(_compact(_skeleton([call, part, subcalls])).decode())
         flags = 0
         fault = 0
         method_id = -1
@@ -701,6 +823,15 @@ def _float_order(bits: int) -> int:
     return (bits ^ _LOW63) + 1 if bits < 0 else bits
 
 
+def _compact(v: Any) -> bytes:
+    """Compact JSON of a line's messages; the stdlib writes what orjson cannot (a lone surrogate,
+    which a line read by the stdlib may hold), as escapes."""
+    try:
+        return orjson.dumps(v)
+    except orjson.JSONEncodeError:
+        return json.dumps(v, ensure_ascii=True, separators=(",", ":")).encode()
+
+
 def _skeleton(v: Any) -> Any:
     """The shape of a messages JSON value: wire types and structure, values taken out."""
     if isinstance(v, list):
@@ -719,7 +850,7 @@ def _skeleton(v: Any) -> Any:
     return {k: (x if k in ("method", "index") else _skeleton(x)) for k, x in v.items()}
 
 
-# ---------------------------------------------------------------- fast envelope check
+# ---------------------------------------------------------------- the schema's check
 
 
 def _verdict(obj: dict[str, Any]) -> RecordError | None:
@@ -729,125 +860,6 @@ def _verdict(obj: dict[str, Any]) -> RecordError | None:
     except RecordError as exc:
         return exc
     return None
-
-
-def _body_ok(body: Any) -> bool:
-    """A body the schema certainly takes (an object with its text as a string); False means "ask
-    the schema" (base64 bodies and anything odd go to the full check)."""
-    if type(body) is not dict:
-        return False
-    text = body.get("text", _EMPTY)
-    if type(text) is not str:
-        return False
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-    return True
-
-
-def _repeated_verdict(obj: dict[str, Any], request: dict[str, Any], response: Any) -> bool:
-    """``_repeated_ok(obj)``, remembered by the exact JSON of what it looks at: those parts of a
-    call line mostly repeat from call to call (headers, encodings, server, problems ...)."""
-    g = obj.get
-    rg = request.get
-    try:
-        key = orjson.dumps(
-            (
-                g("scheme"),
-                g("host"),
-                g("port"),
-                g("path"),
-                g("status", 0),
-                g("error"),
-                g("origin"),
-                g("redacted"),
-                g("server"),
-                g("problems"),
-                rg("content_encoding"),
-                rg("headers", _EMPTY),
-                0
-                if response is None
-                else (response.get("content_encoding"), response.get("headers", _EMPTY)),
-            )
-        )
-    except orjson.JSONEncodeError:
-        return _repeated_ok(obj)
-    ok = _REPEATED.get(key)
-    if ok is None:
-        ok = _repeated_ok(obj)
-        if len(_REPEATED) >= 4096:
-            _REPEATED.clear()
-        _REPEATED[key] = ok
-    return ok
-
-
-def _repeated_ok(obj: dict[str, Any]) -> bool:
-    """True when the parts of a call line that mostly repeat from call to call certainly pass
-    the schema's rules (``record_from_json``); False means "ask the schema", not "invalid".
-    (``add_columns`` checks the rest of the envelope: times, ids, client, bodies.)"""
-    g = obj.get
-    if not (
-        type(g("scheme")) is str
-        and type(g("host")) is str
-        and type(g("port")) is int
-        and type(g("path")) is str
-        and type(g("status", 0)) in _INT_OR_NONE
-        and type(g("error")) in _STR_OR_NONE
-        and type(g("origin")) in _STR_OR_NONE
-        and type(g("redacted")) in _BOOL_OR_NONE
-    ):
-        return False
-    v = g("server")
-    if v is not None and not (
-        type(v) is list and len(v) == 2 and type(v[0]) is str and type(v[1]) is int
-    ):
-        return False
-    request = obj["request"]
-    response = g("response")
-    for part in (request, response) if response is not None else (request,):
-        pg = part.get
-        if type(pg("content_encoding")) not in _STR_OR_NONE:
-            return False
-        headers = pg("headers", _EMPTY)
-        if type(headers) is not list:
-            return False
-        for pair in headers:
-            if not (
-                type(pair) is list
-                and len(pair) == 2
-                and type(pair[0]) is str
-                and type(pair[1]) is str
-            ):
-                return False
-    problems = g("problems")
-    if not problems:
-        return problems is None or type(problems) is list
-    if type(problems) is not list:
-        return False
-    for p in problems:
-        if not (
-            type(p) is dict
-            and p.get("where") in PROBLEM_PLACES
-            and type(p.get("kind")) is str
-            and type(p.get("reason")) is str
-            and type(p.get("line")) in _INT_OR_NONE
-            and type(p.get("column")) in _INT_OR_NONE
-            and type(p.get("path")) in _STR_OR_NONE
-        ):
-            return False
-    return True
-
-
-#: Verdicts of ``_repeated_ok`` by the JSON of what it looks at (bounded: cleared when full).
-_REPEATED: dict[bytes, bool] = {}
-_NONE: Final = type(None)
-_INT_OR_NONE: Final = frozenset({int, _NONE})
-_STR_OR_NONE: Final = frozenset({str, _NONE})
-_BOOL_OR_NONE: Final = frozenset({bool, _NONE})
-_LIST_OR_NONE: Final = frozenset({list, _NONE})
-_EMPTY: Final[list[Any]] = []
 
 
 # ---------------------------------------------------------------- building from a capture
@@ -887,8 +899,9 @@ class IndexBuilder:
         self.first_page_shown = threading.Event()
         #: How the index was got: "built", "cached" (reused as is) or "extended" (cache + growth).
         self.source = "built"
-        #: True when a helper process indexed the second half of the file.
+        #: True when helper processes indexed (some of) the file.
         self.helped = False
+        self._workers: list[subprocess.Popen[bytes]] = []
         self._closed = False
         self._first = True
         self._on_batch: Callable[[int], None] | None = None
@@ -932,8 +945,12 @@ class IndexBuilder:
         index.lines = None  # known once the reader has seen whether the file is gzip
 
     def stop(self) -> None:
-        """Ask ``run`` to return at its next check."""
+        """Ask ``run`` to return at its next check (helper processes are ended now)."""
         self._stop.set()
+        for worker in self._workers:
+            with contextlib.suppress(OSError):
+                if worker.poll() is None:
+                    worker.terminate()
 
     def close(self) -> None:
         """Stop and release the files (a temporary decompressed copy is removed)."""
@@ -962,37 +979,72 @@ class IndexBuilder:
             self.reader.resume_at(resume.offset, resume.lineno)
             self._consume(self.reader, skip_to=resume.offset)
             return
-        part = self._second_half()
-        if part is None:
+        plan = self._plan()
+        if plan is None:
             self._consume(self.reader)
             return
-        # A big plain file, first reading: another process indexes the second half meanwhile.
-        mid, end = part
-        texts = self._scratch("texts-part")
-        out = self._scratch("part-result")
-        # The helper writes into our scratch files by descriptor, and ends when its stdin does
-        # (this process ended, however it ended).
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rpcspy.capture._part",
-                *(str(a) for a in (self.path, mid, end, self._max_line, texts.fd, out.fd)),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(texts.fd, out.fd),
-        )
+        self._index_in_pieces(*plan)
+
+    def _index_in_pieces(self, head_end: int, pieces: list[tuple[int, int]]) -> None:
+        """A big plain file, first reading: helper processes index it in pieces while this one
+        reads its head (for the first page) and then only merges their results, in file order,
+        as they come: the interpreter of this process (a UI's) stays free."""
+        index = self.index
+        scratch = [(self._scratch("texts-part"), self._scratch("part-result")) for _ in pieces]
+        n = min(len(pieces), max(1, min(os.cpu_count() or 1, _MAX_HELPERS)))
+        workers: list[subprocess.Popen[bytes]] = []
         try:
-            self.reader.end_at(mid)
+            for w in range(n):
+                mine = range(w, len(pieces), n)  # interleaved: all of them work near the front
+                fds = [fd for i in mine for fd in (scratch[i][0].fd, scratch[i][1].fd)]
+                args = [a for i in mine for a in (*pieces[i], scratch[i][0].fd, scratch[i][1].fd)]
+                # A helper writes into our scratch files by descriptor, says "done" on its stdout
+                # after each piece, and ends when its stdin does (this process ended, however).
+                workers.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-m",
+                            "rpcspy.capture._part",
+                            str(self.path),
+                            str(self._max_line),
+                            *map(str, args),
+                        ],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        pass_fds=fds,
+                    )
+                )
+            self._workers = workers
+            self.reader.end_at(head_end)
             self._consume(self.reader, final=False)
             if self._stop.is_set():
                 return
-            result = None
-            if worker.wait() == 0:
+            head = self.reader
+            offset, lineno = head._offset, head._lineno
+            self._before = self._problems_before + head.problems
+            for i, (start, _end) in enumerate(pieces):
+                if self._stop.is_set() or offset != start:
+                    break  # (a piece's last line ran past its end: read on from there here)
+                worker = workers[i % n]
+                assert worker.stdout is not None
+                if worker.stdout.readline() != b"done\n":
+                    break  # the helper failed: read the rest here
+                texts, out = scratch[i]
                 result = read_part(out.fd)
-            first_part = self.reader
+                _merge_part(index, result, texts, lineno, self._before)
+                for blob in (texts, out):
+                    blob.truncate(0)
+                    blob.close()
+                self.helped = True
+                offset, lineno = result["end"], lineno + result["lines"]
+                del result
+                _release_free_memory()
+                if self._on_batch is not None:
+                    self._on_batch(index.count)
+            if self._stop.is_set():
+                return
             self.reader = CaptureReader(
                 self.path,
                 follow=self.follow,
@@ -1000,30 +1052,34 @@ class IndexBuilder:
                 stop_event=self._stop,
                 max_line_bytes=self._max_line,
             )
-            self._before = self._problems_before + first_part.problems
-            if result is not None:
-                _merge_part(self.index, result, texts, first_part._lineno, self._before)
-                self.helped = True
-                self.reader.resume_at(result["end"], first_part._lineno + result["lines"])
-            else:  # read the second half here after all
-                self.reader.resume_at(first_part._offset, first_part._lineno)
+            self.reader.resume_at(offset, lineno)
         finally:
+            self._end_workers(workers)
+            for blobs in scratch:
+                for blob in blobs:
+                    with contextlib.suppress(OSError):
+                        blob.truncate(0)
+                    blob.close()
+        self._consume(self.reader)
+
+    @staticmethod
+    def _end_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+        for worker in workers:
             if worker.poll() is None:
                 worker.terminate()
                 worker.wait()
-            if worker.stdin is not None:
-                worker.stdin.close()
-            for scratch in (texts, out):
-                scratch.truncate(0)
-                scratch.close()
-        self._consume(self.reader)
+            for pipe in (worker.stdin, worker.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
 
     def _scratch(self, name: str) -> Blob:
         return temp_blob(f"rpcspy-{name}-")
 
-    def _second_half(self) -> tuple[int, int] | None:
-        """Where a second process should start and stop, or None to read in this one."""
-        if os.cpu_count() == 1:
+    def _plan(self) -> tuple[int, list[tuple[int, int]]] | None:
+        """Where this process's head of the file ends, and the pieces for helper processes
+        (each from one line's start to another's); None to read it all in this one."""
+        if (os.cpu_count() or 1) == 1:
             return None
         size = os.stat(self.path).st_size
         if size < PARALLEL_MIN_BYTES:
@@ -1031,13 +1087,24 @@ class IndexBuilder:
         with open(self.path, "rb") as f:
             if f.read(2) == GZIP_MAGIC:
                 return None  # a gzip stream is read from its start only
-            f.seek(size // 2)
-            chunk = f.read(1 << 20)
-        nl = chunk.find(b"\n")
-        if nl < 0:
-            return None
-        mid = size // 2 + nl + 1
-        return (mid, size) if mid < size else None
+
+            def line_start(at: int) -> int | None:
+                f.seek(at)
+                nl = f.read(1 << 20).find(b"\n")
+                return None if nl < 0 else at + nl + 1
+
+            head_end = line_start(min(_HEAD_BYTES, size // 16))
+            if head_end is None or head_end >= size:
+                return None
+            rest = size - head_end
+            count = min(_MAX_PIECES, max(2, -(-rest // _PIECE_BYTES)))
+            cuts = [head_end]
+            for k in range(1, count):
+                cut = line_start(head_end + rest * k // count)
+                if cut is not None and cuts[-1] < cut < size:
+                    cuts.append(cut)
+        cuts.append(size)
+        return head_end, list(itertools.pairwise(cuts))
 
     def _consume(self, reader: CaptureReader, *, skip_to: int = 0, final: bool = True) -> None:
         """Index the lines ``reader`` gives, publishing batches as they fill."""
@@ -1046,8 +1113,7 @@ class IndexBuilder:
         lines_blob = index.lines
         batch = Batch()
         last_flush = time.monotonic()
-        add = index.add_columns
-        loads = orjson.loads
+        add_line = _add_line
         copy = False  # gzip: lines are copied to a decompressed file for random access
 
         def flush() -> None:
@@ -1091,21 +1157,7 @@ class IndexBuilder:
             _lineno, offset, line = item
             if offset < skip_to:
                 continue  # gzip, resumed: this line is indexed already
-            try:  # the common case first: a call line orjson reads; anything else, the reader says
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                obj = reader.call_object(line)
-            else:
-                if type(obj) is not dict or obj.get("type") != "call":
-                    obj = reader.call_object(line)
-            if obj is None:
-                continue
-            if copy:
-                assert lines_blob is not None
-                offset = lines_blob.append(line)
-            error = add(batch, obj, offset, len(line) - 1)
-            if error is not None:
-                reader.record_problem(error)
+            add_line(index, batch, reader, line, offset, lines_blob if copy else None)
             pending = len(batch.rows)  # (the batch is sealed only when flushed)
             if (
                 pending >= 8192
@@ -1135,6 +1187,41 @@ class IndexBuilder:
                 self._entry.save(self.index.snapshot(), self.reader)
 
 
+def _add_line(
+    index: CaptureIndex,
+    batch: Batch,
+    reader: CaptureReader,
+    line: bytes,
+    offset: int,
+    copy_to: Blob | None,
+    tried: _envelope.Call | bool | None = False,
+) -> None:
+    """Index one line the reader gave (a problem recorded if it is not a valid call), copying it
+    to ``copy_to`` first (the decompressed copy of a gzip capture) if it is a call line.
+
+    ``tried``: the envelope of a line ``add_envelope`` did not take (None: the line has none).
+    """
+    # The common case first: a call line the typed envelope reads. Anything else, the reader
+    # and the schema say what it is.
+    envelope = _envelope.decode(line) if tried is False else tried
+    assert not isinstance(envelope, bool)
+    obj: dict[str, Any] | None = None
+    if envelope is None:
+        obj = reader.call_object(line)
+        if obj is None:
+            return
+    if copy_to is not None:
+        offset = copy_to.append(line)
+    if envelope is not None:
+        if tried is False and index.add_envelope(batch, envelope, offset, len(line) - 1):
+            return
+        obj = reader.call_object(line)
+    assert obj is not None  # (a line the envelope read is a call object)
+    error = index.add_columns(batch, obj, offset, len(line) - 1)
+    if error is not None:
+        reader.record_problem(error)
+
+
 def index_part(
     path: Path, start: int, end: int, max_line_bytes: int, texts_fd: int
 ) -> dict[str, Any]:
@@ -1148,26 +1235,21 @@ def index_part(
         reader.resume_at(start, 0)
         reader.end_at(end)
         batch = Batch()
-        add = index.add_columns
-        loads = orjson.loads
+        add_line = _add_line
+        decode = _envelope.decode
+        add_envelope = index.add_envelope
+        rows = batch.rows
         for item in reader.lines():
             assert item is not None
             _lineno, offset, line = item
-            try:  # the common case first: a call line orjson reads; anything else, the reader says
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                obj = reader.call_object(line)
-            else:
-                if type(obj) is not dict or obj.get("type") != "call":
-                    obj = reader.call_object(line)
-            if obj is None:
-                continue
-            error = add(batch, obj, offset, len(line) - 1)
-            if error is not None:
-                reader.record_problem(error)
-            if len(batch.rows) >= 8192:
+            # The common case inline (this loop is most of a first reading's time).
+            envelope = decode(line)
+            if envelope is None or not add_envelope(batch, envelope, offset, len(line) - 1):
+                add_line(index, batch, reader, line, offset, None, envelope)
+            if len(rows) >= 8192:
                 index.append_batch(batch)
                 batch = Batch()
+                rows = batch.rows
         index.append_batch(batch)
         # The last line may run past ``end`` (a torn one at the end of the file): see where
         # the reading stopped.
@@ -1225,6 +1307,14 @@ def read_part(fd: int) -> dict[str, Any]:
     return part
 
 
+def _release_free_memory() -> None:
+    """Give the memory freed since (a merged piece's) back to the system: glibc's ``malloc``
+    keeps it otherwise, and a UI's resident memory would grow by what merging passed through."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)  # (not every C library has it)
+
+
 def _merge_part(
     index: CaptureIndex,
     part: dict[str, Any],
@@ -1236,11 +1326,8 @@ def _merge_part(
     import dataclasses
 
     assert index.texts is not None
-    base = index.texts.size
-    at = 0
-    while chunk := texts.read(at, 8 << 20):
-        index.texts.append(chunk)
-        at += len(chunk)
+    texts.size = part["texts_size"]
+    base = index.texts.append_file(texts)
     batch = Batch()
     batch.cols = part.pop("cols")
 

@@ -392,6 +392,70 @@ def test_a_helper_process_indexes_the_second_half_of_a_big_file(
     assert not followed.helped
 
 
+def test_helper_processes_index_a_big_file_in_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
+    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    records = sample_records() * 30
+    path = write_capture(tmp_path / "big.jsonl", records)
+    lines = path.read_bytes().splitlines(keepends=True)
+    for at in (len(lines) - 3, len(lines) * 2 // 3, len(lines) // 3, 40):
+        lines.insert(at, b"{oops\n")  # bad lines in several pieces
+    # Lines too long for the limit, one of them likely to end a piece (whose reader then runs
+    # past its end: the rest is read on in this process).
+    long_line = _record_line(request__body__text="x" * 6000, request__body__size=6000)
+    for at in range(60, len(lines), 37):
+        lines.insert(at, long_line)
+    lines.append(lines[5][:50])  # and a torn line at the end
+    path.write_bytes(b"".join(lines))
+    limit = 4096
+    expected = by_reader(path, limit)
+    assert by_index(path, limit) == expected
+    kinds = {p[1] for p in expected[2]}  # type: ignore[union-attr]
+    assert sorted(kinds) == ["bad-json", "line-too-long", "torn-line"]
+    builder = IndexBuilder(path, cache=False, max_line_bytes=limit)
+    assert builder._plan() is not None and len(builder._plan()[1]) > 4  # type: ignore[index]
+    counts: list[int] = []
+    builder.run(on_batch=counts.append)
+    assert builder.helped and builder.index.count == len(records)
+    assert len(counts) > 3 and counts == sorted(counts)  # rows published piece by piece
+    builder.close()
+
+
+def test_closing_while_helper_processes_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
+    monkeypatch.setattr(index_module, "_PIECE_BYTES", 1 << 16)
+    path = write_capture(tmp_path / "big.jsonl", sample_records() * 200)
+    builder = IndexBuilder(path, cache=False)
+    shown = threading.Event()
+    thread = threading.Thread(target=builder.run, args=(lambda n: shown.set(),))
+    thread.start()
+    assert shown.wait(20)
+    # The helpers work at a lower CPU priority than this process (a UI's comes first).
+    from rpcspy.capture._part import NICE
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(
+        os.getpriority(os.PRIO_PROCESS, w.pid) < mine + NICE for w in builder._workers
+    ):
+        time.sleep(0.01)
+    assert all(os.getpriority(os.PRIO_PROCESS, w.pid) == mine + NICE for w in builder._workers)
+    builder.close()  # ends the helpers: the reading stops soon
+    thread.join(20)
+    assert not thread.is_alive()
+    assert all(w.poll() is not None for w in builder._workers)
+
+
 # ---------------------------------------------------------------- following
 
 

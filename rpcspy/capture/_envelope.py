@@ -1,0 +1,127 @@
+"""A call line's envelope as typed structs: the index's fast reading of the common line.
+
+Strategy: ``record_from_json`` (``rpcspy.capture.schema``) is the one set of rules for a call
+line. Building a whole record per line is too slow for a million lines, so the index first
+decodes each line with ``msgspec`` into the structs below, which spell out the same rules for
+the envelope (every key but the messages) as *types*, checked in C, with keys the rules ignore
+skipped unread. The messages (``request.call``, ``response.result``/``fault``, ``subcalls``) stay
+raw JSON text here: the index checks each distinct one once, with the schema itself.
+
+The structs are never looser than the rules, only stricter: whatever they refuse goes to the
+full check (``record_from_json``), which gives the verdict and its wording. So the structs
+decide nothing but "certainly valid". Stricter here, on purpose:
+
+- a request body without ``"text"`` (``base64``), or a response body of ``base64``;
+- integers outside the signed 64-bit range (orjson reads some as floats);
+- lines that are not ASCII and not strict UTF-8 (encoded surrogates), or that nest deeply
+  (``decode`` leaves those to the full check); strings with an escaped lone surrogate;
+- a ``size`` that is not an integer (the index's size column reads only integers).
+
+``tests/capture/test_envelope.py`` runs both over every sample capture and a corpus of bad lines.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+__all__ = ["Call", "decode"]
+
+#: A JSON integer orjson and Python both read as a signed 64-bit integer.
+Int = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
+Raw = msgspec.Raw
+#: Absent key of a raw message (``UNSET``); the JSON ``null`` is ``Raw(b"null")``.
+Unset = msgspec.UnsetType
+UNSET: Final = msgspec.UNSET
+
+
+class Body(msgspec.Struct, gc=False):
+    """``{"text": ..., "size": ...}``. msgspec refuses a string with a lone surrogate (which
+    would not encode to UTF-8, as the rules require of a body's text)."""
+
+    text: str
+    size: Int = 0
+
+
+class Problem(msgspec.Struct, gc=False):
+    where: Literal["request", "response", "multicall", "connection", "capture"]
+    kind: str
+    reason: str
+    line: Int | None = None
+    column: Int | None = None
+    path: str | None = None
+
+
+class Finding(msgspec.Struct, gc=False):
+    where: Literal["request", "response", "multicall"]
+    rule: str
+    severity: Literal["warning", "error"]
+    message: str
+    line: Int | None = None
+    column: Int | None = None
+    path: str | None = None
+
+
+class Request(msgspec.Struct, gc=False):
+    body: Body
+    headers: list[tuple[str, str]] = []
+    content_encoding: str | None = None
+    call: Raw | Unset = UNSET
+
+
+class Response(msgspec.Struct, gc=False):
+    body: Body | None = None
+    headers: list[tuple[str, str]] = []
+    content_encoding: str | None = None
+    result: Raw | Unset = UNSET
+    fault: Raw | Unset = UNSET
+
+
+class Call(msgspec.Struct, kw_only=True, gc=False):
+    """A call line: the keys ``record_from_json`` reads, typed as it requires them."""
+
+    type: Literal["call"]
+    id: str
+    seq: Int
+    started: Int | float
+    ended: Int | float | None = None
+    client: tuple[str, Int] | None = None
+    server: tuple[str, Int] | None = None
+    scheme: str
+    host: str
+    port: Int
+    path: str
+    status: Int | None = None
+    error: str | None = None
+    origin: str | None = None
+    redacted: bool | None = None
+    request: Request
+    response: Response | None = None
+    subcalls: Raw | Unset = UNSET
+    problems: list[Problem] | None = None
+    findings: list[Finding] | None = None
+    #: Not checked by the rules (derived): read for the method column of an undecoded call.
+    method: Any = None
+
+
+_decode = msgspec.json.Decoder(Call).decode
+#: A line with this many ``[`` and ``{`` may nest past what orjson reads: the full check.
+_MAX_OPEN: Final = 1000
+
+
+def decode(line: bytes) -> Call | None:
+    """The typed envelope of a call line the rules certainly accept, else None (then only the
+    full check, ``record_from_json``, can tell)."""
+    if not line.isascii():
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    # Nesting that deep takes (at least) an opening and a closing byte per level.
+    if len(line) >= 2 * _MAX_OPEN and line.count(b"[") + line.count(b"{") >= _MAX_OPEN:
+        return None
+    try:
+        return _decode(line)
+    except (msgspec.DecodeError, RecursionError):
+        return None
