@@ -12,6 +12,8 @@ import socket
 import threading
 from types import TracebackType
 
+from tests.hostile.targets import read_request
+
 __all__ = ["CannedServer", "http_response"]
 
 
@@ -72,22 +74,7 @@ class CannedServer:
                 self._answer(conn)
 
     def _answer(self, conn: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            body += chunk
+        if read_request(conn) is None:
+            return
         self.requests += 1
         conn.sendall(self.response)
