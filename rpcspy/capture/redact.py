@@ -2,12 +2,16 @@
 
 Authorization and Proxy-Authorization keep their scheme word (``Basic <redacted>``) so a reader
 still sees how a client authenticated; Cookie and Set-Cookie keep cookie names and attributes
-(``sid=<redacted>; Path=/; HttpOnly``) and lose only the values.
+(``sid=<redacted>; Path=/; HttpOnly``) and lose only the values. A Set-Cookie folded onto one
+line (``a=1; Path=/, b=2; Path=/``, as some servers and proxies send several cookies) is split
+at each comma that starts a new ``name=``, so every cookie in it loses its value; the comma in
+an ``Expires=Wed, 21 Oct 2026 07:28:00 GMT`` date starts no cookie.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Final
 
 from rpcspy.capture.record import CallRecord, HttpMessage
@@ -34,11 +38,27 @@ _COOKIE_ATTRIBUTES: Final = frozenset(
 )
 
 
+#: A comma that starts another cookie of a folded Set-Cookie: one followed by ``name=``.
+_NEXT_COOKIE: Final = re.compile(r",(?=\s*[^;,=\s]+\s*=)")
+#: An ``Expires`` whose comma is the date's own: ``Expires=Wed, 21 Oct 2026 07:28:00 GMT``.
+_EXPIRES: Final = re.compile(r"(?i)expires\s*=\s*[a-z]{3,9},[ 0-9a-z:-]*\Z")
+
+
 def _redact_credentials(value: str) -> str:
     scheme, sep, _secret = value.strip().partition(" ")
     if sep and scheme:
         return f"{scheme} {REDACTED}"
     return REDACTED
+
+
+def _attribute(part: str, name: str) -> str:
+    """A Set-Cookie attribute as stored: kept, unless a fold left more after it than an
+    attribute holds (a comma outside an ``Expires`` date), which is redacted."""
+    if "," not in part:
+        return part
+    if name == "expires" and _EXPIRES.match(part):
+        return part
+    return part.partition(",")[0] + ", " + REDACTED
 
 
 def _redact_cookie(value: str, *, set_cookie: bool) -> str:
@@ -48,7 +68,7 @@ def _redact_cookie(value: str, *, set_cookie: bool) -> str:
         if not part.strip():
             continue
         if set_cookie and i > 0 and name.lower() in _COOKIE_ATTRIBUTES:
-            parts.append(part.strip())
+            parts.append(_attribute(part.strip(), name.lower()))
         elif eq:
             parts.append(f"{name}={REDACTED}")
         else:
@@ -64,7 +84,8 @@ def redact_header(name: str, value: str) -> str:
     if lower == "cookie":
         return _redact_cookie(value, set_cookie=False)
     if lower == "set-cookie":
-        return _redact_cookie(value, set_cookie=True)
+        cookies = _NEXT_COOKIE.split(value)
+        return ", ".join(_redact_cookie(cookie, set_cookie=True) for cookie in cookies)
     return value
 
 
