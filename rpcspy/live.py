@@ -53,8 +53,6 @@ class LiveProxyApp(RpcSpyApp):
         )
         self.runner: ProxyRunner | None = None
         self.proxy_error: str | None = None
-        #: Calls the proxy recorded, known once it stopped (None while it runs or never ran).
-        self.recorded: int | None = None
         #: The proxy once it stopped, for its closing report (None while it runs or never ran).
         self.stopped_runner: ProxyRunner | None = None
         self._client = client
@@ -93,6 +91,11 @@ class LiveProxyApp(RpcSpyApp):
         if self.proxy_error is not None:
             raise ProxyError(f"the proxy could not start: {self.proxy_error}")
 
+    @property
+    def recorded(self) -> int | None:
+        """Calls the proxy recorded, known once it stopped (None while it runs or never ran)."""
+        return None if self.stopped_runner is None else self.stopped_runner.records
+
     async def action_quit(self) -> None:
         await self.stop_proxy()
         self.exit(0)
@@ -102,7 +105,6 @@ class LiveProxyApp(RpcSpyApp):
         runner, self.runner = self.runner, None
         if runner is not None:
             await runner.stop()
-            self.recorded = runner.records
             self.stopped_runner = runner
 
     async def on_unmount(self) -> None:
