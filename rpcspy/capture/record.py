@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -454,6 +454,17 @@ def _too_large(where: Literal["request", "response"], size: int, limit: int) -> 
     return Problem(where, "too-large", f"body over the limit ({size} bytes > {limit}); not decoded")
 
 
+def _streamed(
+    where: Literal["request", "response"], size: int | None, limit: int | None
+) -> Problem:
+    """A body the proxy let stream past: forwarded whole, neither kept nor decoded."""
+    if limit is not None and (size is None or size > limit):
+        over = f"more than {limit} bytes" if size is None else f"{size} bytes > {limit}"
+        return Problem(where, "too-large", f"body over the limit ({over}); streamed, not stored")
+    said = "" if size is None else f" ({size} bytes)"
+    return Problem(where, "streamed", f"body{said} was streamed by mitmproxy; not recorded")
+
+
 def _normal_half(half: HttpMessage) -> HttpMessage:
     """The half with its content encoding taken from its headers when none was given."""
     if half.content_encoding is not None:
@@ -481,6 +492,7 @@ def build_record(
     limits: Limits = DEFAULT_LIMITS,
     max_body: int | None = None,
     strict: bool = False,
+    streamed: Mapping[Literal["request", "response"], int | None] | None = None,
 ) -> CallRecord:
     """The record of one exchange, from its two halves as seen and its envelope.
 
@@ -495,7 +507,10 @@ def build_record(
     ``max_body`` is the proxy's cut: a body larger than that is neither decoded nor kept (a
     ``too-large`` problem says so, and ``limits.max_bytes`` becomes ``max_body`` so a small gzip
     bomb is not decoded either). A request body of None (streamed by mitmproxy) is noted as a
-    ``streamed`` problem and kept as no bytes.
+    ``streamed`` problem and kept as no bytes. ``streamed`` names the halves whose body the proxy
+    forwarded without keeping it, with its size when counted: each is kept as no bytes, not
+    decoded, and noted as ``too-large`` when over ``max_body`` (or of unknown size), else as
+    ``streamed``.
 
     Bodies are read tolerantly (``rpcspy.xmlrpc.tolerant``): what real peers send beyond the spec
     (an ``<i4>`` over 32 bits, a string faultCode, a repeated member ...) is decoded and each
@@ -517,7 +532,12 @@ def build_record(
     noted: list[Problem] = []
     decode_request_body = True
     decode_response_body = response is not None and response.body is not None
-    if request.body is None:
+    passed = streamed or {}
+    if "request" in passed:
+        noted.append(_streamed("request", passed["request"], max_body))
+        request = dataclasses.replace(request, body=b"")
+        decode_request_body = False
+    elif request.body is None:
         noted.append(Problem("request", "streamed", "body was streamed by mitmproxy; not recorded"))
         request = dataclasses.replace(request, body=b"")
         decode_request_body = False
@@ -526,7 +546,12 @@ def build_record(
         request = dataclasses.replace(request, body=b"")
         decode_request_body = False
     response_skipped = False
-    if (
+    if response is not None and "response" in passed:
+        noted.append(_streamed("response", passed["response"], max_body))
+        response = dataclasses.replace(response, body=b"")
+        decode_response_body = False
+        response_skipped = True
+    elif (
         response is not None
         and response.body is not None
         and max_body is not None

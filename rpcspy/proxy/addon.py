@@ -5,6 +5,12 @@ conventional XML-RPC path, a path named by ``rpcspy_watch``, ``/`` in reverse mo
 Content-Type), whose body may then be anything: the record says it is not XML-RPC.
 
 It never touches traffic: it only reads ``raw_content`` (the bytes exactly as on the wire).
+A body over ``rpcspy_max_body`` is not going to be decoded, so it is not held either: when its
+Content-Length says so, the ``requestheaders``/``responseheaders`` hooks make mitmproxy stream it
+(``BodyTap`` passes each chunk on unchanged, counting the bytes and keeping the first
+``SNIFF_BYTES`` for the sniff), and the record says ``too-large`` with the size forwarded. A
+chunked body without a length is streamed by mitmproxy itself once it grows past its global
+``stream_large_bodies`` (``rpcspy proxy`` sets it to the same limit); its size is not counted.
 Deciding whether an exchange is XML-RPC is a bounded sniff in the event loop. A small exchange is
 then recorded on the spot; anything large or compressed is handed to one background thread
 (``RecordWorker``) so that decoding it never blocks the event loop, and the result comes back to
@@ -37,10 +43,11 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from mitmproxy import ctx, exceptions, http
 from mitmproxy.addonmanager import Loader
+from mitmproxy.net.http.http1 import expected_http_body_size
 from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import human
 
@@ -48,10 +55,16 @@ from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
 from rpcspy.capture.summary import OutcomeKind, call_line, faulted_subcalls, outcome
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.contentview import register_contentview
-from rpcspy.proxy.detect import looks_like_xml, sniff_body, watch_matches, watched_endpoint
+from rpcspy.proxy.detect import (
+    SNIFF_BYTES,
+    looks_like_xml,
+    sniff_body,
+    watch_matches,
+    watched_endpoint,
+)
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Job, RecordWorker
 
-__all__ = ["FLOW_MARKERS", "RpcspyRecorder", "annotate_flow", "record_metadata"]
+__all__ = ["FLOW_MARKERS", "BodyTap", "RpcspyRecorder", "annotate_flow", "record_metadata"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,18 +134,60 @@ def _small(job: Job) -> bool:
     return job.size <= INLINE_BYTES
 
 
-def _is_xmlrpc(request: http.Request, response: http.Response | None) -> bool:
+class BodyTap:
+    """A streamed body's ``stream`` callable: passes every chunk on unchanged, counts the bytes
+    and keeps the first ``SNIFF_BYTES`` (enough to tell a call from anything else)."""
+
+    __slots__ = ("head", "size")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.head = b""
+
+    def __call__(self, data: bytes) -> bytes:
+        self.size += len(data)
+        room = SNIFF_BYTES - len(self.head)
+        if room > 0 and data:
+            self.head += data[:room]
+        return data
+
+
+def _announced(request: http.Request, response: http.Response | None = None) -> int | None:
+    """The body size the headers announce (None: chunked or read to the end, or invalid)."""
+    try:
+        size = expected_http_body_size(request, response)
+    except ValueError:
+        return None
+    return size if size is not None and size >= 0 else None
+
+
+def _seen(message: http.Message, tap: BodyTap | None) -> bytes | None:
+    """What the sniff can look at: the whole body, or a streamed body's first bytes."""
+    if message.raw_content is not None:
+        return message.raw_content
+    return tap.head if tap is not None else None
+
+
+def _is_xmlrpc(
+    request: http.Request,
+    response: http.Response | None,
+    taps: dict[str, BodyTap],
+) -> bool:
     """Whether an exchange is XML-RPC: its body is a call, judged by a bounded sniff."""
     request_encoding = request.headers.get("content-encoding")
-    if sniff_body(request.raw_content, request_encoding) == "call":
+    request_body = _seen(request, taps.get("request"))
+    if sniff_body(request_body, request_encoding) == "call":
         return True
     # An XML body that is not a well-formed call (wrong root, broken prolog) still counts when
     # the server answered in XML-RPC: that server took it for a call. Binary or JSON does not.
-    return (
-        response is not None
-        and looks_like_xml(request.raw_content, request_encoding)
-        and sniff_body(response.raw_content, response.headers.get("content-encoding")) == "response"
-    )
+    # A request streamed before anything of it was seen counts on the answer alone.
+    if response is None:
+        return False
+    response_body = _seen(response, taps.get("response"))
+    unseen = request.raw_content is None and request_body is None
+    return (unseen or looks_like_xml(request_body, request_encoding)) and sniff_body(
+        response_body, response.headers.get("content-encoding")
+    ) == "response"
 
 
 def _to_watched_endpoint(flow: http.HTTPFlow, watch: Sequence[str]) -> bool:
@@ -213,6 +268,10 @@ class RpcspyRecorder:
         self._results_lock = threading.Lock()
         self._flush_scheduled = False
         self._recorded: weakref.WeakSet[http.HTTPFlow] = weakref.WeakSet()
+        # The taps on the bodies of flows this addon made mitmproxy stream, by half.
+        self._taps: weakref.WeakKeyDictionary[http.HTTPFlow, dict[str, BodyTap]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._waiters: dict[int, asyncio.Future[CallRecord]] = {}
         self._watch: tuple[str, ...] = ()
         self._max_body = DEFAULT_MAX_BODY
@@ -251,7 +310,9 @@ class RpcspyRecorder:
             "rpcspy_max_body",
             str,
             "16m",
-            "rpcspy: record but do not decode bodies larger than this (k/m/g suffixes).",
+            "rpcspy: record but do not decode bodies larger than this (k/m/g suffixes); "
+            "one whose Content-Length is larger is streamed (forwarded as it arrives, not "
+            "held). Set stream_large_bodies to the same size to stream chunked bodies too.",
         )
         loader.add_option(
             "rpcspy_log",
@@ -306,6 +367,17 @@ class RpcspyRecorder:
 
     # ------------------------------------------------------------------ flow hooks
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream a request body that will not be decoded instead of holding it."""
+        if self._candidate(flow):
+            self._tap(flow, "request", flow.request, _announced(flow.request))
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream a response body that will not be decoded instead of holding it."""
+        response = flow.response
+        if response is not None and self._candidate(flow):
+            self._tap(flow, "response", response, _announced(flow.request, response))
+
     async def response(self, flow: http.HTTPFlow) -> None:
         """Queue a completed XML-RPC exchange for recording."""
         await self._submit(flow, None)
@@ -317,6 +389,54 @@ class RpcspyRecorder:
 
     # ------------------------------------------------------------------ internals
 
+    def _candidate(self, flow: http.HTTPFlow) -> bool:
+        """Whether the flow may be recorded (judged before any body is seen)."""
+        request = flow.request
+        return request.method == "POST" and watch_matches(
+            self._watch, request.host, request.port, request.path
+        )
+
+    def _tap(
+        self, flow: http.HTTPFlow, half: str, message: http.Message, announced: int | None
+    ) -> None:
+        # mitmproxy has set ``stream = True`` already when its own ``stream_large_bodies`` is
+        # passed; a callable set by another addon is left alone (it may change the body).
+        if callable(message.stream):
+            return
+        if message.stream or (announced is not None and announced > self._max_body):
+            tap = BodyTap()
+            message.stream = tap
+            self._taps.setdefault(flow, {})[half] = tap
+
+    def _streamed(
+        self, flow: http.HTTPFlow, taps: dict[str, BodyTap]
+    ) -> dict[Literal["request", "response"], int | None]:
+        """The halves streamed past us, with the bytes forwarded when counted."""
+        passed: dict[Literal["request", "response"], int | None] = {}
+        halves: tuple[tuple[Literal["request", "response"], http.Message | None], ...] = (
+            ("request", flow.request),
+            ("response", flow.response),
+        )
+        for half, message in halves:
+            if message is None or message.raw_content is not None:
+                continue
+            tap = taps.get(half)
+            if tap is not None:
+                passed[half] = tap.size
+            elif message.stream is True and self._streams_past_max_body():
+                # Streamed by mitmproxy once it grew past stream_large_bodies (a chunked
+                # body): over the limit, size not counted.
+                passed[half] = None
+        return passed
+
+    def _streams_past_max_body(self) -> bool:
+        """Whether mitmproxy's own ``stream_large_bodies`` streams only bodies over the limit."""
+        try:
+            threshold = human.parse_size(getattr(ctx.options, "stream_large_bodies", None))
+        except (ValueError, AttributeError):
+            return False
+        return threshold is not None and threshold >= self._max_body
+
     def _job(self, flow: http.HTTPFlow, error: str | None) -> Job | None:
         """The two halves of the flow and how to build its record, or None when it is not ours."""
         request = flow.request
@@ -327,7 +447,8 @@ class RpcspyRecorder:
         response = flow.response
         # A POST to a watched endpoint is recorded whatever its body (the builder names a body
         # that is not XML-RPC); elsewhere only what sniffs as XML-RPC is.
-        if not _to_watched_endpoint(flow, self._watch) and not _is_xmlrpc(request, response):
+        taps = self._taps.get(flow, {})
+        if not _to_watched_endpoint(flow, self._watch) and not _is_xmlrpc(request, response, taps):
             return None
         self._recorded.add(flow)
         self._seq += 1
@@ -351,6 +472,7 @@ class RpcspyRecorder:
             error=error,
             seq=self._seq,
             max_body=self._max_body,
+            streamed=self._streamed(flow, taps),
         )
         return Job(
             seq=self._seq,

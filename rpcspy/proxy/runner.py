@@ -294,6 +294,11 @@ class ProxyRunner:
             "rpcspy_watch": list(config.watch),
             "rpcspy_redact": config.redact,
             "rpcspy_max_body": str(config.max_body),
+            # A body over max_body is not decoded, so it is streamed rather than held: the
+            # recorder streams those with a Content-Length from their headers; this makes
+            # mitmproxy stream a chunked one once it grows past the limit (any flow, recorded
+            # or not, so a large download through regular mode is not held either).
+            "stream_large_bodies": str(config.max_body),
             "rpcspy_log": False,
         }
         if config.upstream_cafile is not None:
