@@ -9,8 +9,11 @@ from rpcspy.commands.options import LISTEN_HELP, add_listen_options
 
 DESCRIPTION = """\
 Run a man-in-the-middle proxy that decodes every XML-RPC call passing through it, prints one
-line per call and records each call to a capture file (-w). Traffic is never altered: what
-cannot be decoded is forwarded byte for byte and recorded with the reason.
+line per call and records each call to a capture file (-w). Every body byte is forwarded as it
+came: what cannot be decoded is forwarded byte for byte and recorded with the reason, and a body
+over --max-body streams through without being held. In reverse mode mitmproxy rewrites Host to
+the server's address, answers Expect: 100-continue itself and re-chunks chunked bodies (see
+docs/proxy.md, "What reaches the other side").
 
 Reverse mode (the default): clients talk to the proxy as if it were the server, and the proxy
 forwards to TARGET. Regular mode (--mode regular): clients use the proxy as their HTTP(S)
@@ -88,7 +91,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "--max-body",
         default="16m",
         metavar="SIZE",
-        help="bodies larger than this are forwarded but not decoded (default: %(default)s)",
+        help="bodies larger than this are streamed through, neither held, decoded nor stored; "
+        "the call is recorded as too-large (default: %(default)s)",
     )
     p.add_argument("--tui", action="store_true", help="show the calls live in the terminal UI")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-call lines")
