@@ -13,7 +13,12 @@ Subjects (``SUBJECTS``; other benchmarks' sections are added the same way):
 - ``replay-huge``: the same with ``Content-Length: 10000000000`` and bytes for as long as read;
 - ``serve-big``: ``rpcspy serve`` receiving 4 concurrent 60 MB ``echo`` calls;
 - ``mock-big``: ``rpcspy mock`` receiving the same;
-- ``mock-idle``: ``rpcspy mock`` with 1,000 idle connections open: its thread count and RSS.
+- ``mock-idle``: ``rpcspy mock`` with 1,000 idle connections open: its thread count and RSS;
+- ``proxy-big``: ``rpcspy proxy --max-body 16m`` (reverse mode, recording) passing one 300 MB
+  request to an upstream that hashes it; in the same run, bare ``mitmdump`` streaming with the
+  same limit (``--set stream_large_bodies=16m``, the baseline) and bare ``mitmdump`` as it comes
+  (bodies held whole) pass the same request;
+- ``proxy-concurrent``: the same with 4 concurrent 100 MB requests.
 
 Reports peak RSS in MiB per subject; asserts nothing. Timings on a shared machine vary.
 
@@ -39,6 +44,7 @@ if str(ROOT) not in sys.path:
 
 from rpcspy.capture import CaptureWriter, HttpMessage, build_record  # noqa: E402
 from tests.hostile.processes import Measured, peak_rss, run_measured, start_measured  # noqa: E402
+from tests.hostile.streams import Body, StreamUpstream, post  # noqa: E402
 from tests.hostile.targets import (  # noqa: E402
     HostileTarget,
     answer,
@@ -236,12 +242,72 @@ def mock_idle(cap: int) -> Result:
     return Result("mock-idle", max(rss, done.peak_rss), f"1,000 idle sockets: {threads} threads")
 
 
+MITMDUMP = str(Path(sys.executable).with_name("mitmdump"))
+
+
+def _through(
+    argv: list[str], port: int, upstream: StreamUpstream, body: Body, count: int, cap: int
+) -> tuple[int, str]:
+    """Run a proxy and POST ``count`` copies of ``body`` through it at once: its peak RSS, and
+    the answers and how many bodies reached the upstream intact (sha256)."""
+    before = len(upstream.received)
+    running = start_measured(argv, env=_env(), address_space=cap)
+    try:
+        _wait_listening(port)
+        with concurrent.futures.ThreadPoolExecutor(count) as pool:
+            replies = list(pool.map(lambda _: post(port, body, timeout=300), range(count)))
+    finally:
+        done = running.finish(timeout=60, interrupt=True)
+    sha = body.sha256
+    intact = sum(
+        1 for got in upstream.received[before:] if (got.size, got.sha256) == (body.size, sha)
+    )
+    statuses = ", ".join(str(r.status) for r in replies)
+    return done.peak_rss, f"{statuses}; {intact}/{count} intact; {_outcome(done, cap)}"
+
+
+def _proxy(subject: str, body: Body, count: int, cap: int) -> Result:
+    notes = []
+    peak = 0
+    with tempfile.TemporaryDirectory() as tmp, StreamUpstream() as upstream:
+        runs = {
+            "rpcspy proxy": [*RPCSPY, "proxy", upstream.url, "--max-body", "16m", "-q"],
+            "mitmdump streaming": [MITMDUMP, "--set", "stream_large_bodies=16m"],
+            "mitmdump as it comes": [MITMDUMP],
+        }
+        for name, argv in runs.items():
+            port = _free_port()
+            if name == "rpcspy proxy":
+                argv += ["--listen", str(port), "-w", f"{tmp}/big.jsonl"]
+                argv += ["--confdir", f"{tmp}/confdir"]
+            else:
+                argv += ["-q", "--mode", f"reverse:{upstream.url}", "--set", f"confdir={tmp}/cd"]
+                argv += ["--listen-host", "127.0.0.1", "--listen-port", str(port)]
+            rss, outcome = _through(argv, port, upstream, body, count, cap)
+            if name == "rpcspy proxy":
+                peak = rss
+            notes.append(f"\n    {name:22} {rss / MIB:7.1f} MiB  ({outcome})")
+    return Result(subject, peak, "".join(notes))
+
+
+def proxy_big(cap: int) -> Result:
+    """``rpcspy proxy`` and bare ``mitmdump``: one 300 MB request."""
+    return _proxy("proxy-big", Body(300 * 1000 * 1000), 1, cap)
+
+
+def proxy_concurrent(cap: int) -> Result:
+    """``rpcspy proxy`` and bare ``mitmdump``: 4 concurrent 100 MB requests."""
+    return _proxy("proxy-concurrent", Body(100 * 1000 * 1000), 4, cap)
+
+
 SUBJECTS: dict[str, Callable[[int], Result]] = {
     "replay-endless": replay_endless,
     "replay-huge": replay_huge,
     "serve-big": serve_big,
     "mock-big": mock_big,
     "mock-idle": mock_idle,
+    "proxy-big": proxy_big,
+    "proxy-concurrent": proxy_concurrent,
 }
 
 
