@@ -29,7 +29,8 @@ Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 - ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by
   default. Globs with a ``/`` also name watched endpoints.
 - ``rpcspy_redact``: redact credentials (Authorization, Cookie, ...) in the capture; on by default.
-- ``rpcspy_max_body``: bodies over this size are recorded but not decoded (k/m/g suffixes); 16m.
+- ``rpcspy_max_body``: bodies over this size are recorded as ``too-large``, not decoded, and
+  streamed when their Content-Length says so (k/m/g suffixes); 16m.
 - ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.
 """
 
@@ -440,9 +441,7 @@ class RpcspyRecorder:
     def _job(self, flow: http.HTTPFlow, error: str | None) -> Job | None:
         """The two halves of the flow and how to build its record, or None when it is not ours."""
         request = flow.request
-        if request.method != "POST" or flow in self._recorded:
-            return None
-        if not watch_matches(self._watch, request.host, request.port, request.path):
+        if flow in self._recorded or not self._candidate(flow):
             return None
         response = flow.response
         # A POST to a watched endpoint is recorded whatever its body (the builder names a body
