@@ -137,13 +137,23 @@ def _small(job: Job) -> bool:
 
 class BodyTap:
     """A streamed body's ``stream`` callable: passes every chunk on unchanged, counts the bytes
-    and keeps the first ``SNIFF_BYTES`` (enough to tell a call from anything else)."""
+    and keeps the first ``SNIFF_BYTES`` (enough to tell a call from anything else).
 
-    __slots__ = ("head", "size")
+    ``announced`` is the Content-Length, if any: the body's size even when the exchange failed
+    before all of it passed.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("announced", "head", "size")
+
+    def __init__(self, announced: int | None = None) -> None:
+        self.announced = announced
         self.size = 0
         self.head = b""
+
+    @property
+    def body_size(self) -> int:
+        """The body's size: what passed, or what was announced when more was."""
+        return max(self.size, self.announced or 0)
 
     def __call__(self, data: bytes) -> bytes:
         self.size += len(data)
@@ -405,7 +415,7 @@ class RpcspyRecorder:
         if callable(message.stream):
             return
         if message.stream or (announced is not None and announced > self._max_body):
-            tap = BodyTap()
+            tap = BodyTap(announced)
             message.stream = tap
             self._taps.setdefault(flow, {})[half] = tap
 
@@ -423,7 +433,7 @@ class RpcspyRecorder:
                 continue
             tap = taps.get(half)
             if tap is not None:
-                passed[half] = tap.size
+                passed[half] = tap.body_size
             elif message.stream is True and self._streams_past_max_body():
                 # Streamed by mitmproxy once it grew past stream_large_bodies (a chunked
                 # body): over the limit, size not counted.

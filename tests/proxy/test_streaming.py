@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from mitmproxy import http
 from mitmproxy.addons import proxyserver
+from mitmproxy.flow import Error
 from mitmproxy.test import taddons, tflow, tutils
 
 from rpcspy.capture import CallRecord
@@ -186,3 +187,28 @@ def test_a_chunked_body_mitmproxy_streamed_has_no_size() -> None:
     assert f"more than {LIMIT} bytes" in over.problems[0].reason
     [below] = recorded(late, stream_large_bodies=str(LIMIT // 2))
     assert [(p.where, p.kind) for p in below.problems] == [("request", "streamed")]
+
+
+def test_a_streamed_call_that_failed_midway_is_recorded_with_its_announced_size() -> None:
+    """A server that is down fails a streamed request as soon as its headers are read: the
+    record has the error, and the size the request announced."""
+    seen: list[CallRecord] = []
+
+    async def body() -> None:
+        recorder = RpcspyRecorder(on_record=seen.append)
+        with taddons.context(recorder) as tctx:
+            tctx.configure(recorder, rpcspy_max_body=str(LIMIT), rpcspy_log=False)
+            f = flow(5 * LIMIT)
+            recorder.requestheaders(f)
+            assert callable(f.request.stream)
+            assert f.request.stream(ECHO_CALL[:10]) == ECHO_CALL[:10]
+            f.request.data.content = None
+            f.error = Error("Connect call failed")
+            await recorder.error(f)
+            recorder.done()
+
+    asyncio.run(body())
+    [record] = seen
+    assert record.error == "Connect call failed" and record.response is None
+    assert [(p.where, p.kind) for p in record.problems] == [("request", "too-large")]
+    assert f"({5 * LIMIT} bytes > {LIMIT})" in record.problems[0].reason
