@@ -63,7 +63,7 @@ def rpcspy_proxy(upstream: StreamUpstream, tmp_path: Path) -> Iterator[Proxy]:
     ]
     running = start_measured(argv, cwd=str(REPO))
     try:
-        wait_listening(port)
+        wait_listening(port, 60)
         yield Proxy(port, running, capture)
     finally:
         done = running.finish(timeout=30, interrupt=True)
@@ -187,7 +187,7 @@ def test_mitmdump_with_the_addon_streams_a_large_request(tmp_path: Path) -> None
         ]
         running = start_measured(argv, cwd=str(REPO))
         try:
-            wait_listening(port)
+            wait_listening(port, 60)
             assert post(port, Body(MIB)).status == 200
             baseline = peak_rss(running.pid)
             assert post(port, body).status == 200
