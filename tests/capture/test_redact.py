@@ -98,3 +98,12 @@ def test_the_writer_takes_a_redaction(tmp_path: Path) -> None:
     assert first.redacted
     # redact=False: nothing is redacted, whatever the lists say.
     assert second.path == record.path and not second.redacted
+
+
+def test_the_format_document_lists_every_default_name() -> None:
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "capture-format.md").read_text(encoding="utf-8").lower()
+    section = doc[doc.index("## redaction") : doc.index("## versioning")]
+    for name in DEFAULT_HEADERS | DEFAULT_QUERY:
+        assert f"`{name}`" in section, name
