@@ -102,8 +102,6 @@ _USER = _Secret("RPCSPY_USER", "the user name for HTTP Basic auth")
 _PASSWORD = _Secret("RPCSPY_PASSWORD", "its password")
 #: A redacted query parameter in a URL: its name (group 1) just before ``=<redacted>``.
 _REDACTED_PARAM = re.compile(r"(?<=[?&;])([^=&;#?]+)=" + re.escape(REDACTED) + r"(?=[&;#]|\Z)")
-
-
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
