@@ -13,7 +13,7 @@ from rpcspy.capture.record import (
     SubCall,
     build_record,
 )
-from rpcspy.capture.redact import redact_record
+from rpcspy.capture.redact import Redaction, redact_record
 from rpcspy.capture.schema import (
     FORMAT_VERSION,
     CaptureFormatError,
@@ -37,6 +37,7 @@ __all__ = [
     "Problem",
     "RecordError",
     "RecordFinding",
+    "Redaction",
     "SubCall",
     "build_record",
     "index_records",

@@ -34,7 +34,7 @@ from rpcspy.capture.record import (
     RecordFinding,
     SubCall,
 )
-from rpcspy.capture.redact import redact_record
+from rpcspy.capture.redact import DEFAULT_REDACTION, Redaction, redact_record
 from rpcspy.xmlrpc.errors import BadValue
 from rpcspy.xmlrpc.jsonform import (
     call_from_json,
@@ -282,16 +282,21 @@ def _half_to_json(half: HttpMessage, key: str, with_messages: bool) -> dict[str,
 
 
 def record_to_json(
-    record: CallRecord, *, redact: bool = False, with_messages: bool = True
+    record: CallRecord,
+    *,
+    redact: bool = False,
+    with_messages: bool = True,
+    redaction: Redaction = DEFAULT_REDACTION,
 ) -> dict[str, object]:
     """The JSON object of a record's capture line.
 
-    ``redact`` replaces credential header values first (see ``redact``). ``with_messages=False``
+    ``redact`` replaces secret header values and query parameters first, those ``redaction``
+    names (see ``rpcspy.capture.redact``). ``with_messages=False``
     leaves out the decoded call, response and sub-calls (the raw bodies still hold everything);
     the writer falls back to it for values nested too deep for JSON tools.
     """
     if redact:
-        record = redact_record(record)
+        record = redact_record(record, redaction)
     response = record.response
     return {
         "type": "call",

@@ -37,6 +37,7 @@ from rpcspy.capture._gzip import (
 )
 from rpcspy.capture.reader import HEADER_MAX_BYTES
 from rpcspy.capture.record import CallRecord
+from rpcspy.capture.redact import DEFAULT_REDACTION, Redaction
 from rpcspy.capture.schema import (
     CaptureFormatError,
     CaptureHeader,
@@ -167,19 +168,29 @@ def _member_header() -> bytes:
 class CaptureWriter:
     """Appends records to a capture file (``.jsonl``, or ``.jsonl.gz`` when the name ends in .gz).
 
-    ``redact`` (default) replaces the values of Authorization, Proxy-Authorization, Cookie and
-    Set-Cookie headers. ``append`` (default) adds to an existing capture after checking its header
-    (``CaptureFormatError`` for a non-capture file or another major version); ``append=False``
-    starts the file afresh. When appending, ``last_seq`` is the ``seq`` of the file's last record
-    (0 for a new file), so a new session can go on numbering from there.
+    ``redact`` (default) replaces the values of the secret headers and query parameters that
+    ``redaction`` names (``rpcspy.capture.redact``: Authorization, Cookie, X-Api-Key,
+    ``?access_token=`` ... by default). ``append`` (default) adds to an existing capture after
+    checking its header (``CaptureFormatError`` for a non-capture file or another major
+    version); ``append=False`` starts the file afresh. When appending, ``last_seq`` is the
+    ``seq`` of the file's last record (0 for a new file), so a new session can go on numbering
+    from there.
 
     ``write`` raises ``CaptureWriteError`` when the disk refuses the record; the file is then
     cut back to its last whole record and the next ``write`` tries again from there.
     """
 
-    def __init__(self, path: str | Path, *, redact: bool = True, append: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        redact: bool = True,
+        append: bool = True,
+        redaction: Redaction = DEFAULT_REDACTION,
+    ) -> None:
         self.path = Path(path)
         self.redact = redact
+        self.redaction = redaction
         self.compressed = _is_gzip_name(self.path)
         #: Records written by this writer (each one reads back).
         self.records_written = 0
@@ -348,11 +359,13 @@ class CaptureWriter:
 
     def _encode(self, record: CallRecord) -> bytes:
         try:
-            return dumps_line(record_to_json(record, redact=self.redact))
+            return dumps_line(record_to_json(record, redact=self.redact, redaction=self.redaction))
         except (RecursionError, ValueError, TypeError) as exc:
             # Values nested deeper than JSON tools go: keep the raw bodies, say why the rest is
             # not here.
-            obj = record_to_json(record, redact=self.redact, with_messages=False)
+            obj = record_to_json(
+                record, redact=self.redact, with_messages=False, redaction=self.redaction
+            )
             problems = obj["problems"]
             assert isinstance(problems, list)
             problems.append(

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rpcspy.commands.options import LISTEN_HELP, add_listen_options
+
+if TYPE_CHECKING:
+    from rpcspy.capture.redact import Redaction
+
 
 DESCRIPTION = """\
 Run a man-in-the-middle proxy that decodes every XML-RPC call passing through it, prints one
@@ -32,6 +37,18 @@ examples:
   rpcspy wait --file proxy.url                     # returns once the proxy accepts calls
 
 {LISTEN_HELP}
+
+redaction: the capture and the live TUI keep secrets as <redacted> (names kept, values gone;
+  the record says "redacted": true); what is forwarded is never changed. By default:
+  headers  Authorization, Proxy-Authorization, Cookie, Set-Cookie (names and scheme kept),
+           X-Api-Key, Api-Key, X-Goog-Api-Key, X-Auth-Token, X-Access-Token, Private-Token,
+           X-Vault-Token, X-Amz-Security-Token, X-Csrf-Token, X-Xsrf-Token
+  query    access_token, refresh_token, id_token, client_secret, token, auth, auth_token,
+           api_key, apikey, key, password, passwd, secret, signature, sig, X-Amz-Signature,
+           X-Amz-Security-Token, X-Goog-Signature
+  (also in the URL of a Referer, Location or Content-Location header). --redact-header and
+  --redact-query add names, --keep-header and --keep-query take default ones out, --no-redact
+  turns it all off. Names are case-insensitive. Bodies are never redacted.
 
 exit codes: 0 stopped cleanly (Ctrl-C or SIGTERM; the capture is complete),
             1 the proxy could not start (e.g. its address is in use), 2 bad usage,
@@ -78,7 +95,35 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument(
         "--no-redact",
         action="store_true",
-        help="keep Authorization, Cookie and Proxy-Authorization values in the capture",
+        help="redact nothing: keep every header and query value in the capture and the TUI",
+    )
+    p.add_argument(
+        "--redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also redact this header's value (repeatable; see 'redaction' below)",
+    )
+    p.add_argument(
+        "--keep-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep this header's value though it is redacted by default (repeatable)",
+    )
+    p.add_argument(
+        "--redact-query",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also redact this query parameter's value in the URL (repeatable)",
+    )
+    p.add_argument(
+        "--keep-query",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep this query parameter's value though it is redacted by default (repeatable)",
     )
     p.add_argument(
         "--upstream-ca", type=Path, metavar="PEM", help="trust this CA for https servers"
@@ -125,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"no such file: {args.upstream_ca}", EXIT_INPUT)
     if args.write is not None and args.write.is_dir():
         raise CliError(f"{args.write} is a directory, not a capture file", EXIT_USAGE)
+    redaction = _redaction(args)
     config = ProxyConfig(
         target=target,
         mode=args.mode,
@@ -132,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         listen_port=port,
         capture=args.write,
         redact=not args.no_redact,
+        redaction=redaction,
         upstream_verify=not args.insecure,
         upstream_cafile=args.upstream_ca,
         confdir=args.confdir,
@@ -150,3 +197,22 @@ def run(args: argparse.Namespace) -> int:
             raise listen_error(exc.host, exc.port, exc.reason) from exc
         except ProxyError as exc:
             raise CliError(str(exc), EXIT_FAILURE) from exc
+
+
+def _redaction(args: argparse.Namespace) -> Redaction:
+    """What ``--redact-*`` / ``--keep-*`` make of the default lists (CliError when at odds)."""
+    from rpcspy.capture.redact import Redaction
+    from rpcspy.exits import EXIT_USAGE, CliError
+
+    named = args.redact_header + args.keep_header + args.redact_query + args.keep_query
+    if args.no_redact and named:
+        raise CliError("--no-redact redacts nothing: it takes no --redact-*/--keep-*", EXIT_USAGE)
+    try:
+        return Redaction.configured(
+            redact_headers=args.redact_header,
+            keep_headers=args.keep_header,
+            redact_query=args.redact_query,
+            keep_query=args.keep_query,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc

@@ -29,6 +29,9 @@ Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 - ``rpcspy_watch``: globs on host, path, ``host:port`` or ``host/path`` (repeatable); all by
   default. Globs with a ``/`` also name watched endpoints.
 - ``rpcspy_redact``: redact credentials (Authorization, Cookie, ...) in the capture; on by default.
+- ``rpcspy_redact_headers`` / ``rpcspy_keep_headers``: header names to redact besides the
+  default list (``rpcspy.capture.redact.DEFAULT_HEADERS``), and default ones to keep as sent.
+- ``rpcspy_redact_query`` / ``rpcspy_keep_query``: the same for query parameter names.
 - ``rpcspy_max_body``: bodies over this size are recorded as ``too-large``, not decoded, and
   streamed when their Content-Length says so (k/m/g suffixes); 16m.
 - ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.
@@ -53,6 +56,7 @@ from mitmproxy.proxy.mode_specs import ReverseMode
 from mitmproxy.utils import human
 
 from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
+from rpcspy.capture.redact import DEFAULT_REDACTION, Redaction
 from rpcspy.capture.summary import OutcomeKind, call_line, faulted_subcalls, outcome
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.contentview import register_contentview
@@ -288,7 +292,9 @@ class RpcspyRecorder:
         self._max_body = DEFAULT_MAX_BODY
         self._log_calls = True
         self._save_streaming = False
-        self._sink_spec: tuple[str, bool] | None = None
+        self._sink_spec: tuple[str, bool, Redaction] | None = None
+        #: What is redacted in the capture (the ``rpcspy_redact*`` options).
+        self.redaction = DEFAULT_REDACTION
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -314,9 +320,26 @@ class RpcspyRecorder:
             "rpcspy_redact",
             bool,
             True,
-            "rpcspy: redact Authorization, Proxy-Authorization, Cookie and Set-Cookie values "
-            "in the capture.",
+            "rpcspy: redact secret header values and query parameters in the capture "
+            "(Authorization, Cookie, X-Api-Key, ?access_token= ... see rpcspy_redact_headers).",
         )
+        for name, what, default in (
+            ("headers", "header", "Authorization, Cookie, Set-Cookie, X-Api-Key, Private-Token"),
+            ("query", "query parameter", "access_token, token, api_key, key, password"),
+        ):
+            loader.add_option(
+                f"rpcspy_redact_{name}",
+                Sequence[str],
+                [],
+                f"rpcspy: {what} names whose values are redacted in the capture, besides the "
+                f"default ones ({default} ...; see docs/capture-format.md).",
+            )
+            loader.add_option(
+                f"rpcspy_keep_{name}",
+                Sequence[str],
+                [],
+                f"rpcspy: default {what} names whose values are kept as sent.",
+            )
         loader.add_option(
             "rpcspy_max_body",
             str,
@@ -351,13 +374,24 @@ class RpcspyRecorder:
         self._max_body = max_body
         self._watch = tuple(g for g in options.rpcspy_watch if g.strip())
         self._log_calls = bool(options.rpcspy_log)
+        try:
+            self.redaction = Redaction.configured(
+                redact_headers=options.rpcspy_redact_headers,
+                keep_headers=options.rpcspy_keep_headers,
+                redact_query=options.rpcspy_redact_query,
+                keep_query=options.rpcspy_keep_query,
+            )
+        except ValueError as exc:
+            raise _options_error(f"rpcspy redaction: {exc}") from exc
         capture = options.rpcspy_capture or None
-        spec = (capture, bool(options.rpcspy_redact)) if capture else None
+        spec = (capture, bool(options.rpcspy_redact), self.redaction) if capture else None
         if spec != self._sink_spec:
             writer = None
             if spec is not None:
                 try:
-                    writer = CaptureWriter(Path(spec[0]).expanduser(), redact=spec[1])
+                    writer = CaptureWriter(
+                        Path(spec[0]).expanduser(), redact=spec[1], redaction=spec[2]
+                    )
                 except Exception as exc:
                     raise _options_error(f"rpcspy_capture: cannot write {spec[0]}: {exc}") from exc
                 # Appending to a capture: its calls go on from its last number, so no two

@@ -41,6 +41,7 @@ from mitmproxy.options import CONF_BASENAME, CONF_DIR
 from mitmproxy.utils import human
 
 from rpcspy.capture import CallRecord
+from rpcspy.capture.redact import DEFAULT_HEADERS, DEFAULT_QUERY, DEFAULT_REDACTION, Redaction
 from rpcspy.proxy.addon import RpcspyRecorder
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY
@@ -98,7 +99,10 @@ class ProxyConfig:
     #: 0 picks a free port; ``ProxyRunner.port`` has the real one once started.
     listen_port: int = 8080
     capture: Path | None = None
+    #: Redact secrets in every record the proxy keeps: the capture, the live view, ``on_record``.
     redact: bool = True
+    #: Which header and query parameter values are secrets (when ``redact``).
+    redaction: Redaction = DEFAULT_REDACTION
     #: Verify the upstream server's TLS certificate (off: accept any certificate).
     upstream_verify: bool = True
     #: Extra CA (PEM) to trust for the upstream, e.g. the demo server's self-signed ``cafile``.
@@ -293,6 +297,11 @@ class ProxyRunner:
             "rpcspy_capture": str(config.capture) if config.capture is not None else None,
             "rpcspy_watch": list(config.watch),
             "rpcspy_redact": config.redact,
+            # The addon's options name what differs from the default lists.
+            "rpcspy_redact_headers": sorted(config.redaction.headers - DEFAULT_HEADERS),
+            "rpcspy_keep_headers": sorted(DEFAULT_HEADERS - config.redaction.headers),
+            "rpcspy_redact_query": sorted(config.redaction.query - DEFAULT_QUERY),
+            "rpcspy_keep_query": sorted(DEFAULT_QUERY - config.redaction.query),
             "rpcspy_max_body": str(config.max_body),
             # A body over max_body is not decoded, so it is streamed rather than held: the
             # recorder streams those with a Content-Length from their headers; this makes
@@ -410,6 +419,10 @@ class ProxyRunner:
 
     def _on_record(self, record: CallRecord) -> None:
         self.records += 1
+        if self.config.redact:
+            # What the capture keeps of a secret is all anyone downstream gets: the live TUI,
+            # the snippets made from it, any on_record.
+            record = self.config.redaction.record(record)
         if not self.config.quiet:
             out = self.config.out or sys.stdout
             with contextlib.suppress(OSError, ValueError):

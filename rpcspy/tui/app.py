@@ -332,7 +332,7 @@ class RpcSpyApp(App[int]):
     def save_snippet(self, record: CallRecord, kind: str) -> None:
         """Ask for a file name and save the call as a curl script or a Python script."""
         from rpcspy.tui.screens.prompt import PathPrompt
-        from rpcspy.tui.snippets import to_curl, to_python
+        from rpcspy.tui.snippets import to_curl, to_python, write_snippet
 
         try:
             text = to_curl(record) if kind == "curl" else to_python(record)
@@ -346,9 +346,7 @@ class RpcSpyApp(App[int]):
             if path is None:
                 return
             try:
-                path.write_text(text, encoding="utf-8")
-                if kind == "curl":
-                    path.chmod(0o755)
+                write_snippet(path, text)  # 0600: run it with sh or python
             except OSError as exc:
                 self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
                 return

@@ -9,11 +9,15 @@ its ``set-clipboard`` is ``on``, not in macOS Terminal (which ignores OSC 52).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from rpcspy.tui.snippets import write_snippet
 
 __all__ = ["copies_dir", "osc52_blocker", "save_copy"]
 
@@ -28,21 +32,32 @@ def copies_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def save_copy(text: str, name: str, environ: Mapping[str, str] | None = None) -> Path:
     """Write ``text`` as ``name`` under ``copies_dir()`` (the temp dir when that is not
-    writable); returns the file's path. Raises ``OSError`` when neither can be written."""
+    writable), readable by its owner alone; returns the file's path. Raises ``OSError`` when
+    neither can be written."""
     user = getattr(os, "getuid", lambda: 0)()
     folders = (copies_dir(environ), Path(tempfile.gettempdir()) / f"rpcspy-copies-{user}")
     error: OSError | None = None
     for folder in folders:
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _check_private(folder)
             path = folder / name
-            path.write_text(text, encoding="utf-8")
+            write_snippet(path, text)
         except OSError as exc:
             error = exc
             continue
         return path
     assert error is not None
     raise error
+
+
+def _check_private(folder: Path) -> None:
+    """Refuse a folder someone else owns or may write to (a shared temp dir made first by
+    another user): a copy may hold secrets. Raises ``PermissionError``."""
+    st = folder.lstat()
+    user = getattr(os, "getuid", lambda: st.st_uid)()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != user or st.st_mode & 0o022:
+        raise PermissionError(errno.EPERM, "not a private folder of this user", str(folder))
 
 
 def _tmux_set_clipboard(environ: Mapping[str, str]) -> str | None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 
 from rpcspy.capture.record import CallRecord, Problem, SubCall
-from rpcspy.capture.redact import redact_header, redact_record
+from rpcspy.capture.redact import Redaction, redact_header, redact_record
 from rpcspy.capture.schema import (
     FORMAT_VERSION,
     CaptureFormatError,
@@ -131,7 +131,11 @@ def test_redaction_keeps_scheme_and_cookie_names() -> None:
         redact_header("Set-Cookie", "sid=abc; Path=/; Max-Age=60; HttpOnly; Secure")
         == "sid=<redacted>; Path=/; Max-Age=60; HttpOnly; Secure"
     )
-    assert redact_header("X-Api-Key", "k") == "k"  # only the four named headers
+    # Only named headers: X-Api-Key is named by default (issue 11, item 12), and kept when a
+    # user takes it out of the list; a header no list names is kept as sent.
+    assert redact_header("X-Api-Key", "k") == "<redacted>"
+    assert redact_header("X-Api-Key", "k", Redaction.configured(keep_headers=["x-api-key"])) == "k"
+    assert redact_header("X-Request-Id", "k") == "k"
 
 
 def test_redacted_records_are_marked_and_others_untouched() -> None:

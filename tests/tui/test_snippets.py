@@ -168,3 +168,52 @@ def test_bodies_shown_and_copied_are_inflated_within_the_codec_limit() -> None:
     assert decode_body(b"plain", None) == b"plain"
     assert decode_body(b"\x1f\x8b broken", "gzip") == b"\x1f\x8b broken"
     assert decode_body(b"br-bytes", "br") == b"br-bytes"
+
+
+def test_snippets_never_run_a_header_name_from_a_hostile_capture(tmp_path: Path) -> None:
+    # Header names come from the capture: ` and $ are legal in one, a newline is not but a
+    # hostile file may hold it. Neither may run when the script is run without its variables.
+    import dataclasses
+
+    base = exchange(1, "add", (2, 3), result=5)
+    names = ("X-`touch pwned-1`", "X-$(touch pwned-2)", "X-A\ntouch pwned-3")
+    request = dataclasses.replace(
+        base.request, headers=(*base.request.headers, *((n, "<redacted>") for n in names))
+    )
+    rec = dataclasses.replace(base, request=request, redacted=True)
+    for text in (to_curl(rec), to_python(rec)):
+        assert "<redacted>" not in text
+    done = subprocess.run(
+        ["sh", "-c", to_curl(rec)], cwd=tmp_path, capture_output=True, timeout=20, check=False
+    )
+    assert done.returncode != 0 and b"not set" in done.stderr
+    ran = subprocess.run(
+        [sys.executable, "-c", to_python(rec)],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=20,
+        check=False,
+    )
+    assert ran.returncode != 0 and b"KeyError: 'RPCSPY_HEADER_X__TOUCH_PWNED_1_'" in ran.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_write_snippet_makes_a_private_file_and_never_writes_through(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from rpcspy.tui.snippets import write_snippet
+
+    elsewhere = tmp_path / "elsewhere.sh"
+    elsewhere.write_text("kept\n")
+    link = tmp_path / "call.sh"
+    link.symlink_to(elsewhere)
+    old = os.umask(0)
+    try:
+        write_snippet(link, "curl ...\n")
+    finally:
+        os.umask(old)
+    assert not link.is_symlink() and link.read_text() == "curl ...\n"
+    assert stat.S_IMODE(link.stat().st_mode) == 0o600
+    assert elsewhere.read_text() == "kept\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["call.sh", "elsewhere.sh"]

@@ -125,7 +125,7 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
         + (f", {response.content_encoding}" if response.content_encoding else ""),
     )
     if record.redacted:
-        row("redacted", "credential headers were redacted when recorded")
+        row("redacted", "secret header or query values were redacted when recorded")
     if record.error:
         head("error")
         out.append(f"  {record.error}\n", "bold red")
