@@ -148,3 +148,78 @@ def test_killed_while_copying_a_bomb_of_records_leaves_no_copy(tmp_path: Path) -
         assert tui.finish(timeout=30) == -signal.SIGKILL
     assert not any(copied.values()), copied  # (no named copy was growing either)
     _nothing_left(tmp_path)
+
+
+_READ_ALL = """
+import sys
+from rpcspy.capture import read_capture
+with read_capture(sys.argv[1], max_line_bytes=int(sys.argv[2])) as reader:
+    records = list(reader)
+    print(len(records), *(f"{p.line}:{p.kind}" for p in reader.problems))
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "filler", "bound"),
+    [
+        # Blanks are counted, not kept: nothing grows with the line.
+        ("spaces", b" ", 40 * MIB),
+        # Anything else is kept up to the limit, once (``readline`` of the whole limit used to
+        # hold a second copy while joining its reads).
+        ("text", b"a", 64 * MIB + 40 * MIB),
+    ],
+)
+def test_reader_holds_at_most_one_limit_of_a_long_line(
+    tmp_path: Path, name: str, filler: bytes, bound: int
+) -> None:
+    from rpcspy.capture.schema import dumps_line, make_header
+    from tests.hostile.processes import run_measured
+
+    limit = 64 * MIB
+    path = tmp_path / f"{name}.jsonl.gz"
+    chunk = gzip.compress(filler * (16 * MIB), mtime=0)
+    head = dumps_line(make_header()) + (b'{"type": "call", "x": "' if filler != b" " else b"")
+    path.write_bytes(gzip.compress(head, mtime=0) + chunk * 6)  # 96 MiB, no newline
+    baseline = run_measured(
+        [sys.executable, "-c", _READ_ALL, str(tmp_path / "none.jsonl"), str(limit)],
+        timeout=60,
+    )
+    done = run_measured([sys.executable, "-c", _READ_ALL, str(path), str(limit)], timeout=120)
+    assert done.code == 0, done.stderr
+    assert done.stdout.split() == ["0", "2:line-too-long"]
+    # (the baseline run fails on the missing file, after the same imports)
+    assert done.peak_rss - baseline.peak_rss < bound, (done.peak_mib, baseline.peak_mib)
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "jsonl.gz"])
+def test_a_record_after_a_long_run_of_blanks_reads_the_same_everywhere(
+    tmp_path: Path, suffix: str
+) -> None:
+    # The blanks before a record (more than the reader reads at a time) are not kept: the line is
+    # yielded from where its JSON starts, and the index reads it back from there.
+    from rpcspy.capture import read_capture
+    from rpcspy.capture.index import IndexBuilder
+
+    source = (Path(__file__).parent / "captures" / "record-id-int.jsonl").read_bytes()
+    header, first, _bad, third = source.splitlines(keepends=True)
+    blanks = b" \t" * (3 * MIB // 2)  # 3 MiB
+    data = header + first + blanks + third + blanks + b"\n" + first
+    path = tmp_path / f"c.{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith("gz") else data)
+    with read_capture(path) as reader:
+        records = list(reader)
+        assert reader.problems == []
+    assert [r.seq for r in records] == [1, 3, 1]
+    builder = IndexBuilder(path, cache=False)
+    try:
+        builder.run()
+        assert list(builder.index.records()) == records
+        assert builder.index.problems == []
+    finally:
+        builder.close()
+    with read_capture(path, max_line_bytes=2 * MIB) as reader:  # blanks count toward the limit
+        assert [r.seq for r in reader] == [1, 1]
+        assert [(p.line, p.kind) for p in reader.problems] == [
+            (3, "line-too-long"),
+            (4, "line-too-long"),
+        ]
