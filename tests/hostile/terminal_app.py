@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rpcspy.capture.schema import dumps_line, make_header
-from tests.hostile.processes import peak_rss
+from tests.hostile.processes import _limits, peak_rss
 
 __all__ = ["TuiProcess", "write_gzip_bomb"]
 
@@ -51,6 +51,7 @@ class TuiProcess:
         env: dict[str, str],
         size: tuple[int, int] = (120, 40),
         cwd: str | None = None,
+        address_space: int | None = None,
     ) -> None:
         import fcntl
         import struct
@@ -69,6 +70,7 @@ class TuiProcess:
             env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(lines)},
             cwd=cwd,
             start_new_session=True,  # its own session: signals go to it alone
+            preexec_fn=_limits(address_space),
         )
         os.close(slave)
         self._output = bytearray()
