@@ -47,6 +47,7 @@ __all__ = ["ALL_COLUMNS", "Entry", "Resume", "Saved", "cache_root", "open_entry"
 #: Every column an entry keeps: the numeric ones, then the two byte columns.
 ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"))
 
+#: ``linkat`` flags (Linux), for naming an unnamed file (``_link_fd``).
 _AT_FDCWD: Final = -100
 _AT_SYMLINK_FOLLOW: Final = 0x400
 #: Bumped whenever what is saved changes meaning.
