@@ -20,9 +20,17 @@ Subjects (``SUBJECTS``; other benchmarks' sections are added the same way):
   (bodies held whole) pass the same request;
 - ``proxy-concurrent``: the same with 4 concurrent 100 MB requests.
 
+The ``tui`` section (``rpcspy tui`` in a pseudo-terminal, the index build it runs included):
+
+- ``tui-bomb``: a gzip bomb, the capture header then 2 GiB of spaces on one line (2 MiB on
+  disk): the time to its ``line-too-long`` problem, and the files left once it quits;
+- ``tui-large``: an ordinary capture of ``--tui-calls`` calls (100,000 by default; 1,000,000
+  is the issue's size) from ``bench/_generate.py``, until its index is built and saved. Big
+  captures are indexed by helper processes as well: their memory is their own, not counted.
+
 Reports peak RSS in MiB per subject; asserts nothing. Timings on a shared machine vary.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/memory.py [SUBJECT ...] [--cap 2g]
+    PYTHONPATH=$PWD .venv/bin/python bench/memory.py [SUBJECT ...] [--cap 2g] [--tui-calls N]
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from tests.hostile.targets import (  # noqa: E402
     huge_length,
     idle_connections,
 )
+from tests.hostile.terminal_app import TuiProcess, write_gzip_bomb  # noqa: E402
 
 MIB = 1024 * 1024
 RPCSPY = [sys.executable, "-m", "rpcspy"]
@@ -300,6 +309,76 @@ def proxy_concurrent(cap: int) -> Result:
     return _proxy("proxy-concurrent", Body(100 * 1000 * 1000), 4, cap)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a running process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _left(directory: Path) -> str:
+    files = [p for p in directory.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    return f"{len(files)} files, {size / MIB:.1f} MiB"
+
+
+def tui_bomb(cap: int) -> Result:
+    """``rpcspy tui`` on a gzip bomb of 2 GiB of spaces."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        bomb = write_gzip_bomb(base / "bomb.jsonl.gz", 2 << 30)
+        (base / "tmp").mkdir()
+        env = {**_env(), "TMPDIR": str(base / "tmp"), "RPCSPY_CACHE_DIR": str(base / "cache")}
+        with TuiProcess([*RPCSPY, "tui", str(bomb)], env=env, address_space=cap) as tui:
+            try:
+                tui.wait_for("bad line skipped", timeout=300)
+                took = (
+                    f"problem shown after {time.monotonic() - tui.started:.1f} s "
+                    f"({_cpu_seconds(tui.pid):.1f} s CPU)"
+                )
+            except AssertionError:
+                took = "no problem shown in 300 s"
+            tui.press("q")
+            code = tui.finish(timeout=30)
+        found = "line-too-long" if "line longer than" in tui.text() else "no line-too-long"
+        note = (
+            f"{bomb.stat().st_size / MIB:.1f} MiB on disk: {found}, {took}, exit {code}; "
+            f"left: tmp {_left(base / 'tmp')}, cache {_left(base / 'cache')}"
+        )
+        return Result("tui-bomb", tui.peak, note)
+
+
+def tui_large(cap: int, calls: int = 100_000) -> Result:
+    """``rpcspy tui`` on an ordinary capture of ``calls`` calls, until it is indexed."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _generate import ensure
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        capture = base / "large.jsonl"
+        ensure(capture, calls)
+        env = {**_env(), "RPCSPY_CACHE_DIR": str(base / "cache")}
+        with TuiProcess([*RPCSPY, "tui", str(capture)], env=env, address_space=cap) as tui:
+            deadline = time.monotonic() + 900
+            while not list((base / "cache").rglob("meta.json")):  # saved once indexed
+                if time.monotonic() > deadline or tui.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+            took = time.monotonic() - tui.started
+            cpu = _cpu_seconds(tui.pid)
+            tui.press("q")
+            code = tui.finish(timeout=60)
+        size = capture.stat().st_size
+        note = (
+            f"{calls:,} calls, {size / 1e6:.0f} MB: indexed in {took:.1f} s "
+            f"({cpu:.1f} s CPU in this process), exit {code}"
+        )
+        return Result("tui-large", tui.peak, note)
+
+
 SUBJECTS: dict[str, Callable[[int], Result]] = {
     "replay-endless": replay_endless,
     "replay-huge": replay_huge,
@@ -308,7 +387,11 @@ SUBJECTS: dict[str, Callable[[int], Result]] = {
     "mock-idle": mock_idle,
     "proxy-big": proxy_big,
     "proxy-concurrent": proxy_concurrent,
+    "tui-bomb": tui_bomb,
+    "tui-large": tui_large,
 }
+#: The sections: a name given on the command line runs all of its subjects.
+SECTIONS = {"tui": ["tui-bomb", "tui-large"]}
 
 
 def _size(text: str) -> int:
@@ -319,14 +402,26 @@ def _size(text: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("subjects", nargs="*", choices=[[], *SUBJECTS], metavar="SUBJECT")
+    parser.add_argument(
+        "subjects", nargs="*", choices=[[], *SUBJECTS, *SECTIONS], metavar="SUBJECT"
+    )
     parser.add_argument("--cap", type=_size, default="2g", help="address-space cap per process")
     parser.add_argument("--quick", action="store_true", help="accepted for bench/run.sh")
+    parser.add_argument(
+        "--tui-calls",
+        type=int,
+        default=100_000,
+        help="calls in tui-large's capture (1000000: the issue's size)",
+    )
     args = parser.parse_args()
-    names = args.subjects or list(SUBJECTS)
+    names = [n for s in args.subjects or list(SUBJECTS) for n in SECTIONS.get(s, [s])]
     print(f"peak RSS per subject (cap {args.cap // MIB} MiB address space; a shared machine)")
     for name in names:
-        print(SUBJECTS[name](args.cap).line(), flush=True)
+        if name == "tui-large":
+            result = tui_large(args.cap, args.tui_calls)
+        else:
+            result = SUBJECTS[name](args.cap)
+        print(result.line(), flush=True)
     return 0
 
 

@@ -10,6 +10,12 @@ reused as it is. The capture only grew (same inode, the first and the last 64 Ki
 unchanged) → the saved rows are kept and only the appended lines are read. Anything else → the
 entry is rebuilt. The capture is always the source of truth; deleting the cache loses nothing.
 
+Files without names until saved: the data files of an entry being built are made with no name
+(``O_TMPFILE``) and linked into the entry only when it is saved, so a program killed while it
+builds one (SIGKILL included: nothing to clean up) leaves no half-built file behind, not even
+the decompressed copy of a gzip bomb's lines. (Where the file system cannot make such files,
+they are named from the start, as before, and replaced on the next build.)
+
 Locks (``flock`` on the entry): building or extending an entry takes it exclusively; once saved,
 the lock is shared, so other programs can use the saved index at the same time (read-only, and
 only when the capture has not changed). A program that cannot have the entry indexes into
@@ -19,6 +25,7 @@ temporary files instead. A rebuilt entry gets new files, so one still open elsew
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -40,6 +47,9 @@ __all__ = ["ALL_COLUMNS", "Entry", "Resume", "Saved", "cache_root", "open_entry"
 #: Every column an entry keeps: the numeric ones, then the two byte columns.
 ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"))
 
+#: ``linkat`` flags (Linux), for naming an unnamed file (``_link_fd``).
+_AT_FDCWD: Final = -100
+_AT_SYMLINK_FOLLOW: Final = 0x400
 #: Bumped whenever what is saved changes meaning.
 INDEX_FORMAT: Final = 2
 _EDGE: Final = 64 * 1024
@@ -117,6 +127,8 @@ class Entry:
         #: False: another program has the entry; this one may only read a saved, current index.
         self.writable = writable
         self._exclusive = writable
+        #: Data files made without a name (by ``blob``), linked in by ``save``.
+        self._unnamed: dict[str, Blob] = {}
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -135,7 +147,26 @@ class Entry:
             # A new file: a program still reading the old one keeps reading it intact.
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+            try:
+                fd = os.open(self.dir, os.O_TMPFILE | os.O_RDWR, 0o600)
+            except (OSError, AttributeError):
+                pass  # no unnamed files here: a named one
+            else:
+                blob = Blob(path, fd=fd)
+                self._unnamed[name] = blob
+                return blob
         return Blob(path, write=True)
+
+    def _name_files(self) -> bool:
+        """Link the entry's unnamed data files in under their names; False if one cannot be."""
+        for name, blob in list(self._unnamed.items()):
+            path = self.dir / f"{name}.bin"
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            if not _link_fd(blob.fd, path):
+                return False
+            del self._unnamed[name]
+        return True
 
     # ------------------------------------------------------------ loading
 
@@ -227,6 +258,8 @@ class Entry:
                 return  # others use the saved index now: keep it as it is
             self._exclusive = True
         self._invalidate()
+        if not self._name_files():
+            return  # not saved: the capture is read again next time
         st = os.stat(self.capture)
         rows = index.rows
         for name, _code in ALL_COLUMNS:
@@ -271,6 +304,23 @@ class Entry:
         # Saved: others may read it now.
         fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
         self._exclusive = False
+
+
+def _link_fd(fd: int, path: Path) -> bool:
+    """Give the unnamed file open as ``fd`` the name ``path`` (``linkat`` of its
+    ``/proc/self/fd`` link, followed: what ``os.link`` does not ask for)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        done = libc.linkat(
+            _AT_FDCWD,
+            f"/proc/self/fd/{fd}".encode(),
+            _AT_FDCWD,
+            os.fsencode(path),
+            _AT_SYMLINK_FOLLOW,
+        )
+    except (OSError, AttributeError):
+        return False
+    return bool(done == 0)
 
 
 def open_entry(capture: Path) -> Entry | None:

@@ -47,6 +47,9 @@ HEADER_MAX_BYTES: Final = 64 * 1024
 #: Lines longer than this are skipped (a record holds two bodies of up to 64 MiB, base64'd).
 DEFAULT_MAX_LINE_BYTES: Final = 512 * 1024 * 1024
 _BUFFER: Final = 1 << 16
+#: A long line is read in pieces of this size: ``readline(limit)`` would hold a second copy of
+#: it while joining its own reads (a 512 MiB line would cost 1 GiB).
+_PIECE: Final = 1 << 20
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -342,10 +345,12 @@ class CaptureReader:
         self, stream: io.BufferedReader, idle: bool
     ) -> Iterator[tuple[int, int, bytes] | None]:
         pending: list[bytes] = []
-        pending_size = 0
+        pending_size = 0  # bytes of the line so far, kept or not
+        blank = 0  # leading whitespace of the line so far, counted but not kept
         skipping = False  # inside a line over max_line_bytes: drop bytes up to its newline
+        max_line = self.max_line_bytes
         while True:
-            limit = _BUFFER if skipping else self.max_line_bytes + 1 - pending_size
+            limit = _BUFFER if skipping else min(_PIECE, max_line + 1 - pending_size)
             try:
                 data = stream.readline(limit)
             except GzipCorrupt as exc:
@@ -362,18 +367,18 @@ class CaptureReader:
                 if skipping:
                     skipping = False
                     self._offset += len(data)
-                    self._problem(
-                        "line-too-long",
-                        f"line longer than {self.max_line_bytes} bytes; skipped",
-                    )
+                    self._problem("line-too-long", f"line longer than {max_line} bytes; skipped")
                     continue
+                size = pending_size + len(data)
                 if pending:
                     pending.append(data)
                     data = b"".join(pending)
                     pending.clear()
-                    pending_size = 0
-                offset = self._offset
-                self._offset += len(data)
+                # A line that starts with a long run of blanks is yielded without them (JSON
+                # does not care), its offset where what is kept starts.
+                offset = self._offset + blank
+                self._offset += size
+                pending_size = blank = 0
                 yield self._lineno, offset, data
                 if self._end_at is not None and self._offset >= self._end_at:
                     return
@@ -382,13 +387,18 @@ class CaptureReader:
                 if skipping:
                     self._offset += len(data)
                     continue
-                pending.append(data)
+                if blank == pending_size and data.isspace():
+                    # Only blanks so far (a blank line, or a gzip bomb of spaces): counted, not
+                    # kept; holding them would cost the line's size for nothing.
+                    blank += len(data)
+                else:
+                    pending.append(data)
                 pending_size += len(data)
-                if pending_size > self.max_line_bytes:
+                if pending_size > max_line:
                     skipping = True
                     self._offset += pending_size
                     pending.clear()
-                    pending_size = 0
+                    pending_size = blank = 0
                 continue
             if idle and self.follow and not self._stop.is_set():
                 yield None
@@ -404,7 +414,13 @@ class CaptureReader:
                     "the records before this point were read",
                     line=self._lineno + 1,
                 )
-            elif pending or skipping:
+            elif skipping:
+                self._problem(
+                    "line-too-long",
+                    f"line longer than {max_line} bytes, and the file ends inside it; skipped",
+                    line=self._lineno + 1,
+                )
+            elif pending or blank:
                 self._problem(
                     "torn-line",
                     "the file ends in the middle of a record (the writer was stopped mid-write, "

@@ -30,6 +30,7 @@ from rpcspy.capture.index import CaptureIndex, IndexBuilder
 from rpcspy.capture.schema import CaptureFormatError
 from rpcspy.tui import messages
 from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
+from rpcspy.tui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
@@ -188,6 +189,8 @@ class RpcSpyApp(App[int]):
             else:
                 self.loading_text = f"reading… {self.store.count:,}"
         self._report_problems()
+        if isinstance(self.screen, ProblemsScreen):
+            self.screen.show_new_problems()
         try:
             self.calls_screen.show_new_rows()
         except NoMatches:
@@ -211,7 +214,7 @@ class RpcSpyApp(App[int]):
             first = new[0].message
             more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
             self.notify(
-                f"{first}{more}; the good records are shown",
+                f"{first}{more}; the good records are shown (p lists the problems)",
                 title="capture problem",
                 severity="warning",
                 timeout=8,
@@ -247,6 +250,9 @@ class RpcSpyApp(App[int]):
         from rpcspy.tui.screens.stats import StatsScreen
 
         self.push_screen(StatsScreen(self.store, message.rows, message.filter_text))
+
+    def on_show_problems(self, _message: messages.ShowProblems) -> None:
+        self.push_screen(ProblemsScreen(self.store.problems))
 
     def on_show_help(self, _message: messages.ShowHelp) -> None:
         from rpcspy.tui.screens.help import HelpScreen
@@ -469,6 +475,11 @@ class RpcSpyApp(App[int]):
             "Reverse sort", "Reverse the order of the list", calls.action_reverse_sort
         )
         yield SystemCommand("Stats", "Count, fault rate and latency per method", calls.action_stats)
+        yield SystemCommand(
+            "Problems",
+            "The capture's lines skipped as not a call, in the reader's words",
+            calls.action_problems,
+        )
         yield SystemCommand(
             "Save shown calls", "Write the shown calls to a new capture file", calls.action_save
         )

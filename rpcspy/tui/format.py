@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 __all__ = [
     "COLUMNS",
     "Column",
+    "clock_time",
     "format_clock",
     "format_duration",
+    "format_instant",
     "format_size",
     "layout_columns",
     "outcome",
@@ -30,9 +32,26 @@ __all__ = [
 ]
 
 
+def clock_time(ts: float, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """The time of a timestamp in ``tz``; None for one no clock can show (``1e308``, NaN)."""
+    try:
+        return dt.datetime.fromtimestamp(ts, tz)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def format_clock(ts: float, tz: dt.tzinfo | None = None) -> str:
-    """``HH:MM:SS.mmm`` in ``tz`` (local time when None)."""
-    return dt.datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S.%f")[:-3]
+    """``HH:MM:SS.mmm`` in ``tz`` (local time when None); the number for an impossible time."""
+    when = clock_time(ts, tz)
+    return f"{ts:.6g}"[:12] if when is None else when.strftime("%H:%M:%S.%f")[:-3]
+
+
+def format_instant(ts: float, tz: dt.tzinfo | None = None) -> str:
+    """Date and time to the millisecond in ``tz``; the number for an impossible time."""
+    when = clock_time(ts, tz)
+    if when is None:
+        return f"{ts!r} (not a time a clock can show)"
+    return when.isoformat(sep=" ", timespec="milliseconds")
 
 
 def short_params(record: CallRecord, limit: int) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "SaveCalls",
     "ShowCall",
     "ShowHelp",
+    "ShowProblems",
     "ShowStats",
 ]
 
@@ -50,6 +51,10 @@ class ShowStats(Message):
 
 class ShowHelp(Message):
     """Open the keys and the filter language."""
+
+
+class ShowProblems(Message):
+    """Open the capture's problem rows (the lines the reader skipped)."""
 
 
 class ApplyFilter(Message):

@@ -98,6 +98,7 @@ class CallsScreen(Screen[None]):
         Binding("c", "copy_curl", "Copy curl", show=False),
         Binding("y", "copy_python", "Copy Python", show=False),
         Binding("F", "toggle_follow", "Follow tail", show=False),
+        Binding("p", "problems", "Problems", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -324,7 +325,7 @@ class CallsScreen(Screen[None]):
             parts.append((f"sort {self.sort_key} {'▼' if self.sort_reverse else '▲'}", ""))
         if store.problems:
             n = len(store.problems)
-            parts.append((f" {n} bad line{'s' if n != 1 else ''} skipped ", "reverse"))
+            parts.append((f" {n} bad line{'s' if n != 1 else ''} skipped (p: list) ", "reverse"))
         if self._progress:
             parts.append((self._progress, "italic"))
         elif self._loading_text:
@@ -389,6 +390,9 @@ class CallsScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.post_message(messages.ShowHelp())
+
+    def action_problems(self) -> None:
+        self.post_message(messages.ShowProblems())
 
     def action_copy_curl(self) -> None:
         current = self._selected()

@@ -17,7 +17,7 @@ from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.tui import messages
-from rpcspy.tui.format import format_size, outcome
+from rpcspy.tui.format import format_instant, format_size, outcome
 from rpcspy.tui.snippets import call_url
 from rpcspy.tui.widgets.footer import FittingFooter
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
@@ -95,13 +95,9 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
     out.append(f"call #{record.seq}", "bold")
     out.append(f"   id {record.id}   origin {record.origin}\n")
     head("timing")
-    started = dt.datetime.fromtimestamp(record.started, tz)
-    row("started", started.isoformat(sep=" ", timespec="milliseconds"))
+    row("started", format_instant(record.started, tz))
     if record.ended is not None:
-        row(
-            "ended",
-            dt.datetime.fromtimestamp(record.ended, tz).isoformat(sep=" ", timespec="milliseconds"),
-        )
+        row("ended", format_instant(record.ended, tz))
     row("duration", time_text(record))
     head("exchange")
     row("url", f"POST {call_url(record)}")

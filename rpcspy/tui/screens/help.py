@@ -57,6 +57,7 @@ HELP_TEXT = """\
 | `n` | a new call: method (completed from the server), params, send |
 | `c` / `y` | copy the call as curl / as Python |
 | `w` | save the shown calls as a capture file |
+| `p` | the capture's problem rows: lines skipped as not a call, in the reader's words |
 | `F` | follow new calls (on by default) |
 | `Ctrl+P` | command palette |
 | `q` | quit |
