@@ -391,7 +391,10 @@ SUBJECTS: dict[str, Callable[[int], Result]] = {
     "tui-large": tui_large,
 }
 #: The sections: a name given on the command line runs all of its subjects.
-SECTIONS = {"tui": ["tui-bomb", "tui-large"]}
+SECTIONS = {
+    name: [subject for subject in SUBJECTS if subject.startswith(name + "-")]
+    for name in ("replay", "serve", "mock", "proxy", "tui")
+}
 
 
 def _size(text: str) -> int:
