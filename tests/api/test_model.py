@@ -136,3 +136,28 @@ def test_merging_adds_counts_and_keeps_every_type() -> None:
     # The inputs are not changed by merging.
     assert shape_text(one.methods["user.get"].params[0]) == "i4|nil"
     assert Shape().empty
+
+
+def test_learning_from_records_of_the_real_writer(tmp_path: Path) -> None:
+    import xmlrpc.client
+
+    from rpcspy.api.learn import learn_records
+    from rpcspy.capture.record import HttpMessage, build_record
+
+    def record(params: tuple[object, ...], answer: bytes) -> object:
+        body = xmlrpc.client.dumps(params, "user.get", allow_none=True).encode()
+        return build_record(
+            HttpMessage(headers=(("Content-Type", "text/xml"),), body=body),
+            HttpMessage(headers=(("Content-Type", "text/xml"),), body=answer),
+            started=1.0,
+            ended=1.5,
+        )
+
+    ok = xmlrpc.client.dumps(({"name": "bob"},), methodresponse=True).encode()
+    fault = xmlrpc.client.dumps(xmlrpc.client.Fault(4, "no such user")).encode()
+    api = learn_records([record((7,), ok), record((None,), fault), record((7, "x"), ok)])  # type: ignore[list-item]
+    m = api.methods["user.get"]
+    assert (m.calls, m.answered, m.faults, m.arity) == (3, 3, {4: 1}, {1: 2, 2: 1})
+    assert [shape_text(p) for p in m.params] == ["int|nil", "string"]
+    assert shape_text(m.result) == "struct{name: string}"
+    assert m.fault_rate == pytest.approx(1 / 3)
