@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rpcspy.commands import HelpFormatter
+
+if TYPE_CHECKING:
+    from rpcspy.api.model import Api
 
 __all__ = ["add_parser", "run"]
 
@@ -135,20 +139,124 @@ def _run_check(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- diff
 
 
+def _load_description(path: Path) -> Api:
+    """An API file, or a capture file learned on the fly (``learn_records``); every way it
+    cannot be read becomes a ``CliError`` with exit code 3."""
+    import orjson
+
+    from rpcspy.api.learn import learn_records
+    from rpcspy.api.model import ApiFormatError, load
+    from rpcspy.capture import CaptureFormatError
+    from rpcspy.exits import EXIT_INPUT, CliError
+    from rpcspy.inputs import open_capture
+    from rpcspy.term import warn
+
+    if not path.exists():
+        raise CliError(f"no such file: {path}", EXIT_INPUT)
+    if path.is_dir():
+        raise CliError(f"{path} is a directory, not an API or capture file", EXIT_INPUT)
+    try:
+        with path.open("rb") as f:
+            head = f.readline(1 << 16)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+    capture = head.startswith(b"\x1f\x8b")  # gzip: only captures are compressed
+    if not capture:
+        try:
+            first = orjson.loads(head)
+        except orjson.JSONDecodeError:
+            first = None  # an indented API file's first line is "{"
+        capture = isinstance(first, dict) and first.get("format") == "rpcspy-capture"
+    if not capture:
+        try:
+            return load(path)
+        except ApiFormatError as exc:
+            raise CliError(str(exc), EXIT_INPUT) from None
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+    reader = open_capture(path)
+    try:
+        with reader:
+            api = learn_records(reader)
+    except CaptureFormatError as exc:
+        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+    for problem in reader.problems:
+        warn(f"{path}: {problem.message}")
+    calls = sum(m.calls for m in api.methods.values())
+    api.sources.append({"kind": "traffic", "capture": str(path), "calls": calls})
+    return api
+
+
 def _add_diff(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subs.add_parser(
         "diff",
         help="what changed between two API files (breaking or compatible)",
         formatter_class=HelpFormatter,
-        description="Compare two API descriptions; exit 1 when a change is breaking.",
+        description=(
+            "Compare two API descriptions, as a client of OLD pointed at NEW would see them:\n"
+            "methods added or removed, params added or removed, param and result types\n"
+            "changed, struct members added or removed, fault codes and help. Each change is\n"
+            "breaking (a client of OLD may fail against NEW) or compatible; docs/api-diff-stub.md\n"
+            "gives the rules.\n"
+            "\n"
+            "OLD and NEW are API files (rpcspy api introspect/learn) or capture files, learned\n"
+            "on the fly: two captures of the same client against two versions of a server\n"
+            "answer 'what did the upgrade change?'.\n"
+            "\n"
+            "exit status: 0 no change or only compatible ones, 1 a breaking change,\n"
+            "3 a file that cannot be read."
+        ),
+        epilog=(
+            "examples:\n"
+            "  rpcspy api diff v1.json v2.json\n"
+            "  rpcspy api diff before.jsonl after.jsonl      # two captures of the same client\n"
+            "  rpcspy api diff v1.json v2.json --json | jq -r '.changes[].text'"
+        ),
     )
-    p.add_argument("old", type=Path, metavar="OLD", help="the API before")
-    p.add_argument("new", type=Path, metavar="NEW", help="the API after")
+    p.add_argument("old", type=Path, metavar="OLD", help="the API before (API or capture file)")
+    p.add_argument("new", type=Path, metavar="NEW", help="the API after (API or capture file)")
+    p.add_argument("--json", action="store_true", help="machine-readable output (one JSON object)")
     p.set_defaults(func=run)
 
 
+_MARK = {"method-added": "+", "method-removed": "-", "param-added": "+", "param-removed": "-"}
+_MARK |= {"member-added": "+", "member-removed": "-", "fault-added": "+", "fault-removed": "-"}
+
+
 def _run_diff(args: argparse.Namespace) -> int:
-    raise NotImplementedError("api diff")
+    import sys
+
+    from rpcspy.api.diff import diff_apis, diff_to_json
+    from rpcspy.exits import EXIT_FAILURE, EXIT_OK
+    from rpcspy.term import Style, json_text, printable
+
+    old, new = _load_description(args.old), _load_description(args.new)
+    changes = diff_apis(old, new)
+    out = sys.stdout
+    if args.json:
+        out.write(json_text(diff_to_json(changes, old=str(args.old), new=str(args.new))) + "\n")
+    else:
+        style = Style(out)
+        out.write(printable(f"api diff {args.old} -> {args.new}") + "\n")
+        breaking = [c for c in changes if c.breaking]
+        compatible = [c for c in changes if not c.breaking]
+        for title, group, colour in (
+            ("breaking", breaking, "red"),
+            ("compatible", compatible, "green"),
+        ):
+            if not group:
+                continue
+            out.write(style(f"{title} ({len(group)}):", "bold", colour) + "\n")
+            for change in group:
+                mark = _MARK.get(change.kind, "~")
+                out.write(f"  {style(mark, colour)} {printable(change.text)}\n")
+        if changes:
+            out.write(f"{len(breaking)} breaking, {len(compatible)} compatible\n")
+        else:
+            out.write("no changes\n")
+    return EXIT_FAILURE if any(c.breaking for c in changes) else EXIT_OK
 
 
 # ---------------------------------------------------------------- stub
