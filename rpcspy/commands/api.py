@@ -267,11 +267,65 @@ def _add_stub(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "stub",
         help="write a typed Python client module for an API file",
         formatter_class=HelpFormatter,
-        description="Write a Python module with one typed function per method.",
+        description=(
+            "Write a Python module with a Client class: one typed method per XML-RPC method,\n"
+            "type hints from the signatures (overloads when there are several), TypedDicts for\n"
+            "structs whose members traffic showed, docstrings from the help. It uses\n"
+            "xmlrpc.client only. Dotted and other names that are not Python identifiers become\n"
+            "flat ones (math.add -> math_add, 'multiply args' -> multiply_args); the wire name\n"
+            "is kept in the call and ends the docstring. docs/api-diff-stub.md has the rules.\n"
+            "\n"
+            "API is an API file, or a capture file learned on the fly."
+        ),
+        epilog=(
+            "examples:\n"
+            "  rpcspy api stub api.json --python -o demo_client.py\n"
+            "  python -c 'import demo_client; print(demo_client.Client(URL).add(2, 3))'\n"
+            "  rpcspy api stub session.jsonl --system --class-name Demo > demo.py"
+        ),
     )
-    p.add_argument("api", type=Path, metavar="API", help="the API file")
+    p.add_argument("api", type=Path, metavar="API", help="the API file (or a capture file)")
+    p.add_argument(
+        "--python",
+        action="store_true",
+        help="write Python (the only language, and the default)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the module here (default: standard output)",
+    )
+    p.add_argument(
+        "--system",
+        action="store_true",
+        help="include the system.* methods (introspection, multicall)",
+    )
+    p.add_argument(
+        "--class-name",
+        default="Client",
+        metavar="NAME",
+        help="the client class's name (default: Client)",
+    )
     p.set_defaults(func=run)
 
 
 def _run_stub(args: argparse.Namespace) -> int:
-    raise NotImplementedError("api stub")
+    import sys
+
+    from rpcspy.api.stub import python_stub
+    from rpcspy.exits import EXIT_OK, EXIT_USAGE, CliError
+
+    if not args.class_name.isidentifier():
+        raise CliError(f"--class-name {args.class_name!r} is not a Python identifier", EXIT_USAGE)
+    api = _load_description(args.api)
+    text = python_stub(api, system=args.system, class_name=args.class_name, source=args.api.name)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    return EXIT_OK
