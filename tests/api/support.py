@@ -3,7 +3,11 @@ client (a stand-in for ``rpcspy api introspect``), and record real calls as a ca
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import xmlrpc.client
+from dataclasses import dataclass
 from pathlib import Path
 
 from rpcspy.api.model import Api, Signature, declared_shape
@@ -40,3 +44,25 @@ def record(path: Path, url: str, calls: list[MethodCall]) -> list[CallRecord]:
     return records
 
 
+
+
+@dataclass
+class Cli:
+    """What one ``rpcspy`` run left behind."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 120) -> Cli:
+    """Run ``python -m rpcspy ARGV`` (NO_COLOR unless ``env`` says otherwise)."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-m", "rpcspy", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+    return Cli(done.returncode, done.stdout, done.stderr)
