@@ -22,6 +22,8 @@ Strategy:
 - **Param names** come from the help text when it starts with the method's call
   (``add(a, b) => ...``), else ``arg1``, ``arg2``... Params are positional-only (``/``): XML-RPC
   has no names on the wire.
+- **Runtime.** No ``from __future__ import annotations``: the TypedDicts' ``NotRequired``
+  members are then seen at run time too (``__optional_keys__``); the module needs Python 3.11.
 - **Values.** A ``Client`` made from a URL uses ``use_builtin_types=True`` (base64 is ``bytes``,
   dateTime ``datetime``) and ``allow_none=True``; results are converted to those types when a
   given ``ServerProxy`` was made without them (``Binary`` -> ``bytes``, ``DateTime`` ->
@@ -433,7 +435,7 @@ def _method_source(method: Method, name: str, module: _Module) -> list[str]:
     hint = _pascal(name)
     forms = _forms(method, module, hint)
     doc = method.help.strip() if method.help and method.help.strip() else ""
-    wire = f"XML-RPC method {_literal(method.name)}."
+    wire = f'XML-RPC method "{method.name}".'
     doc = f"{doc}\n\n{wire}" if doc else wire
     call = _literal(method.name)
     lines: list[str] = []
@@ -548,8 +550,6 @@ def python_stub(
     exported = [class_name, *module.names]
     out = [
         *doc,
-        "",
-        "from __future__ import annotations",
         "",
         "import datetime",
         "import xmlrpc.client",

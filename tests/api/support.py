@@ -44,8 +44,6 @@ def record(path: Path, url: str, calls: list[MethodCall]) -> list[CallRecord]:
     return records
 
 
-
-
 @dataclass
 class Cli:
     """What one ``rpcspy`` run left behind."""
