@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,45 @@ def test_a_truncated_capture_is_still_learned(captures: tuple[Path, Path], tmp_p
     assert out.code == 0, out.stdout + out.stderr
     assert out.stdout.splitlines()[-1] == "no changes"
     assert f"rpcspy: warning: {torn}" in out.stderr
+
+
+def test_two_sessions_recorded_through_the_proxy(
+    servers: tuple[DemoServer, DemoServer], tmp_path: Path
+) -> None:
+    """The same stdlib client through rpcspy's proxy to each variant, then the two captures."""
+    import xmlrpc.client
+
+    from rpcspy.proxy import ProxyConfig
+    from tests.proxy.helpers import ThreadedProxy
+
+    paths = []
+    for server, name in zip(servers, ("before", "after"), strict=True):
+        capture = tmp_path / f"{name}.jsonl"
+        config = ProxyConfig(
+            target=server.base_url,
+            listen_port=0,
+            capture=capture,
+            confdir=tmp_path / "confdir",
+            quiet=True,
+        )
+        with ThreadedProxy(config) as proxy:
+            client = xmlrpc.client.ServerProxy(f"{proxy.url}/RPC2", allow_none=True)
+            assert client.add(2, 3) == 5
+            client.getData()
+            client.uname()
+            with pytest.raises(xmlrpc.client.Fault) if name == "after" else nullcontext():
+                client.mul(5, 2)
+            client.sample.sumAndDifference(5, 3)
+            proxy.wait_records(5)
+        paths.append(capture)
+    out = run_cli("api", "diff", *map(str, paths))
+    assert out.code == 1, out.stdout + out.stderr
+    assert out.stdout.splitlines()[1:] == [
+        "breaking (3):",
+        "  ~ add: result changed: int -> double",
+        "  ~ getData: result changed: string -> int",
+        "  - mul: method removed (was (int, int) -> int)",
+        "compatible (1):",
+        "  + uname: result.python added: string",
+        "3 breaking, 1 compatible",
+    ]
