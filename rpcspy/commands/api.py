@@ -184,8 +184,6 @@ def _load_description(path: Path) -> Api:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
     for problem in reader.problems:
         warn(f"{path}: {problem.message}")
-    calls = sum(m.calls for m in api.methods.values())
-    api.sources.append({"kind": "traffic", "capture": str(path), "calls": calls})
     return api
 
 
