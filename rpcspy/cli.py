@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "call",
     "show",
     "lint",
+    "api",
     "tui",
     "replay",
     "diff",

@@ -6,7 +6,7 @@ first (docs/architecture.md draws them):
 
     xmlrpc                                  the sans-IO codec; imports nothing of ours
     capture | diff                          records and capture files | the pure value diff
-    filter                                  the filter language, over capture records
+    filter | api                            the filter language; API descriptions
     proxy | tui | replay | mock | server    the tools; they do not import one another
     live | demo | show | inputs             glue above the tools
     commands                                one module per subcommand, registered in cli.py
@@ -253,6 +253,14 @@ def test_filter_imports_only_xmlrpc_and_capture() -> None:
         "rpcspy.filter",
         ("rpcspy.xmlrpc", "rpcspy.capture"),
         "rpcspy.filter imports only rpcspy.xmlrpc and rpcspy.capture",
+    )
+
+
+def test_api_imports_only_xmlrpc_capture_and_the_client() -> None:
+    _only(
+        "rpcspy.api",
+        ("rpcspy.xmlrpc", "rpcspy.capture", "rpcspy.client"),
+        "rpcspy.api imports only rpcspy.xmlrpc, rpcspy.capture and rpcspy.client",
     )
 
 

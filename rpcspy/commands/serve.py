@@ -83,7 +83,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         type=int,
         choices=(1, 2),
         default=1,
-        help="2 changes a few results on purpose, to try replay and diff (default: 1)",
+        help="2 changes a few results and the API on purpose, to try replay, diff and api diff"
+        " (default: 1)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not log each request")
     add_limit_options(p)

@@ -108,8 +108,8 @@ class ServerConfig:
     directory the file methods are confined to, playing ``/`` (default: a fresh temp dir holding
     an empty ``tmp/``, removed on stop; a given ``root`` is used as it is).
     ``user`` turns on Basic auth and then needs ``password`` (a ``password`` alone is ignored).
-    ``keyfile`` defaults to the key inside ``certfile``. ``variant=2`` changes a few results on
-    purpose (listed in ``rpcspy.server.services``).
+    ``keyfile`` defaults to the key inside ``certfile``. ``variant=2`` changes a few results and
+    the API on purpose (listed in ``rpcspy.server.services``).
     """
 
     host: str = "127.0.0.1"

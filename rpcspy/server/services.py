@@ -54,6 +54,14 @@ Variant 2 (``ServerConfig(variant=2)``) changes exactly these results, for repla
 - ``uname()`` gains a ``python`` member (``platform.python_version()``);
 - ``getData()`` returns the int ``42`` instead of the string ``"42"``.
 
+and changes its API on purpose, for ``rpcspy api diff`` (every call above answers as before):
+
+- ``mul`` is gone (fault -32601): a method removed;
+- ``demo.features()`` is new: ``["multicall", "nil", "introspection"]``, a method added;
+- ``dir.entries`` needs its ``path``: a required param added (``dir.entries()`` is fault -32602);
+- ``demo.large(n_bytes, pattern)`` takes an optional second param, the text to repeat;
+- ``sample.sumAndDifference`` also takes two doubles (answering doubles): a param type widened.
+
 Signatures for ``system.methodSignature`` are lists whose first item is the return type; methods
 whose types depend on the values (``pow``, ``multiply args``, ``demo.echo``, ...) have none, and
 introspection answers ``"undef"`` for them.
@@ -232,17 +240,25 @@ class DemoServices:
             Method("subtract", self.subtract, arith),
             Method("multiply", self.multiply, arith),
             Method("divide", self.divide, arith),
-            Method("mul", self.mul, arith),
+            *([Method("mul", self.mul, arith)] if self.variant == 1 else []),
             Method("pow", self.power),
             Method("multiply args", self.multiply_args),
             Method("getData", self.get_data, ((s if self.variant == 1 else "int",),)),
             Method("currentTime.getCurrentTime", self.get_current_time, (("dateTime.iso8601",),)),
-            Method("sample.sumAndDifference", self.sum_and_difference, (("struct", "int", "int"),)),
+            Method(
+                "sample.sumAndDifference",
+                self.sum_and_difference if self.variant == 1 else self.sum_and_difference_v2,
+                (("struct", "int", "int"),)
+                if self.variant == 1
+                else (("struct", "int", "int"), ("struct", "double", "double")),
+            ),
             Method("list_contents", self.list_contents, (("array", s),)),
             Method("list", self.list_names, (("array", s),)),
             Method("dir", self.directory, (("array",), ("array", s))),
             Method("dir.list", self.dir_list, (("array",), ("array", s))),
-            Method("dir.entries", self.dir_entries, (("array",), ("array", s))),
+            Method("dir.entries", self.dir_entries, (("array",), ("array", s)))
+            if self.variant == 1
+            else Method("dir.entries", self.dir_entries_v2, (("array", s),)),
             Method("dir.create", self.dir_create, (("nil", s),)),
             Method("dir.remove", self.dir_remove, (("nil", s),)),
             Method(
@@ -267,11 +283,18 @@ class DemoServices:
             ),
             Method("demo.fault", self.demo_fault),
             Method("demo.slow", self.demo_slow, (("int", "int"), ("double", "double"))),
-            Method("demo.large", self.demo_large, ((s, "int"),)),
+            Method("demo.large", self.demo_large, ((s, "int"),))
+            if self.variant == 1
+            else Method("demo.large", self.demo_large_v2, ((s, "int"), (s, "int", s))),
             Method("demo.random", self.demo_random, (("struct",),)),
             Method("demo.version", self.demo_version, ((s,),)),
             Method("demo.crash", self.demo_crash),
             Method("demo.echo", self.demo_echo),
+            *(
+                [Method("demo.features", self.demo_features, (("array",),))]
+                if self.variant == 2
+                else []
+            ),
         ]
 
     # ------------------------------------------------------------ basics
@@ -370,6 +393,17 @@ class DemoServices:
             "difference": int(_sendable(a - b, "sample.sumAndDifference")),
         }
 
+    def sum_and_difference_v2(self, x: object, y: object) -> dict[str, int | float]:
+        """sample.sumAndDifference(x, y) => {sum: x + y, difference: x - y}, for two ints or two
+        doubles (variant 2; variant 1 takes ints only)."""
+        name = "sample.sumAndDifference"
+        if isinstance(x, float) and isinstance(y, float):
+            return {
+                "sum": _sendable(x + y, name),
+                "difference": _sendable(x - y, name),
+            }
+        return dict(self.sum_and_difference(x, y))
+
     # ------------------------------------------------------------ directory service
 
     def list_contents(self, dir_name: object) -> list[str]:
@@ -401,6 +435,14 @@ class DemoServices:
         """dir.entries(path="/") => [{name, type}, ...]: a sandbox directory, with entry types.
 
         type is "directory", "file", "symlink" (not followed) or "other"; sorted by name.
+        """
+        return self.sandbox.entries(path, "dir.entries")
+
+    def dir_entries_v2(self, path: object) -> list[dict[str, str]]:
+        """dir.entries(path) => [{name, type}, ...]: a sandbox directory, with entry types.
+
+        type is "directory", "file", "symlink" (not followed) or "other"; sorted by name.
+        Variant 2 needs the path (variant 1 lists "/" without one).
         """
         return self.sandbox.entries(path, "dir.entries")
 
@@ -541,6 +583,30 @@ class DemoServices:
             )
         repeats = size // len(_LARGE_PATTERN) + 1
         return (_LARGE_PATTERN * repeats)[:size]
+
+    def demo_large_v2(self, n_bytes: object, pattern: object = _LARGE_PATTERN) -> str:
+        """demo.large(n_bytes, pattern="0-9a-zA-Z") => an ASCII string of exactly n_bytes characters.
+
+        The pattern (not empty) is repeated; at most 64 MiB. Variant 2 (variant 1 has no pattern).
+        """  # noqa: E501 (system.methodHelp text)
+        text = _string(pattern, "demo.large", "pattern")
+        if not text:
+            fail(FAULT_INVALID_PARAMS, "demo.large", "pattern must not be empty")
+        size = _int(n_bytes, "demo.large", "n_bytes")
+        if not 0 <= size <= LARGE_MAX_BYTES:
+            fail(
+                FAULT_INVALID_PARAMS,
+                "demo.large",
+                f"n_bytes must be between 0 and {LARGE_MAX_BYTES}",
+            )
+        return (text * (size // len(text) + 1))[:size]
+
+    def demo_features(self) -> list[str]:
+        """demo.features() => ["multicall", "nil", "introspection"]: what this server speaks.
+
+        Variant 2 only.
+        """
+        return ["multicall", "nil", "introspection"]
 
     def demo_random(self) -> dict[str, Any]:
         """demo.random() => {random: double in [0, 1), time: dateTime (UTC)}; differs every call."""

@@ -102,12 +102,21 @@ def test_replaying_against_variant_2_reports_exactly_the_changed_results() -> No
 
     report = json.loads(out.stdout)
     changed = {c["method"]: c for c in report["calls"] if c["verdict"] == "changed"}
-    # add returns a double in variant 2, so its introspected signature changes with it.
-    assert set(changed) == {"add", "uname", "demo.version", "system.methodSignature"}
+    # add returns a double in variant 2, so its introspected signature changes with it; variant 2
+    # drops mul and adds demo.features, so system.listMethods changes by exactly those.
+    assert set(changed) == {
+        "add",
+        "uname",
+        "demo.version",
+        "system.methodSignature",
+        "system.listMethods",
+    }
     add_diffs = [d["text"] for d in changed["add"]["differences"]]
     assert add_diffs == ["result: int 5 -> double 5.0"], add_diffs
     version = [d["text"] for d in changed["demo.version"]["differences"]]
     assert version == ['result: string "1.0" -> string "2.0"'], version
+    listed = [d["text"] for d in changed["system.listMethods"]["differences"]]
+    assert listed == ['result[5]: added string "demo.features"', 'result[19]: removed string "mul"']
 
 
 def test_the_mock_answers_a_stdlib_client_as_the_server_did() -> None:

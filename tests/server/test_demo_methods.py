@@ -13,7 +13,7 @@ import xmlrpc.client
 import pytest
 
 from rpcspy.server import DemoServer
-from rpcspy.server.faults import FAULT_INVALID_PARAMS, FAULT_SYSTEM
+from rpcspy.server.faults import FAULT_INVALID_PARAMS, FAULT_METHOD_NOT_FOUND, FAULT_SYSTEM
 from rpcspy.server.services import LARGE_MAX_BYTES
 from tests.conftest import MakeServer
 from tests.server.helpers import connect, wait_until
@@ -139,16 +139,54 @@ def test_variant_2_changes_exactly_the_documented_results(make_server: MakeServe
 
     assert (one.getData(), two.getData()) == ("42", 42)
 
-    # and nothing else
-    assert one.system.listMethods() == two.system.listMethods()
+    # and nothing else: the API changes (below) add and remove methods and nothing more
+    assert set(two.system.listMethods()) == set(one.system.listMethods()) - {"mul"} | {
+        "demo.features"
+    }
     for call in [
         lambda p: p.echo("same"),
         lambda p: p.subtract(5, 3),
         lambda p: p.validator1.countTheEntities("<&>"),
         lambda p: p.demo.large(100),
         lambda p: p.dir(),
+        lambda p: p.dir.entries("/"),
+        lambda p: p.sample.sumAndDifference(5, 3),
     ]:
         assert call(one) == call(two)
+
+
+def test_variant_2_changes_the_api_on_purpose(make_server: MakeServer) -> None:
+    one, two = connect(make_server(variant=1)), connect(make_server(variant=2))
+
+    # a method removed, and one added
+    assert one.mul(5, 2) == 10
+    assert fault(two.mul, 5, 2).faultCode == FAULT_METHOD_NOT_FOUND
+    assert fault(one.demo.features).faultCode == FAULT_METHOD_NOT_FOUND
+    assert two.demo.features() == ["multicall", "nil", "introspection"]
+    assert two.system.methodSignature("demo.features") == [["array"]]
+
+    # a required param added
+    assert one.dir.entries() == one.dir.entries("/")
+    assert fault(two.dir.entries).faultCode == FAULT_INVALID_PARAMS
+    assert two.system.methodSignature("dir.entries") == [["array", "string"]]
+
+    # an optional trailing param added
+    assert fault(one.demo.large, 5, "ab").faultCode == FAULT_INVALID_PARAMS
+    assert two.demo.large(5, "ab") == "ababa"
+    assert two.demo.large(5) == one.demo.large(5)
+    assert fault(two.demo.large, 5, "").faultCode == FAULT_INVALID_PARAMS
+    assert two.system.methodSignature("demo.large") == [
+        ["string", "int"],
+        ["string", "int", "string"],
+    ]
+
+    # a param type widened: two doubles answer doubles
+    assert fault(one.sample.sumAndDifference, 1.5, 0.5).faultCode == FAULT_INVALID_PARAMS
+    assert two.sample.sumAndDifference(1.5, 0.5) == {"sum": 2.0, "difference": 1.0}
+    assert two.system.methodSignature("sample.sumAndDifference") == [
+        ["struct", "int", "int"],
+        ["struct", "double", "double"],
+    ]
 
 
 def test_stop_wakes_a_slow_call(make_server: MakeServer) -> None:
