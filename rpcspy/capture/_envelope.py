@@ -36,12 +36,16 @@ Unset = msgspec.UnsetType
 UNSET: Final = msgspec.UNSET
 
 
-class Body(msgspec.Struct, gc=False):
+# Fields in the order the writer puts the keys: msgspec looks for the next key where the last
+# one was found first, so a line in that order is read without searching.
+
+
+class Body(msgspec.Struct, kw_only=True, gc=False):
     """``{"text": ..., "size": ...}``. msgspec refuses a string with a lone surrogate (which
     would not encode to UTF-8, as the rules require of a body's text)."""
 
-    text: str
     size: Int = 0
+    text: str
 
 
 class Problem(msgspec.Struct, gc=False):
@@ -63,17 +67,17 @@ class Finding(msgspec.Struct, gc=False):
     path: str | None = None
 
 
-class Request(msgspec.Struct, gc=False):
-    body: Body
+class Request(msgspec.Struct, kw_only=True, gc=False):
     headers: list[tuple[str, str]] = []
     content_encoding: str | None = None
+    body: Body
     call: Raw | Unset = UNSET
 
 
-class Response(msgspec.Struct, gc=False):
-    body: Body | None = None
+class Response(msgspec.Struct, kw_only=True, gc=False):
     headers: list[tuple[str, str]] = []
     content_encoding: str | None = None
+    body: Body | None = None
     result: Raw | Unset = UNSET
     fault: Raw | Unset = UNSET
 
@@ -82,27 +86,27 @@ class Call(msgspec.Struct, kw_only=True, gc=False):
     """A call line: the keys ``record_from_json`` reads, typed as it requires them."""
 
     type: Literal["call"]
-    id: str
     seq: Int
+    id: str
+    origin: str | None = None
     started: Int | float
     ended: Int | float | None = None
-    client: tuple[str, Int] | None = None
-    server: tuple[str, Int] | None = None
+    #: Not checked by the rules (derived): read for the method column of an undecoded call.
+    method: Any = None
+    status: Int | None = None
     scheme: str
     host: str
     port: Int
     path: str
-    status: Int | None = None
+    client: tuple[str, Int] | None = None
+    server: tuple[str, Int] | None = None
     error: str | None = None
-    origin: str | None = None
     redacted: bool | None = None
     request: Request
     response: Response | None = None
     subcalls: Raw | Unset = UNSET
     problems: list[Problem] | None = None
     findings: list[Finding] | None = None
-    #: Not checked by the rules (derived): read for the method column of an undecoded call.
-    method: Any = None
 
 
 _decode = msgspec.json.Decoder(Call).decode

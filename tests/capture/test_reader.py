@@ -22,6 +22,7 @@ from rpcspy.capture import (
     read_header,
     record_to_json,
 )
+from rpcspy.capture.reader import CaptureReader
 from rpcspy.capture.schema import dumps_line, make_header
 from tests.capture.helpers import make_record, numbered, write_capture
 
@@ -355,3 +356,62 @@ def test_follow_stops_while_idle_and_close_ends_iteration(tmp_path: Path) -> Non
     reader.close()
     t.join(5)
     assert not t.is_alive() and got == []
+
+
+def _by_lines(path: Path, limit: int, start: int, end: int | None) -> tuple[object, ...]:
+    reader = CaptureReader(path, max_line_bytes=limit)
+    if start:
+        reader.resume_at(start, 0)
+    if end is not None:
+        reader.end_at(end)
+    got = [(n, at, text.rstrip(b"\n")) for n, at, text in reader.lines() if text is not None]
+    probs = [(p.kind, p.line, p.reason) for p in reader.problems]
+    return got, probs, reader._lineno, reader._offset
+
+
+def _by_blocks(
+    path: Path, limit: int, start: int, end: int | None, size: int
+) -> tuple[object, ...]:
+    reader = CaptureReader(path, max_line_bytes=limit)
+    if start:
+        reader.resume_at(start, 0)
+    if end is not None:
+        reader.end_at(end)
+    got = []
+    for n, at, lines in reader.blocks(size):
+        for text in lines:
+            n += 1
+            got.append((n, at, text))
+            at += len(text) + 1
+    probs = [(p.kind, p.line, p.reason) for p in reader.problems]
+    return got, probs, reader._lineno, reader._offset
+
+
+@pytest.mark.parametrize("torn", [False, True])
+def test_blocks_give_the_lines_lines_gives(tmp_path: Path, torn: bool) -> None:
+    """Many lines at a time (the index's helper processes) with the same guards and problems:
+    lines too long at every place of a read, blank lines, a torn last line, a piece's end."""
+    good = line(make_record())
+    parts = [dumps_line(make_header())]
+    for i in range(60):
+        parts.append(good)
+        if i % 7 == 3:
+            parts.append(b"x" * (300 + 37 * i) + b"\n")  # over the limit below
+        if i % 11 == 5:
+            parts.append(b"\n")
+    if torn:
+        parts.append(good[:40])
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"".join(parts))
+    limit = max(len(good), 290)
+    starts = [0, len(parts[0]), len(b"".join(parts[:9]))]
+    ends = [None, len(b"".join(parts[:20])), len(b"".join(parts[:20])) - 5, path.stat().st_size]
+    for start in starts:
+        for end in ends:
+            if end is not None and end <= start:
+                continue
+            expected = _by_lines(path, limit, start, end)
+            for size in (1, 64, 333, limit + 1, 1 << 20):
+                assert _by_blocks(path, limit, start, end, size) == expected, (start, end, size)
+    kinds = {p[0] for p in _by_lines(path, limit, 0, None)[1]}  # type: ignore[union-attr]
+    assert "line-too-long" in kinds and ("torn-line" in kinds) == torn
