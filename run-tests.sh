@@ -11,5 +11,6 @@ echo "==> ruff format" >&2
 "$VENV/bin/ruff" format --check rpcspy addons tests bench
 echo "==> mypy" >&2
 "$VENV/bin/mypy"
+compile_rpcspy
 echo "==> pytest" >&2
 exec "$VENV/bin/python" -m pytest "$@"

@@ -3,5 +3,6 @@
 set -euo pipefail
 source "$(dirname "$0")/scripts/env.sh"
 ensure_venv
+compile_rpcspy
 echo "==> ready: $VENV/bin/rpcspy" >&2
 exec "$VENV/bin/rpcspy" demo "$@"

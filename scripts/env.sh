@@ -62,3 +62,10 @@ ensure_venv() {
     pip_install -e "$RPCSPY_ROOT[dev]" || return 1
     echo "$want" > "$stamp"
 }
+
+# Byte-compiles rpcspy's own modules, as pip does for an installed package (an editable install
+# is not compiled): a start then reads bytecode instead of compiling every module (about 0.3 s
+# of the TUI's first screen). Python still recompiles any module changed since.
+compile_rpcspy() {
+    "$VENV/bin/python" -m compileall -q -j 0 "$RPCSPY_ROOT/rpcspy" >/dev/null || true
+}
