@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy tui live.jsonl --follow\n"
             "  rpcspy tui big.jsonl.gz --filter 'fault and not method:system.*'\n"
             "  rpcspy tui captures/basics.jsonl --target http://127.0.0.1:9000/RPC2\n"
+            "  rpcspy tui captures/basics.jsonl --api api.json\n"
             "filter language: docs/filter.md"
         ),
     )
@@ -45,13 +46,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         help="default server for replay and resend "
         "(default: the one each call was recorded against)",
     )
+    p.add_argument(
+        "--api",
+        metavar="FILE",
+        type=Path,
+        help="an API description (rpcspy api introspect/learn -o FILE): its help and declared "
+        "signatures show in the API pane (a), merged with what the calls show",
+    )
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the TUI; returns the exit code (4 when corrupt lines were skipped)."""
-    from rpcspy.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
     from rpcspy.filter import FilterError, parse_filter
     from rpcspy.inputs import check_capture
 
@@ -69,10 +77,28 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(str(exc), EXIT_USAGE) from exc
 
+    api = None
+    if args.api is not None:
+        from rpcspy.api.model import ApiFormatError, load
+
+        try:
+            api = load(args.api)
+        except OSError as exc:
+            raise CliError(
+                f"--api: cannot read {args.api}: {exc.strerror or exc}", EXIT_INPUT
+            ) from exc
+        except ApiFormatError as exc:
+            raise CliError(f"--api: {exc}", EXIT_INPUT) from exc
+
     from rpcspy.tui.app import RpcSpyApp
 
     app = RpcSpyApp(
-        capture=path, follow=args.follow, initial_filter=args.filter, replay_target=args.target
+        capture=path,
+        follow=args.follow,
+        initial_filter=args.filter,
+        replay_target=args.target,
+        api=api,
+        api_label=args.api.name if args.api is not None else None,
     )
     app.run()
     if app.store.problems:
