@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 def run(args: argparse.Namespace) -> int:
     """Open the TUI; returns the exit code (4 when corrupt lines were skipped)."""
-    from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
     from rpcspy.filter import FilterError, parse_filter
     from rpcspy.inputs import check_capture
 
@@ -79,16 +79,9 @@ def run(args: argparse.Namespace) -> int:
 
     api = None
     if args.api is not None:
-        from rpcspy.api.model import ApiFormatError, load
+        from rpcspy.inputs import load_api
 
-        try:
-            api = load(args.api)
-        except OSError as exc:
-            raise CliError(
-                f"--api: cannot read {args.api}: {exc.strerror or exc}", EXIT_INPUT
-            ) from exc
-        except ApiFormatError as exc:
-            raise CliError(f"--api: {exc}", EXIT_INPUT) from exc
+        api = load_api(args.api, "--api")
 
     from rpcspy.tui.app import RpcSpyApp
 

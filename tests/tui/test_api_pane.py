@@ -8,10 +8,12 @@ the same server's introspection (``system.methodSignature``/``methodHelp``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import http.client
 import subprocess
 import sys
+import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable
@@ -36,6 +38,8 @@ from rpcspy.api.model import (
 from rpcspy.capture import CaptureWriter, HttpMessage, build_record
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.reader import read_capture
+from rpcspy.live import LiveProxyApp
+from rpcspy.proxy.runner import ProxyConfig
 from rpcspy.tui.apiview import (
     ApiLearner,
     example_params,
@@ -339,6 +343,46 @@ async def test_without_a_declared_signature_the_learned_types_are_used(
 # ---------------------------------------------------------------- live and big
 
 
+async def test_live_proxy_with_an_api_file_learns_calls_as_they_pass(
+    tmp_path: Path, demo_server: Any, api_file: Path
+) -> None:
+    go_on = threading.Event()
+    answers: list[object] = []
+
+    def client(url: str) -> None:
+        proxy = xmlrpc.client.ServerProxy(f"{url}/RPC2")
+        answers.append(proxy.add(2, 3))
+        go_on.wait(30)
+        answers.append(proxy.add(1, 1))
+        answers.append(proxy.validator1.echoStructTest({"name": "bob"}))
+
+    config = ProxyConfig(
+        target=f"http://127.0.0.1:{demo_server.port}",
+        listen_port=0,
+        confdir=tmp_path / "mitmproxy",
+    )
+    app = LiveProxyApp(config, client=client, api=load(api_file), api_label=api_file.name)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.store.count == 1, timeout=30)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiScreen))
+        screen = app.screen
+        assert isinstance(screen, ApiScreen)
+        await wait_for(pilot, lambda: bool(screen.names) and not screen.learning)
+        rows = table_rows(screen)
+        assert rows["add"][1:4] == ["1", "0%", "both"]
+        assert rows["validator1.echoStructTest"][1:4] == ["0", "", "intro"]
+        go_on.set()
+        await wait_for(pilot, lambda: table_rows(screen)["add"][1] == "2", timeout=30)
+        await wait_for(
+            pilot,
+            lambda: table_rows(screen)["validator1.echoStructTest"][1:4] == ["1", "0%", "both"],
+            timeout=30,
+        )
+        assert answers == [5, 2, {"name": "bob"}]
+        await app.stop_proxy()
+
+
 async def test_live_calls_are_learned_as_they_arrive(tmp_path: Path, demo_server: Any) -> None:
     app = make_live_app(title="live")
     records = list(read_records(record_capture(tmp_path / "live.jsonl", demo_server.port)))
@@ -368,6 +412,81 @@ async def test_live_calls_are_learned_as_they_arrive(tmp_path: Path, demo_server
         screen = app.screen
         assert isinstance(screen, ApiScreen)
         await wait_for(pilot, lambda: table_rows(screen).get("add", ["", ""])[1] == "5")
+
+
+async def test_a_big_capture_is_learned_in_a_worker_the_ui_answering(
+    make_app: AppFactory, tmp_path: Path, demo_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.tui import apiview
+
+    one = read_records(record_capture(tmp_path / "one.jsonl", demo_server.port))
+    big = tmp_path / "big.jsonl"
+    copies = 40
+    with CaptureWriter(big, append=False) as writer:
+        for i in range(copies):
+            for j, record in enumerate(one):
+                seq = i * len(one) + j + 1
+                writer.write(dataclasses.replace(record, seq=seq, id=f"{seq:032x}"))
+    total = copies * len(one)
+    # Hold the learning worker in its second batch, to look at the pane meanwhile.
+    monkeypatch.setattr(apiview, "BATCH", 20)
+    hold, held = threading.Event(), threading.Event()
+    batches = [0]
+
+    def slow_learn(records: Any, api: Any = None) -> Api:
+        batches[0] += 1
+        if batches[0] == 2:
+            held.set()
+            hold.wait(30)
+        return learn_records(records, api)
+
+    monkeypatch.setattr(apiview, "learn_records", slow_learn)
+    app = make_app(capture=big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        try:
+            await wait_for(pilot, lambda: app.indexer is not None and app.indexer.done)
+            await pilot.press("a")
+            await wait_for(pilot, lambda: isinstance(app.screen, ApiScreen))
+            screen = app.screen
+            assert isinstance(screen, ApiScreen)
+            await wait_for(pilot, held.is_set)
+            await wait_for(pilot, lambda: "learning…" in title(screen))
+            assert screen.learning and title(screen).endswith(f"learning… 5% of {total:,}")
+            assert learner_of(app).upto == 20
+            # The UI answers while the worker learns: Esc goes back to the list.
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.calls_screen)
+        finally:
+            hold.set()
+        learner = learner_of(app)
+        # The worker stops between two batches once its pane is gone: whole batches only.
+        await wait_for(pilot, lambda: learner.upto == 40)
+        await pilot.pause(0.5)
+        assert learner.upto == 40 and learner.behind
+        # Opened again, the pane learns the rest, and says the same as learn_records.
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ApiScreen))
+        screen = app.screen
+        assert isinstance(screen, ApiScreen)
+        await wait_for(pilot, lambda: learner.upto == total and not screen.learning, timeout=30)
+        expected = learn_records(one * copies)
+        rows = table_rows(screen)
+        assert {n: int(r[1]) for n, r in rows.items()} == {
+            n: m.calls for n, m in expected.methods.items()
+        }
+        assert {n: r[2] for n, r in rows.items()} == {
+            n: fault_text(m) for n, m in expected.methods.items()
+        }
+        assert title(screen) == f"5 methods · all {total:,} calls (unfiltered)"
+
+
+def learner_of(app: RpcSpyApp) -> ApiLearner:
+    assert app.api_learner is not None
+    return app.api_learner
+
+
+def title(screen: ApiScreen) -> str:
+    return str(screen.query_one("#api-title").render())
 
 
 def test_learner_learns_in_batches_and_stops_when_cancelled(
@@ -490,7 +609,10 @@ def test_help_and_docs_list_the_pane_and_its_keys() -> None:
 def test_tui_api_option_reports_a_bad_file_and_exits_3(tmp_path: Path, capture: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "something else"}', encoding="utf-8")
-    for path, words in ((bad, "not an rpcspy API file"), (tmp_path / "none.json", "cannot read")):
+    for path, words in (
+        (bad, "not an rpcspy API file"),
+        (tmp_path / "none.json", "no such API file"),
+    ):
         done = subprocess.run(
             [sys.executable, "-m", "rpcspy", "tui", str(capture), "--api", str(path)],
             cwd=REPO,
@@ -501,3 +623,17 @@ def test_tui_api_option_reports_a_bad_file_and_exits_3(tmp_path: Path, capture: 
         assert done.returncode == 3, done.stderr
         assert words in done.stderr and "--api" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_proxy_api_option_needs_the_tui_and_a_good_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json", encoding="utf-8")
+    base = [sys.executable, "-m", "rpcspy", "proxy", "http://127.0.0.1:1", "--port", "0"]
+    for extra, code, words in (
+        (["--api", str(bad)], 2, "--api is for the terminal UI: add --tui"),
+        (["--tui", "--api", str(bad)], 3, "--api: "),
+    ):
+        done = subprocess.run([*base, *extra], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert done.returncode == code, done.stderr
+        assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "not JSON" in done.stderr

@@ -123,7 +123,7 @@ class ApiScreen(Screen[None]):
     def _learn(self) -> None:
         worker = get_current_worker()
         learner = self.learner
-        last = [time.monotonic(), time.monotonic()]
+        last = [0.0, time.monotonic()]  # the first batch's progress shows at once
 
         def progress(done: int, total: int) -> None:
             now = time.monotonic()
