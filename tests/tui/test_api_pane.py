@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
 from rpcspy.api.learn import learn_records
@@ -50,7 +51,7 @@ from rpcspy.tui.apiview import (
 from rpcspy.tui.app import RpcSpyApp, make_live_app
 from rpcspy.tui.screens.api import ApiScreen
 from rpcspy.tui.screens.edit import EditScreen, ParamsTree
-from rpcspy.tui.screens.help import HELP_TEXT
+from rpcspy.tui.screens.help import HELP_TEXT, HelpScreen, key_name
 from rpcspy.tui.screenshot import screen_text
 from rpcspy.xmlrpc.messages import MethodResponse
 from rpcspy.xmlrpc.values import (
@@ -595,15 +596,28 @@ async def test_pane_at_80x24_keeps_method_counts_and_faults_in_view(
         assert lines[at + 1].strip() == "validator1.echoStructTest(struct) => the same struct."
         footer = lines[-1]
         assert "esc Back" in footer and "n New call" in footer and "? Help" in footer
+        # ? opens the help on the pane's keys; Esc comes back to the pane.
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
 
 
 def test_help_and_docs_list_the_pane_and_its_keys() -> None:
     docs = DOCS.read_text(encoding="utf-8")
     assert "| `a` | the API" in HELP_TEXT and "| `a` | the API" in docs
-    assert "## API pane" in HELP_TEXT and "## The API pane" in docs
-    for written in ("`n` or `Enter`", "--api"):
-        assert written in docs
-    assert "`n` or `Enter`" in HELP_TEXT
+    help_pane = HELP_TEXT[HELP_TEXT.index("## API pane") : HELP_TEXT.index("## Filter language")]
+    docs_pane = docs[docs.index("## The API pane") : docs.index("## Replay")]
+    keys = {"enter"}  # the table's own: a new call, as n
+    for binding in ApiScreen.BINDINGS:
+        assert isinstance(binding, Binding)
+        keys.update(k.strip() for k in binding.key.split(","))
+    assert {"n", "escape", "a", "question_mark"} <= keys
+    for key in sorted(keys):
+        written = f"`{key_name(key)}`"
+        assert written in help_pane, f"the help's API pane does not list {written}"
+        assert written in docs_pane, f"docs/tui.md's API pane does not list {written}"
+    assert "--api" in docs_pane and "unfiltered" in docs_pane
 
 
 def test_tui_api_option_reports_a_bad_file_and_exits_3(tmp_path: Path, capture: Path) -> None:
