@@ -1,8 +1,10 @@
-"""Opening a capture file for a command: every way it can fail becomes one clear ``CliError``."""
+"""Opening a capture file (or an API file) for a command: every way it can fail becomes one
+clear ``CliError``."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rpcspy.capture import (
     CaptureFormatError,
@@ -14,7 +16,10 @@ from rpcspy.capture import (
 )
 from rpcspy.exits import EXIT_INPUT, CliError
 
-__all__ = ["check_capture", "open_capture", "open_capture_index"]
+if TYPE_CHECKING:
+    from rpcspy.api.model import Api
+
+__all__ = ["check_capture", "load_api", "open_capture", "open_capture_index"]
 
 
 def _require_file(path: Path) -> None:
@@ -66,3 +71,19 @@ def check_capture(path: Path, *, allow_empty: bool = False) -> None:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def load_api(path: Path, flag: str) -> Api:
+    """An API description file (``rpcspy.api``), or one clear error (exit 3) naming ``flag``."""
+    from rpcspy.api.model import ApiFormatError, load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise CliError(f"{flag}: no such API file: {path}", EXIT_INPUT) from None
+    except IsADirectoryError:
+        raise CliError(f"{flag}: {path} is a directory, not an API file", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"{flag}: cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+    except ApiFormatError as exc:
+        raise CliError(f"{flag}: {exc}", EXIT_INPUT) from None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rpcspy.tui.app import RpcSpyApp
 
 if TYPE_CHECKING:
+    from rpcspy.api.model import Api
     from rpcspy.capture.record import CallRecord
     from rpcspy.proxy.runner import ProxyConfig, ProxyRunner
 
@@ -117,6 +118,8 @@ def run_live(
     *,
     client: Callable[[str], Any] | None = None,
     initial_filter: str = "",
+    api: Api | None = None,
+    api_label: str | None = None,
 ) -> int:
     """Run proxy and TUI together until the user quits; returns the exit code.
 
@@ -125,9 +128,12 @@ def run_live(
     gone it prints ``rpcspy proxy stopped; N calls recorded`` and returns the exit code, as the
     proxy without it does (4 when some calls could not be written to the capture). Raises
     ``rpcspy.proxy.ProxyError`` when the proxy could not start (after the user quits the UI that
-    said so); the command turns it into an exit code.
+    said so); the command turns it into an exit code. ``api`` (named ``api_label``) is merged
+    first into the API pane, as ``rpcspy tui --api`` does.
     """
-    app = LiveProxyApp(config, client=client, initial_filter=initial_filter)
+    app = LiveProxyApp(
+        config, client=client, initial_filter=initial_filter, api=api, api_label=api_label
+    )
     app.run()
     app.raise_proxy_error()
     if app.stopped_runner is None:

@@ -140,6 +140,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         "the call is recorded as too-large (default: %(default)s)",
     )
     p.add_argument("--tui", action="store_true", help="show the calls live in the terminal UI")
+    p.add_argument(
+        "--api",
+        type=Path,
+        metavar="FILE",
+        help="with --tui: an API description for the TUI's API pane (as rpcspy tui --api)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no per-call lines")
     add_listen_options(p, default_port=8080)
     p.set_defaults(func=run)
@@ -171,6 +177,13 @@ def run(args: argparse.Namespace) -> int:
     if args.write is not None and args.write.is_dir():
         raise CliError(f"{args.write} is a directory, not a capture file", EXIT_USAGE)
     redaction = _redaction(args)
+    api = None
+    if args.api is not None:
+        if not args.tui:
+            raise CliError("--api is for the terminal UI: add --tui", EXIT_USAGE)
+        from rpcspy.inputs import load_api
+
+        api = load_api(args.api, "--api")
     config = ProxyConfig(
         target=target,
         mode=args.mode,
@@ -191,7 +204,12 @@ def run(args: argparse.Namespace) -> int:
             if args.tui:
                 from rpcspy.live import run_live
 
-                return run_live(config, client=ready.write if args.ready_file else None)
+                return run_live(
+                    config,
+                    client=ready.write if args.ready_file else None,
+                    api=api,
+                    api_label=args.api.name if args.api is not None else None,
+                )
             return run_proxy(config, on_ready=lambda runner: ready.write(runner.url))
         except ListenError as exc:
             raise listen_error(exc.host, exc.port, exc.reason) from exc

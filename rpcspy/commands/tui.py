@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy tui live.jsonl --follow\n"
             "  rpcspy tui big.jsonl.gz --filter 'fault and not method:system.*'\n"
             "  rpcspy tui captures/basics.jsonl --target http://127.0.0.1:9000/RPC2\n"
+            "  rpcspy tui captures/basics.jsonl --api api.json\n"
             "filter language: docs/filter.md"
         ),
     )
@@ -44,6 +45,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         metavar="URL",
         help="default server for replay and resend "
         "(default: the one each call was recorded against)",
+    )
+    p.add_argument(
+        "--api",
+        metavar="FILE",
+        type=Path,
+        help="an API description (rpcspy api introspect/learn -o FILE): its help and declared "
+        "signatures show in the API pane (a), merged with what the calls show",
     )
     p.set_defaults(func=run)
     return p
@@ -69,10 +77,21 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(str(exc), EXIT_USAGE) from exc
 
+    api = None
+    if args.api is not None:
+        from rpcspy.inputs import load_api
+
+        api = load_api(args.api, "--api")
+
     from rpcspy.tui.app import RpcSpyApp
 
     app = RpcSpyApp(
-        capture=path, follow=args.follow, initial_filter=args.filter, replay_target=args.target
+        capture=path,
+        follow=args.follow,
+        initial_filter=args.filter,
+        replay_target=args.target,
+        api=api,
+        api_label=args.api.name if args.api is not None else None,
     )
     app.run()
     if app.store.problems:

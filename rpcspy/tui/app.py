@@ -33,7 +33,9 @@ from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
 from rpcspy.tui.screens.problems import ProblemsScreen
 
 if TYPE_CHECKING:
+    from rpcspy.api.model import Api
     from rpcspy.capture.record import CallRecord
+    from rpcspy.tui.apiview import ApiLearner
     from rpcspy.tui.screens.edit import EditScreen
     from rpcspy.tui.screens.replay import TargetChosen
 
@@ -67,6 +69,8 @@ class RpcSpyApp(App[int]):
         replay_target: str | None = None,
         title: str | None = None,
         save_dir: Path | None = None,
+        api: Api | None = None,
+        api_label: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store or CaptureIndex()
@@ -77,6 +81,11 @@ class RpcSpyApp(App[int]):
         self.replay_target = replay_target
         self.save_dir = save_dir or Path.cwd()
         self._initial_filter = initial_filter
+        #: An API description given with ``--api`` (merged first in the API pane), its name.
+        self.api = api
+        self.api_label = api_label
+        #: The API learned from the calls, kept between openings of the pane.
+        self.api_learner: ApiLearner | None = None
         self.indexer: IndexBuilder | None = None
         self._open_error: str | None = None
         self._rows_pending = threading.Event()
@@ -259,6 +268,21 @@ class RpcSpyApp(App[int]):
 
         self.push_screen(HelpScreen())
 
+    def on_show_api(self, _message: messages.ShowApi) -> None:
+        from rpcspy.tui.apiview import ApiLearner
+        from rpcspy.tui.screens.api import ApiScreen
+
+        if self.api_learner is None:
+            self.api_learner = ApiLearner(self.store)
+        self.push_screen(ApiScreen(self.api_learner, self.api, self.api_label))
+
+    def on_compose_call(self, message: messages.ComposeCall) -> None:
+        from rpcspy.tui.screens.edit import EditScreen
+
+        self.push_screen(
+            EditScreen(self.store, None, target=self.new_call_target(), call=message.call)
+        )
+
     def on_apply_filter(self, message: messages.ApplyFilter) -> None:
         if self.screen is not self.calls_screen:
             self.pop_screen()
@@ -420,15 +444,20 @@ class RpcSpyApp(App[int]):
         from textual.screen import ModalScreen
 
         from rpcspy.tui.screens.edit import EditScreen
-        from rpcspy.tui.screens.replay import default_target
 
         if isinstance(self.screen, ModalScreen | EditScreen):
             return
+        self.push_screen(EditScreen(self.store, None, target=self.new_call_target()))
+
+    def new_call_target(self) -> str | None:
+        """Where a new call goes: the session's target, else the selected call's server."""
+        from rpcspy.tui.screens.replay import default_target
+
         target = self.replay_target
         if target is None and self.store.count:
             current = self.calls_screen.call_list.current
             target = default_target(self.store.record(current[0] if current else 0))
-        self.push_screen(EditScreen(self.store, None, target=target))
+        return target
 
     def on_target_chosen(self, message: TargetChosen) -> None:
         """A server the user sent to stays the target of replays and edits for the session."""
@@ -479,6 +508,9 @@ class RpcSpyApp(App[int]):
             "Problems",
             "The capture's lines skipped as not a call, in the reader's words",
             calls.action_problems,
+        )
+        yield SystemCommand(
+            "API", "Methods, signatures and fault rates learned from the calls", calls.action_api
         )
         yield SystemCommand(
             "Save shown calls", "Write the shown calls to a new capture file", calls.action_save

@@ -16,14 +16,17 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from rpcspy.capture.record import CallRecord
+    from rpcspy.xmlrpc.messages import MethodCall
 
 __all__ = [
     "ApplyFilter",
+    "ComposeCall",
     "CopyCall",
     "EditCall",
     "ReplayCalls",
     "SaveCall",
     "SaveCalls",
+    "ShowApi",
     "ShowCall",
     "ShowHelp",
     "ShowProblems",
@@ -105,3 +108,15 @@ class EditCall(Message):
     def __init__(self, row: int) -> None:
         super().__init__()
         self.row = row
+
+
+class ShowApi(Message):
+    """Open the API pane: the methods learned from the calls (and the ``--api`` file)."""
+
+
+class ComposeCall(Message):
+    """Open the editor on a new call pre-filled with ``call`` (the API pane's ``n``)."""
+
+    def __init__(self, call: MethodCall) -> None:
+        super().__init__()
+        self.call = call

@@ -30,7 +30,16 @@ __all__ = ["SORT_KEYS", "CallsScreen"]
 SORT_KEYS: tuple[str, ...] = ("seq", "time", "method", "duration", "size", "status", "client")
 #: Footer entries left out on a narrow terminal, first to go first (``? Help`` and ``q Quit``
 #: stay: at 80 columns the footer reads ``⏎ Open / Filter s Stats r Replay ? Help q Quit``).
-FOOTER_DROP = ("save", "cycle_sort", "edit", "command_palette", "stats", "replay", "focus_filter")
+FOOTER_DROP = (
+    "save",
+    "cycle_sort",
+    "api",
+    "edit",
+    "command_palette",
+    "stats",
+    "replay",
+    "focus_filter",
+)
 #: Rows below which a tail of new rows is filtered on the UI thread (column tests only).
 _SYNC_TAIL = 20_000
 
@@ -89,6 +98,7 @@ class CallsScreen(Screen[None]):
         Binding("slash,f", "focus_filter", "Filter"),
         Binding("escape", "escape", "Back to list", show=False),
         Binding("s", "stats", "Stats"),
+        Binding("a", "api", "API"),
         Binding("r", "replay", "Replay"),
         Binding("R", "replay_all", "Replay shown", show=False),
         Binding("e", "edit", "Edit+send"),
@@ -393,6 +403,9 @@ class CallsScreen(Screen[None]):
 
     def action_problems(self) -> None:
         self.post_message(messages.ShowProblems())
+
+    def action_api(self) -> None:
+        self.post_message(messages.ShowApi())
 
     def action_copy_curl(self) -> None:
         current = self._selected()

@@ -2,7 +2,8 @@
 
 The editor also composes a new call from nothing (``record`` None, the ``n`` key): the method
 name then completes from the target's ``system.listMethods``, fetched in a worker thread; a
-server without introspection simply gives no completion.
+server without introspection simply gives no completion. A new call may start pre-filled
+(``call``: the API pane's method with params of its signature's types).
 """
 
 from __future__ import annotations
@@ -161,18 +162,26 @@ class EditScreen(Screen[None]):
     ]
 
     def __init__(
-        self, store: CaptureIndex, record: CallRecord | None, *, target: str | None = None
+        self,
+        store: CaptureIndex,
+        record: CallRecord | None,
+        *,
+        target: str | None = None,
+        call: MethodCall | None = None,
     ) -> None:
-        """Edit ``record``'s call, or a new empty call when ``record`` is None.
+        """Edit ``record``'s call, or a new call when ``record`` is None: empty, or pre-filled
+        with ``call`` (its method and a copy of its params).
 
         ``target`` is the session's chosen server (``--target``, or the last one sent to);
         without it, the server the call was recorded against.
         """
         super().__init__(id="edit")
         assert record is None or record.call is not None
+        assert record is None or call is None
         self.store = store
         self.record = record
-        call = record.call if record is not None else None
+        if record is not None:
+            call = record.call
         self.params: Array = Array(clone(p) for p in call.params) if call is not None else Array()
         self.method = call.method if call is not None else ""
         #: The target as given by the app (the session's choice), None when it had none.
@@ -220,7 +229,14 @@ class EditScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.rebuild()
-        if self.is_new:
+        if self.is_new and self.method:
+            self.title = "new call"
+            self.query_one(ParamsTree).focus()
+            self._status(
+                f"{len(self.params)} param{'s' if len(self.params) != 1 else ''} of the "
+                "method's types · v: value · t: type · a: add · d: delete · ctrl+s: send"
+            )
+        elif self.is_new:
             self.title = "new call"
             self.query_one("#edit-method", Input).focus()
             self._status(

@@ -52,6 +52,7 @@ HELP_TEXT = """\
 | `Esc` | back to the list; in the list, clear the filter |
 | `o` / `O`, click a column title | sort by the next column / reverse |
 | `s` | stats per method |
+| `a` | the API: methods, signatures, calls, fault rate (below) |
 | `r` / `R` | replay the selected call / every shown call |
 | `e` | edit the call and send it |
 | `n` | a new call: method (completed from the server), params, send |
@@ -89,6 +90,20 @@ In the tree:
 | `Ctrl+PgUp` / `Ctrl+PgDn` | scroll sideways |
 
 In the XML and HTTP tabs `↑` `↓` `PgUp` `PgDn` `Home` `End` scroll.
+
+## API pane
+
+Every method the loaded calls show (all of them: the filter does not apply) and the `--api`
+file declares: calls, fault rate and commonest fault code, sources (`intro`spection, `traffic`,
+`both`), signature; the selected method in full below (help, declared signatures, learned
+params with struct members always / sometimes, arities, result, fault codes).
+
+| key | does |
+| --- | --- |
+| `↑` `↓` `PgUp` `PgDn` | choose a method |
+| `n` or `Enter` | a new call of the method, params pre-filled with its types |
+| `?` or `F1` | this help |
+| `Esc`, `q` or `a` | back to the list |
 
 ## Filter language
 
