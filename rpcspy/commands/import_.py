@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 progress.advance(step, suffix=f"{counts.calls} calls")
 
         for path, fmt in zip(files, formats, strict=True):
-            items = _checked(_read(fmt, path, counts, args.port, advance), path)
+            items = _read(fmt, path, counts, args.port, advance)
             try:
                 seq = import_exchanges(items, writer, counts, first_seq=seq)
             except CaptureWriteError as exc:
@@ -157,30 +157,27 @@ def _read(
     ports: list[int],
     advance: Callable[[int], None],
 ) -> Iterator[Exchange | Skipped]:
-    """The exchanges of one file in format ``fmt`` (each reader is imported only when used)."""
-    if fmt == "pcap":
-        from rpcspy.ingest.pcap import read_pcap
-
-        return read_pcap(path, counts, ports=ports, on_packet=advance)
-    if fmt == "har":
-        from rpcspy.ingest.har import read_har
-
-        return read_har(path)
-    from rpcspy.proxy.flowfile import read_flows
-
-    return read_flows(path, on_bytes=advance)
-
-
-def _checked(items: Iterator[Exchange | Skipped], path: Path) -> Iterator[Exchange | Skipped]:
-    """The items, with a reader's refusal turned into the command's error (exit 3)."""
+    """The exchanges of one file in format ``fmt``, a reader's refusal made the command's error
+    (exit 3). Each reader is imported only when used: mitmproxy only for a flow file."""
     from rpcspy.exits import EXIT_INPUT, CliError
-    from rpcspy.ingest.har import HarError
-    from rpcspy.ingest.pcap import PcapError
-    from rpcspy.proxy.flowfile import FlowFileError
 
+    items: Iterator[Exchange | Skipped]
+    refusals: tuple[type[Exception], ...]
+    if fmt == "pcap":
+        from rpcspy.ingest.pcap import PcapError, read_pcap
+
+        items, refusals = read_pcap(path, counts, ports=ports, on_packet=advance), (PcapError,)
+    elif fmt == "har":
+        from rpcspy.ingest.har import HarError, read_har
+
+        items, refusals = read_har(path), (HarError,)
+    else:
+        from rpcspy.proxy.flowfile import FlowFileError, read_flows
+
+        items, refusals = read_flows(path, on_bytes=advance), (FlowFileError,)
     try:
         yield from items
-    except (HarError, PcapError, FlowFileError) as exc:
+    except refusals as exc:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None

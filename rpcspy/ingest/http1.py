@@ -98,6 +98,9 @@ class MessageReader:
         #: Messages completed so far (so a connection can tell whether it ever spoke HTTP).
         self.count = 0
         self.out: list[Message] = []
+        #: The time of the packet that carried the first byte of the next message's head.
+        self.head_ts: float | None = None
+        self.now = 0.0
 
     # ------------------------------------------------------------------ input
 
@@ -107,6 +110,9 @@ class MessageReader:
             return []
         if self.msg is not None:
             self.msg.ended = ts
+        elif not self.buf:
+            self.head_ts = ts
+        self.now = ts
         self.buf += data
         self._run(ts)
         return self._take()
@@ -115,6 +121,7 @@ class MessageReader:
         """``n`` bytes of the stream are missing here (never captured)."""
         if self.state == _LOST or n <= 0:
             return []
+        self.now = ts
         msg = self.msg
         reason = f"{n} bytes missing from the capture (a lost segment)"
         if msg is not None and not self.buf:
@@ -146,6 +153,7 @@ class MessageReader:
         """The stream ended (FIN, RST, or the capture's end)."""
         if self.state == _LOST:
             return []
+        self.now = ts
         msg = self.msg
         if self.state == _CLOSE and msg is not None:
             self._emit()
@@ -193,6 +201,8 @@ class MessageReader:
         self.size = 0
         self.msg = None
         self.state = _HEAD
+        # What is left in the buffer starts the next message, in the packet being read.
+        self.head_ts = self.now
         self.count += 1
         self.out.append(msg)
         if msg.upgrade:
@@ -286,7 +296,8 @@ class MessageReader:
             return False
         lines = bytes(buf[:end]).split(b"\r\n")
         del buf[: end + 4]
-        msg = Message(started=ts, ended=ts)
+        started = self.head_ts if self.head_ts is not None else ts
+        msg = Message(started=started, ended=ts)
         start = lines[0]
         if self.requests:
             m = _REQUEST_LINE.match(start)
