@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     from rpcspy.capture import CaptureFormatError, CaptureWriter
     from rpcspy.capture.writer import CaptureWriteError
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
-    from rpcspy.ingest import ImportCounts, detect_format, import_exchanges
+    from rpcspy.ingest import ImportCounts, InlineRecorder, detect_format, import_exchanges
+    from rpcspy.ingest.worker import RecorderProcess, RecorderProcessError, two_cores
     from rpcspy.replay.progress import Progress
 
     files: list[Path] = args.files
@@ -130,22 +131,35 @@ def run(args: argparse.Namespace) -> int:
     mib = 1024 * 1024
     enabled = False if args.no_progress else None
     seq = writer.last_seq + 1
-    with writer, Progress("import MiB", max(total // mib, 1), enabled=enabled) as progress:
-        done_before = 0
+    recorder: InlineRecorder | RecorderProcess
+    if two_cores():
+        # Records are built and written by a second process (the header is written already).
+        writer.close()
+        recorder = RecorderProcess(out, counts, first_seq=seq)
+    else:
+        recorder = InlineRecorder(writer, counts, first_seq=seq)
+    try:
+        with Progress("import MiB", max(total // mib, 1), enabled=enabled) as progress:
+            done_before = 0
 
-        def advance(position: int) -> None:
-            step = (done_before + position) // mib - progress.done
-            if step > 0:
-                progress.advance(step, suffix=f"{counts.calls} calls")
+            def advance(position: int) -> None:
+                step = (done_before + position) // mib - progress.done
+                if step > 0:
+                    progress.advance(step, suffix=f"{counts.skipped} skipped")
 
-        for path, fmt in zip(files, formats, strict=True):
-            items = _read(fmt, path, counts, args.port, advance)
-            try:
-                seq = import_exchanges(items, writer, counts, first_seq=seq)
-            except CaptureWriteError as exc:
-                raise CliError(str(exc), EXIT_INPUT) from None
-            done_before += path.stat().st_size
-            advance(0)
+            for path, fmt in zip(files, formats, strict=True):
+                items = _read(fmt, path, counts, args.port, advance)
+                import_exchanges(items, recorder, counts)
+                done_before += path.stat().st_size
+                advance(0)
+    finally:
+        try:
+            if isinstance(recorder, RecorderProcess):
+                recorder.close()
+            else:
+                writer.close()
+        except (RecorderProcessError, CaptureWriteError) as exc:
+            raise CliError(str(exc), EXIT_INPUT) from None
     print(counts.summary())
     return EXIT_PARTIAL if counts.damaged else EXIT_OK
 

@@ -24,9 +24,13 @@ __all__ = [
     "INPUT_DAMAGE",
     "Exchange",
     "ImportCounts",
+    "InlineRecorder",
     "RecordSink",
+    "Recorder",
     "Skipped",
+    "count_record",
     "import_exchanges",
+    "is_recorded",
     "is_xmlrpc_exchange",
     "looks_like_xml",
     "to_record",
@@ -56,6 +60,9 @@ class Exchange:
     problems: tuple[Problem, ...] = ()
     #: Halves ("request", "response") not read whole: kept without a body and not decoded.
     damaged: frozenset[str] = field(default_factory=frozenset)
+    #: Whether the reader already judged it XML-RPC. The pcap reader leaves the sniff of its
+    #: POSTs to the recorder, which may run in another process (``rpcspy.ingest.worker``).
+    judged: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,30 +171,64 @@ class RecordSink(Protocol):
     def write(self, record: CallRecord) -> None: ...
 
 
-def import_exchanges(
-    items: Iterable[Exchange | Skipped],
-    sink: RecordSink,
-    counts: ImportCounts,
-    *,
-    first_seq: int = 1,
-    max_body: int | None = None,
-) -> int:
-    """Build and write the record of every exchange, counting; returns the next ``seq``.
+def count_record(record: CallRecord, counts: ImportCounts) -> None:
+    """Count a record written: a call, and whether it has problems or lost part of its input."""
+    counts.calls += 1
+    if record.problems or record.error is not None:
+        counts.problems += 1
+        if any(p.kind in INPUT_DAMAGE for p in record.problems):
+            counts.damaged += 1
 
-    Returns after the last item; ``counts.damaged`` says whether any record lost part of its
-    input (``INPUT_DAMAGE``).
+
+def is_recorded(exchange: Exchange) -> bool:
+    """Whether the exchange becomes a record: judged XML-RPC by its reader, or sniffed so now."""
+    return exchange.judged or is_xmlrpc_exchange(
+        exchange.method, exchange.request, exchange.response
+    )
+
+
+class Recorder(Protocol):
+    """Builds and writes the record of each exchange it is given (here or in another process)."""
+
+    def add(self, exchange: Exchange) -> None: ...
+
+
+class InlineRecorder:
+    """Builds each record in this process and writes it to ``sink`` at once, counting.
+
+    Records are numbered from ``first_seq`` in the order they are added.
     """
-    seq = first_seq
+
+    def __init__(
+        self,
+        sink: RecordSink,
+        counts: ImportCounts,
+        *,
+        first_seq: int = 1,
+        max_body: int | None = None,
+    ) -> None:
+        self.sink = sink
+        self.counts = counts
+        self.seq = first_seq
+        self.max_body = max_body
+
+    def add(self, exchange: Exchange) -> None:
+        """Build the record of ``exchange`` and write it (or count it skipped)."""
+        if not is_recorded(exchange):
+            self.counts.skipped += 1
+            return
+        record = to_record(exchange, self.seq, max_body=self.max_body)
+        self.sink.write(record)
+        self.seq += 1
+        count_record(record, self.counts)
+
+
+def import_exchanges(
+    items: Iterable[Exchange | Skipped], recorder: Recorder, counts: ImportCounts
+) -> None:
+    """Hand every exchange to ``recorder``, counting the skipped ones."""
     for item in items:
         if isinstance(item, Skipped):
             counts.skipped += 1
-            continue
-        record = to_record(item, seq, max_body=max_body)
-        sink.write(record)
-        seq += 1
-        counts.calls += 1
-        if record.problems or record.error is not None:
-            counts.problems += 1
-            if any(p.kind in INPUT_DAMAGE for p in record.problems):
-                counts.damaged += 1
-    return seq
+        else:
+            recorder.add(item)

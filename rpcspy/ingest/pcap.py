@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, Final
 import dpkt
 
 from rpcspy.capture import HttpMessage, Problem
-from rpcspy.ingest.exchange import Exchange, ImportCounts, Skipped, is_xmlrpc_exchange
+from rpcspy.ingest.exchange import Exchange, ImportCounts, Skipped
 from rpcspy.ingest.http1 import Message, MessageReader
 
 __all__ = ["IDLE_SECONDS", "PcapError", "read_pcap"]
@@ -289,7 +289,7 @@ class _Reassembler:
     ) -> None:
         request = HttpMessage(headers=req.headers, body=req.body)
         response = HttpMessage(headers=resp.headers, body=resp.body) if resp is not None else None
-        if not is_xmlrpc_exchange(req.method, request, response):
+        if req.method != "POST":
             self.out.append(Skipped())
             return
         damaged = set()
@@ -328,6 +328,7 @@ class _Reassembler:
                 error=error,
                 problems=tuple(problems),
                 damaged=frozenset(damaged),
+                judged=False,  # the recorder sniffs the bodies (off this process if it can)
             )
         )
 

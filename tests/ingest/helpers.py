@@ -10,7 +10,7 @@ from typing import Any
 
 from rpcspy.capture import CallRecord, HttpMessage, read_capture
 from rpcspy.capture.writer import CaptureWriter
-from rpcspy.ingest import ImportCounts, import_exchanges
+from rpcspy.ingest import ImportCounts, InlineRecorder, import_exchanges
 from rpcspy.ingest.har import read_har
 from rpcspy.ingest.pcap import read_pcap
 
@@ -22,7 +22,7 @@ def import_file(path: Path, out: Path, **kwargs: Any) -> tuple[list[CallRecord],
     counts = ImportCounts()
     items = read_har(path) if path.suffix == ".har" else read_pcap(path, counts, **kwargs)
     with CaptureWriter(out, append=False) as writer:
-        import_exchanges(items, writer, counts)
+        import_exchanges(items, InlineRecorder(writer, counts), counts)
     return list(read_capture(out)), counts
 
 

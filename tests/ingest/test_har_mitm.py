@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from rpcspy.capture import CaptureWriter, read_capture
-from rpcspy.ingest import ImportCounts, detect_format, import_exchanges
+from rpcspy.ingest import ImportCounts, InlineRecorder, detect_format, import_exchanges
 from rpcspy.proxy.flowfile import read_flows
 from tests.ingest.helpers import FIXTURES, import_file, same_call
 
@@ -34,7 +34,7 @@ def test_the_flow_file_gives_the_calls_the_proxy_recorded(tmp_path: Path) -> Non
     counts = ImportCounts()
     out = tmp_path / "flows.jsonl"
     with CaptureWriter(out, append=False) as writer:
-        import_exchanges(read_flows(FLOWS), writer, counts)
+        import_exchanges(read_flows(FLOWS), InlineRecorder(writer, counts), counts)
     imported = list(read_capture(out))
     assert len(imported) == len(recorded) == 6
     for a, b in zip(imported, recorded, strict=True):
