@@ -1,6 +1,6 @@
 """pcap import rate and memory: ``rpcspy import`` on a large generated pcap.
 
-    .venv/bin/python bench/import.py              # a 200 MB pcap
+    .venv/bin/python bench/import.py              # a 100 MB pcap
     .venv/bin/python bench/import.py --size 1024  # 1 GB (the issue's figure)
     .venv/bin/python bench/import.py --quick      # 20 MB
 
@@ -153,9 +153,32 @@ def run_import(pcap: Path, out: Path) -> tuple[float, float, int, str]:
     return wall, cpu, after.ru_maxrss, done.stdout.strip()
 
 
+def stage_cpu(pcap: Path, out: Path) -> tuple[int, float, float]:
+    """(calls, CPU s reading, CPU s recording) in this process, one stage after the other.
+
+    The command runs the two stages in two processes at once; on two free cores its rate is
+    bounded by the slower stage, whatever else the machine is doing while we measure.
+    """
+    from rpcspy.capture import CaptureWriter
+    from rpcspy.ingest import Exchange, ImportCounts, InlineRecorder
+    from rpcspy.ingest.pcap import read_pcap
+
+    counts = ImportCounts()
+    start = time.process_time()
+    exchanges = [x for x in read_pcap(pcap, counts) if isinstance(x, Exchange)]
+    reading = time.process_time() - start
+    start = time.process_time()
+    with CaptureWriter(out, append=False) as writer:
+        recorder = InlineRecorder(writer, counts)
+        for exchange in exchanges:
+            recorder.add(exchange)
+    recording = time.process_time() - start
+    return counts.calls, reading, recording
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=float, default=200, help="pcap size in MB (default 200)")
+    parser.add_argument("--size", type=float, default=100, help="pcap size in MB (default 100)")
     parser.add_argument("--quick", action="store_true", help="a 20 MB pcap")
     parser.add_argument("--keep", type=Path, help="write the pcap here and keep it")
     args = parser.parse_args()
@@ -181,6 +204,12 @@ def main() -> None:
                 f"peak RSS {rss / 1024:6.0f} MiB  capture {out.stat().st_size / 1e6:.0f} MB"
             )
             print(f"         rpcspy: {summary}")
+        n, reading, recording = stage_cpu(small, Path(tmp) / "stages.jsonl")
+        print(
+            f"stages (quarter, in this process): read {reading:.2f} s CPU "
+            f"({n / reading:.0f} calls/s), record {recording:.2f} s CPU ({n / recording:.0f} "
+            f"calls/s): on two free cores about {n / max(reading, recording):.0f} calls/s"
+        )
         print("goal: >= 5000 calls/s on 2 cores; peak RSS the same for the quarter and the whole")
 
 
