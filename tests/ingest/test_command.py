@@ -116,3 +116,31 @@ def test_pcapng_from_a_conversion_reads_the_same(tmp_path: Path, rpcspy: Any) ->
         (r.method, r.request.body, r.reply) for r in two
     ]
     assert [round(r.started, 6) for r in one] == [round(r.started, 6) for r in two]
+
+
+def test_a_gzip_capture_reads_back_the_same_calls(tmp_path: Path, rpcspy: Any) -> None:
+    plain, zipped = tmp_path / "p.jsonl", tmp_path / "z.jsonl.gz"
+    assert rpcspy("import", str(FIXTURES / "lo.pcap"), "-w", str(plain)).returncode == 0
+    assert rpcspy("import", str(FIXTURES / "lo.pcap"), "-w", str(zipped)).returncode == 0
+    one, two = list(read_capture(plain)), list(read_capture(zipped))
+    assert len(one) == 10
+    assert [(r.seq, r.method, r.request.body, r.reply) for r in one] == [
+        (r.seq, r.method, r.request.body, r.reply) for r in two
+    ]
+
+
+def test_the_records_are_written_the_same_by_one_process_or_two(
+    tmp_path: Path, rpcspy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.ingest import worker
+
+    two = tmp_path / "two.jsonl"
+    monkeypatch.setattr(worker, "two_cores", lambda: True)
+    assert rpcspy("import", str(FIXTURES / "lossy.pcap"), "-w", str(two)).returncode == 4
+    monkeypatch.setattr(worker, "two_cores", lambda: False)
+    one = tmp_path / "one.jsonl"
+    assert rpcspy("import", str(FIXTURES / "lossy.pcap"), "-w", str(one)).returncode == 4
+    a, b = list(read_capture(one)), list(read_capture(two))
+    assert [(r.seq, r.method, r.problems, r.reply, r.started) for r in a] == [
+        (r.seq, r.method, r.problems, r.reply, r.started) for r in b
+    ]
