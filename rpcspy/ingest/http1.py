@@ -32,6 +32,9 @@ HEAD_LIMIT: Final = 64 * 1024
 _REQUEST_LINE: Final = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP/(\d)\.(\d)\Z")
 _STATUS_LINE: Final = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: (.*))?\Z", re.DOTALL)
 
+#: The headers that frame a body (RFC 9112, 6): looked at while the head is read.
+_FRAMING: Final = frozenset({b"transfer-encoding", b"content-length"})
+
 # States, one per place in a message.
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILER, _CLOSE, _LOST = range(8)
 
@@ -313,17 +316,23 @@ class MessageReader:
                 return False
             msg.status = int(m.group(3))
         headers = []
+        framing: dict[bytes, list[bytes]] = {}
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
             if not sep:
                 continue
-            headers.append((_text(name.strip()), _text(value.strip())))
+            name = name.strip()
+            value = value.strip()
+            headers.append((_text(name), _text(value)))
+            lower = name.lower()
+            if lower in _FRAMING:
+                framing.setdefault(lower, []).append(value)
         msg.headers = tuple(headers)
         self.msg = msg
-        self._frame(msg)
+        self._frame(msg, framing)
         return True
 
-    def _frame(self, msg: Message) -> None:
+    def _frame(self, msg: Message, framing: dict[bytes, list[bytes]]) -> None:
         """Set the state for the body, from the head (RFC 9112, 6.3)."""
         if not self.requests:
             method = (self.method_of_next() or "").upper()
@@ -340,7 +349,7 @@ class MessageReader:
             if method == "HEAD" or status in (204, 304):
                 self._emit()
                 return
-        coding = (msg.header("transfer-encoding") or "").lower()
+        coding = b", ".join(framing.get(b"transfer-encoding", ())).decode("latin-1").lower()
         if coding:
             if coding.rsplit(",", 1)[-1].strip() == "chunked":
                 self.state = _CHUNK_SIZE
@@ -350,8 +359,9 @@ class MessageReader:
                 return
             self.state = _CLOSE
             return
-        length = msg.header("content-length")
-        if length is not None:
+        lengths = framing.get(b"content-length")
+        if lengths is not None:
+            length = b", ".join(lengths).decode("latin-1")
             try:
                 n = int(length.split(",")[0].strip())
             except ValueError:
