@@ -179,3 +179,25 @@ def test_gzip_bodies_stay_as_on_the_wire(tmp_path: Path) -> None:
     assert zipped.response is not None and zipped.response.body is not None
     assert zipped.response.body[:2] == b"\x1f\x8b"
     assert b"GZIP ME" in gzip.decompress(zipped.response.body)
+
+
+def test_connections_caught_midway_without_their_handshake(tmp_path: Path) -> None:
+    # A capture started after the connections opened: no SYN tells client from server.
+    whole, _ = import_file(LO, tmp_path / "lo.jsonl")
+    late = tmp_path / "late.pcap"
+    with open(LO, "rb") as f, open(late, "wb") as g:
+        writer = dpkt.pcap.Writer(g, snaplen=262144)
+        for ts, buf in dpkt.pcap.Reader(f):
+            if not dpkt.ethernet.Ethernet(buf).data.data.flags & dpkt.tcp.TH_SYN:
+                writer.writepkt(buf, ts=ts)
+    again, counts = import_file(late, tmp_path / "late.jsonl")
+    assert counts.damaged == 0
+    calls = [r for r in again if r.method is not None]
+    assert [r.method for r in calls] == [r.method for r in _calls(whole)]
+    for a, b in zip(calls, _calls(whole), strict=True):
+        assert (a.client, a.server, a.request.body, a.reply) == (
+            b.client,
+            b.server,
+            b.request.body,
+            b.reply,
+        )
