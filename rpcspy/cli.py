@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import keyword
 import os
 import sys
 from collections.abc import Sequence
@@ -26,13 +27,15 @@ from rpcspy import __version__
 from rpcspy.commands import HelpFormatter
 from rpcspy.exits import EXIT_INTERRUPTED, EXIT_OK, CliError
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "command_module", "main"]
 
-#: Every subcommand, in the order ``rpcspy --help`` lists them; each is ``rpcspy.commands.NAME``.
+#: Every subcommand, in the order ``rpcspy --help`` lists them; each is ``rpcspy.commands.NAME``
+#: (``NAME_`` for a Python keyword: see ``command_module``).
 COMMANDS: tuple[str, ...] = (
     "demo",
     "serve",
     "proxy",
+    "import",
     "call",
     "show",
     "lint",
@@ -43,6 +46,12 @@ COMMANDS: tuple[str, ...] = (
     "mock",
     "wait",
 )
+
+
+def command_module(name: str) -> str:
+    """The module of command ``name``: ``rpcspy.commands.NAME``, with a trailing ``_`` when the
+    name is a Python keyword (``import`` lives in ``rpcspy.commands.import_``, as PEP 8 says)."""
+    return f"rpcspy.commands.{name}_" if keyword.iskeyword(name) else f"rpcspy.commands.{name}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rpcspy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"rpcspy.commands.{name}").add_parser(sub)
+        importlib.import_module(command_module(name)).add_parser(sub)
     return parser
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real XML-RPC implementations used by the interop sweep
-# (tests/interop/peers, fixtures in tests/data/peers).
+# (tests/interop/peers, fixtures in tests/data/peers), and tcpdump for the
+# live pcap import test.
 #
 # Usage: scripts/install-peers.sh [PYTHON]
 #   PYTHON  the venv python that gets PyPI `supervisor` (default: .venv/bin/python)
@@ -108,6 +109,13 @@ if apt_install libaxmlrpc-java "${JDK[@]}" && [ -f /usr/share/java/axmlrpc.jar ]
     say "java-axmlrpc" "ok (libaxmlrpc-java $(ver libaxmlrpc-java), $(javac -version 2>&1))"
 else
     fail "java-axmlrpc" "apt libaxmlrpc-java or a JDK missing (see $LOG)"
+fi
+
+# --- tcpdump: the live pcap import test (tests/ingest/test_tcpdump_live.py) ---
+if apt_install tcpdump && command -v tcpdump >/dev/null 2>&1; then
+    say "tcpdump" "ok (tcpdump $(ver tcpdump))"
+else
+    fail "tcpdump" "apt tcpdump failed (see $LOG)"
 fi
 
 # --- Python: supervisor (PyPI) into the given venv ----------------------------

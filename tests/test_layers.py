@@ -6,7 +6,7 @@ first (docs/architecture.md draws them):
 
     xmlrpc                                  the sans-IO codec; imports nothing of ours
     capture | diff                          records and capture files | the pure value diff
-    filter | api                            the filter language; API descriptions
+    filter | api | ingest                   the filter language; API descriptions; importers
     proxy | tui | replay | mock | server    the tools; they do not import one another
     live | demo | show | inputs             glue above the tools
     commands                                one module per subcommand, registered in cli.py
@@ -139,7 +139,7 @@ def _read_graph() -> tuple[list[Edge], dict[str, set[str]]]:
                 edges.add(Edge(module, target, line, lazy))
     # The cli imports each command by name, from its one list.
     for name in rpcspy.cli.COMMANDS:
-        edges.add(Edge("rpcspy.cli", f"rpcspy.commands.{name}", 0, True))
+        edges.add(Edge("rpcspy.cli", rpcspy.cli.command_module(name), 0, True))
     return sorted(edges, key=lambda e: (e.source, e.target, e.line)), external
 
 
@@ -246,6 +246,16 @@ def test_capture_imports_only_xmlrpc() -> None:
 
 def test_diff_imports_only_xmlrpc() -> None:
     _only("rpcspy.diff", ("rpcspy.xmlrpc",), "rpcspy.diff is pure and imports only rpcspy.xmlrpc")
+
+
+def test_ingest_imports_only_xmlrpc_and_capture() -> None:
+    # The importers sit beside the filter, under the tools: rpcspy.proxy.flowfile (which alone
+    # may read mitmproxy's flow files) hands its flows to the same Exchange and record path.
+    _only(
+        "rpcspy.ingest",
+        ("rpcspy.xmlrpc", "rpcspy.capture"),
+        "rpcspy.ingest imports only rpcspy.xmlrpc and rpcspy.capture",
+    )
 
 
 def test_filter_imports_only_xmlrpc_and_capture() -> None:
@@ -355,20 +365,23 @@ def test_the_cli_imports_commands_only_lazily() -> None:
 
 
 def test_one_list_registers_every_command_module() -> None:
-    on_disk = {
-        m.rpartition(".")[2]
-        for m in MODULES
-        if m.startswith("rpcspy.commands.") and m not in COMMAND_HELPERS
-    }
-    assert set(rpcspy.cli.COMMANDS) == on_disk
+    on_disk = {m for m in MODULES if m.startswith("rpcspy.commands.") and m not in COMMAND_HELPERS}
+    registered = {rpcspy.cli.command_module(name) for name in rpcspy.cli.COMMANDS}
+    assert registered == on_disk
     assert len(rpcspy.cli.COMMANDS) == len(on_disk)
+
+
+def test_a_command_named_like_a_keyword_lives_in_a_module_with_an_underscore() -> None:
+    # ``import`` is a Python keyword: its module is ``import_`` (PEP 8), the command ``import``.
+    assert rpcspy.cli.command_module("import") == "rpcspy.commands.import_"
+    assert rpcspy.cli.command_module("show") == "rpcspy.commands.show"
 
 
 @pytest.mark.parametrize("name", rpcspy.cli.COMMANDS)
 def test_every_command_has_the_same_shape(name: str) -> None:
     import argparse
 
-    module = importlib.import_module(f"rpcspy.commands.{name}")
+    module = importlib.import_module(rpcspy.cli.command_module(name))
     assert module.__all__ == ["add_parser", "run"]
     parser = argparse.ArgumentParser(prog="rpcspy")
     sub = parser.add_subparsers(dest="command")
