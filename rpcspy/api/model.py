@@ -43,6 +43,7 @@ __all__ = [
     "StructShape",
     "add_api",
     "api_from_json",
+    "api_table",
     "api_to_json",
     "canonical",
     "declared_shape",
@@ -365,6 +366,40 @@ def method_signatures(method: Method) -> list[str]:
     if method.arity or method.params:
         return [signature_text(method.name, method.params, method.result)]
     return [f"{method.name}(?)"]
+
+
+def api_table(api: Api) -> list[str]:
+    """The description as a table for people: each method's signatures (declared, else seen),
+    calls and faults seen, and the first line of its help. Names and help come from the wire:
+    escape them (``rpcspy.term.printable``) before a terminal shows them."""
+    rows: list[tuple[str, str, str]] = []
+    for name in sorted(api.methods):
+        method = api.methods[name]
+        counts = ""
+        if "traffic" in method.sources:
+            counts = f"{method.calls} call{'' if method.calls == 1 else 's'}"
+            if method.faults:
+                codes = ", ".join(str(c) for c in sorted(method.faults))
+                counts += f", {method.fault_count} fault{'s' if method.fault_count != 1 else ''}"
+                counts += f" ({codes})"
+        help_line = (method.help or "").strip().splitlines()[0:1]
+        for i, text in enumerate(method_signatures(method)):
+            rows.append(
+                (text, counts if i == 0 else "", help_line[0] if help_line and i == 0 else "")
+            )
+    if not rows:
+        return ["(no methods)"]
+    width = min(max(len(r[0]) for r in rows), 70)
+    cwidth = max(len(r[1]) for r in rows)
+    lines = []
+    for sig, counts, help_text in rows:
+        line = f"{sig:<{width}}"
+        if cwidth:
+            line += f"  {counts:<{cwidth}}"
+        if help_text:
+            line += f"  {help_text}"
+        lines.append(line.rstrip())
+    return lines
 
 
 # ---------------------------------------------------------------- the file form

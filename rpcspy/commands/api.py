@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rpcspy.capture.reader import CaptureReader
     from rpcspy.replay.progress import Progress
 
-__all__ = ["add_parser", "api_table", "run"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -86,20 +86,9 @@ def _progress_option(p: argparse.ArgumentParser) -> None:
 
 
 def _load_api(path: Path, flag: str) -> Api:
-    """An API file, or one clear error (exit 3)."""
-    from rpcspy.api.model import ApiFormatError, load
-    from rpcspy.exits import EXIT_INPUT, CliError
+    from rpcspy.commands.common import load_api
 
-    try:
-        return load(path)
-    except FileNotFoundError:
-        raise CliError(f"{flag}: no such API file: {path}", EXIT_INPUT) from None
-    except IsADirectoryError:
-        raise CliError(f"{flag}: {path} is a directory, not an API file", EXIT_INPUT) from None
-    except OSError as exc:
-        raise CliError(f"{flag}: cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
-    except ApiFormatError as exc:
-        raise CliError(f"{flag}: {exc}", EXIT_INPUT) from None
+    return load_api(path, flag)
 
 
 def _save_api(api: Api, path: Path) -> None:
@@ -112,48 +101,12 @@ def _save_api(api: Api, path: Path) -> None:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}", EXIT_INPUT) from None
 
 
-def api_table(api: Api) -> list[str]:
-    """The description as a table for people: each method's signatures (declared, else seen),
-    calls and faults seen, and the first line of its help."""
-    from rpcspy.api.model import method_signatures
-    from rpcspy.term import printable
-
-    rows: list[tuple[str, str, str]] = []
-    for name in sorted(api.methods):
-        method = api.methods[name]
-        counts = ""
-        if "traffic" in method.sources:
-            counts = f"{method.calls} call{'' if method.calls == 1 else 's'}"
-            if method.faults:
-                codes = ", ".join(str(c) for c in sorted(method.faults))
-                counts += f", {method.fault_count} fault{'s' if method.fault_count != 1 else ''}"
-                counts += f" ({codes})"
-        help_line = (method.help or "").strip().splitlines()[0:1]
-        for i, text in enumerate(method_signatures(method)):
-            rows.append(
-                (text, counts if i == 0 else "", help_line[0] if help_line and i == 0 else "")
-            )
-    if not rows:
-        return ["(no methods)"]
-    width = min(max(len(r[0]) for r in rows), 70)
-    cwidth = max(len(r[1]) for r in rows)
-    lines = []
-    for sig, counts, help_text in rows:
-        line = f"{sig:<{width}}"
-        if cwidth:
-            line += f"  {counts:<{cwidth}}"
-        if help_text:
-            line += f"  {help_text}"
-        lines.append(printable(line.rstrip()))
-    return lines
-
-
 def _emit_api(api: Api, args: argparse.Namespace) -> None:
     """Write the file (``-o``) and print the table, or the file form with ``--json``."""
     import sys
 
-    from rpcspy.api.model import api_to_json
-    from rpcspy.term import json_text
+    from rpcspy.api.model import api_table, api_to_json
+    from rpcspy.term import json_text, printable
 
     if args.output is not None:
         _save_api(api, args.output)
@@ -161,7 +114,7 @@ def _emit_api(api: Api, args: argparse.Namespace) -> None:
         sys.stdout.write(json_text(api_to_json(api), indent=True) + "\n")
     else:
         for line in api_table(api):
-            sys.stdout.write(line + "\n")
+            sys.stdout.write(printable(line) + "\n")
 
 
 def _json_option(p: argparse.ArgumentParser) -> None:
@@ -228,18 +181,18 @@ def _add_introspect(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def _run_introspect(args: argparse.Namespace) -> int:
     from rpcspy.api.introspect import NoIntrospection, introspect
-    from rpcspy.commands.replay import _auth, _target
+    from rpcspy.commands.common import auth_from_args, target_from_url
     from rpcspy.exits import EXIT_FAILURE, EXIT_INPUT, EXIT_USAGE, CliError
     from rpcspy.replay.send import Sender, TlsOptions
     from rpcspy.term import warn
     from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 
-    target = _target(args.url, "URL")
+    target = target_from_url(args.url, "URL")
     if target.path is None:
         target = type(target)(target.scheme, target.host, target.port, "/RPC2")
     if not args.timeout > 0:
         raise CliError("--timeout must be more than 0 seconds", EXIT_USAGE)
-    auth = _auth(args)
+    auth = auth_from_args(args)
     if args.insecure and args.cafile is not None:
         raise CliError("--insecure and --cafile contradict each other", EXIT_USAGE)
     if args.cafile is not None and not args.cafile.is_file():
