@@ -176,8 +176,6 @@ def _best(
         score = _score(misses, candidate)
         if best is None or score < best[0]:
             best = (score, misses)
-        if not misses:
-            break
     return [] if best is None else best[1]
 
 
