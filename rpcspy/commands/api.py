@@ -365,7 +365,7 @@ def _add_check(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         epilog=(
             "examples:\n"
             "  rpcspy api check session.jsonl --api api.json\n"
-            "  rpcspy api check *.jsonl --api api.json --json | jq '.findings[].rule'\n"
+            "  rpcspy api check *.jsonl --api api.json --json | jq '.items[].rule'\n"
             "  rpcspy lint session.jsonl --api api.json"
         ),
     )
