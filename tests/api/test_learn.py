@@ -236,3 +236,17 @@ def test_random_records_learned_fast_as_by_their_records(
     finally:
         writer.close()
     assert by_fast(path) == by_records(path)
+
+
+def test_adding_an_api_n_times_at_once() -> None:
+    from rpcspy.api.model import add_api
+
+    one = learn_captures(
+        [REPO / "captures" / "basics.jsonl", REPO / "captures" / "multicall.jsonl"]
+    )
+    thrice = Api()
+    for _ in range(3):
+        add_api(thrice, one)
+    at_once = add_api(Api(), one, 3)
+    assert api_to_json(at_once) == api_to_json(thrice)
+    assert at_once.methods["add"].calls == 3 * one.methods["add"].calls
