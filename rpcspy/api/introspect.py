@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from rpcspy.api.model import Api, Signature, declared_shape
+from rpcspy.api.model import Api, Signature, api_source, declared_shape
 from rpcspy.xmlrpc.errors import BadValue
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.multicall import pair_multicall
@@ -118,7 +118,7 @@ def introspect(send: Send, *, url: str | None = None, multicall: bool = True) ->
     listed = send(MethodCall("system.listMethods", ()))
     if isinstance(listed, Fault) or not isinstance(listed.value, Array):
         raise NoIntrospection(f"system.listMethods answered {_describe(listed)}")
-    result = Introspection(Api(sources=[{"kind": "introspection", "url": url}]))
+    result = Introspection(Api(sources=[api_source("introspection", url=url)]))
     names: list[str] = []
     for item in listed.value:
         if isinstance(item, String) and str(item) and str(item) not in names:

@@ -43,6 +43,7 @@ __all__ = [
     "StructShape",
     "add_api",
     "api_from_json",
+    "api_source",
     "api_table",
     "api_to_json",
     "canonical",
@@ -268,6 +269,12 @@ class Api:
         if found is None:
             found = self.methods[name] = Method(name)
         return found
+
+
+def api_source(kind: str, **facts: Any) -> dict[str, Any]:
+    """One entry of ``Api.sources``: ``api_source("traffic", capture="a.jsonl", calls=3)`` is
+    ``{"kind": "traffic", "capture": "a.jsonl", "calls": 3}``."""
+    return {"kind": kind, **facts}
 
 
 # ---------------------------------------------------------------- shapes of values

@@ -325,7 +325,7 @@ def _read_captures(
 
 def _run_learn(args: argparse.Namespace) -> int:
     from rpcspy.api.learn import learn_reader
-    from rpcspy.api.model import Api, add_api
+    from rpcspy.api.model import Api, add_api, api_source
     from rpcspy.exits import EXIT_OK, EXIT_PARTIAL
 
     base = _load_api(args.api, "--api") if args.api is not None else None
@@ -335,7 +335,7 @@ def _run_learn(args: argparse.Namespace) -> int:
         before = reader.records_read
         learn_reader(reader, learned, bar.advance)
         calls = reader.records_read - before
-        learned.sources.append({"kind": "traffic", "capture": str(reader.path), "calls": calls})
+        learned.sources.append(api_source("traffic", capture=str(reader.path), calls=calls))
 
     skipped = _read_captures(args.captures, "learning", args, each)
     api = learned if base is None else add_api(base, learned)
