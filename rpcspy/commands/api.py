@@ -389,8 +389,15 @@ def _run_check(args: argparse.Namespace) -> int:
     flagged = 0
     errors = 0
     warnings = 0
-    found: list[dict[str, object]] = []
     out = sys.stdout
+    # --json: one object, its items written as they are found (a million findings or not, the
+    # memory used stays the same) and the counts after them.
+    opened = False
+
+    def item(data: dict[str, object]) -> None:
+        nonlocal opened
+        out.write((", " if opened else '{"items": [') + json_text(data))
+        opened = True
 
     def each(reader: CaptureReader, bar: Progress) -> None:
         nonlocal calls, flagged, errors, warnings
@@ -403,7 +410,7 @@ def _run_check(args: argparse.Namespace) -> int:
                 else:
                     warnings += 1
                 if args.json:
-                    found.append(
+                    item(
                         {
                             "capture": str(reader.path),
                             "seq": checked.seq,
@@ -427,15 +434,14 @@ def _run_check(args: argparse.Namespace) -> int:
 
     skipped = _read_captures(args.captures, "checking", args, each)
     if args.json:
-        summary = {
+        counts = {
             "calls": calls,
             "calls_with_findings": flagged,
             "findings": errors + warnings,
             "errors": errors,
             "warnings": warnings,
-            "items": found,
         }
-        out.write(json_text(summary) + "\n")
+        out.write(("], " if opened else '{"items": [], ') + json_text(counts)[1:] + "\n")
     else:
         plural = "" if calls == 1 else "s"
         out.write(
