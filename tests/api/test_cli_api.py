@@ -107,6 +107,16 @@ def test_introspect_record_learn_check(demo: DemoServer, run: Run, tmp_path: Pat
     code, out, err = run("api", "check", session, "--api", learned)
     assert (code, err) == (0, "")
     assert out == "8 calls checked; 0 findings (0 errors, 0 warnings) in 0 of them\n"
+    code, out, _ = run("api", "check", session, "--api", learned, "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "items": [],
+        "calls": 8,
+        "calls_with_findings": 0,
+        "findings": 0,
+        "errors": 0,
+        "warnings": 0,
+    }
 
     wrong = tmp_path / "wrong.jsonl"
     record_session(
