@@ -121,7 +121,9 @@ def main() -> int:
         print(f"  {summary}")
 
         narrow = load(api_file)
-        member = narrow.methods["user.get"].params[0].struct.members["id"]  # type: ignore[union-attr]
+        struct = narrow.methods["user.get"].params[0].struct
+        assert struct is not None
+        member = struct.members["id"]
         member.shape.scalars = {k: v for k, v in member.shape.scalars.items() if k != "string"}
         narrow_file = tmp / "narrow.json"
         save(narrow, narrow_file)
