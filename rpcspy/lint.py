@@ -10,7 +10,7 @@ the part it points into (``params`` the client, ``result`` the server).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -180,9 +180,15 @@ def _undecodable(record: CallRecord) -> Iterator[RecordFinding]:
 
 
 def build_report(
-    records: Iterable[tuple[str, CallRecord]], report: LintReport | None = None
+    records: Iterable[tuple[str, CallRecord]],
+    report: LintReport | None = None,
+    *,
+    extra: Callable[[CallRecord], Iterable[RecordFinding]] | None = None,
 ) -> LintReport:
-    """Add ``(capture name, record)`` pairs to ``report`` (a new one if None) and return it."""
+    """Add ``(capture name, record)`` pairs to ``report`` (a new one if None) and return it.
+
+    ``extra`` gives more findings of a record, counted like its own (``rpcspy lint --api``
+    passes those of an API check, ``rpcspy.api.check.check_record``)."""
     if report is None:
         report = LintReport()
     for capture, record in records:
@@ -197,6 +203,8 @@ def build_report(
             peer.calls += 1
             peers[role] = peer
         findings = (*record.findings, *_undecodable(record))
+        if extra is not None:
+            findings = (*findings, *extra(record))
         if not findings:
             continue
         report.nonconformant_calls += 1

@@ -41,17 +41,22 @@ __all__ = [
     "Shape",
     "Signature",
     "StructShape",
+    "add_api",
     "api_from_json",
+    "api_source",
+    "api_table",
     "api_to_json",
     "canonical",
     "declared_shape",
     "load",
     "merge_apis",
+    "method_signatures",
     "save",
     "shape_from_json",
     "shape_of",
     "shape_text",
     "shape_to_json",
+    "signature_text",
     "value_shape",
 ]
 
@@ -173,31 +178,33 @@ class Shape:
             out.add("array")
         return out
 
-    def merge(self, other: Shape) -> Shape:
-        """Merge ``other`` into this shape (in place) and return it."""
+    def merge(self, other: Shape, times: int = 1) -> Shape:
+        """Merge ``other`` into this shape (in place) and return it; ``times``: as if merged that
+        many times (every count of ``other`` multiplied)."""
         self.any = self.any or other.any
         for tag, n in other.scalars.items():
-            self.scalars[tag] = self.scalars.get(tag, 0) + n
+            self.scalars[tag] = self.scalars.get(tag, 0) + n * times
         if other.struct is not None:
             if self.struct is None:
                 self.struct = StructShape()
             mine = self.struct
-            mine.count += other.struct.count
+            mine.count += other.struct.count * times
             for name, member in other.struct.members.items():
                 have = mine.members.get(name)
                 if have is None:
-                    mine.members[name] = Member(_copy(member.shape), member.seen)
+                    shape = Shape().merge(member.shape, times)
+                    mine.members[name] = Member(shape, member.seen * times)
                 else:
-                    have.shape.merge(member.shape)
-                    have.seen += member.seen
+                    have.shape.merge(member.shape, times)
+                    have.seen += member.seen * times
         if other.array is not None:
             if self.array is None:
                 self.array = ArrayShape()
-            self.array.count += other.array.count
+            self.array.count += other.array.count * times
             if other.array.items is not None:
                 if self.array.items is None:
                     self.array.items = Shape()
-                self.array.items.merge(other.array.items)
+                self.array.items.merge(other.array.items, times)
         return self
 
 
@@ -262,6 +269,12 @@ class Api:
         if found is None:
             found = self.methods[name] = Method(name)
         return found
+
+
+def api_source(kind: str, **facts: Any) -> dict[str, Any]:
+    """One entry of ``Api.sources``: ``api_source("traffic", capture="a.jsonl", calls=3)`` is
+    ``{"kind": "traffic", "capture": "a.jsonl", "calls": 3}``."""
+    return {"kind": kind, **facts}
 
 
 # ---------------------------------------------------------------- shapes of values
@@ -344,6 +357,56 @@ def _struct_text(struct: StructShape, depth: int) -> str:
         mark = "" if struct.always(name) or struct.count == 0 else "?"
         items.append(f"{name}{mark}: {shape_text(struct.members[name].shape, depth=depth - 1)}")
     return "struct{" + ", ".join(items) + "}"
+
+
+def signature_text(name: str, params: Iterable[Shape], result: Shape | None) -> str:
+    """``name(int, string) -> struct{...}``: a call's form in one line (``shape_text`` each)."""
+    args = ", ".join(shape_text(p) for p in params)
+    return f"{name}({args}) -> {shape_text(result)}"
+
+
+def method_signatures(method: Method) -> list[str]:
+    """A method's forms in lines: each declared signature, else what traffic showed (the
+    params seen at each position), else ``name(?)`` when nothing is known."""
+    if method.signatures:
+        return [signature_text(method.name, s.params, s.result) for s in method.signatures]
+    if method.arity or method.params:
+        return [signature_text(method.name, method.params, method.result)]
+    return [f"{method.name}(?)"]
+
+
+def api_table(api: Api) -> list[str]:
+    """The description as a table for people: each method's signatures (declared, else seen),
+    calls and faults seen, and the first line of its help. Names and help come from the wire:
+    escape them (``rpcspy.term.printable``) before a terminal shows them."""
+    rows: list[tuple[str, str, str]] = []
+    for name in sorted(api.methods):
+        method = api.methods[name]
+        counts = ""
+        if "traffic" in method.sources:
+            counts = f"{method.calls} call{'' if method.calls == 1 else 's'}"
+            if method.faults:
+                codes = ", ".join(str(c) for c in sorted(method.faults))
+                counts += f", {method.fault_count} fault{'s' if method.fault_count != 1 else ''}"
+                counts += f" ({codes})"
+        help_line = (method.help or "").strip().splitlines()[0:1]
+        for i, text in enumerate(method_signatures(method)):
+            rows.append(
+                (text, counts if i == 0 else "", help_line[0] if help_line and i == 0 else "")
+            )
+    if not rows:
+        return ["(no methods)"]
+    width = min(max(len(r[0]) for r in rows), 70)
+    cwidth = max(len(r[1]) for r in rows)
+    lines = []
+    for sig, counts, help_text in rows:
+        line = f"{sig:<{width}}"
+        if cwidth:
+            line += f"  {counts:<{cwidth}}"
+        if help_text:
+            line += f"  {help_text}"
+        lines.append(line.rstrip())
+    return lines
 
 
 # ---------------------------------------------------------------- the file form
@@ -538,37 +601,43 @@ def save(api: Api, path: Path) -> None:
 # ---------------------------------------------------------------- merging
 
 
+def add_api(into: Api, other: Api, times: int = 1) -> Api:
+    """Merge ``other`` into ``into`` (in place) and return it: facts unioned, counts added
+    (multiplied by ``times`` first: as if ``other`` were added that many times), help and
+    signatures kept from ``into`` when it has them. ``other`` is not changed."""
+    into.sources.extend(other.sources)
+    for name, theirs in other.methods.items():
+        mine = into.method(name)
+        mine.sources |= theirs.sources
+        if mine.help is None:
+            mine.help = theirs.help
+        if not mine.signatures:
+            mine.signatures = [
+                Signature([_copy(p) for p in s.params], _copy(s.result)) for s in theirs.signatures
+            ]
+        for i, p in enumerate(theirs.params):
+            if i < len(mine.params):
+                mine.params[i].merge(p, times)
+            else:
+                mine.params.append(Shape().merge(p, times))
+        for k, v in theirs.arity.items():
+            mine.arity[k] = mine.arity.get(k, 0) + v * times
+        if theirs.result is not None:
+            if mine.result is None:
+                mine.result = Shape()
+            mine.result.merge(theirs.result, times)
+        for k, v in theirs.faults.items():
+            mine.faults[k] = mine.faults.get(k, 0) + v * times
+        mine.calls += theirs.calls * times
+        mine.answered += theirs.answered * times
+    return into
+
+
 def merge_apis(apis: Iterable[Api]) -> Api:
     """One description from several (introspected and learned ones, or learned from several
     captures): facts are unioned, counts added, help and signatures taken from the first that
-    has them."""
+    has them. The inputs are not changed."""
     out = Api()
     for api in apis:
-        out.sources.extend(api.sources)
-        for name, theirs in api.methods.items():
-            mine = out.method(name)
-            mine.sources |= theirs.sources
-            if mine.help is None:
-                mine.help = theirs.help
-            if not mine.signatures:
-                mine.signatures = [
-                    Signature([_copy(p) for p in s.params], _copy(s.result))
-                    for s in theirs.signatures
-                ]
-            for i, p in enumerate(theirs.params):
-                if i < len(mine.params):
-                    mine.params[i].merge(p)
-                else:
-                    mine.params.append(_copy(p))
-            for k, v in theirs.arity.items():
-                mine.arity[k] = mine.arity.get(k, 0) + v
-            if theirs.result is not None:
-                if mine.result is None:
-                    mine.result = _copy(theirs.result)
-                else:
-                    mine.result.merge(theirs.result)
-            for k, v in theirs.faults.items():
-                mine.faults[k] = mine.faults.get(k, 0) + v
-            mine.calls += theirs.calls
-            mine.answered += theirs.answered
+        add_api(out, api)
     return out

@@ -7,6 +7,7 @@ One subcommand per tool, each with its own ``_add_NAME(subs)`` and ``_run_NAME(a
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from rpcspy.commands import HelpFormatter
 
 if TYPE_CHECKING:
     from rpcspy.api.model import Api
+    from rpcspy.capture.reader import CaptureReader
+    from rpcspy.replay.progress import Progress
 
 __all__ = ["add_parser", "run"]
 
@@ -75,6 +78,51 @@ def _output_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+# ---------------------------------------------------------------- shared
+
+
+def _progress_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _load_api(path: Path, flag: str) -> Api:
+    from rpcspy.commands.common import load_api
+
+    return load_api(path, flag)
+
+
+def _save_api(api: Api, path: Path) -> None:
+    from rpcspy.api.model import save
+    from rpcspy.exits import EXIT_INPUT, CliError
+
+    try:
+        save(api, path)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def _emit_api(api: Api, args: argparse.Namespace) -> None:
+    """Write the file (``-o``) and print the table, or the file form with ``--json``."""
+    import sys
+
+    from rpcspy.api.model import api_table, api_to_json
+    from rpcspy.term import json_text, printable
+
+    if args.output is not None:
+        _save_api(api, args.output)
+    if args.json:
+        sys.stdout.write(json_text(api_to_json(api), indent=True) + "\n")
+    else:
+        for line in api_table(api):
+            sys.stdout.write(printable(line) + "\n")
+
+
+def _json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--json", action="store_true", help="print the API file's JSON on stdout, not a table"
+    )
+
+
 # ---------------------------------------------------------------- introspect
 
 
@@ -83,16 +131,118 @@ def _add_introspect(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "introspect",
         help="ask a live server for its methods, signatures and help",
         formatter_class=HelpFormatter,
-        description="Ask a server system.listMethods, system.methodSignature and\n"
-        "system.methodHelp and describe its API.",
+        description=(
+            "Ask a server system.listMethods, then system.methodSignature and\n"
+            "system.methodHelp for each method (in one system.multicall when the server\n"
+            "takes it, else one call each), and describe its API: a table on stdout, the\n"
+            "file with -o. Answers such as 'undef', nil, 'signatures not supported' or a\n"
+            "fault leave a method without signatures (or help).\n"
+            "\n"
+            "Exit status: 0 described; 1 the server lists no methods (no introspection:\n"
+            "learn the API from traffic instead); 2 bad usage; 3 no XML-RPC answer\n"
+            "(connection refused, TLS, HTTP 401 or another status, not XML-RPC), or the\n"
+            "file cannot be written."
+        ),
+        epilog=(
+            "examples:\n"
+            "  rpcspy api introspect http://127.0.0.1:8000/RPC2 -o api.json\n"
+            "  RPCSPY_PASSWORD=s3cret rpcspy api introspect https://host/RPC2 --user alice \\\n"
+            "      --cafile ca.pem --json | jq '.methods | keys'"
+        ),
     )
     p.add_argument("url", metavar="URL", help="the server, e.g. http://127.0.0.1:8000/RPC2")
     _output_option(p)
+    _json_option(p)
+    g = p.add_argument_group("how calls are sent")
+    g.add_argument(
+        "--no-multicall",
+        action="store_true",
+        help="ask with one call per question, never system.multicall",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="deadline for each call (default: %(default)g)",
+    )
+    g.add_argument("--user", help="HTTP Basic auth user (default: $RPCSPY_USER)")
+    g.add_argument(
+        "--password",
+        help="password for --user (default: $RPCSPY_PASSWORD); prefer the variable, the command "
+        "line is visible to other users",
+    )
+    g.add_argument("--cafile", type=Path, metavar="PEM", help="trust this CA for an https URL")
+    g.add_argument(
+        "--insecure", action="store_true", help="do not verify the https server's certificate"
+    )
     p.set_defaults(func=run)
 
 
 def _run_introspect(args: argparse.Namespace) -> int:
-    raise NotImplementedError("api introspect")
+    from rpcspy.api.introspect import NoIntrospection, introspect
+    from rpcspy.commands.common import auth_from_args, target_from_url
+    from rpcspy.exits import EXIT_FAILURE, EXIT_INPUT, EXIT_USAGE, CliError
+    from rpcspy.replay.send import Sender, TlsOptions
+    from rpcspy.term import warn
+    from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
+
+    target = target_from_url(args.url, "URL")
+    if target.path is None:
+        target = type(target)(target.scheme, target.host, target.port, "/RPC2")
+    if not args.timeout > 0:
+        raise CliError("--timeout must be more than 0 seconds", EXIT_USAGE)
+    auth = auth_from_args(args)
+    if args.insecure and args.cafile is not None:
+        raise CliError("--insecure and --cafile contradict each other", EXIT_USAGE)
+    if args.cafile is not None and not args.cafile.is_file():
+        raise CliError(f"no such CA file: {args.cafile}", EXIT_INPUT)
+    if (args.cafile or args.insecure) and target.scheme != "https":
+        warn("--cafile/--insecure only matter for an https URL")
+    with Sender(
+        target,
+        auth=auth,
+        tls=TlsOptions(cafile=args.cafile, insecure=args.insecure),
+        timeout=args.timeout,
+        origin="call",
+    ) as sender:
+
+        def send(call: MethodCall) -> MethodResponse | Fault:
+            record = sender.send(call)
+            url = target.url
+            if record.error is not None:
+                raise CliError(f"{url}: {record.error}", EXIT_INPUT)
+            if record.status == 401:
+                hint = " (wrong --user/--password)" if auth else " (give --user and --password)"
+                raise CliError(f"{url}: HTTP 401, the server wants credentials{hint}", EXIT_INPUT)
+            if record.status != 200:
+                raise CliError(
+                    f"{url}: the server answered HTTP {record.status} to {call.method}, "
+                    "not an XML-RPC answer",
+                    EXIT_INPUT,
+                )
+            reply = record.reply
+            if reply is None:
+                why = "; ".join(p.message for p in record.problems if p.where == "response")
+                raise CliError(
+                    f"{url}: the answer to {call.method} is not XML-RPC"
+                    + (f" ({why})" if why else ""),
+                    EXIT_INPUT,
+                )
+            return reply
+
+        try:
+            found = introspect(send, url=target.url, multicall=not args.no_multicall)
+        except NoIntrospection as exc:
+            raise CliError(
+                f"{target.url}: the server does not list its methods ({exc}); learn its API "
+                "from traffic instead: rpcspy api learn CAPTURE",
+                EXIT_FAILURE,
+            ) from None
+    for note in found.notes:
+        warn(note)
+    _emit_api(found.api, args)
+    return 0
 
 
 # ---------------------------------------------------------------- learn
@@ -103,18 +253,94 @@ def _add_learn(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "learn",
         help="infer the API from capture files",
         formatter_class=HelpFormatter,
-        description="Infer an API description from the calls in capture files.",
+        description=(
+            "Infer an API description from the calls in capture files (system.multicall\n"
+            "sub-calls included): per method and param position the wire types seen (unions\n"
+            "kept: i4|nil), struct members seen always or sometimes, array item types, the\n"
+            "result's types, the arities and fault codes. With --api, the facts of that file\n"
+            "(say, from introspect) come first and the traffic's are added to them.\n"
+            "\n"
+            "Exit status: 0 learned; 3 a capture or the --api file could not be read; 4\n"
+            "corrupt lines were skipped (the rest was learned)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  rpcspy api learn captures/*.jsonl -o learned.json\n"
+            "  rpcspy api introspect http://127.0.0.1:8000/RPC2 -o api.json\n"
+            "  rpcspy api learn monday.jsonl.gz tuesday.jsonl --api api.json -o api.json"
+        ),
     )
     p.add_argument("captures", type=Path, nargs="+", metavar="CAPTURE", help="capture file(s)")
     p.add_argument(
         "--api", type=Path, metavar="FILE", help="merge with this API file (e.g. introspected)"
     )
     _output_option(p)
+    _json_option(p)
+    _progress_option(p)
     p.set_defaults(func=run)
 
 
+def _read_captures(
+    paths: list[Path],
+    label: str,
+    args: argparse.Namespace,
+    each: Callable[[CaptureReader, Progress], None],
+) -> bool:
+    """Open every capture (headers checked first), run ``each`` over it with a progress bar;
+    warn of skipped lines. True when some were skipped."""
+    import sys
+
+    from rpcspy.capture import CaptureFormatError
+    from rpcspy.capture.reader import count_records_hint
+    from rpcspy.exits import EXIT_INPUT, CliError
+    from rpcspy.inputs import open_capture
+    from rpcspy.replay.progress import Progress, progress_enabled
+    from rpcspy.term import warn
+
+    readers = [(path, open_capture(path)) for path in paths]
+    enabled = not args.no_progress and progress_enabled(sys.stderr)
+    total = None
+    if enabled:
+        hints = [count_records_hint(path) for path in paths]
+        total = None if None in hints else sum(h or 0 for h in hints)
+    skipped = False
+    with Progress(label, total, enabled=enabled) as bar:
+        for path, reader in readers:
+            try:
+                with reader:
+                    each(reader, bar)
+            except CaptureFormatError as exc:
+                raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
+            except OSError as exc:
+                raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from exc
+            bar.clear()
+            for problem in reader.problems:
+                warn(f"{path}: {problem.message}")
+            if reader.problems:
+                n = len(reader.problems)
+                warn(f"{path}: {n} line{'s' if n != 1 else ''} skipped; the rest was read")
+                skipped = True
+    return skipped
+
+
 def _run_learn(args: argparse.Namespace) -> int:
-    raise NotImplementedError("api learn")
+    from rpcspy.api.learn import learn_reader
+    from rpcspy.api.model import Api, add_api, api_source
+    from rpcspy.exits import EXIT_OK, EXIT_PARTIAL
+
+    base = _load_api(args.api, "--api") if args.api is not None else None
+    learned = Api()
+
+    def each(reader: CaptureReader, bar: Progress) -> None:
+        before = reader.records_read
+        learn_reader(reader, learned, bar.advance)
+        calls = reader.records_read - before
+        learned.sources.append(api_source("traffic", capture=str(reader.path), calls=calls))
+
+    skipped = _read_captures(args.captures, "learning", args, each)
+    api = learned if base is None else add_api(base, learned)
+    _emit_api(api, args)
+    return EXIT_PARTIAL if skipped else EXIT_OK
 
 
 # ---------------------------------------------------------------- check
@@ -125,15 +351,108 @@ def _add_check(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "check",
         help="report calls whose arity or types disagree with an API file",
         formatter_class=HelpFormatter,
-        description="Check every call in capture files against an API description.",
+        description=(
+            "Check every call in capture files (system.multicall sub-calls included)\n"
+            "against an API description: a method it does not have, a number of params no\n"
+            "signature declares and no call was seen with, a param or result type it does\n"
+            "not allow (by kind: i4 and int are one; any allows all), a struct member it\n"
+            "never saw. Each is a finding (rules api-*, docs/conformance.md), printed with\n"
+            "the call's # (for rpcspy show --call).\n"
+            "\n"
+            "Exit status: 0 no error-severity finding; 1 some; 3 a capture or the API file\n"
+            "could not be read; 4 corrupt lines were skipped (the rest was checked)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  rpcspy api check session.jsonl --api api.json\n"
+            "  rpcspy api check *.jsonl --api api.json --json | jq '.items[].rule'\n"
+            "  rpcspy lint session.jsonl --api api.json"
+        ),
     )
     p.add_argument("captures", type=Path, nargs="+", metavar="CAPTURE", help="capture file(s)")
     p.add_argument("--api", type=Path, required=True, metavar="FILE", help="the API file")
+    p.add_argument("--json", action="store_true", help="machine-readable output (one JSON object)")
+    _progress_option(p)
     p.set_defaults(func=run)
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    raise NotImplementedError("api check")
+    import sys
+
+    from rpcspy.api.check import check_reader
+    from rpcspy.exits import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL
+    from rpcspy.term import json_text, printable
+
+    api = _load_api(args.api, "--api")
+    several = len(args.captures) > 1
+    calls = 0
+    flagged = 0
+    errors = 0
+    warnings = 0
+    out = sys.stdout
+    # --json: one object, its items written as they are found (a million findings or not, the
+    # memory used stays the same) and the counts after them.
+    opened = False
+
+    def item(data: dict[str, object]) -> None:
+        nonlocal opened
+        out.write((", " if opened else '{"items": [') + json_text(data))
+        opened = True
+
+    def each(reader: CaptureReader, bar: Progress) -> None:
+        nonlocal calls, flagged, errors, warnings
+        before = reader.records_read
+        for checked in check_reader(api, reader, bar.advance):
+            flagged += 1
+            for f in checked.findings:
+                if f.severity == "error":
+                    errors += 1
+                else:
+                    warnings += 1
+                if args.json:
+                    item(
+                        {
+                            "capture": str(reader.path),
+                            "seq": checked.seq,
+                            "method": checked.method,
+                            "where": f.where,
+                            "rule": f.rule,
+                            "severity": f.severity,
+                            "path": f.path,
+                            "message": f.message,
+                        }
+                    )
+                else:
+                    bar.clear()
+                    where = f"{reader.path} " if several else ""
+                    line = (
+                        f"{where}#{checked.seq} {checked.method or '(no method)'}: "
+                        f"{f.severity} {f.rule}: {f.message}"
+                    )
+                    out.write(printable(line) + "\n")
+        calls += reader.records_read - before
+
+    skipped = _read_captures(args.captures, "checking", args, each)
+    if args.json:
+        counts = {
+            "calls": calls,
+            "calls_with_findings": flagged,
+            "findings": errors + warnings,
+            "errors": errors,
+            "warnings": warnings,
+        }
+        out.write(("], " if opened else '{"items": [], ') + json_text(counts)[1:] + "\n")
+    else:
+        plural = "" if calls == 1 else "s"
+        out.write(
+            f"{calls} call{plural} checked; {errors + warnings} finding"
+            f"{'' if errors + warnings == 1 else 's'} ({errors} error"
+            f"{'' if errors == 1 else 's'}, {warnings} warning{'' if warnings == 1 else 's'}) "
+            f"in {flagged} of them\n"
+        )
+    if errors:
+        return EXIT_FAILURE
+    return EXIT_PARTIAL if skipped else EXIT_OK
 
 
 # ---------------------------------------------------------------- diff

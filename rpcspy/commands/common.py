@@ -13,6 +13,7 @@ import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rpcspy.capture import CallRecord, CaptureFormatError
 from rpcspy.capture.reader import CaptureReader, count_records_hint
@@ -23,13 +24,20 @@ from rpcspy.inputs import open_capture
 from rpcspy.replay.report import Report, render_text, report_to_json, report_to_junit
 from rpcspy.term import json_text, warn
 
+if TYPE_CHECKING:
+    from rpcspy.api.model import Api
+    from rpcspy.replay.send import Auth, Target
+
 __all__ = [
     "CaptureSource",
+    "auth_from_args",
     "emit_report",
+    "load_api",
     "load_cli_rules",
     "parse_only",
     "skip_globs",
     "split_skip",
+    "target_from_url",
 ]
 
 
@@ -173,3 +181,47 @@ def emit_report(report: Report, args: argparse.Namespace) -> int:
         render_text(report, sys.stdout, quiet=args.quiet, show_all=args.all)
     sys.stdout.flush()
     return report.exit_code()
+
+
+def target_from_url(text: str, flag: str) -> Target:
+    """The server a URL option names; a usage error naming ``flag`` when it is not one."""
+    from rpcspy.replay.send import Target
+
+    try:
+        return Target.parse(text)
+    except ValueError as exc:
+        raise CliError(f"{flag}: {exc}", EXIT_USAGE) from None
+
+
+def auth_from_args(args: argparse.Namespace) -> Auth | None:
+    """HTTP Basic credentials from ``--user``/``--password`` (or ``$RPCSPY_USER`` and
+    ``$RPCSPY_PASSWORD``); None without a user."""
+    import os
+
+    from rpcspy.replay.send import Auth
+
+    user = args.user or os.environ.get("RPCSPY_USER")
+    password = args.password
+    if password is None:
+        password = os.environ.get("RPCSPY_PASSWORD") or None
+    if user and password is None:
+        raise CliError("--user needs a password: --password or $RPCSPY_PASSWORD", EXIT_USAGE)
+    if args.password is not None and not user:
+        raise CliError("--password needs --user (or $RPCSPY_USER)", EXIT_USAGE)
+    return Auth(user, password) if user and password is not None else None
+
+
+def load_api(path: Path, flag: str) -> Api:
+    """An API description file (``rpcspy.api``), or one clear error (exit 3) naming ``flag``."""
+    from rpcspy.api.model import ApiFormatError, load
+
+    try:
+        return load(path)
+    except FileNotFoundError:
+        raise CliError(f"{flag}: no such API file: {path}", EXIT_INPUT) from None
+    except IsADirectoryError:
+        raise CliError(f"{flag}: {path} is a directory, not an API file", EXIT_INPUT) from None
+    except OSError as exc:
+        raise CliError(f"{flag}: cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+    except ApiFormatError as exc:
+        raise CliError(f"{flag}: {exc}", EXIT_INPUT) from None

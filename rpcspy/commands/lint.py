@@ -28,17 +28,28 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "\n"
             "Exit status: 0 no error-severity finding (warnings only, or none); 1 some value or\n"
             "body could not be decoded (error findings); 3 a capture could not be read; 4\n"
-            "corrupt lines were skipped (the rest was reported)."
+            "corrupt lines were skipped (the rest was reported).\n"
+            "\n"
+            "With --api, each call is also checked against an API description (rpcspy api):\n"
+            "an unknown method, a wrong arity, a type the API does not allow are findings of\n"
+            "the api-* rules (docs/conformance.md), counted against the peer that sent them."
         ),
         epilog=(
             "examples:\n"
             "  rpcspy lint captures/basics.jsonl\n"
             "  rpcspy lint monday.jsonl tuesday.jsonl.gz\n"
-            "  rpcspy lint session.jsonl --json | jq '.peers[] | select(.rules != [])'"
+            "  rpcspy lint session.jsonl --json | jq '.peers[] | select(.rules != [])'\n"
+            "  rpcspy lint session.jsonl --api api.json"
         ),
     )
     p.add_argument("captures", type=Path, nargs="+", metavar="CAPTURE", help="capture file(s)")
     p.add_argument("--json", action="store_true", help="machine-readable output (one JSON object)")
+    p.add_argument(
+        "--api",
+        type=Path,
+        metavar="FILE",
+        help="also check each call against this API description (rpcspy api learn/introspect)",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -50,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from rpcspy.capture import CallRecord, CaptureFormatError
+    from rpcspy.capture import CallRecord, CaptureFormatError, RecordFinding
     from rpcspy.capture.reader import CaptureReader
     from rpcspy.exits import EXIT_FAILURE, EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, CliError
     from rpcspy.inputs import open_capture
@@ -59,6 +70,16 @@ def run(args: argparse.Namespace) -> int:
     from rpcspy.term import warn
 
     paths: list[Path] = args.captures
+    extra = None
+    if args.api is not None:
+        from rpcspy.api.check import check_record
+        from rpcspy.commands.common import load_api
+
+        api = load_api(args.api, "--api")
+
+        def extra(record: CallRecord) -> list[RecordFinding]:
+            return check_record(api, record)
+
     readers = [(path, open_capture(path)) for path in paths]  # every header checked first
     report = LintReport()
     skipped = False
@@ -72,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                     yield name, record
 
             try:
-                build_report(records(name, reader), report)
+                build_report(records(name, reader), report, extra=extra)
             except CaptureFormatError as exc:
                 raise CliError(f"{path}: {exc}", EXIT_INPUT) from exc
             except OSError as exc:

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from rpcspy.commands.common import CaptureSource
     from rpcspy.replay.engine import Replayer
     from rpcspy.replay.report import Report
-    from rpcspy.replay.send import Auth, Target
 
 __all__ = ["add_parser", "run"]
 
@@ -143,10 +142,12 @@ def run(args: argparse.Namespace) -> int:
 
     from rpcspy.commands.common import (
         CaptureSource,
+        auth_from_args,
         emit_report,
         load_cli_rules,
         parse_only,
         skip_globs,
+        target_from_url,
     )
     from rpcspy.commands.lifecycle import StopSignals
     from rpcspy.exits import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, CliError
@@ -156,8 +157,10 @@ def run(args: argparse.Namespace) -> int:
     from rpcspy.replay.send import TlsOptions
     from rpcspy.term import warn
 
-    target = _target(args.target, "--target")
-    noise_target = _target(args.noise_target, "--noise-target") if args.noise_target else None
+    target = target_from_url(args.target, "--target")
+    noise_target = (
+        target_from_url(args.noise_target, "--noise-target") if args.noise_target else None
+    )
     if args.concurrency < 1:
         raise CliError("--concurrency must be at least 1", EXIT_USAGE)
     if not args.timeout > 0:
@@ -166,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         speed = parse_speed(args.speed) if args.speed else None
     except ValueError as exc:
         raise CliError(f"--speed: {exc}", EXIT_USAGE) from None
-    auth = _auth(args)
+    auth = auth_from_args(args)
     if args.cafile is not None and not args.cafile.is_file():
         raise CliError(f"no such CA file: {args.cafile}", EXIT_INPUT)
     if args.insecure and args.cafile is not None:
@@ -233,33 +236,6 @@ def run(args: argparse.Namespace) -> int:
         report.warnings.append("no calls to replay" + (" (--only selected none)" if only else ""))
     code = emit_report(report, args)
     return EXIT_INTERRUPTED if interrupted else code
-
-
-def _target(text: str, flag: str) -> Target:
-    from rpcspy.exits import EXIT_USAGE, CliError
-    from rpcspy.replay.send import Target
-
-    try:
-        return Target.parse(text)
-    except ValueError as exc:
-        raise CliError(f"{flag}: {exc}", EXIT_USAGE) from None
-
-
-def _auth(args: argparse.Namespace) -> Auth | None:
-    import os
-
-    from rpcspy.exits import EXIT_USAGE, CliError
-    from rpcspy.replay.send import Auth
-
-    user = args.user or os.environ.get("RPCSPY_USER")
-    password = args.password
-    if password is None:
-        password = os.environ.get("RPCSPY_PASSWORD") or None
-    if user and password is None:
-        raise CliError("--user needs a password: --password or $RPCSPY_PASSWORD", EXIT_USAGE)
-    if args.password is not None and not user:
-        raise CliError("--password needs --user (or $RPCSPY_USER)", EXIT_USAGE)
-    return Auth(user, password) if user and password is not None else None
 
 
 def _same_file(a: Path, b: Path) -> bool:
