@@ -439,7 +439,7 @@ def diff_apis(old: Api, new: Api) -> list[Change]:
 def diff_to_json(
     changes: list[Change], *, old: str | None = None, new: str | None = None
 ) -> dict[str, Any]:
-    """The ``--json`` form of a diff (docs/api-diff-stub.md)."""
+    """The ``--json`` form of a diff (docs/api.md)."""
     breaking = sum(1 for c in changes if c.breaking)
     return {
         "format": "rpcspy-api-diff",

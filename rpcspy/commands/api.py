@@ -86,7 +86,7 @@ def _progress_option(p: argparse.ArgumentParser) -> None:
 
 
 def _load_api(path: Path, flag: str) -> Api:
-    from rpcspy.commands.common import load_api
+    from rpcspy.inputs import load_api
 
     return load_api(path, flag)
 
@@ -459,11 +459,11 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _load_description(path: Path) -> Api:
-    """An API file, or a capture file learned on the fly (``learn_records``); every way it
+    """An API file, or a capture file learned on the fly (``learn_reader``); every way it
     cannot be read becomes a ``CliError`` with exit code 3."""
     import orjson
 
-    from rpcspy.api.learn import learn_records
+    from rpcspy.api.learn import learn_reader
     from rpcspy.api.model import ApiFormatError, load
     from rpcspy.capture import CaptureFormatError
     from rpcspy.exits import EXIT_INPUT, CliError
@@ -496,7 +496,7 @@ def _load_description(path: Path) -> Api:
     reader = open_capture(path)
     try:
         with reader:
-            api = learn_records(reader)
+            api = learn_reader(reader)
     except CaptureFormatError as exc:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
     except OSError as exc:
@@ -515,7 +515,7 @@ def _add_diff(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "Compare two API descriptions, as a client of OLD pointed at NEW would see them:\n"
             "methods added or removed, params added or removed, param and result types\n"
             "changed, struct members added or removed, fault codes and help. Each change is\n"
-            "breaking (a client of OLD may fail against NEW) or compatible; docs/api-diff-stub.md\n"
+            "breaking (a client of OLD may fail against NEW) or compatible; docs/api.md\n"
             "gives the rules.\n"
             "\n"
             "OLD and NEW are API files (rpcspy api introspect/learn) or capture files, learned\n"
@@ -590,7 +590,7 @@ def _add_stub(subs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "structs whose members traffic showed, docstrings from the help. It uses\n"
             "xmlrpc.client only. Dotted and other names that are not Python identifiers become\n"
             "flat ones (math.add -> math_add, 'multiply args' -> multiply_args); the wire name\n"
-            "is kept in the call and ends the docstring. docs/api-diff-stub.md has the rules.\n"
+            "is kept in the call and ends the docstring. docs/api.md has the rules.\n"
             "\n"
             "API is an API file, or a capture file learned on the fly."
         ),

@@ -25,14 +25,12 @@ from rpcspy.replay.report import Report, render_text, report_to_json, report_to_
 from rpcspy.term import json_text, warn
 
 if TYPE_CHECKING:
-    from rpcspy.api.model import Api
     from rpcspy.replay.send import Auth, Target
 
 __all__ = [
     "CaptureSource",
     "auth_from_args",
     "emit_report",
-    "load_api",
     "load_cli_rules",
     "parse_only",
     "skip_globs",
@@ -209,19 +207,3 @@ def auth_from_args(args: argparse.Namespace) -> Auth | None:
     if args.password is not None and not user:
         raise CliError("--password needs --user (or $RPCSPY_USER)", EXIT_USAGE)
     return Auth(user, password) if user and password is not None else None
-
-
-def load_api(path: Path, flag: str) -> Api:
-    """An API description file (``rpcspy.api``), or one clear error (exit 3) naming ``flag``."""
-    from rpcspy.api.model import ApiFormatError, load
-
-    try:
-        return load(path)
-    except FileNotFoundError:
-        raise CliError(f"{flag}: no such API file: {path}", EXIT_INPUT) from None
-    except IsADirectoryError:
-        raise CliError(f"{flag}: {path} is a directory, not an API file", EXIT_INPUT) from None
-    except OSError as exc:
-        raise CliError(f"{flag}: cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
-    except ApiFormatError as exc:
-        raise CliError(f"{flag}: {exc}", EXIT_INPUT) from None

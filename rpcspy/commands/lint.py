@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     extra = None
     if args.api is not None:
         from rpcspy.api.check import check_record
-        from rpcspy.commands.common import load_api
+        from rpcspy.inputs import load_api
 
         api = load_api(args.api, "--api")
 

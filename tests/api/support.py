@@ -1,36 +1,31 @@
-"""Helpers for the api tests: describe a live server by asking it introspection with the stdlib
-client (a stand-in for ``rpcspy api introspect``), and record real calls as a capture."""
+"""Helpers for the api tests: describe a live server by asking it introspection (the real
+``rpcspy.api.introspect``), and record real calls as a capture."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
 
-from rpcspy.api.model import Api, Signature, declared_shape
+from rpcspy.api.model import Api
 from rpcspy.capture import CallRecord, CaptureWriter
 from rpcspy.replay.send import send_call
-from rpcspy.xmlrpc.messages import MethodCall
+from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 
 
 def introspect(url: str) -> Api:
-    """The API a server declares: system.listMethods, methodSignature, methodHelp."""
-    proxy = xmlrpc.client.ServerProxy(url, allow_none=True, use_builtin_types=True)
-    api = Api(sources=[{"kind": "introspection", "url": url}])
-    for name in proxy.system.listMethods():
-        method = api.method(name)
-        method.sources.add("introspection")
-        method.help = proxy.system.methodHelp(name) or None
-        signatures = proxy.system.methodSignature(name)
-        if isinstance(signatures, list):
-            for sig in signatures:
-                if isinstance(sig, list) and sig:
-                    params = [declared_shape(p) for p in sig[1:]]
-                    method.signatures.append(Signature(params, declared_shape(sig[0])))
-    return api
+    """The API a server declares, as ``rpcspy api introspect`` asks it (``rpcspy.api.introspect``
+    over replay's sender)."""
+    from rpcspy.api.introspect import introspect as ask
+
+    def send(call: MethodCall) -> MethodResponse | Fault:
+        answer = send_call(call, url).response
+        assert answer is not None and isinstance(answer.decoded, MethodResponse | Fault)
+        return answer.decoded
+
+    return ask(send, url=url).api
 
 
 def record(path: Path, url: str, calls: list[MethodCall]) -> list[CallRecord]:

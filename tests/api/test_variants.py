@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from rpcspy.api.diff import diff_apis
-from rpcspy.api.model import Api, save
+from rpcspy.api.model import Api, load, save
 from rpcspy.server import DemoServer, ServerConfig
 from rpcspy.xmlrpc.messages import MethodCall
 from rpcspy.xmlrpc.values import from_python
-from tests.api.support import introspect, record, run_cli
+from tests.api.support import record, run_cli
 
 #: What variant 2 changes in the declared API (rpcspy.server.services), as a client sees it.
 DECLARED = {
@@ -44,17 +44,21 @@ def servers() -> Iterator[tuple[DemoServer, DemoServer]]:
 
 
 @pytest.fixture(scope="module")
-def apis(servers: tuple[DemoServer, DemoServer]) -> tuple[Api, Api]:
-    return introspect(servers[0].url), introspect(servers[1].url)
+def files(
+    servers: tuple[DemoServer, DemoServer], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """Each variant's API as the real ``rpcspy api introspect`` writes it."""
+    folder = tmp_path_factory.mktemp("apis")
+    v1, v2 = folder / "v1.json", folder / "v2.json"
+    for server, path in zip(servers, (v1, v2), strict=True):
+        done = run_cli("api", "introspect", server.url, "-o", str(path))
+        assert done.code == 0, done.stderr
+    return v1, v2
 
 
 @pytest.fixture(scope="module")
-def files(apis: tuple[Api, Api], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("apis")
-    v1, v2 = folder / "v1.json", folder / "v2.json"
-    save(apis[0], v1)
-    save(apis[1], v2)
-    return v1, v2
+def apis(files: tuple[Path, Path]) -> tuple[Api, Api]:
+    return load(files[0]), load(files[1])
 
 
 def call(name: str, *params: object) -> MethodCall:
