@@ -31,7 +31,7 @@ from rpcspy.api.model import Api, Method, add_api, value_shape
 from rpcspy.capture import _envelope
 from rpcspy.capture.reader import CaptureReader, read_capture
 from rpcspy.capture.record import CallRecord
-from rpcspy.capture.schema import RecordError, record_from_json
+from rpcspy.capture.schema import RecordError, loads_line, record_from_json
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "capture_contents",
     "learn_call",
     "learn_captures",
+    "learn_lines",
     "learn_reader",
     "learn_records",
 ]
@@ -227,6 +228,54 @@ def learn_reader(
         counts[key] = 1
         learned[key] = learn_records((record,))
     flush()
+    return api
+
+
+def _full(line: bytes) -> CallRecord:
+    """A line's record by the full reading (``loads_line`` reads what orjson cannot)."""
+    obj = loads_line(line)
+    if not isinstance(obj, dict):
+        raise RecordError(f"a line holds a JSON object, not {type(obj).__name__}")
+    return record_from_json(obj)
+
+
+def learn_lines(items: Iterable[bytes | CallRecord], api: Api | None = None) -> Api:
+    """``learn_records`` over call lines a reader has already accepted (a capture index's
+    file-backed rows: ``CaptureIndex.raw_line``) or records, fast: each distinct content is
+    learned once, as in ``learn_reader``. A line that is not a valid call raises ``RecordError``
+    (or ``orjson.JSONDecodeError``): give only lines the capture's rules accept."""
+    api = Api() if api is None else api
+    counts: dict[bytes, int] = {}
+    learned: dict[bytes, Api] = {}
+    decode = _envelope.decode
+    for item in items:
+        if isinstance(item, CallRecord):
+            learn_records((item,), api)
+            continue
+        env = decode(item)
+        if env is None:
+            learn_records((_full(item),), api)
+            continue
+        key = _key(env)
+        n = counts.get(key)
+        if n is not None:
+            counts[key] = n + 1
+            continue
+        found = _content_record(env)
+        if found is None:
+            learn_records((_full(item),), api)
+            continue
+        if isinstance(found, RecordError):
+            raise found
+        if len(counts) >= CONTENT_MEMORY:
+            for k, times in counts.items():
+                add_api(api, learned[k], times)
+            counts.clear()
+            learned.clear()
+        counts[key] = 1
+        learned[key] = learn_records((found,))
+    for k, times in counts.items():
+        add_api(api, learned[k], times)
     return api
 
 

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Final
 
 from rich.text import Text
 
-from rpcspy.api.learn import learn_records
+from rpcspy.api.learn import learn_lines
 from rpcspy.api.model import Api, Method, Shape, Signature, canonical, merge_apis, shape_text
 from rpcspy.tui.editing import default_value
 from rpcspy.xmlrpc.values import ALL_TYPES, Array, DateTime, String, Struct, Value
 
 if TYPE_CHECKING:
     from rpcspy.capture.index import CaptureIndex
+    from rpcspy.capture.record import CallRecord
 
 __all__ = [
     "ApiLearner",
@@ -80,9 +81,14 @@ class ApiLearner:
                     return True
                 if cancelled():
                     return False
-                learn_records(self.store.records(range(self.upto, end)), self.api)
+                learn_lines(map(self._row, range(self.upto, end)), self.api)
                 self.upto = end
                 progress(end, total)
+
+    def _row(self, row: int) -> bytes | CallRecord:
+        """A file-backed row's line (learned by content, fast), else its record."""
+        line = self.store.raw_line(row)
+        return line if line is not None else self.store.record(row)
 
     def merged(self, file_api: Api | None) -> Api:
         """A copy of what was learned, merged after ``file_api`` (its help and signatures

@@ -250,3 +250,21 @@ def test_adding_an_api_n_times_at_once() -> None:
     at_once = add_api(Api(), one, 3)
     assert api_to_json(at_once) == api_to_json(thrice)
     assert at_once.methods["add"].calls == 3 * one.methods["add"].calls
+
+
+@pytest.mark.parametrize("path", SAMPLE_CAPTURES, ids=lambda p: p.name)
+def test_a_capture_index_rows_learned_fast_as_by_their_records(path: Path) -> None:
+    # The TUI's API pane learns the index's rows: file-backed ones by their line.
+    from rpcspy.api.learn import learn_lines
+    from rpcspy.capture.index import open_index
+
+    index, builder = open_index(path, cache=False)
+    try:
+        rows = range(index.count)
+        items = [index.raw_line(r) or index.record(r) for r in rows]
+        assert any(isinstance(item, bytes) for item in items)
+        fast = learn_lines(items)
+        assert api_to_json(fast) == api_to_json(learn_records(index.records(rows)))
+        assert api_to_json(fast) == by_records(path)[1]
+    finally:
+        builder.close()
