@@ -25,7 +25,7 @@ from rich.cells import cell_len
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
-from rpcspy.api.learn import learn_records
+from rpcspy.api.learn import learn_lines, learn_records
 from rpcspy.api.model import (
     Api,
     Method,
@@ -435,14 +435,14 @@ async def test_a_big_capture_is_learned_in_a_worker_the_ui_answering(
     hold, held = threading.Event(), threading.Event()
     batches = [0]
 
-    def slow_learn(records: Any, api: Any = None) -> Api:
+    def slow_learn(items: Any, api: Any = None) -> Api:
         batches[0] += 1
         if batches[0] == 2:
             held.set()
             hold.wait(30)
-        return learn_records(records, api)
+        return learn_lines(items, api)
 
-    monkeypatch.setattr(apiview, "learn_records", slow_learn)
+    monkeypatch.setattr(apiview, "learn_lines", slow_learn)
     app = make_app(capture=big)
     async with app.run_test(size=(100, 30)) as pilot:
         try:
