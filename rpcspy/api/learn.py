@@ -31,7 +31,7 @@ from rpcspy.api.model import Api, Method, add_api, value_shape
 from rpcspy.capture import _envelope
 from rpcspy.capture.reader import CaptureReader, read_capture
 from rpcspy.capture.record import CallRecord
-from rpcspy.capture.schema import RecordError, loads_line, record_from_json
+from rpcspy.capture.schema import RecordError, loads_line, messages_only, record_from_json
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 
 __all__ = [
@@ -115,21 +115,7 @@ def _content_record(env: _envelope.Call) -> CallRecord | RecordError | None:
     except orjson.JSONDecodeError:
         return None
     try:
-        return record_from_json(
-            {
-                "type": "call",
-                "id": "",
-                "seq": 0,
-                "started": 0,
-                "scheme": "",
-                "host": "",
-                "port": 0,
-                "path": "",
-                "request": {"body": {"text": ""}, "call": call},
-                "response": part,
-                "subcalls": subcalls,
-            }
-        )
+        return record_from_json(messages_only(call, part, subcalls))
     except RecordError as exc:
         return exc
 

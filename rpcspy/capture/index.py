@@ -59,6 +59,7 @@ from rpcspy.capture.schema import (
     dumps_line,
     loads_line,
     make_header,
+    messages_only,
     record_from_json,
     record_to_json,
 )
@@ -651,21 +652,7 @@ class CaptureIndex:
         """Check a content not seen yet; what the columns need of it, its shape, its messages
         stored once."""
         if check:
-            error = _verdict(
-                {
-                    "type": "call",
-                    "id": "",
-                    "seq": 0,
-                    "started": 0,
-                    "scheme": "",
-                    "host": "",
-                    "port": 0,
-                    "path": "",
-                    "request": {"body": {"text": ""}, "call": call},
-                    "response": part,
-                    "subcalls": subcalls,
-                }
-            )
+            error = _verdict(messages_only(call, part, subcalls))
             if error is not None:
                 return error
         shape_id = self.shapes.intern(_compact(_skeleton([call, part, subcalls])).decode())

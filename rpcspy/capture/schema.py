@@ -57,6 +57,7 @@ __all__ = [
     "dumps_line",
     "loads_line",
     "make_header",
+    "messages_only",
     "parse_header",
     "record_from_json",
     "record_to_json",
@@ -506,6 +507,26 @@ def _response_from_json(response: dict[str, object]) -> HttpMessage:
         content_encoding=_opt(response, "content_encoding", str, "response"),
         decoded=decoded,
     )
+
+
+def messages_only(call: object, response: object, subcalls: object) -> dict[str, object]:
+    """A call line's JSON holding these messages (``request.call``, the ``response``'s result
+    or fault, ``subcalls``) in an empty but valid envelope: ``record_from_json`` of it checks
+    the messages alone. The capture index and ``rpcspy.api.learn`` check a content they have not
+    met yet this way, once, however many lines repeat it."""
+    return {
+        "type": "call",
+        "id": "",
+        "seq": 0,
+        "started": 0,
+        "scheme": "",
+        "host": "",
+        "port": 0,
+        "path": "",
+        "request": {"body": {"text": ""}, "call": call},
+        "response": response,
+        "subcalls": subcalls,
+    }
 
 
 def record_from_json(obj: object) -> CallRecord:
