@@ -123,6 +123,31 @@ def _options_error(message: str) -> exceptions.OptionsError:
     return exceptions.OptionsError(message)  # type: ignore[no-untyped-call]
 
 
+def flow_facts(flow: http.HTTPFlow) -> dict[str, Any]:
+    """What a record says of a flow besides its two halves: timing, peers, URL, status (the
+    keywords ``build_record`` and ``rpcspy.ingest.Exchange`` share). The live addon and the
+    flow-file importer both take them from here."""
+    request = flow.request
+    response = flow.response
+    if response is not None:
+        ended = response.timestamp_end
+    elif flow.error is not None:
+        ended = flow.error.timestamp
+    else:
+        ended = None
+    return {
+        "started": request.timestamp_start,
+        "ended": ended,
+        "client": _address(flow.client_conn.peername),
+        "server": _address(flow.server_conn.peername or flow.server_conn.address),
+        "scheme": request.scheme,
+        "host": request.host,
+        "port": request.port,
+        "path": request.path,
+        "status": response.status_code if response is not None else None,
+    }
+
+
 def _half(message: http.Message) -> HttpMessage:
     """One half of the exchange exactly as on the wire (``raw_content``: still content-encoded)."""
     return HttpMessage(
@@ -495,23 +520,9 @@ class RpcspyRecorder:
             return None
         self._recorded.add(flow)
         self._seq += 1
-        if response is not None:
-            ended = response.timestamp_end
-        elif flow.error is not None:
-            ended = flow.error.timestamp
-        else:
-            ended = None
         build = functools.partial(
             build_record,
-            started=request.timestamp_start,
-            ended=ended,
-            client=_address(flow.client_conn.peername),
-            server=_address(flow.server_conn.peername or flow.server_conn.address),
-            scheme=request.scheme,
-            host=request.host,
-            port=request.port,
-            path=request.path,
-            status=response.status_code if response is not None else None,
+            **flow_facts(flow),
             error=error,
             seq=self._seq,
             max_body=self._max_body,

@@ -3,8 +3,9 @@
 mitmproxy's own reader (``mitmproxy.io.FlowReader``) reads the file, migrating old versions as
 mitmproxy does; each HTTP flow becomes an ``rpcspy.ingest.Exchange`` from the same parts of the
 flow the live addon records (``addon._half``: headers and ``raw_content`` exactly as on the wire;
-``addon._address``: the peers), so an imported flow gives the record the proxy would have
-written. Flows of other kinds (TCP, UDP, DNS) and HTTP flows that are not XML-RPC are skipped.
+``addon.flow_facts``: timing, peers, URL and status), so an imported flow gives the record the
+proxy would have written. Flows of other kinds (TCP, UDP, DNS) and HTTP flows that are not
+XML-RPC are skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from mitmproxy import exceptions, http, io
 
 from rpcspy.ingest import Exchange, Skipped, is_xmlrpc_exchange
-from rpcspy.proxy.addon import _address, _half
+from rpcspy.proxy.addon import _half, flow_facts
 
 __all__ = ["FlowFileError", "flow_exchange", "read_flows"]
 
@@ -33,26 +34,8 @@ def flow_exchange(flow: http.HTTPFlow) -> Exchange | Skipped:
     if not is_xmlrpc_exchange(request.method, req, resp):
         return Skipped()
     error = flow.error.msg if flow.error is not None else None
-    if response is not None:
-        ended = response.timestamp_end
-    elif flow.error is not None:
-        ended = flow.error.timestamp
-    else:
-        ended = None
     return Exchange(
-        method=request.method,
-        request=req,
-        response=resp,
-        started=request.timestamp_start,
-        ended=ended,
-        client=_address(flow.client_conn.peername),
-        server=_address(flow.server_conn.peername or flow.server_conn.address),
-        scheme=request.scheme,
-        host=request.host,
-        port=request.port,
-        path=request.path,
-        status=response.status_code if response is not None else None,
-        error=error,
+        method=request.method, request=req, response=resp, error=error, **flow_facts(flow)
     )
 
 
