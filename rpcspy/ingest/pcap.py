@@ -204,7 +204,8 @@ class _Reassembler:
         self._deliver(conn, up, data, ts)
         self._drain(conn, up)
 
-    def _drain(self, conn: _Connection, up: bool) -> None:
+    def _deliver_buffered(self, conn: _Connection, up: bool) -> None:
+        """Deliver the buffered segments that now follow on (or overlap) what was delivered."""
         stream = conn.up if up else conn.down
         while stream.pending:
             first = min(stream.pending)
@@ -214,6 +215,10 @@ class _Reassembler:
             stream.pending_bytes -= len(data)
             if first + len(data) > stream.next:
                 self._deliver(conn, up, data[stream.next - first :], ts)
+
+    def _drain(self, conn: _Connection, up: bool) -> None:
+        self._deliver_buffered(conn, up)
+        stream = conn.up if up else conn.down
         if stream.fin is not None and stream.next >= stream.fin:
             self._close_side(conn, up, conn.last, "the connection closed")
 
@@ -221,14 +226,7 @@ class _Reassembler:
         """Bytes up to ``offset`` of a direction were never captured: skip them."""
         stream = conn.up if up else conn.down
         # What waits in the buffer below ``offset`` is not missing.
-        while stream.pending:
-            first = min(stream.pending)
-            if first > stream.next:
-                break
-            data, seg_ts = stream.pending.pop(first)
-            stream.pending_bytes -= len(data)
-            if first + len(data) > stream.next:
-                self._deliver(conn, up, data[stream.next - first :], seg_ts)
+        self._deliver_buffered(conn, up)
         if offset <= stream.next:
             return
         below = [o for o in stream.pending if o < offset]
