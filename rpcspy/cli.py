@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "proxy",
     "import",
+    "export",
     "call",
     "show",
     "lint",

@@ -6,7 +6,8 @@ first (docs/architecture.md draws them):
 
     xmlrpc                                  the sans-IO codec; imports nothing of ours
     capture | diff                          records and capture files | the pure value diff
-    filter | api | ingest                   the filter language; API descriptions; importers
+    filter | api | ingest | export          the filter language; API descriptions; importers;
+                                            exporters
     proxy | tui | replay | mock | server    the tools; they do not import one another
     live | demo | show | inputs             glue above the tools
     commands                                one module per subcommand, registered in cli.py
@@ -255,6 +256,16 @@ def test_ingest_imports_only_xmlrpc_and_capture() -> None:
         "rpcspy.ingest",
         ("rpcspy.xmlrpc", "rpcspy.capture"),
         "rpcspy.ingest imports only rpcspy.xmlrpc and rpcspy.capture",
+    )
+
+
+def test_export_imports_only_xmlrpc_and_capture() -> None:
+    # The exporters that need mitmproxy (mitm) or DuckDB (parquet) live in rpcspy.proxy and
+    # rpcspy.query; rpcspy.export names them by string and never imports them.
+    _only(
+        "rpcspy.export",
+        ("rpcspy.xmlrpc", "rpcspy.capture"),
+        "rpcspy.export imports only rpcspy.xmlrpc and rpcspy.capture",
     )
 
 

@@ -1,0 +1,63 @@
+"""Exporters of ``rpcspy export``: a capture's calls written in another tool's format.
+
+Every exporter is one function with the same shape, ``export(records, out, *, source) ->
+Exported``: it writes the calls it is given (already filtered by the command) to the new path
+``out`` (a file, or for Parquet a directory) and says what it wrote. The command chooses the
+path, refuses to overwrite without ``--force``, writes to a temporary name beside it and renames
+it into place only when the exporter returned, so a failed export leaves nothing half-written.
+
+Where each format lives (``EXPORTERS``, ``module:function``):
+
+- ``har``, ``curl``, ``python``: this package (it imports only ``rpcspy.xmlrpc`` and
+  ``rpcspy.capture``);
+- ``mitm``: ``rpcspy.proxy.flowfile``, since only the proxy imports mitmproxy;
+- ``parquet``: ``rpcspy.query``, the relational view of captures (DuckDB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from rpcspy.capture import CallRecord
+
+__all__ = ["EXPORTERS", "SUFFIXES", "ExportError", "Exported", "Exporter"]
+
+#: Each format's exporter, imported only when used (mitmproxy and DuckDB are heavy).
+EXPORTERS: dict[str, str] = {
+    "har": "rpcspy.export.har:export",
+    "mitm": "rpcspy.proxy.flowfile:export",
+    "parquet": "rpcspy.query.parquet:export",
+    "curl": "rpcspy.export.script:export_curl",
+    "python": "rpcspy.export.script:export_python",
+}
+
+#: The name an export gets beside its capture when ``-o`` is not given.
+SUFFIXES: dict[str, str] = {
+    "har": ".har",
+    "mitm": ".mitm",
+    "parquet": ".parquet",
+    "curl": ".sh",
+    "python": ".py",
+}
+
+
+class ExportError(Exception):
+    """An export that cannot be done; the message says why, in a person's words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What an exporter wrote: ``calls`` calls, and ``detail`` for the command's last line
+    (``"12 sub-call rows, 3 findings"``; empty when there is nothing to add)."""
+
+    calls: int
+    detail: str = ""
+
+
+class Exporter(Protocol):
+    """The shape of every exporter."""
+
+    def __call__(self, records: Iterable[CallRecord], out: Path, *, source: Path) -> Exported: ...
