@@ -4,7 +4,7 @@ Every module's imports are read with ``ast``: those at the top, those inside fun
 ones that keep ``rpcspy --help`` quick) and those under ``TYPE_CHECKING``. The layers, lowest
 first (docs/architecture.md draws them):
 
-    xmlrpc                                  the sans-IO codec; imports nothing of ours
+    xmlrpc | oncrpc | rpyc                  the sans-IO codecs; they import nothing of ours
     capture | diff                          records and capture files | the pure value diff
     filter | api | ingest | export          the filter language; API descriptions; importers;
                                             exporters
@@ -233,6 +233,12 @@ def _only(source_prefix: str, allowed: tuple[str, ...], rule: str) -> None:
 
 def test_xmlrpc_imports_nothing_of_ours() -> None:
     _only("rpcspy.xmlrpc", (), "rpcspy.xmlrpc is the sans-IO core and imports nothing of rpcspy")
+
+
+def test_other_protocol_codecs_import_nothing_of_ours() -> None:
+    # ONC RPC and RPyC are sans-IO codecs beside rpcspy.xmlrpc, at the bottom of the layers.
+    for codec in ("rpcspy.oncrpc", "rpcspy.rpyc"):
+        _only(codec, (), f"{codec} is a sans-IO codec and imports nothing of rpcspy")
 
 
 def test_term_exits_and_the_package_itself_are_leaves() -> None:
