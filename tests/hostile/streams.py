@@ -12,14 +12,14 @@ every byte arrived, without the test holding the 64 MB either.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
+
+from tests.hostile.tcp import TcpPeer
 
 __all__ = ["Answer", "Body", "Received", "Reply", "StreamUpstream", "post"]
 
@@ -158,83 +158,48 @@ class _Reader:
             self.received.wire += data[:room]
 
 
-class StreamUpstream:
+class StreamUpstream(TcpPeer):
     """An HTTP/1.1 upstream on 127.0.0.1 that hashes request bodies instead of keeping them.
 
     Each connection carries one request; ``answer`` says what every request gets. ``received``
     lists the requests read (complete or not).
     """
 
+    conn_timeout = 60.0
+
     def __init__(self, answer: Answer | None = None) -> None:
+        super().__init__()
         self.answer = answer or Answer()
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port: int = int(self._listener.getsockname()[1])
-        self._threads: list[threading.Thread] = []
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> StreamUpstream:
-        self._accepting.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._accepting.join(5)
-        for thread in self._threads:
-            thread.join(5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.settimeout(60)
-            received = Received(head=b"")
-            reader = _Reader(conn, received)
-            received.head = reader.until_blank()
-            with self._lock:
-                self.received.append(received)
-            digest = hashlib.sha256()
-            received.chunked = any(
-                "chunked" in v.lower() for v in received.header("Transfer-Encoding")
-            )
-            if received.chunked:
-                while True:
-                    size = int(reader.line().split(b";")[0], 16)
-                    if size == 0:
-                        while reader.line():  # trailers, up to the blank line
-                            pass
-                        break
-                    reader.exactly(size, digest)
-                    if reader.line():
-                        raise ConnectionError("a chunk not followed by CRLF")
-            else:
-                lengths = received.header("Content-Length")
-                reader.exactly(int(lengths[0]) if lengths else 0, digest)
-            received.sha256 = digest.hexdigest()
-            self._reply(conn, received)
+    def handle(self, conn: socket.socket) -> None:
+        received = Received(head=b"")
+        reader = _Reader(conn, received)
+        received.head = reader.until_blank()
+        with self._lock:
+            self.received.append(received)
+        digest = hashlib.sha256()
+        received.chunked = any("chunked" in v.lower() for v in received.header("Transfer-Encoding"))
+        if received.chunked:
+            while True:
+                size = int(reader.line().split(b";")[0], 16)
+                if size == 0:
+                    while reader.line():  # trailers, up to the blank line
+                        pass
+                    break
+                reader.exactly(size, digest)
+                if reader.line():
+                    raise ConnectionError("a chunk not followed by CRLF")
+        else:
+            lengths = received.header("Content-Length")
+            reader.exactly(int(lengths[0]) if lengths else 0, digest)
+        received.sha256 = digest.hexdigest()
+        self._reply(conn, received)
 
     def _reply(self, conn: socket.socket, received: Received) -> None:
         answer = self.answer

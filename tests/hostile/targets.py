@@ -24,7 +24,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import TracebackType
+
+from tests.hostile.tcp import TcpPeer
 
 __all__ = [
     "OK_ANSWER",
@@ -163,7 +164,7 @@ def answer(body: bytes = OK_ANSWER) -> Behaviour:
     return behave
 
 
-class HostileTarget:
+class HostileTarget(TcpPeer):
     """A TCP server on 127.0.0.1 answering every request with ``behaviour``.
 
     ``behaviours`` may be a list: the n-th request gets the n-th behaviour (the last one again
@@ -174,76 +175,26 @@ class HostileTarget:
     def __init__(self, *behaviours: Behaviour) -> None:
         if not behaviours:
             raise ValueError("a hostile target needs a behaviour")
+        super().__init__()
         self.behaviours = behaviours
         self.requests = 0
         self.sent = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self._threads: list[threading.Thread] = []
-        self._accepting: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self._listener.getsockname()[1])
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/RPC2"
 
-    def start(self) -> HostileTarget:
-        self._accepting = threading.Thread(target=self._accept, daemon=True)
-        self._accepting.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._accepting is not None:
-            self._accepting.join(timeout=5)
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._listener.close()
-
-    def __enter__(self) -> HostileTarget:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(30)
-            try:
-                if read_request(conn) is None:
-                    return
-            except OSError:
-                return
-            with self._lock:
-                index = min(self.requests, len(self.behaviours) - 1)
-                self.requests += 1
-            sent = self.behaviours[index](conn, self._stop)
-            with self._lock:
-                self.sent += sent
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+    def handle(self, conn: socket.socket) -> None:
+        if read_request(conn) is None:
+            return
+        with self._lock:
+            index = min(self.requests, len(self.behaviours) - 1)
+            self.requests += 1
+        sent = self.behaviours[index](conn, self.stopping)
+        with self._lock:
+            self.sent += sent
+        conn.shutdown(socket.SHUT_RDWR)
 
 
 # The client side: raw sockets that misbehave towards a server.

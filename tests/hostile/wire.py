@@ -7,12 +7,11 @@ control characters and all), then closes. It is the upstream of a proxy or the t
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
-from types import TracebackType
 
 from tests.hostile.targets import read_request
+from tests.hostile.tcp import TcpPeer
 
 __all__ = ["CannedServer", "http_response"]
 
@@ -32,49 +31,24 @@ def http_response(
     return head + body
 
 
-class CannedServer:
+class CannedServer(TcpPeer):
     """Answers each connection's request with ``response`` (bytes), in a background thread."""
 
+    conn_timeout = 5.0
+
     def __init__(self, response: bytes) -> None:
+        super().__init__()
         self.response = response
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
         self.requests = 0
+        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> CannedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._sock.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn, contextlib.suppress(OSError):
-                conn.settimeout(5)
-                self._answer(conn)
-
-    def _answer(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         if read_request(conn) is None:
             return
-        self.requests += 1
+        with self._lock:
+            self.requests += 1
         conn.sendall(self.response)
