@@ -16,27 +16,24 @@ exception, Ctrl-C, SIGTERM); only captures written to ``--out`` stay.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import io
 import os
 import shutil
-import signal
 import ssl
 import sys
 import tempfile
-import threading
 import time
 import xmlrpc.client
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from rpcspy.server import DemoServer, ServerConfig
 from rpcspy.term import Style
+from rpcspy.tui.stopping import StopSignals
 
 if TYPE_CHECKING:
     from rpcspy.live import LiveProxyApp
@@ -497,52 +494,6 @@ def summarize(results: list[StepResult]) -> bool:
     return not failed
 
 
-class _StopSignals:
-    """SIGINT and SIGTERM while the demo runs, whatever their inherited disposition.
-
-    Outside the TUI the handler raises (``KeyboardInterrupt``, or ``SystemExit(143)`` for SIGTERM)
-    so that every ``with`` block unwinds: proxies stop, servers stop, temp dirs go. While the TUI
-    runs (``app`` set) it asks the app to quit instead, so the terminal is given back first;
-    ``check()`` raises afterwards.
-    """
-
-    def __init__(self) -> None:
-        self.app: LiveProxyApp | None = None
-        self.received: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
-        self._previous.clear()
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
-        app = self.app
-        if app is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None:
-                loop.call_soon_threadsafe(app.exit)
-                return
-        self.check()
-
-    def check(self) -> None:
-        """Raise for the signal received, if any."""
-        if self.received == signal.SIGINT:
-            raise KeyboardInterrupt
-        if self.received is not None:
-            raise SystemExit(128 + self.received)
-
-
 def run_demo(
     names: list[str],
     *,
@@ -560,7 +511,7 @@ def run_demo(
     """
     out = sys.stdout
     style = Style(out)
-    with _StopSignals() as signals, contextlib.ExitStack() as stack:
+    with StopSignals() as signals, contextlib.ExitStack() as stack:
         kept = out_dir is not None
         if out_dir is None and not direct:
             # Entered first, so it goes last: after the proxies writing into it have stopped.
@@ -653,7 +604,7 @@ def _run_recorded(
         return run_scenarios([name], targets, quiet=quiet)
 
 
-def _run_live_tui(names: list[str], out_dir: Path, signals: _StopSignals) -> list[StepResult]:
+def _run_live_tui(names: list[str], out_dir: Path, signals: StopSignals) -> list[StepResult]:
     """The TUI on a proxy in front of a fresh plain server, the scripted client running live.
 
     Returns the live run's results; raises ``ProxyError`` when the proxy could not start.

@@ -121,7 +121,7 @@ def run_live(
     api: Api | None = None,
     api_label: str | None = None,
 ) -> int:
-    """Run proxy and TUI together until the user quits; returns the exit code.
+    """Run proxy and TUI together until the user quits or a stop signal; returns the exit code.
 
     ``client``, if given, is called in a worker thread with the proxy's URL once it listens
     (``rpcspy demo`` drives its scripted client through the proxy this way). Once the UI is
@@ -131,10 +131,17 @@ def run_live(
     said so); the command turns it into an exit code. ``api`` (named ``api_label``) is merged
     first into the API pane, as ``rpcspy tui --api`` does.
     """
+    from rpcspy.proxy.runner import stop_signals
+    from rpcspy.tui.stopping import StopSignals
+
     app = LiveProxyApp(
         config, client=client, initial_filter=initial_filter, api=api, api_label=api_label
     )
-    app.run()
+    # As the proxy without the UI: SIGINT, SIGTERM and SIGHUP (unless nohup) stop it with every
+    # pending record written, and the exit code is the proxy's.
+    with StopSignals(stop_signals()) as signals:
+        signals.app = app
+        app.run()
     app.raise_proxy_error()
     if app.stopped_runner is None:
         return 0

@@ -93,11 +93,16 @@ def run(args: argparse.Namespace) -> int:
         api=api,
         api_label=args.api.name if args.api is not None else None,
     )
-    app.run()
+    from rpcspy.tui.stopping import StopSignals
+
+    # SIGINT and SIGTERM end the app as q does (the terminal given back), then exit 130 or 143.
+    with StopSignals() as signals:
+        signals.app = app
+        app.run()
     if app.store.problems:
         from rpcspy.term import warn
 
         for problem in app.store.problems[:20]:
             warn(f"{path}: {problem.message}")
-        return EXIT_PARTIAL
-    return EXIT_OK
+    signals.check()
+    return EXIT_PARTIAL if app.store.problems else EXIT_OK

@@ -58,6 +58,7 @@ __all__ = [
     "parse_size",
     "report_stopped",
     "run_proxy",
+    "stop_signals",
 ]
 
 ProxyMode = Literal["reverse", "regular"]
@@ -466,7 +467,7 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         handled: list[signal.Signals] = []
-        for sig in _stop_signals():
+        for sig in stop_signals():
             try:
                 loop.add_signal_handler(sig, stopping.set)
                 handled.append(sig)
@@ -493,7 +494,7 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
     return asyncio.run(main())
 
 
-def _stop_signals() -> tuple[signal.Signals, ...]:
+def stop_signals() -> tuple[signal.Signals, ...]:
     """SIGINT, SIGTERM, and SIGHUP unless ``nohup`` asked to ignore it.
 
     A closed terminal sends SIGHUP; stopping on it as on Ctrl-C writes every pending record

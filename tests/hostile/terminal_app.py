@@ -109,6 +109,11 @@ class TuiProcess:
         plain = _CONTROL.sub(b" ", raw).decode(errors="replace")
         return " ".join(plain.split())
 
+    def raw(self) -> bytes:
+        """Everything written to the terminal so far, control sequences and all."""
+        with self._lock:
+            return bytes(self._output)
+
     def wait_for(self, text: str, timeout: float, *, regex: bool = False) -> None:
         """Wait until ``text`` (a pattern with ``regex``) is drawn; AssertionError (with the
         screen) after ``timeout``."""
