@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from rpcspy.server import DemoServer, ServerConfig
+from rpcspy.stopping import StopSignals
 from rpcspy.term import Style
-from rpcspy.tui.stopping import StopSignals
 
 if TYPE_CHECKING:
     from rpcspy.live import LiveProxyApp
@@ -511,7 +511,7 @@ def run_demo(
     """
     out = sys.stdout
     style = Style(out)
-    with StopSignals() as signals, contextlib.ExitStack() as stack:
+    with StopSignals(mode="raise") as signals, contextlib.ExitStack() as stack:
         kept = out_dir is not None
         if out_dir is None and not direct:
             # Entered first, so it goes last: after the proxies writing into it have stopped.

@@ -131,8 +131,7 @@ def run_live(
     said so); the command turns it into an exit code. ``api`` (named ``api_label``) is merged
     first into the API pane, as ``rpcspy tui --api`` does.
     """
-    from rpcspy.proxy.runner import stop_signals
-    from rpcspy.tui.stopping import StopSignals
+    from rpcspy.stopping import StopSignals, stop_signals
 
     app = LiveProxyApp(
         config, client=client, initial_filter=initial_filter, api=api, api_label=api_label

@@ -13,9 +13,9 @@ first (docs/architecture.md draws them):
     commands                                one module per subcommand, registered in cli.py
     cli                                     the entry point
 
-``term`` (terminal colour), ``exits`` (exit codes) and the package itself (``__version__``) are
-leaves any layer may use, though only the command side may use ``exits``. A failure lists every
-offending import with its file and line.
+``term`` (terminal colour), ``stopping`` (stop signals), ``exits`` (exit codes) and the package
+itself (``__version__``) are leaves any layer may use, though only the command side may use
+``exits``. A failure lists every offending import with its file and line.
 """
 
 from __future__ import annotations
@@ -241,9 +241,10 @@ def test_other_protocol_codecs_import_nothing_of_ours() -> None:
         _only(codec, (), f"{codec} is a sans-IO codec and imports nothing of rpcspy")
 
 
-def test_term_exits_and_the_package_itself_are_leaves() -> None:
+def test_term_stopping_exits_and_the_package_itself_are_leaves() -> None:
     assert not [e for e in EDGES if e.source == "rpcspy"], "rpcspy/__init__.py imports nothing"
     _only("rpcspy.term", (), "rpcspy.term imports nothing of rpcspy")
+    _only("rpcspy.stopping", (), "rpcspy.stopping imports nothing of rpcspy")
     _only("rpcspy.exits", (), "rpcspy.exits imports nothing of rpcspy")
 
 

@@ -3,10 +3,8 @@
 - ``ReadyFile``: ``--ready-file PATH`` gets the server's URL once the socket accepts connections,
   written to a temporary file beside it and renamed, so a reader never sees half a line; it is
   removed on the way out. ``rpcspy wait --file PATH`` waits for it.
-- ``StopSignals``: SIGINT and SIGTERM handled explicitly. A process started in the background by
-  a script (``cmd &``, ``nohup``) inherits SIGINT ignored, and Python then installs no Ctrl-C
-  handler of its own; a command that relied on ``KeyboardInterrupt`` would ignore Ctrl-C, and
-  one without a SIGTERM handler would die without its summary.
+- ``StopSignals``, ``STOP_SIGNALS``: from ``rpcspy.stopping`` (the one owner of stop signals),
+  named here for the commands.
 - ``listen_error``: the one message for an address that cannot be listened on.
 
 Imported by the commands' ``run`` only; standard library only.
@@ -17,16 +15,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import tempfile
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any
+from types import TracebackType
 
 from rpcspy.exits import EXIT_FAILURE, EXIT_USAGE, CliError
+from rpcspy.stopping import STOP_SIGNALS, StopSignals
 
 __all__ = [
     "STOP_SIGNALS",
@@ -36,9 +30,6 @@ __all__ = [
     "listen_error",
     "reason_of",
 ]
-
-#: The signals every long-running command stops on, whatever their inherited disposition.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def listen_error(host: str, port: int, reason: str) -> CliError:
@@ -115,50 +106,3 @@ class ReadyFile:
         tb: TracebackType | None,
     ) -> None:
         self.remove()
-
-
-class StopSignals:
-    """SIGINT and SIGTERM handled while the block runs; the previous handlers come back after.
-
-    ``with StopSignals() as stop: ... stop.wait(done)`` blocks until a signal arrives (or
-    ``done()`` is true) and returns the signal, or None. With ``raise_interrupt`` the handler
-    raises ``KeyboardInterrupt`` instead, for work that already stops cleanly on Ctrl-C (replay).
-    Only the main thread may install handlers; elsewhere the block changes nothing.
-    """
-
-    def __init__(self, *, raise_interrupt: bool = False) -> None:
-        self.raise_interrupt = raise_interrupt
-        #: The first stop signal received, if any.
-        self.received: signal.Signals | None = None
-        self._previous: dict[signal.Signals, Any] = {}
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        # Only a flag (or an exception): locks taken here could deadlock with the main thread.
-        if self.received is None:
-            self.received = signal.Signals(signum)
-        if self.raise_interrupt:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
-        self._previous.clear()
-
-    def wait(
-        self, done: Callable[[], bool] = lambda: False, poll: float = 0.1
-    ) -> signal.Signals | None:
-        """Block until a stop signal arrives or ``done()`` is true; the signal, or None."""
-        while self.received is None and not done():
-            time.sleep(poll)
-        return self.received

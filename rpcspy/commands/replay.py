@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     interrupted = False
     # Ctrl-C and SIGTERM both interrupt, even when started from a script that ignores SIGINT.
-    with StopSignals(raise_interrupt=True) as stop, Replayer(options) as replayer:
+    with StopSignals(mode="interrupt") as stop, Replayer(options) as replayer:
         try:
             if options.noise_target is not None:
                 learn_total = total * 2 if total is not None else None
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
             interrupted = True
         finally:
             # A signal from here on only marks the run as interrupted: the report still comes.
-            stop.raise_interrupt = False
+            stop.mode = "flag"
     interrupted = interrupted or stop.received is not None
     report.elapsed = time.monotonic() - started
     for method in replayer.noise.methods:

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         api=api,
         api_label=args.api.name if args.api is not None else None,
     )
-    from rpcspy.tui.stopping import StopSignals
+    from rpcspy.stopping import StopSignals
 
     # SIGINT and SIGTERM end the app as q does (the terminal given back), then exit 130 or 143.
     with StopSignals() as signals:

@@ -45,6 +45,7 @@ from rpcspy.capture.redact import DEFAULT_HEADERS, DEFAULT_QUERY, DEFAULT_REDACT
 from rpcspy.proxy.addon import RpcspyRecorder
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY
+from rpcspy.stopping import stop_signals
 from rpcspy.term import Style
 
 __all__ = [
@@ -58,7 +59,6 @@ __all__ = [
     "parse_size",
     "report_stopped",
     "run_proxy",
-    "stop_signals",
 ]
 
 ProxyMode = Literal["reverse", "regular"]
@@ -492,18 +492,6 @@ def run_proxy(config: ProxyConfig, on_ready: Callable[[ProxyRunner], None] | Non
         return report_stopped(runner)
 
     return asyncio.run(main())
-
-
-def stop_signals() -> tuple[signal.Signals, ...]:
-    """SIGINT, SIGTERM, and SIGHUP unless ``nohup`` asked to ignore it.
-
-    A closed terminal sends SIGHUP; stopping on it as on Ctrl-C writes every pending record
-    instead of dying with them.
-    """
-    hup = getattr(signal, "SIGHUP", None)
-    if hup is None or signal.getsignal(hup) is signal.SIG_IGN:
-        return (signal.SIGINT, signal.SIGTERM)
-    return (signal.SIGINT, signal.SIGTERM, hup)
 
 
 def report_stopped(runner: ProxyRunner) -> int:
