@@ -7,9 +7,11 @@ Each record becomes one entry laid out as the HAR 1.2 spec asks
 (http://www.softwareishard.com/blog/har-12-spec/):
 
 - ``request.postData.text`` and ``response.content.text`` hold the body *decoded*: its content
-  encoding (gzip, deflate) undone, as text when it is clean UTF-8 (or ASCII), else base64 with
-  ``encoding: "base64"`` (on ``postData`` too, where HAR 1.2 has no such field but every reader
-  of ours and several tools take it). Headers are kept as recorded, ``Content-Encoding`` included.
+  encoding (gzip, deflate) undone, as text when it is clean text in the charset the message
+  declares (Content-Type, else the XML declaration, else UTF-8), else base64 with
+  ``encoding: "base64"`` (on ``postData`` too: HAR 1.2 has the field on ``content`` only, and
+  the tools that keep binary request bodies (google/martian, HTTP Toolkit, Reqable) put it on
+  ``postData`` the same way). Headers are kept as recorded, ``Content-Encoding`` included.
 - ``time`` and ``timings`` (``wait`` holds the whole call: a record knows when the call started
   and ended, not how the time was spent), ``startedDateTime`` to the microsecond.
 - ``serverIPAddress`` is the server the proxy talked to; ``connection`` the client's port.
@@ -71,7 +73,6 @@ _CHARSET: Final = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.IGN
 _XML_ENCODING: Final = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 #: Control characters that make a body binary rather than text (tab, CR and LF are text).
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_UTF8: Final = frozenset({"utf-8", "utf8"})
 
 
 def _dumps(obj: object) -> bytes:
@@ -112,24 +113,32 @@ def _plain(half: HttpMessage) -> bytes:
         return body
 
 
-def _declares_other_charset(half: HttpMessage, data: bytes) -> bool:
-    """Whether the message says it is in a charset other than UTF-8 (a reader would encode the
-    text back with that one)."""
+def _charset(half: HttpMessage, data: bytes) -> str:
+    """The charset the message declares (the Content-Type's, else the XML declaration's), which
+    a HAR reader encodes the text back with; UTF-8 when it declares none we know."""
     found = _CHARSET.search(half.header("content-type") or "")
     if found is not None:
-        return found.group(1).lower() not in _UTF8
-    declared = _XML_ENCODING.match(data[:200])
-    return declared is not None and declared.group(1).decode("ascii").lower() not in _UTF8
+        name = found.group(1)
+    else:
+        declared = _XML_ENCODING.match(data[:200])
+        name = declared.group(1).decode("ascii") if declared is not None else "utf-8"
+    try:
+        "".encode(name)
+    except LookupError:
+        return "utf-8"
+    return name
 
 
 def _text(half: HttpMessage, data: bytes) -> tuple[str, bool]:
-    """The body for HAR: ``(text, False)`` when it is clean text that reads back as the same
-    bytes, else ``(base64, True)``."""
+    """The body for HAR: ``(text, False)`` when it is clean text in the charset it declares
+    (UTF-8 by default) that encodes back to the same bytes, else ``(base64, True)``."""
+    charset = _charset(half, data)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64.b64encode(data).decode("ascii"), True
-    if _CONTROL.search(text) or (not text.isascii() and _declares_other_charset(half, data)):
+        text = data.decode(charset)
+        clean = not _CONTROL.search(text) and text.encode(charset) == data
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        clean = False
+    if not clean:
         return base64.b64encode(data).decode("ascii"), True
     return text, False
 
@@ -233,7 +242,8 @@ def _request(record: CallRecord) -> tuple[dict[str, object], bool]:
     half = record.request
     plain = _plain(half)
     text, is_base64 = _text(half, plain)
-    post: dict[str, object] = {"mimeType": _mime(half), "params": [], "text": text}
+    # ``params`` is for form posts only: the spec has it and ``text`` exclude each other.
+    post: dict[str, object] = {"mimeType": _mime(half), "text": text}
     if is_base64:
         post["encoding"] = "base64"
     out: dict[str, object] = {
