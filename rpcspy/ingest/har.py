@@ -98,7 +98,8 @@ def _body(
         try:
             data = base64.b64decode(text, validate=False)
         except (binascii.Error, ValueError):
-            problems.append(Problem(where, "bad-har", "body is not valid base64"))  # type: ignore[arg-type]
+            bad = Problem(where, "bad-har", "body is not valid base64")  # type: ignore[arg-type]
+            problems.append(bad)
             return b"", "identity"
     else:
         charset = _charset(headers, text)

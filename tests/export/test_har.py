@@ -28,9 +28,9 @@ from tests.export.helpers import (
     assert_same_calls,
     mitmdump_reads,
 )
-from tests.ingest.fixtures import __file__ as _fixtures
+from tests.ingest.helpers import FIXTURES
 
-MITMDUMP_HAR = Path(_fixtures).parent / "mitm.har"
+MITMDUMP_HAR = FIXTURES / "mitm.har"
 
 
 def import_har(har: Path, out: Path) -> list[CallRecord]:
@@ -293,9 +293,8 @@ def test_har_to_capture_to_har_keeps_every_body_byte(tmp_path: Path) -> None:
         assert b["response"]["headers"] == a["response"]["headers"]
         assert b["response"]["status"] == a["response"]["status"]
         assert b["request"]["url"] == a["request"]["url"]
-        assert b["startedDateTime"] == dt.datetime.fromisoformat(
-            a["startedDateTime"]
-        ).isoformat(timespec="microseconds")
+        started = dt.datetime.fromisoformat(a["startedDateTime"])
+        assert b["startedDateTime"] == started.isoformat(timespec="microseconds")
     # And once more through a capture: the same records.
     assert_same_calls(records, import_har(again, tmp_path / "twice.jsonl"))
 
