@@ -15,10 +15,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rpcspy.capture import CallRecord
+from rpcspy.capture import CallRecord, read_capture
 from rpcspy.cli import main
 from rpcspy.export import EXPORTERS, Exported, ExportError
-from tests.export.helpers import CALLS, rpcspy
+from tests.export.helpers import CALLS, assert_same_calls, rpcspy
 
 
 @pytest.fixture
@@ -183,3 +183,16 @@ def test_help_has_examples() -> None:
     assert "--to" in head and "har" in head and "mitm" in head
     lines = [line.strip() for line in examples.splitlines() if line.strip()]
     assert len(lines) >= 4 and all(line.startswith("rpcspy export ") for line in lines)
+
+
+@pytest.mark.parametrize("fmt", ["har", "mitm"])
+def test_export_then_import_by_the_commands_gives_the_same_calls(
+    session: Path, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"x.{fmt}"
+    assert rpcspy("export", str(session), "--to", fmt, "-o", str(out)).returncode == 0
+    back = tmp_path / "back.jsonl"
+    done = rpcspy("import", str(out), "-w", str(back), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(f"{len(CALLS)} calls, 0 skipped")
+    assert_same_calls(list(read_capture(session)), list(read_capture(back)))
