@@ -90,6 +90,9 @@ def read_flows(
             raise FlowFileError(str(exc) or "not a mitmproxy flow file") from exc
 
 
+_UNKNOWN = ("0.0.0.0", 0)
+
+
 def _raw(text: str) -> bytes:
     # The inverse of the addon's reading of header bytes: UTF-8, lone surrogates kept as bytes.
     return text.encode("utf-8", "surrogateescape")
@@ -112,8 +115,10 @@ def record_flow(record: CallRecord) -> http.HTTPFlow:
     started = record.started
     ended = record.ended if record.ended is not None else started
     client = connection.Client(
-        peername=record.client,  # type: ignore[arg-type]  # None: the record does not know it
-        sockname=("", 0),
+        # mitmproxy requires a client address; "0.0.0.0:0" where the record has none (a HAR
+        # import), which ``metadata["rpcspy"]["record"]`` tells rpcspy.
+        peername=record.client or _UNKNOWN,
+        sockname=_UNKNOWN,
         timestamp_start=started,
     )
     server = connection.Server(

@@ -17,12 +17,17 @@ import sys
 import xmlrpc.client
 from pathlib import Path
 
-from rpcspy.capture import CallRecord
+from rpcspy.capture import CallRecord, CaptureWriter, read_capture
+from rpcspy.ingest import ImportCounts, InlineRecorder, import_exchanges
+from rpcspy.ingest.har import read_har
 from rpcspy.proxy import ProxyConfig
 from rpcspy.server import DemoServer, ServerConfig
+from tests.ingest.helpers import FIXTURES
 from tests.proxy.helpers import ThreadedProxy, raw_post
 
 RPCSPY = str(Path(sys.executable).with_name("rpcspy"))
+#: The HAR mitmdump wrote (``--set hardump=``) of calls to the demo server: the import fixture.
+MITMDUMP_HAR = FIXTURES / "mitm.har"
 MITMDUMP = str(Path(sys.executable).with_name("mitmdump"))
 
 #: What the recorded capture holds, in order (the method as the record names it).
@@ -90,6 +95,14 @@ def record_capture(capture: Path, confdir: Path) -> Path:
             _calls(proxy.port)
             proxy.wait_records(len(CALLS))
     return capture
+
+
+def import_har(har: Path, out: Path) -> list[CallRecord]:
+    """``rpcspy import`` of a HAR, the way the command does it; the records written."""
+    counts = ImportCounts()
+    with CaptureWriter(out, append=False) as writer:
+        import_exchanges(read_har(har), InlineRecorder(writer, counts), counts)
+    return list(read_capture(out))
 
 
 def rpcspy(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

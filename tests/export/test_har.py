@@ -16,29 +16,18 @@ import orjson
 import pytest
 from mitmproxy import io as mitmio
 
-from rpcspy.capture import CallRecord, CaptureWriter, read_capture
+from rpcspy.capture import read_capture
 from rpcspy.export.har import export, har_entry
-from rpcspy.ingest import ImportCounts, InlineRecorder, import_exchanges
-from rpcspy.ingest.har import read_har
 from rpcspy.xmlrpc import Fault
 from tests.export.helpers import (
     BINARY_BODY,
     CALLS,
     LATIN1_BODY,
+    MITMDUMP_HAR,
     assert_same_calls,
+    import_har,
     mitmdump_reads,
 )
-from tests.ingest.helpers import FIXTURES
-
-MITMDUMP_HAR = FIXTURES / "mitm.har"
-
-
-def import_har(har: Path, out: Path) -> list[CallRecord]:
-    """``rpcspy import`` of a HAR, the way the command does it; the records written."""
-    counts = ImportCounts()
-    with CaptureWriter(out, append=False) as writer:
-        import_exchanges(read_har(har), InlineRecorder(writer, counts), counts)
-    return list(read_capture(out))
 
 
 def exported(capture: Path, har: Path) -> dict[str, Any]:

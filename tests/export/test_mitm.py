@@ -13,7 +13,13 @@ from mitmproxy import io as mitmio
 from rpcspy.capture import CallRecord, CaptureWriter, read_capture
 from rpcspy.ingest import ImportCounts, InlineRecorder, import_exchanges
 from rpcspy.proxy.flowfile import export, read_flows
-from tests.export.helpers import CALLS, assert_same_calls, mitmdump_reads
+from tests.export.helpers import (
+    CALLS,
+    MITMDUMP_HAR,
+    assert_same_calls,
+    import_har,
+    mitmdump_reads,
+)
 from tests.ingest.helpers import FIXTURES
 
 
@@ -105,3 +111,13 @@ def test_a_flow_file_mitmdump_wrote_goes_through_a_capture_unchanged(tmp_path: P
     again = tmp_path / "again.mitm"
     export(iter(first), again, source=tmp_path / "first.jsonl")
     assert_same_calls(first, import_flows(again, tmp_path / "second.jsonl"))
+
+
+def test_a_capture_without_client_addresses_exports_too(tmp_path: Path) -> None:
+    # A capture imported from a HAR has no client addresses (HAR keeps none).
+    first = import_har(MITMDUMP_HAR, tmp_path / "from-har.jsonl")
+    assert len(first) == 6 and all(r.client is None for r in first)
+    flows = tmp_path / "x.mitm"
+    export(iter(first), flows, source=tmp_path / "from-har.jsonl")
+    assert len(mitmdump_reads(flows, tmp_path / "confdir")) == 6
+    assert_same_calls(first, import_flows(flows, tmp_path / "back.jsonl"))
