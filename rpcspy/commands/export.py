@@ -91,10 +91,14 @@ def run(args: argparse.Namespace) -> int:
     if to_stdout and fmt == "parquet":
         raise CliError("parquet is a directory of tables: give -o DIR, not -o -", EXIT_USAGE)
     out = _default_output(capture, SUFFIXES[fmt]) if args.output is None else Path(args.output)
-    if not to_stdout:
+    if to_stdout:
+        out = Path(f"export{SUFFIXES[fmt]}")  # the temporary file's name
+    else:
         if out.resolve() == capture.resolve():
             raise CliError(f"{out} is the capture itself", EXIT_USAGE)
-        if out.exists() and not args.force:
+        if out.is_dir() and not out.is_symlink() and fmt != "parquet":
+            raise CliError(f"{out} is a directory: give the file to write", EXIT_USAGE)
+        if (out.exists() or out.is_symlink()) and not args.force:
             raise CliError(f"{out} exists: --force to replace it", EXIT_USAGE)
     flt = None
     if args.filter is not None:
@@ -106,8 +110,13 @@ def run(args: argparse.Namespace) -> int:
     module, _, name = EXPORTERS[fmt].partition(":")
     exporter: Exporter = getattr(importlib.import_module(module), name)
     index, builder = open_capture_index(capture)
-    where = Path.cwd() if to_stdout else (out.parent if str(out.parent) else Path.cwd())
-    temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=where))
+    # Beside OUT, so that the rename into place stays on one file system; for stdout, anywhere.
+    where = None if to_stdout else out.parent
+    try:
+        temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=where))
+    except OSError as exc:
+        builder.close()
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}", EXIT_INPUT) from None
     try:
         rows = filter_rows(index, flt) if flt is not None else range(index.count)
         enabled = False if args.no_progress else None
@@ -130,9 +139,14 @@ def run(args: argparse.Namespace) -> int:
                 shutil.copyfileobj(src, sys.stdout.buffer)
             sys.stdout.flush()
         else:
-            if out.is_dir() and not out.is_symlink():
-                shutil.rmtree(out)
-            os.replace(target, out)
+            try:
+                if out.is_dir() and not out.is_symlink():
+                    shutil.rmtree(out)  # a Parquet export replaced with --force
+                elif target.is_dir() and (out.exists() or out.is_symlink()):
+                    out.unlink()  # a directory cannot be renamed over a file
+                os.replace(target, out)
+            except OSError as exc:
+                raise CliError(f"cannot write {out}: {exc.strerror or exc}", EXIT_INPUT) from None
         problems = list(index.problems)
     finally:
         builder.close()

@@ -63,6 +63,9 @@ class Exchange:
     #: Whether the reader already judged it XML-RPC. The pcap reader leaves the sniff of its
     #: POSTs to the recorder, which may run in another process (``rpcspy.ingest.worker``).
     judged: bool = True
+    #: The exchange was redacted before this reader saw it (an rpcspy export of a redacted
+    #: record says so): the record keeps ``redacted`` set.
+    redacted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,8 @@ def to_record(exchange: Exchange, seq: int, *, max_body: int | None = None) -> C
         seq=seq,
         max_body=max_body,
     )
+    if exchange.redacted:
+        record = dataclasses.replace(record, redacted=True)
     if not exchange.problems and not damaged:
         return record
     # A half not read whole was not decoded; what the builder says of its empty body is noise.

@@ -13,6 +13,14 @@ the total time, and the server's address. What it loses, and how we read it back
   the bytes on the wire for every XML-RPC body that says what it is.
 - The client's address is not in a HAR; the record has none.
 
+An entry written by ``rpcspy export --to har`` also carries an ``_rpcspy`` object
+(``rpcspy.export.har.record_facts``) with what HAR has no place for: exact times, both peers,
+the status and error, the problems the traffic's reader noted, the halves left undecoded, the
+content encoding state and, for a body shown decoded, the bytes on the wire. ``with_record_facts``
+applies it (mitmproxy flows exported by rpcspy carry the same object), so capture -> HAR ->
+capture keeps every call; such an entry is always imported, XML-RPC or not, since rpcspy
+recorded it.
+
 The file is read whole (HAR files are single JSON documents); entries become exchanges one by one.
 """
 
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -30,9 +39,10 @@ from urllib.parse import urlsplit
 import orjson
 
 from rpcspy.capture import HttpMessage, Problem
+from rpcspy.capture.record import PROBLEM_PLACES
 from rpcspy.ingest.exchange import Exchange, Skipped, is_xmlrpc_exchange
 
-__all__ = ["HarError", "read_har"]
+__all__ = ["HarError", "read_har", "with_record_facts"]
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.IGNORECASE)
@@ -88,7 +98,8 @@ def _body(
         try:
             data = base64.b64decode(text, validate=False)
         except (binascii.Error, ValueError):
-            problems.append(Problem(where, "bad-har", "body is not valid base64"))  # type: ignore[arg-type]
+            bad = Problem(where, "bad-har", "body is not valid base64")  # type: ignore[arg-type]
+            problems.append(bad)
             return b"", "identity"
     else:
         charset = _charset(headers, text)
@@ -139,6 +150,16 @@ def _exchange(entry: Any) -> Exchange | Skipped:
         else:
             # Browsers write status 0 for a request that got no answer (aborted, refused).
             error = str(resp.get("_error") or resp.get("statusText") or "no response")
+    facts = entry.get("_rpcspy")
+    if isinstance(facts, dict):
+        try:
+            return with_record_facts(
+                Exchange(method=method, request=request, response=response, started=0.0),
+                facts,
+                problems,
+            )
+        except (TypeError, ValueError, KeyError, binascii.Error):
+            pass  # not an object rpcspy wrote: read the entry as any other HAR's
     if not is_xmlrpc_exchange(method, request, response):
         return Skipped()
     started, ended = _time(entry)
@@ -163,6 +184,98 @@ def _exchange(entry: Any) -> Exchange | Skipped:
         status=status,
         error=error,
         problems=tuple(problems),
+    )
+
+
+def _peer_of(value: Any) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    host, port = value
+    if not isinstance(host, str) or not isinstance(port, int):
+        raise TypeError("a peer is [host, port]")
+    return (host, port)
+
+
+def _opt[T](value: Any, kind: type[T]) -> T | None:
+    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}")
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError("expected a number")
+    return float(value)
+
+
+def _facts_problem(obj: Any) -> Problem:
+    where = obj["where"]
+    if where not in PROBLEM_PLACES:
+        raise ValueError(f"unknown problem place {where!r}")
+    return Problem(
+        where,
+        str(obj["kind"]),
+        str(obj["reason"]),
+        _opt(obj.get("line"), int),
+        _opt(obj.get("column"), int),
+        _opt(obj.get("path"), str),
+    )
+
+
+def _facts_half(half: HttpMessage, facts: Any) -> HttpMessage:
+    if not isinstance(facts, dict):
+        raise TypeError("a half's facts are an object")
+    body = half.body
+    if "body" in facts and facts["body"] is None:
+        body = None
+    elif isinstance(facts.get("wire"), str):
+        body = base64.b64decode(facts["wire"], validate=True)
+    return dataclasses.replace(
+        half, body=body, content_encoding=_opt(facts.get("content_encoding"), str)
+    )
+
+
+def with_record_facts(
+    exchange: Exchange, facts: dict[str, Any], problems: list[Problem] | None = None
+) -> Exchange:
+    """The exchange as the record it was exported from: the ``_rpcspy`` object's times, peers,
+    URL, status, error, noted problems (``problems``: what reading the entry found besides),
+    undecoded halves, content encodings and wire bodies. Raises ``TypeError``, ``ValueError``,
+    ``KeyError`` or ``binascii.Error`` when the object is not one rpcspy wrote."""
+    if facts.get("version") != 1:
+        raise ValueError("unknown _rpcspy version")
+    request = _facts_half(exchange.request, facts["request"])
+    response = None
+    if facts.get("response") is not None and exchange.response is not None:
+        response = _facts_half(exchange.response, facts["response"])
+    started = _number(facts["started"])
+    if started is None:
+        raise TypeError("started is a number")
+    ended = _number(facts.get("ended"))
+    noted = tuple(_facts_problem(p) for p in facts.get("problems", []) if p.get("noted"))
+    undecoded = frozenset(str(w) for w in facts.get("undecoded", []))
+    if not undecoded <= {"request", "response"}:
+        raise ValueError("undecoded names the request or the response")
+    return dataclasses.replace(
+        exchange,
+        request=request,
+        response=response,
+        started=started,
+        ended=ended,
+        client=_peer_of(facts.get("client")),
+        server=_peer_of(facts.get("server")),
+        scheme=str(facts["scheme"]),
+        host=str(facts["host"]),
+        port=int(facts["port"]),
+        path=str(facts["path"]),
+        status=_opt(facts.get("status"), int),
+        error=_opt(facts.get("error"), str),
+        problems=(*(problems or ()), *noted),
+        damaged=undecoded,
+        judged=True,
+        redacted=bool(facts.get("redacted")),
     )
 
 
