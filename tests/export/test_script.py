@@ -24,6 +24,7 @@ import threading
 import xmlrpc.client
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 
 import pytest
@@ -64,13 +65,18 @@ def _rpcspy(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _argv(script: Path, shell: str = "bash") -> list[str]:
+    # The Python script uses the standard library alone: -I -S keeps the venv and rpcspy out.
+    if script.suffix == ".py":
+        return [sys.executable, "-I", "-S", str(script)]
+    return [shell, str(script)]
+
+
 def _run(
     script: Path, env: dict[str, str], shell: str = "bash"
 ) -> subprocess.CompletedProcess[str]:
-    # The Python script uses the standard library alone: -I -S keeps the venv and rpcspy out.
-    argv = [sys.executable, "-I", "-S", str(script)] if script.suffix == ".py" else [shell, script]
     return subprocess.run(
-        [str(a) for a in argv], capture_output=True, text=True, timeout=120, env=env
+        _argv(script, shell), capture_output=True, text=True, timeout=120, env=env
     )
 
 
@@ -425,3 +431,56 @@ def test_the_exporters_write_private_files_and_leave_out_calls_without_a_body(
     finally:
         os.umask(old)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "a.sh"]
+
+
+@pytest.mark.parametrize("fmt", ["curl", "python"])
+def test_header_names_from_a_hostile_capture_never_run(fmt: str, tmp_path: Path) -> None:
+    # Header names and values come from the capture. ` and $ are legal in a name (and sent as
+    # they are); a space, ( or a line break is not, and such a header is left out, named.
+    headers = (
+        ("Content-Type", "text/xml"),
+        ("X-`touch pwned-1`", "v"),
+        ("X-$(touch pwned-2)", "<redacted>"),
+        ("X-A\ntouch pwned-3", "v"),
+        ("X-Ok", "a\r\nX-Injected: 1"),
+        ("X-`id`", "$(touch pwned-4)"),
+        ("X-$HOME", "<redacted>"),
+    )
+    record = dataclass_replace(_raw_record(1, b"<methodCall/>", headers), redacted=True)
+    capture = tmp_path / "hostile.jsonl"
+    with CaptureWriter(capture) as writer:
+        writer.write(record)
+    script = tmp_path / ("hostile.sh" if fmt == "curl" else "hostile.py")
+    _export(capture, fmt, script)
+    text = script.read_text()
+    assert "# not sent, not valid in HTTP/1.1: X-`touch pwned-1`, X-$(touch pwned-2), " in text
+    assert "X-A?touch pwned-3, X-Ok" in text
+    work = tmp_path / "work"
+    work.mkdir()
+    upstream = RawUpstream()
+    try:
+        bare = subprocess.run(
+            _argv(script),
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(RPCSPY_TARGET=upstream.url),
+        )
+        assert bare.returncode == 2 and "RPCSPY_HEADER_X__HOME" in bare.stderr
+        ran = subprocess.run(
+            _argv(script),
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(RPCSPY_TARGET=upstream.url, RPCSPY_HEADER_X__HOME="home"),
+        )
+    finally:
+        upstream.close()
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert list(work.iterdir()) == []
+    assert upstream.bodies == [b"<methodCall/>"]
+    head = upstream.received[0].partition(b"\r\n\r\n")[0]
+    assert b"\r\nX-`id`: $(touch pwned-4)" in head and b"\r\nX-$HOME: home" in head
+    assert b"pwned-1" not in head and b"pwned-2" not in head and b"Injected" not in head
