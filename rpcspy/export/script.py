@@ -232,11 +232,12 @@ def _secrets_note(secrets: list[_Secret]) -> list[str]:
 
 def _private_file(path: Path) -> IO[str]:
     """A new file ``path`` (never an existing one, nor through a link) open for writing text,
-    readable by its owner alone (``SNIPPET_MODE``) whatever the umask."""
+    readable by its owner alone (``SNIPPET_MODE``) whatever the umask. A header byte that was not
+    UTF-8 (kept as a lone surrogate, as mitmproxy does) is written as that byte again."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, SNIPPET_MODE)
     try:
         os.fchmod(fd, SNIPPET_MODE)
-        return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        return os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="\n")
     except BaseException:
         os.close(fd)
         raise
@@ -608,7 +609,10 @@ def _write_script(
                 calls += 1
                 secrets.update(dict.fromkeys(_secrets_of(call)))
                 write_call(body, call)
-        with _private_file(out) as script, scratch.open(encoding="utf-8") as body_in:
+        with (
+            _private_file(out) as script,
+            scratch.open(encoding="utf-8", errors="surrogateescape") as body_in,
+        ):
             script.write(head(calls, list(secrets)))
             shutil.copyfileobj(body_in, script)
             script.write(tail)
@@ -841,7 +845,7 @@ def send(seq, call, recorded, origin, path, headers, body, multicall=False):
         print(f"#{seq} {call}: no answer, {exc} (recorded: {recorded})", flush=True)
         print(f"stopped: cannot reach {base.scheme}://{base.netloc}", file=sys.stderr)
         sys.exit(1)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, UnicodeError) as exc:
         failures += 1
         why = str(exc) or type(exc).__name__
         print(f"#{seq} {call}: no answer, {why} (recorded: {recorded})", flush=True)
@@ -932,6 +936,10 @@ def _write_python_call(out: IO[str], call: _Call) -> None:
     out.write("    [\n")
     for header in call.headers:
         value = "basic()" if header.basic else _py_value(header.value)
+        text = header.value[0]
+        if len(header.value) == 1 and isinstance(text, str) and not text.isascii():
+            # http.client would write a str as latin-1: the recorded bytes go as bytes.
+            value = repr(text.encode("utf-8", "surrogateescape"))
         out.write(f"        ({_py_str(header.name)}, {value}),\n")
     out.write("    ],\n")
     literals = _py_bytes(call.body)

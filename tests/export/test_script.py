@@ -267,7 +267,10 @@ ODD_BODIES = [
 def _odd_capture(path: Path) -> Path:
     records = [_raw_record(i + 1, body) for i, body in enumerate(ODD_BODIES)]
     records[-1] = _raw_record(
-        len(ODD_BODIES), ODD_BODIES[-1], (("Content-Encoding", "gzip"), ("X-Empty", ""))
+        len(ODD_BODIES),
+        ODD_BODIES[-1],
+        # A header value as mitmproxy keeps one that is not UTF-8: a lone surrogate per byte.
+        (("Content-Encoding", "gzip"), ("X-Empty", ""), ("X-Bytes", "caf\udce9 \u00fc")),
     )
     with CaptureWriter(path) as writer:
         for record in records:
@@ -297,6 +300,7 @@ def test_odd_bodies_arrive_byte_for_byte(fmt: str, shell: str, tmp_path: Path) -
         assert b"content-type" not in head and b"user-agent" not in head
         assert b"accept" not in head and b"expect" not in head
     assert b"\r\ncontent-encoding: gzip" in heads[-1] and b"\r\nx-empty:" in heads[-1]
+    assert b"\r\nx-bytes: caf\xe9 \xc3\xbc" in heads[-1]
 
 
 def test_a_missing_secret_stops_the_script_before_it_sends_anything(
