@@ -311,7 +311,7 @@ class RpcSpyApp(App[int]):
 
     def copy_snippet(self, record: CallRecord, kind: str) -> None:
         """Copy a call as ``curl`` or ``python`` to the clipboard."""
-        from rpcspy.tui.snippets import to_curl, to_python
+        from rpcspy.export.script import to_curl, to_python
 
         try:
             text = to_curl(record) if kind == "curl" else to_python(record)
@@ -361,8 +361,8 @@ class RpcSpyApp(App[int]):
 
     def save_snippet(self, record: CallRecord, kind: str) -> None:
         """Ask for a file name and save the call as a curl script or a Python script."""
+        from rpcspy.export.script import to_curl, to_python, write_snippet
         from rpcspy.tui.screens.prompt import PathPrompt
-        from rpcspy.tui.snippets import to_curl, to_python, write_snippet
 
         try:
             text = to_curl(record) if kind == "curl" else to_python(record)

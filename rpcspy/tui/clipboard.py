@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from rpcspy.tui.snippets import write_snippet
+from rpcspy.export.script import write_snippet
 
 __all__ = ["copies_dir", "osc52_blocker", "save_copy"]
 

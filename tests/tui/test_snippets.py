@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rpcspy.capture import HttpMessage, build_record
-from rpcspy.tui.snippets import call_url, decoded_request_body, python_literal, to_curl, to_python
+from rpcspy.export.script import call_url, decoded_request_body, python_literal, to_curl, to_python
 from rpcspy.xmlrpc.values import (
     I4,
     I8,
@@ -202,7 +202,7 @@ def test_write_snippet_makes_a_private_file_and_never_writes_through(tmp_path: P
     import os
     import stat
 
-    from rpcspy.tui.snippets import write_snippet
+    from rpcspy.export.script import write_snippet
 
     elsewhere = tmp_path / "elsewhere.sh"
     elsewhere.write_text("kept\n")

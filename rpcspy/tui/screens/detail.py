@@ -16,9 +16,9 @@ from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
+from rpcspy.export.script import call_url
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_instant, format_size, outcome
-from rpcspy.tui.snippets import call_url
 from rpcspy.tui.widgets.footer import FittingFooter
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault
