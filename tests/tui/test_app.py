@@ -286,10 +286,8 @@ async def test_stats_screen(make_app: AppFactory, sample_capture: Path) -> None:
         assert isinstance(screen, StatsScreen)
         table = screen.query_one(DataTable)
         keys = [c.key.value for c in table.ordered_columns]
-        rows = {
-            str(table.get_row_at(i)[0]): {k: str(v) for k, v in zip(keys, table.get_row_at(i))}
-            for i in range(table.row_count)
-        }
+        cells = [table.get_row_at(i) for i in range(table.row_count)]
+        rows = {str(c[0]): {k: str(v) for k, v in zip(keys, c, strict=True)} for c in cells}
         assert [rows["user.get"]["count"], rows["user.get"]["faults"]] == ["2", "0"]
         assert rows["demo.fault"]["fault_rate"] == "100.0"
         assert rows["demo.slow"]["p50"] == "352 ms"  # the agreed time wording, unit included
