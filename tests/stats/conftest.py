@@ -20,6 +20,9 @@ from rpcspy.proxy import ProxyConfig
 from rpcspy.server import DemoServer, ServerConfig
 from tests.conftest import REPO
 from tests.proxy.helpers import ThreadedProxy, wait_for
+from tests.tui.conftest import make_app, pytest_pyfunc_call
+
+__all__ = ["make_app", "pytest_pyfunc_call"]  # (the TUI's app factory, and its async tests)
 
 
 def _client(url: str) -> xmlrpc.client.ServerProxy:

@@ -53,7 +53,8 @@ class LatencyHistogram(Widget):
         if not self.bins:
             out.append(": no call with a response")
             return out
-        out.append(f": {s.answered:,} calls with a response", style="dim")
+        calls = "call" if s.answered == 1 else "calls"
+        out.append(f": {s.answered:,} {calls} with a response", style="dim")
         labels = [bin_label(b) for b in self.bins]
         counts = [f"{b.count:,}" for b in self.bins]
         label_w = max(map(len, labels))
