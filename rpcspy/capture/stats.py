@@ -4,9 +4,10 @@ stats screen shows (and that ``rpcspy query``'s SQL must agree with).
 Strategy: a capture index already holds, per call, the method id, the duration, the outcome
 flags, the HTTP status and the body sizes as ``array`` columns (``rpcspy.capture.index``), so no
 record is decoded here. Counting runs at C speed (``Counter`` over a column, ``compress`` with a
-flag mask made by ``bytes.translate``); one Python loop groups the latencies and sizes by method
-into compact ``array`` columns, which are then sorted once. On a million calls that is about a
-second; the index (cached) is the slow part of a first run.
+flag mask made by ``bytes.translate``); a Python loop over the answered calls groups their
+latencies and sizes by method into compact ``array`` columns (another, over the few calls
+without an answer, their request sizes), which are then sorted once. A million calls take one
+to two seconds of CPU; building the index is the slow part of a first run.
 
 What the figures mean (``docs/stats.md`` says the same for users):
 
@@ -318,7 +319,8 @@ def compute_stats(index: CaptureIndex, rows: Iterable[int] | None = None) -> Cap
         size = index.size[:n]
         req_size = index.req_size[:n]
         flags = bytes(index.flags[:n])
-        sub_rows: Iterable[int] = (r for r in index.sub_methods if r < n)
+        # (a copy: the dict may grow meanwhile, on a live index)
+        sub_rows: Iterable[int] = [r for r in list(index.sub_methods) if r < n]
     else:
         picked = array("q", rows)
         method = array("I", map(index.method.__getitem__, picked))

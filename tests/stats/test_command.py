@@ -183,3 +183,16 @@ def test_help_has_examples() -> None:
     assert out.returncode == 0
     assert "examples:" in out.stdout and "rpcspy stats " in out.stdout
     assert "--sort {count,p95,faults,method}" in out.stdout
+
+
+def test_a_peers_method_name_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """Method names are the peer's: escaped in the table and the chart, as ``show`` does."""
+    from tests.tui.samples import exchange
+
+    evil = "[red]x[/red]\u202eevil"
+    path = write_capture(tmp_path / "evil.jsonl", [exchange(1, evil, (1,), result=2)])
+    out = stats(str(path))
+    assert out.returncode == 0, out.stderr
+    assert "\u202e" not in out.stdout
+    assert "[red]x[/red]\\u202eevil" in out.stdout
+    assert json.loads(stats(str(path), "--json").stdout)["methods"][0]["method"] == evil
