@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "export",
     "call",
     "show",
+    "stats",
     "lint",
     "api",
     "tui",

@@ -24,6 +24,8 @@ COLUMNS: Final = (
     ("method", "I"),
     ("client", "I"),
     ("size", "Q"),
+    # The request body's bytes on the wire (``size`` less it is the response's).
+    ("req_size", "I"),
     ("status", "H"),
     ("shape", "I"),
     ("text_off", "q"),

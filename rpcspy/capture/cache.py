@@ -51,7 +51,7 @@ ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"))
 _AT_FDCWD: Final = -100
 _AT_SYMLINK_FOLLOW: Final = 0x400
 #: Bumped whenever what is saved changes meaning.
-INDEX_FORMAT: Final = 2
+INDEX_FORMAT: Final = 3
 _EDGE: Final = 64 * 1024
 #: Problems that describe the end of the file as it was, not a line: dropped when it grows.
 _TAIL_KINDS: Final = frozenset({"torn-line", "torn-gzip"})

@@ -77,11 +77,9 @@ __all__ = [
     "MEMORY_BIT",
     "CaptureIndex",
     "IndexBuilder",
-    "MethodStats",
     "SortKey",
     "index_records",
     "open_index",
-    "percentile",
     "write_rows",
 ]
 
@@ -123,6 +121,8 @@ _MEMO_MAX: Final = 200_000
 #: Distinct raw messages remembered by ``add_envelope``; cleared when full.
 _RAW_MEMO_MAX: Final = 65_536
 _NAN: Final = math.nan
+#: The largest request size the ``req_size`` column holds (a body is far smaller).
+_MAX_U32: Final = (1 << 32) - 1
 #: Stands for an absent raw message in ``add_envelope``'s keys.
 _NO_RAW: Final = b""
 
@@ -165,31 +165,6 @@ class Batch:
         self.origin.extend(columns[-1])
 
 
-@dataclass(frozen=True, slots=True)
-class MethodStats:
-    """Per-method figures for the stats screen."""
-
-    method: str
-    count: int
-    faults: int
-    p50_ms: float | None
-    p95_ms: float | None
-    max_ms: float | None
-
-    @property
-    def fault_rate(self) -> float:
-        """Faults per call, 0..1."""
-        return self.faults / self.count if self.count else 0.0
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """The ``q`` (0..1) percentile of already sorted values, nearest-rank; None when empty."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 # ---------------------------------------------------------------- random access to bytes
 
 
@@ -212,6 +187,7 @@ class CaptureIndex:
         self.method: array[int]
         self.client: array[int]
         self.size: array[int]
+        self.req_size: array[int]
         self.status: array[int]
         self.shape: array[int]
         self.text_off: array[int]
@@ -479,6 +455,7 @@ class CaptureIndex:
         for half in (body, answer):
             n = half.get("size", 0) if type(half) is dict else 0
             size = size + n if type(n) is int and type(size) is int else None
+        req_size = body.get("size", 0) if type(body) is dict else 0
         if client is None:
             client_id = self.clients.intern("-")
         elif type(client) is list and len(client) == 2 and type(client[1]) is int:
@@ -502,6 +479,7 @@ class CaptureIndex:
                 method_id,
                 client_id,
                 size if type(size) is int and 0 <= size < (1 << 64) else 0,
+                min(req_size, _MAX_U32) if type(req_size) is int and req_size >= 0 else 0,
                 status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
                 text_off,
@@ -600,6 +578,7 @@ class CaptureIndex:
                 method_id,
                 client_id,
                 size if size >= 0 else 0,
+                min(request.body.size, _MAX_U32) if request.body.size >= 0 else 0,
                 status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
                 text_off,
@@ -691,7 +670,7 @@ class CaptureIndex:
             self._memo[text] = known
         return known
 
-    # ------------------------------------------------------------ sorting and stats
+    # ------------------------------------------------------------ sorting
 
     def sort_rows(self, rows: array[int], key: SortKey, *, reverse: bool = False) -> array[int]:
         """``rows`` ordered by a column (stable; ties keep row order).
@@ -751,36 +730,6 @@ class CaptureIndex:
                 ),
             )
         raise ValueError(f"unknown sort key {key!r}")
-
-    def method_stats(self, rows: Iterable[int]) -> list[MethodStats]:
-        """Count, faults and latency percentiles per method over ``rows``."""
-        durations: dict[int, list[float]] = {}
-        counts: dict[int, int] = {}
-        faults: dict[int, int] = {}
-        method, duration, flags = self.method, self.duration, self.flags
-        for r in rows:
-            mid = method[r]
-            counts[mid] = counts.get(mid, 0) + 1
-            if flags[r] & F_FAULT:
-                faults[mid] = faults.get(mid, 0) + 1
-            d = duration[r]
-            if d == d:
-                durations.setdefault(mid, []).append(d)
-        out = []
-        for mid, n in counts.items():
-            ds = sorted(durations.get(mid, []))
-            out.append(
-                MethodStats(
-                    method=self.methods.names[mid] or "(undecoded)",
-                    count=n,
-                    faults=faults.get(mid, 0),
-                    p50_ms=percentile(ds, 0.5),
-                    p95_ms=percentile(ds, 0.95),
-                    max_ms=ds[-1] if ds else None,
-                )
-            )
-        out.sort(key=lambda s: (-s.count, s.method))
-        return out
 
 
 def _flag_table(bits: int) -> bytes:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rpcspy.capture import CaptureFormatError, CaptureWriter
-from rpcspy.capture.index import CaptureIndex, IndexBuilder, index_records, percentile
+from rpcspy.capture.index import CaptureIndex, IndexBuilder, index_records
 from rpcspy.filter import Cancelled, engine, filter_rows, parse_filter
 from tests.filter.reference import matches as reference_matches
 from tests.tui.samples import FILTERS, exchange, sample_records, write_capture
@@ -237,22 +237,9 @@ def test_sort_and_stats(sample_capture: Path) -> None:
     assert list(store.sort_rows(rows, "size"))[-1] == 6  # the multicall is the biggest
     by_status = list(store.sort_rows(rows, "status", reverse=True))
     assert set(by_status[:2]) == {8, 10}  # problem and error first
-    stats = {s.method: s for s in store.method_stats(rows)}
-    assert stats["user.get"].count == 2 and stats["user.get"].faults == 0
-    assert stats["demo.fault"].fault_rate == 1.0
-    assert stats["demo.slow"].p50_ms == pytest.approx(352.0, abs=0.1)
-    assert stats["math.add"].p50_ms is None
     with pytest.raises(ValueError):
         store.sort_rows(rows, "nope")
     indexer.close()
-
-
-def test_percentile() -> None:
-    assert percentile([], 0.5) is None
-    values = [float(i) for i in range(1, 101)]
-    assert percentile(values, 0.5) == 50.0
-    assert percentile(values, 0.95) == 95.0
-    assert percentile([7.0], 0.95) == 7.0
 
 
 def test_in_memory_records(tmp_path: Path) -> None:

@@ -285,10 +285,12 @@ async def test_stats_screen(make_app: AppFactory, sample_capture: Path) -> None:
         screen = app.screen
         assert isinstance(screen, StatsScreen)
         table = screen.query_one(DataTable)
-        rows = {table.get_row_at(i)[0]: table.get_row_at(i) for i in range(table.row_count)}
-        assert rows["user.get"][1:3] == ["2", "0"]
-        assert rows["demo.fault"][3] == "100.0"
-        assert rows["demo.slow"][4] == "352 ms"  # the agreed time wording, unit included
+        keys = [c.key.value for c in table.ordered_columns]
+        cells = [table.get_row_at(i) for i in range(table.row_count)]
+        rows = {str(c[0]): {k: str(v) for k, v in zip(keys, c, strict=True)} for c in cells}
+        assert [rows["user.get"]["count"], rows["user.get"]["faults"]] == ["2", "0"]
+        assert rows["demo.fault"]["fault_rate"] == "100.0"
+        assert rows["demo.slow"]["p50"] == "352 ms"  # the agreed time wording, unit included
         table.move_cursor(row=list(rows).index("user.get"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: shown(app) == [2, 3, 6])
