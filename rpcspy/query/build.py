@@ -229,7 +229,7 @@ def build_core(
         con.register(name, dim)
     # Names and contents are looked up by position in lists held in variables: a projection
     # keeps the rows in order (a join would not), and each distinct string is converted once.
-    for var, (dim, value) in {
+    for var, (table, value) in {
         "rpcspy_methods": ("methods_frame", "name"),
         "rpcspy_hosts": ("clients_frame", "host"),
         "rpcspy_ports": ("clients_frame", "port::INTEGER"),
@@ -241,7 +241,7 @@ def build_core(
         "rpcspy_strings": ("contents_frame", "fault_string::VARCHAR"),
     }.items():
         con.execute(
-            f"SET VARIABLE {var} = (SELECT coalesce(list({value} ORDER BY id), []) FROM {dim})"
+            f"SET VARIABLE {var} = (SELECT coalesce(list({value} ORDER BY id), []) FROM {table})"
         )
 
     def look(var: str, key: str) -> str:
