@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rpcspy.commands import HelpFormatter
 
 if TYPE_CHECKING:
-    from rpcspy.query.engine import Source
+    from rpcspy.query.engine import Source, TableSet
 
 __all__ = ["add_parser", "run"]
 
@@ -125,8 +125,14 @@ def _sources(paths: list[Path], lines: bool, progress: bool, cache: bool) -> lis
     from rpcspy.query.engine import Source, capture_stat, quick_tables, table_capture
 
     sources: list[Source] = []
+    #: A capture named twice is tabled once (its entry's lock is this program's already).
+    done: dict[Path, TableSet] = {}
     try:
         for path in paths:
+            key = path.resolve()
+            if key in done:
+                sources.append(Source(path.name, done[key]))
+                continue
             if path.is_dir():
                 if not (path / "calls.parquet").is_file():
                     raise CliError(
@@ -139,6 +145,7 @@ def _sources(paths: list[Path], lines: bool, progress: bool, cache: bool) -> lis
             quick = quick_tables(path, lines=lines) if cache and path.is_file() else None
             if quick is not None:
                 sources.append(Source(path.name, quick))
+                done[key] = quick
                 continue
             from rpcspy.replay.progress import Progress
 
@@ -155,6 +162,7 @@ def _sources(paths: list[Path], lines: bool, progress: bool, cache: bool) -> lis
                         path, index, lines=lines, cache=cache, stat=stat, on_rows=bar.advance
                     )
                 sources.append(Source(path.name, tables))
+                done[key] = tables
             finally:
                 builder.close()
     except BaseException:

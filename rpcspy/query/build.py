@@ -269,7 +269,8 @@ def build_core(
     for name in ("core_frame", *dims):
         con.unregister(name)
 
-    # Sub-calls: only the rows whose content has some.
+    # Sub-calls: only the rows whose content has some. (Every frame is in row order, and DuckDB
+    # keeps the order of a projection it copies: no sort.)
     has_subs = np.array([bool(c.subcalls) for c in contents] + [False])[inverse]
     sub_rows: list[tuple[Any, ...]] = []
     seq = frame["seq"]
@@ -297,7 +298,7 @@ def build_core(
             from_json(param_types::VARCHAR, {_TYPES_JSON}) AS param_types,
             outcome::VARCHAR AS outcome, result::VARCHAR AS result,
             fault_code::BIGINT AS fault_code, fault_string::VARCHAR AS fault_string
-        FROM sub_frame ORDER BY row, "index") TO '{_sql_path(sub_path)}'
+        FROM sub_frame) TO '{_sql_path(sub_path)}'
         (FORMAT parquet, COMPRESSION zstd)"""
     )
     con.unregister("sub_frame")
@@ -458,7 +459,7 @@ def _write_lines(index: CaptureIndex, lo: int, hi: int, out: Path) -> tuple[Path
                 response_bytes::BIGINT AS response_bytes,
                 finding_count::INTEGER AS finding_count, problems::VARCHAR AS problems,
                 error::VARCHAR AS error
-            FROM lines_frame ORDER BY row) TO '{_sql_path(lines_path)}'
+            FROM lines_frame) TO '{_sql_path(lines_path)}'
             (FORMAT parquet, COMPRESSION zstd)"""
         )
         con.register("find_frame", _frame(_FINDING_NAMES, findings))
@@ -466,7 +467,7 @@ def _write_lines(index: CaptureIndex, lo: int, hi: int, out: Path) -> tuple[Path
             f"""COPY (SELECT row::BIGINT AS row, call_seq::BIGINT AS call_seq,
                 half::VARCHAR AS half, rule::VARCHAR AS rule, severity::VARCHAR AS severity,
                 message::VARCHAR AS message, path::VARCHAR AS path
-            FROM find_frame ORDER BY row) TO '{_sql_path(find_path)}'
+            FROM find_frame) TO '{_sql_path(find_path)}'
             (FORMAT parquet, COMPRESSION zstd)"""
         )
     return lines_path, find_path

@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,18 +162,29 @@ class TableSet:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _lock(directory: Path, how: int) -> int | None:
+#: How long a program waits for another to finish with an entry before it tables the capture
+#: in a temporary directory instead.
+_LOCK_WAIT: Final = 30.0
+
+
+def _lock(directory: Path, how: int, wait: float = 0.0) -> int | None:
+    """The entry's lock file, locked ``how`` (``LOCK_SH`` or ``LOCK_EX``); None when the entry
+    cannot be made or is not free within ``wait`` seconds."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, how)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
 
 
 def _parts(directory: Path, kind: str) -> list[int]:
@@ -235,7 +247,7 @@ def quick_tables(capture: Path, *, lines: bool) -> TableSet | None:
     directory = tables_dir(capture)
     if not (directory / "meta.json").is_file():
         return None
-    fd = _lock(directory, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    fd = _lock(directory, fcntl.LOCK_SH)
     if fd is None:
         return None
     try:
@@ -279,7 +291,7 @@ def table_capture(
     if stat is None:
         stat = capture_stat(capture)
     directory = tables_dir(capture)
-    fd = _lock(directory, fcntl.LOCK_EX) if cache else None
+    fd = _lock(directory, fcntl.LOCK_EX, _LOCK_WAIT) if cache else None
     temporary = fd is None
     if temporary:
         directory = Path(tempfile.mkdtemp(prefix="rpcspy-query-"))

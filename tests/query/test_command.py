@@ -149,3 +149,13 @@ def test_the_cache_is_where_the_index_cache_is(
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         assert cache_root() == index_cache_root()
+
+
+def test_a_capture_named_twice_is_counted_twice(
+    recorded: Path, fresh_copy: Callable[..., Path]
+) -> None:
+    capture = fresh_copy(recorded)
+    for _ in range(2):  # cold (tabled once for both), then warm
+        done = rpcspy("query", str(capture), str(capture), "SELECT count(*) AS n FROM calls")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["n", str(2 * RECORDED_CALLS)]
