@@ -71,6 +71,25 @@ def _array(column: Any, dtype: Any, lo: int, hi: int) -> np.ndarray[Any, Any]:
     return np.frombuffer(memoryview(column)[lo:hi].tobytes(), dtype=dtype)
 
 
+#: Times beyond this many seconds from 1970 (the year 5138) are no TIMESTAMP: NULL.
+_MAX_SECONDS: Final = 1e11
+#: Stands for such a time among the microseconds handed to DuckDB.
+_NO_TIME: Final = -(1 << 63)
+
+
+def _micros(seconds: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Seconds since 1970 as whole microseconds (``_NO_TIME`` where there is no timestamp)."""
+    ok = np.abs(seconds) < _MAX_SECONDS  # (False for NaN too)
+    out = np.full(len(seconds), _NO_TIME, dtype=np.int64)
+    out[ok] = np.round(seconds[ok] * 1e6).astype(np.int64)
+    return out
+
+
+def _within(n: int | None, limit: int) -> int | None:
+    """``n`` when its column's type holds it (a hostile capture may say anything), else None."""
+    return n if n is not None and -limit <= n < limit else None
+
+
 def _dumps(value: object) -> str:
     try:
         return orjson.dumps(value).decode()
@@ -160,7 +179,7 @@ def _split_client(name: str) -> tuple[str | None, int | None]:
         return None, None
     host, _, port = name.rpartition(":")
     try:
-        return host, int(port)
+        return host, _within(int(port), 1 << 31)
     except ValueError:
         return host, None
 
@@ -197,7 +216,7 @@ def build_core(
     frame = {
         "row": np.arange(lo, hi, dtype=np.int64),
         "seq": _array(index.seq, np.int64, lo, hi),
-        "started_us": np.round(_array(index.started, np.float64, lo, hi) * 1e6).astype(np.int64),
+        "started_us": _micros(_array(index.started, np.float64, lo, hi)),
         "duration": _array(index.duration, np.float64, lo, hi),
         "client": _array(index.client, np.uint32, lo, hi).astype(np.int64),
         "status": _array(index.status, np.uint16, lo, hi).astype(np.int32),
@@ -249,7 +268,8 @@ def build_core(
 
     fault = f"r.flags & {F_FAULT} <> 0"
     con.execute(
-        f"""COPY (SELECT r.row, r.seq, make_timestamp(r.started_us) AS started,
+        f"""COPY (SELECT r.row, r.seq,
+            CASE WHEN r.started_us <> {_NO_TIME} THEN make_timestamp(r.started_us) END AS started,
             CASE WHEN isnan(r.duration) THEN NULL ELSE r.duration END AS duration_ms,
             {look("rpcspy_hosts", "r.client")}::VARCHAR AS client_host,
             {look("rpcspy_ports", "r.client")}::INTEGER AS client_port,
@@ -411,12 +431,14 @@ def _lines_rows(index: CaptureIndex, lo: int, hi: int) -> tuple[list[Any], list[
             (
                 row,
                 line.id,
-                None if line.ended is None else round(line.ended * 1e6),
+                None
+                if line.ended is None or not abs(line.ended) < _MAX_SECONDS
+                else round(line.ended * 1e6),
                 None if server is None else server[0],
-                None if server is None else server[1],
+                None if server is None else _within(server[1], 1 << 31),
                 _url(line),
-                0 if req_body is None else (req_body.size or 0),
-                None if resp_body is None else resp_body.size,
+                0 if req_body is None else _within(req_body.size or 0, 1 << 63),
+                None if resp_body is None else _within(resp_body.size, 1 << 63),
                 len(found),
                 "[]" if bytes(problems) == b"null" else bytes(problems).decode(),
                 line.error,

@@ -53,6 +53,8 @@ def write_json(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: TextI
 def _cell_csv(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # (as SQL and DuckDB's own CSV write them)
     value = _plain(value)
     if isinstance(value, list | dict):
         return orjson.dumps(value).decode()

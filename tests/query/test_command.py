@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -159,3 +160,25 @@ def test_a_capture_named_twice_is_counted_twice(
         done = rpcspy("query", str(capture), str(capture), "SELECT count(*) AS n FROM calls")
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["n", str(2 * RECORDED_CALLS)]
+
+
+def test_values_no_column_type_holds_are_null(tmp_path: Path) -> None:
+    # A hostile capture may say anything its schema allows: a time in the year 10^292, a port
+    # beyond 32 bits. The call is still a row; those values are NULL.
+    from tests.conftest import CAPTURES
+
+    header, line = (CAPTURES / "basics.jsonl").read_text().splitlines()[:2]
+    odd = line.replace('"seq":1,', '"seq":2,')
+    odd = re.sub(r'"started":[0-9.]+', '"started":1e300', odd)
+    odd = re.sub(r'"ended":[0-9.]+', '"ended":1e300', odd)
+    odd = re.sub(r'"client":\["127.0.0.1",\d+\]', '"client":["127.0.0.1",99999999999]', odd)
+    odd = re.sub(r'"server":\["127.0.0.1",\d+\]', '"server":["127.0.0.1",99999999999]', odd)
+    assert odd.count("1e300") == 2 and odd.count("99999999999") == 2
+    capture = tmp_path / "odd.jsonl"
+    capture.write_text(f"{header}\n{line}\n{odd}\n")
+    sql = "SELECT seq, started IS NULL, ended IS NULL, client_port, server_port FROM calls"
+    done = rpcspy("query", str(capture), sql + " ORDER BY seq", "--csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))[1:]
+    assert rows[0][:3] == ["1", "false", "false"] and rows[0][3] and rows[0][4]
+    assert rows[1] == ["2", "true", "true", "", ""]
