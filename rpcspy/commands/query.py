@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     *names, sql = args.args
     paths = [Path(n) for n in names]
 
-    from rpcspy.query.engine import QueryError, execute, needs_lines, open_views
+    from rpcspy.query.engine import QueryError, execute, names_lines, needs_lines, open_views
     from rpcspy.query.output import write_csv, write_json, write_table
     from rpcspy.term import warn
 
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 columns, rows = execute(con, sql)
             except QueryError as exc:
-                if lines or not exc.unbound:
+                if lines or not exc.unbound or not names_lines(exc.message):
                     raise
                 # A name the quick look at the SQL did not see may be a column of the lines.
                 con.close()

@@ -55,6 +55,7 @@ __all__ = [
     "cache_root",
     "capture_stat",
     "execute",
+    "names_lines",
     "needs_lines",
     "open_views",
     "quick_tables",
@@ -340,15 +341,26 @@ def table_capture(
 _STRING: Final = re.compile(r"'(?:[^']|'')*'")
 _COUNT_STAR: Final = re.compile(r"(?<!columns)\(\s*\*\s*\)", re.IGNORECASE)
 _WORD: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_COLUMNS: Final = re.compile(r"\bcolumns\s*\(", re.IGNORECASE)
+#: The name DuckDB says it did not find: the first quoted one (the rest are its suggestions).
+_QUOTED: Final = re.compile(r'"([^"]+)"')
+_TABLE: Final = re.compile(r"Table with name (\w+)")
 _LINE_WORDS: Final = LINE_COLUMNS | {"findings"}
 
 
 def needs_lines(sql: str) -> bool:
     """Does ``sql`` name a column only the capture lines hold, ``findings``, or ``*``?"""
     text = _COUNT_STAR.sub("()", _STRING.sub("''", sql))
-    if "*" in text:
-        return True
+    if "*" in text or _COLUMNS.search(text):
+        return True  # (every column, or columns picked by a pattern)
     return any(w.lower() in _LINE_WORDS for w in _WORD.findall(text))
+
+
+def names_lines(message: str) -> bool:
+    """Does an error message name a column of the lines (or ``findings``)? Then the query may
+    just need them (a name the look at the SQL did not see)."""
+    named = _QUOTED.findall(message)[:1] + _TABLE.findall(message)
+    return any(n.lower() in _LINE_WORDS for n in named)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rpcspy.query import TABLES
-from rpcspy.query.engine import cache_root, needs_lines
+from rpcspy.query.engine import cache_root, names_lines, needs_lines
 from tests.query.conftest import RECORDED_CALLS, rpcspy
 from tests.query.reference import FAULT_RATE_BY_CLIENT, SLOWEST_METHODS, run_sql
 
@@ -133,6 +133,11 @@ def test_only_what_the_sql_names_from_the_lines_is_read() -> None:
     assert needs_lines("SELECT rule FROM findings")
     assert needs_lines("SELECT COLUMNS(*) FROM calls")
     assert needs_lines("SELECT c.* FROM calls c")
+    assert needs_lines("SELECT COLUMNS('.*_bytes') FROM calls")
+    assert not needs_lines("SELECT count(*) AS columns FROM calls")
+    assert not names_lines('Binder Error: Referenced column "nosuch" not found! Candidate: "id"')
+    assert names_lines('Binder Error: Referenced column "URL" not found in FROM clause!')
+    assert names_lines("Catalog Error: Table with name findings does not exist!")
 
 
 def test_the_cache_is_where_the_index_cache_is(
