@@ -342,6 +342,9 @@ _STRING: Final = re.compile(r"'(?:[^']|'')*'")
 _COUNT_STAR: Final = re.compile(r"(?<!columns)\(\s*\*\s*\)", re.IGNORECASE)
 _WORD: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COLUMNS: Final = re.compile(r"\bcolumns\s*\(", re.IGNORECASE)
+_WHOLE: Final = re.compile(
+    r"^\s*(describe|summarize|show|pragma)\b|information_schema|duckdb_columns", re.IGNORECASE
+)
 #: The name DuckDB says it did not find: the first quoted one (the rest are its suggestions).
 _QUOTED: Final = re.compile(r'"([^"]+)"')
 _TABLE: Final = re.compile(r"Table with name (\w+)")
@@ -351,8 +354,8 @@ _LINE_WORDS: Final = LINE_COLUMNS | {"findings"}
 def needs_lines(sql: str) -> bool:
     """Does ``sql`` name a column only the capture lines hold, ``findings``, or ``*``?"""
     text = _COUNT_STAR.sub("()", _STRING.sub("''", sql))
-    if "*" in text or _COLUMNS.search(text):
-        return True  # (every column, or columns picked by a pattern)
+    if "*" in text or _COLUMNS.search(text) or _WHOLE.search(text):
+        return True  # (every column, columns picked by a pattern, or the views described)
     return any(w.lower() in _LINE_WORDS for w in _WORD.findall(text))
 
 

@@ -135,6 +135,8 @@ def test_only_what_the_sql_names_from_the_lines_is_read() -> None:
     assert needs_lines("SELECT c.* FROM calls c")
     assert needs_lines("SELECT COLUMNS('.*_bytes') FROM calls")
     assert not needs_lines("SELECT count(*) AS columns FROM calls")
+    assert needs_lines("DESCRIBE calls") and needs_lines("summarize calls")
+    assert needs_lines("SELECT column_name FROM information_schema.columns")
     assert not names_lines('Binder Error: Referenced column "nosuch" not found! Candidate: "id"')
     assert names_lines('Binder Error: Referenced column "URL" not found in FROM clause!')
     assert names_lines("Catalog Error: Table with name findings does not exist!")

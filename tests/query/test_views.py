@@ -137,3 +137,9 @@ def test_several_captures_are_one_view(recorded: Path, generated: Path) -> None:
     assert rows == expected_calls(generated, records_of(generated)) + expected_calls(
         recorded, records_of(recorded)
     )
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_the_documented_types_are_the_views_types(recorded: Path, table: str) -> None:
+    _, rows = run_sql([recorded], f"DESCRIBE {table}")
+    assert [(r[0], r[1]) for r in rows] == [(c.name, c.type) for c in TABLES[table]]
