@@ -37,6 +37,7 @@ COMMANDS: tuple[str, ...] = (
     "proxy",
     "import",
     "export",
+    "query",
     "call",
     "show",
     "stats",

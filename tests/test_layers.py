@@ -8,6 +8,7 @@ first (docs/architecture.md draws them):
     capture | diff                          records and capture files | the pure value diff
     filter | api | ingest | export          the filter language; API descriptions; importers;
                                             exporters
+    query                                   the relational view of captures (DuckDB, Parquet)
     proxy | tui | replay | mock | server    the tools; they do not import one another
     live | demo | show | inputs             glue above the tools
     commands                                one module per subcommand, registered in cli.py
@@ -274,6 +275,26 @@ def test_export_imports_only_xmlrpc_and_capture() -> None:
         ("rpcspy.xmlrpc", "rpcspy.capture"),
         "rpcspy.export imports only rpcspy.xmlrpc and rpcspy.capture",
     )
+
+
+def test_query_imports_only_xmlrpc_capture_and_export() -> None:
+    # The relational view of captures (DuckDB): it reads captures through rpcspy.capture alone,
+    # and its Parquet exporter gives rpcspy.export's answer (Exported).
+    _only(
+        "rpcspy.query",
+        ("rpcspy.xmlrpc", "rpcspy.capture", "rpcspy.filter", "rpcspy.export", "rpcspy.term"),
+        "rpcspy.query imports only rpcspy.xmlrpc, rpcspy.capture, rpcspy.filter, rpcspy.export "
+        "and the leaf rpcspy.term",
+    )
+
+
+def test_only_the_query_package_imports_duckdb() -> None:
+    offending = [
+        f"{module} imports duckdb ({_path(module)})"
+        for module, packages in EXTERNAL.items()
+        if "duckdb" in packages and not _within(module, "rpcspy.query")
+    ]
+    assert not offending, "\n".join(offending)
 
 
 def test_filter_imports_only_xmlrpc_and_capture() -> None:

@@ -75,11 +75,9 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     import sys
     import tempfile
-    from collections.abc import Iterator
 
-    from rpcspy.capture import CallRecord
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
-    from rpcspy.export import EXPORTERS, SUFFIXES, Exporter, ExportError
+    from rpcspy.export import EXPORTERS, SUFFIXES, Exporter, ExportError, IndexedRecords
     from rpcspy.filter import FilterError, filter_rows, parse_filter
     from rpcspy.inputs import open_capture_index
     from rpcspy.replay.progress import Progress
@@ -121,15 +119,10 @@ def run(args: argparse.Namespace) -> int:
         rows = filter_rows(index, flt) if flt is not None else range(index.count)
         enabled = False if args.no_progress else None
         with Progress(f"export {fmt}", max(len(rows), 1), enabled=enabled) as progress:
-
-            def counted() -> Iterator[CallRecord]:
-                for record in index.records(rows):
-                    yield record
-                    progress.advance(1)
-
             target = temp / out.name
             try:
-                done = exporter(counted(), target, source=capture)
+                records = IndexedRecords(index, rows, progress.advance)
+                done = exporter(records, target, source=capture)
             except ExportError as exc:
                 raise CliError(f"cannot export {capture} as {fmt}: {exc}", EXIT_INPUT) from None
             except OSError as exc:

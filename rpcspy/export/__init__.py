@@ -16,14 +16,14 @@ Where each format lives (``EXPORTERS``, ``module:function``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rpcspy.capture import CallRecord
+from rpcspy.capture import CallRecord, CaptureIndex
 
-__all__ = ["EXPORTERS", "SUFFIXES", "ExportError", "Exported", "Exporter"]
+__all__ = ["EXPORTERS", "SUFFIXES", "ExportError", "Exported", "Exporter", "IndexedRecords"]
 
 #: Each format's exporter, imported only when used (mitmproxy and DuckDB are heavy).
 EXPORTERS: dict[str, str] = {
@@ -55,6 +55,25 @@ class Exported:
 
     calls: int
     detail: str = ""
+
+
+class IndexedRecords:
+    """The records the command hands an exporter: the ``rows`` of a capture's ``index``, each
+    built when iterated (``advance(1)`` after each, for the progress bar). An exporter that
+    works on the index's columns instead (Parquet) reads ``index`` and ``rows`` and builds no
+    record at all, calling ``advance`` with the rows it has done."""
+
+    def __init__(
+        self, index: CaptureIndex, rows: Sequence[int], advance: Callable[[int], None]
+    ) -> None:
+        self.index = index
+        self.rows = rows
+        self.advance = advance
+
+    def __iter__(self) -> Iterator[CallRecord]:
+        for record in self.index.records(self.rows):
+            yield record
+            self.advance(1)
 
 
 class Exporter(Protocol):
