@@ -247,6 +247,10 @@ class UdpRelay:
         return list(self.datagrams)
 
 
+def _tcp_port(port: int) -> list[str]:
+    return ["tcp", "port", str(port)]
+
+
 #: The call that ends a tcpdump recording: a NULL call with this xid and no credentials.
 MARKER = bytes.fromhex("80000028") + bytes.fromhex("6d61726b0000000000000002")
 
@@ -277,8 +281,7 @@ def tcpdump_lo(port: int) -> Iterator[list[tuple[bytes, bytes]]]:
     with tempfile.TemporaryDirectory() as tmp:
         pcap = Path(tmp) / "lo.pcap"
         proc = subprocess.Popen(
-            [tool("tcpdump"), "-i", "lo", "-U", "-Z", "root", "-w", str(pcap)]
-            + ["tcp", "port", str(port)],
+            [tool("tcpdump"), "-i", "lo", "-U", "-Z", "root", "-w", str(pcap), *_tcp_port(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
