@@ -342,9 +342,10 @@ class BoolType(XdrType):
         return Bool(n)
 
     def encode(self, value: object, out: bytearray) -> None:
-        if value not in (0, 1) or isinstance(value, Enum):
+        if isinstance(value, Bool | bool) or (type(value) is int and value in (0, 1)):
+            out += _U32.pack(1 if value else 0)
+        else:
             raise BadXdr(f"bool expected, not {value!r}")
-        out += _U32.pack(1 if value else 0)
 
 
 class VoidType(XdrType):
