@@ -101,19 +101,21 @@ def type_reply(
     """``reply`` with its result typed by the procedure of ``call`` (raw without one)."""
     if reply.status != "SUCCESS":
         return TypedReply(reply, call)
-    raw = Raw(reply.results)
     if call is None:
         return TypedReply(
-            reply, None, raw, UnknownProcedure("no call with this xid was seen; result is raw")
+            reply,
+            None,
+            Raw(reply.results),
+            UnknownProcedure("no call with this xid was seen; result is raw"),
         )
     proc = interface.procedure(call.prog, call.vers, call.proc)
     if proc is None:
-        return TypedReply(reply, call, raw, _unknown(interface, call))
+        return TypedReply(reply, call, Raw(reply.results), _unknown(interface, call))
     try:
         start = reply.results_offset or 0
         result = interface.decode_result(proc, reply.data, start=start, limits=limits)
     except OncRpcError as exc:
-        return TypedReply(reply, call, raw, exc)
+        return TypedReply(reply, call, Raw(reply.results), exc)
     return TypedReply(reply, call, result)
 
 

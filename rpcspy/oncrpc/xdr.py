@@ -165,17 +165,20 @@ class Reader:
             )
         return n
 
-    def opaque(self, n: int, what: str) -> bytes:
-        """``n`` bytes and their zero padding to a multiple of four."""
+    def view(self, n: int, what: str) -> memoryview:
+        """``n`` bytes (a view, not a copy) and their zero padding to a multiple of four."""
         pos = self.pos
         pad = (-n) & 3
         if self.end - pos < n + pad:
             self.need(n + pad, what)
-        data = self.data[pos : pos + n]
         if pad and self.data[pos + n : pos + n + pad] != _ZEROS[:pad]:
             raise BadXdr(f"the padding after {what} is not zero bytes", offset=pos + n)
         self.pos = pos + n + pad
-        return bytes(data)
+        return memoryview(self.data)[pos : pos + n]
+
+    def opaque(self, n: int, what: str) -> bytes:
+        """``n`` bytes and their zero padding to a multiple of four."""
+        return bytes(self.view(n, what))
 
 
 class XdrType:
@@ -205,6 +208,11 @@ class XdrType:
         return f"<{type(self).__name__} {self.spelling}>"
 
 
+#: Builds an int or float subclass without its checking ``__new__``, for values the wire
+#: width already bounds.
+_make: Final = int.__new__
+
+
 def _int_in(value: object, cls: type[IntegerValue]) -> int:
     if isinstance(value, bool | Bool | Enum) or not isinstance(value, int):
         raise BadXdr(f"{cls.label} expected, not {value!r}")
@@ -230,6 +238,11 @@ class _IntegerType(_Scalar):
     __slots__ = ()
     value_class: ClassVar[type[IntegerValue]]
 
+    def decode(self, r: Reader, depth: int = 0) -> Value:
+        # The wire width is the type's range: no range check to make (int.__new__ skips it).
+        number = r._unpack(self.codec, self.what)
+        return _make(self.value_class, number)  # type: ignore[call-overload,no-any-return]
+
     def encode(self, value: object, out: bytearray) -> None:
         out += self.codec.pack(_int_in(value, self.value_class))
 
@@ -244,7 +257,7 @@ class IntType(_IntegerType):
     spelling = "int"
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
-        return Int(r.i32())
+        return _make(Int, r.i32())
 
 
 class UIntType(_IntegerType):
@@ -257,7 +270,7 @@ class UIntType(_IntegerType):
     spelling = "unsigned int"
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
-        return UInt(r.u32())
+        return _make(UInt, r.u32())
 
 
 class HyperType(_IntegerType):
@@ -442,9 +455,9 @@ class OpaqueType(XdrType):
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
         if self.fixed is not None:
-            return Opaque(r.opaque(self.fixed, f"opaque[{self.fixed}]"))
+            return Opaque(r.view(self.fixed, f"opaque[{self.fixed}]"))
         n = r.length("opaque data", self.maximum)
-        return Opaque(r.opaque(n, "opaque data"))
+        return Opaque(r.view(n, "opaque data"))
 
     def encode(self, value: object, out: bytearray) -> None:
         if not isinstance(value, bytes | bytearray) or isinstance(value, String):
@@ -481,7 +494,7 @@ class StringType(XdrType):
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
         n = r.length("a string", self.maximum)
-        return String(r.opaque(n, "a string"))
+        return String(r.view(n, "a string"))
 
     def encode(self, value: object, out: bytearray) -> None:
         if isinstance(value, str):
@@ -506,7 +519,9 @@ class ArrayType(XdrType):
         return f"{self.element.spelling}<{'' if self.maximum is None else self.maximum}>"
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
-        inner = _depth(r, depth)
+        if depth >= r.limits.max_depth:
+            _depth(r, depth)
+        inner = depth + 1
         unit = self.element.min_size()
         if self.fixed is not None:
             n = self.fixed
@@ -559,7 +574,9 @@ class OptionalType(XdrType):
             return Optional(None)
         if present != 1:
             raise BadXdr(f"an optional's flag must be 0 or 1, not {present}", offset=start)
-        return Optional(self.element.decode(r, _depth(r, depth)))
+        if depth >= r.limits.max_depth:
+            _depth(r, depth)
+        return Optional(self.element.decode(r, depth + 1))
 
     def encode(self, value: object, out: bytearray) -> None:
         inner = value.value if isinstance(value, Optional) else value
@@ -625,7 +642,9 @@ class StructType(XdrType):
         return f"struct {self.name}"
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
-        inner = _depth(r, depth)
+        if depth >= r.limits.max_depth:
+            _depth(r, depth)
+        inner = depth + 1
         out: list[tuple[str, Value]] = []
         for name, t in self.fields:
             try:
@@ -681,7 +700,9 @@ class UnionType(XdrType):
         return f"union {self.name}"
 
     def decode(self, r: Reader, depth: int = 0) -> Value:
-        inner = _depth(r, depth)
+        if depth >= r.limits.max_depth:
+            _depth(r, depth)
+        inner = depth + 1
         start = r.pos
         try:
             disc = self.discriminant.decode(r, inner)
