@@ -549,7 +549,7 @@ class RecordDecoder:
             self._fragments.clear()
             self._size = 0
             if out:
-                # Keep the records before the break; the error is raised on the next feed.
+                # Keep the records before the break; ``broken`` says what broke after them.
                 return out
             raise
         return out
