@@ -5,7 +5,8 @@ interface file: ``Truncated`` (the bytes end before the value does), ``OverLimit
 count, depth or size over a bound; refused before anything is allocated), ``BadXdr`` (the bytes
 are there but wrong: bool 2, an enum value the type does not have, non-zero padding, bytes after
 the end) and ``BadIdl`` (an rpcgen ``.x`` text the parser cannot read). ``BadRecord`` is an
-``OverLimit`` or broken record marking on a TCP stream.
+``OverLimit`` or broken record marking on a TCP stream (kind ``bad-record-marking``, apart
+from the capture reader's ``bad-record``).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class BadIdl(OncRpcError):
 class BadRecord(OncRpcError):
     """TCP record marking that cannot be followed (a fragment over the limit, a torn stream)."""
 
-    kind = "bad-record"
+    kind = "bad-record-marking"
 
 
 class UnknownProcedure(OncRpcError):

@@ -56,7 +56,7 @@ def test_a_fragment_length_of_2_31_minus_1_allocates_nothing() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert caught.value.kind == "bad-record"
+    assert caught.value.kind == "bad-record-marking"
     assert "a fragment of 2147483647 bytes" in caught.value.reason
     assert peak < 1 << 20, f"peak {peak} bytes"
     assert decoder.buffered == 0 and decoder.dropped == 64 + 100 * 65536

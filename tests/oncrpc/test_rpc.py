@@ -180,7 +180,7 @@ def test_records_before_a_broken_fragment_are_kept() -> None:
     good = frame_record(b"abcd")
     decoder = RecordDecoder(max_record=10)
     assert decoder.feed(good + struct.pack(">I", 0x80000000 | 11)) == [b"abcd"]
-    assert decoder.broken is not None and decoder.broken.kind == "bad-record"
+    assert decoder.broken is not None and decoder.broken.kind == "bad-record-marking"
 
 
 @pytest.mark.parametrize(
