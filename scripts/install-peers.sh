@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the real XML-RPC implementations used by the interop sweep
-# (tests/interop/peers, fixtures in tests/data/peers), and tcpdump for the
-# live pcap import test.
+# (tests/interop/peers, fixtures in tests/data/peers), tcpdump for the live pcap
+# import test, and the ONC RPC peers (rpcbind, rpcgen, libtirpc) of tests/oncrpc.
 #
 # Usage: scripts/install-peers.sh [PYTHON]
 #   PYTHON  the venv python that gets PyPI `supervisor` (default: .venv/bin/python)
@@ -116,6 +116,22 @@ if apt_install tcpdump && command -v tcpdump >/dev/null 2>&1; then
     say "tcpdump" "ok (tcpdump $(ver tcpdump))"
 else
     fail "tcpdump" "apt tcpdump failed (see $LOG)"
+fi
+
+# --- ONC RPC: rpcbind + rpcinfo, and rpcgen + libtirpc for the example C peers -
+# (tests/oncrpc/test_live.py; fixtures in tests/data/oncrpc). The C peers are
+# built from examples/rpc_example.x by `make -C examples` when the tests run.
+if apt_install rpcbind && [ -x /usr/sbin/rpcbind ] && [ -x /usr/sbin/rpcinfo ]; then
+    say "rpcbind" "ok (rpcbind $(ver rpcbind))"
+else
+    fail "rpcbind" "apt rpcbind failed (see $LOG)"
+fi
+if apt_install rpcsvc-proto libtirpc-dev gcc libc6-dev make pkg-config \
+    && command -v rpcgen >/dev/null 2>&1 && [ -f /usr/include/tirpc/rpc/rpc.h ] \
+    && make -s -C "$HERE/examples" OUT="$(mktemp -d -t rpc_example.XXXXXX)" >>"$LOG" 2>&1; then
+    say "rpcgen-libtirpc" "ok (rpcsvc-proto $(ver rpcsvc-proto), libtirpc-dev $(ver libtirpc-dev); examples/ builds)"
+else
+    fail "rpcgen-libtirpc" "apt rpcsvc-proto/libtirpc-dev or make -C examples failed (see $LOG)"
 fi
 
 # --- Python: supervisor (PyPI) into the given venv ----------------------------
