@@ -223,26 +223,28 @@ def _check_request(request: Request, sender: Side) -> list[Problem]:
     handler = HANDLERS.get(request.handler)
     if handler is None:
         return [Problem("unknown-handler", f"handler {request.handler}", sender, seq=request.seq)]
-    if not isinstance(request.args, BoxedTuple) and not (
-        isinstance(request.args, Plain) and type(request.args.value) is tuple
-    ):
+    args = request.args
+    if isinstance(args, BoxedTuple):
+        n = len(args.items)
+    elif isinstance(args, Plain) and type(args.value) is tuple:
+        n = len(args.value)
+    else:
         return [Problem("bad-arguments", "the arguments are not a tuple", sender, seq=request.seq)]
-    n = len(request.arguments())
-    if not handler.required <= n <= len(handler.params):
-        wanted = (
-            str(handler.required)
-            if handler.required == len(handler.params)
-            else f"{handler.required} to {len(handler.params)}"
+    if handler.required <= n <= len(handler.params):
+        return []
+    wanted = (
+        str(handler.required)
+        if handler.required == len(handler.params)
+        else f"{handler.required} to {len(handler.params)}"
+    )
+    return [
+        Problem(
+            "bad-arguments",
+            f"{handler.name.lower()} takes {wanted} argument(s), got {n}",
+            sender,
+            seq=request.seq,
         )
-        return [
-            Problem(
-                "bad-arguments",
-                f"{handler.name.lower()} takes {wanted} argument(s), got {n}",
-                sender,
-                seq=request.seq,
-            )
-        ]
-    return []
+    ]
 
 
 def encode_message(message: Message, sender: Side) -> bytes:
