@@ -6,8 +6,24 @@ from __future__ import annotations
 import json
 import random
 
-from rpcspy.rpyc import Operation, Plain, Reply, Session, decode_streams, story
+import rpyc.core.consts as consts
+
+from rpcspy.rpyc import (
+    BoxedTuple,
+    IdPack,
+    Operation,
+    Plain,
+    Ref,
+    Reply,
+    Request,
+    Session,
+    decode_streams,
+    encode_frame,
+    encode_message,
+    story,
+)
 from rpcspy.rpyc.errors import Side
+from rpcspy.rpyc.values import Boxed
 from tests.rpyc import fixtures
 
 
@@ -163,3 +179,90 @@ def test_operations_keep_their_frames_and_survive_json() -> None:
         assert again == op
         if op.outcome == "reply":
             assert op.duration_ms is not None and op.duration_ms >= 0
+
+
+def _op_texts(*exchanges: tuple[Request, object]) -> list[str]:
+    """Render requests (each answered with the given plain value or netref) in one session."""
+    session = Session()
+    out: list[str] = []
+    for request, answer in exchanges:
+        box = answer if isinstance(answer, Ref) else Plain(answer)
+        session.feed("client", encode_frame(encode_message(request, "client")))
+        events = session.feed(
+            "server", encode_frame(encode_message(Reply(request.seq, box), "server"))
+        )
+        out += [e.render() for e in events if isinstance(e, Operation)]
+    return out
+
+
+def test_every_handler_reads_as_python() -> None:
+    root = Ref("server", IdPack("rpyc.core.service.SlaveService", 1, 2))
+    obj = Ref("server", IdPack("builtins.dict", 3, 4))
+    func = Ref("server", IdPack("builtins.function", 5, 6))
+    other = Ref("server", IdPack("builtins.type", 7, 0))
+
+    def req(seq: int, handler: int, *args: object) -> Request:
+        return Request(seq, handler, BoxedTuple(tuple(_box(a) for a in args)))
+
+    texts = _op_texts(
+        (req(0, consts.HANDLE_GETROOT), root),
+        (req(1, consts.HANDLE_GETATTR, root, "data"), obj),
+        (req(2, consts.HANDLE_GETATTR, root, "fn"), func),
+        (req(3, consts.HANDLE_GETATTR, root, "not an identifier"), None),
+        (req(4, consts.HANDLE_SETATTR, obj, "x", 1), None),
+        (req(5, consts.HANDLE_DELATTR, obj, "x"), None),
+        (req(6, consts.HANDLE_CALL, func, (1, "a"), (("sep", "-"), ("end", obj))), 2),
+        (req(7, consts.HANDLE_CALLATTR, obj, "__setitem__", ("k", 2), ()), None),
+        (req(8, consts.HANDLE_CALLATTR, obj, "__getitem__", ("k",), ()), 2),
+        (req(9, consts.HANDLE_CALLATTR, obj, "__len__", (), ()), 1),
+        (req(10, consts.HANDLE_CALLATTR, obj, "__add__", (3,), ()), 4),
+        (req(11, consts.HANDLE_CALLATTR, obj, "get", ("k", None), ()), 2),
+        (req(12, consts.HANDLE_CMP, obj, obj, "__lt__"), False),
+        (req(13, consts.HANDLE_HASH, obj), 99),
+        (req(14, consts.HANDLE_DIR, obj), ("a",)),
+        (req(15, consts.HANDLE_REPR, obj), "{'k': 2}"),
+        (req(16, consts.HANDLE_STR, obj), "{'k': 2}"),
+        (req(17, consts.HANDLE_PICKLE, obj, 4), b"\x80\x04"),
+        (req(18, consts.HANDLE_OLDSLICING, obj, "__getitem__", "__getslice__", 1, None, ()), ()),
+        (req(19, consts.HANDLE_CTXEXIT, obj, None), None),
+        (req(24, consts.HANDLE_GETATTR, root, "Type"), other),
+        (req(20, consts.HANDLE_INSTANCECHECK, other, other.id.wire()), True),
+        (req(21, consts.HANDLE_INSPECT, obj.id.wire()), (("keys", "doc"), ("get", "doc"))),
+        (req(22, consts.HANDLE_PING, "abc"), "abc"),
+        (req(23, consts.HANDLE_DEL, obj, 2), None),
+    )
+    assert texts == [
+        "root -> <netref rpyc.core.service.SlaveService>",
+        "root.data -> <netref builtins.dict>",
+        "root.fn -> <netref builtins.function>",
+        "getattr(root, 'not an identifier') -> None",
+        "root.data.x = 1 -> None",
+        "del root.data.x -> None",
+        "root.fn(1, 'a', sep='-', end=root.data) -> 2",
+        "root.data.__setitem__('k', 2) -> None",
+        "root.data['k'] -> 2",
+        "len(root.data) -> 1",
+        "root.data + 3 -> 4",
+        "root.data.get('k', None) -> 2",
+        "root.data < root.data -> False",
+        "hash(root.data) -> 99",
+        "dir(root.data) -> ('a',)",
+        "repr(root.data) -> \"{'k': 2}\"",
+        "str(root.data) -> \"{'k': 2}\"",
+        "pickle(root.data, protocol=4) -> b'\\x80\\x04'",
+        "root.data[1:] -> ()",
+        "root.data.__exit__(None) -> None",
+        "root.Type -> <netref builtins.type>",
+        "isinstance(root.Type, root.Type) -> True",
+        "inspect(root.data) -> 2 methods",
+        "ping('abc') -> 'abc'",
+        "del root.data (x2) -> None",
+    ]
+
+
+def _box(value: object) -> Boxed:
+    if isinstance(value, Ref):
+        return value
+    if isinstance(value, tuple) and any(isinstance(v, Ref | tuple) for v in value):
+        return BoxedTuple(tuple(_box(v) for v in value))
+    return Plain(value)
