@@ -127,8 +127,13 @@ class FrameDecoder:
             view = view[n:]
         if not view:
             return out
-        self._buffer += view
-        buf = self._buffer
+        # Nothing held: read the frames straight from the chunk and keep only its tail.
+        direct = not self._buffer
+        buf: bytes | bytearray = self._buffer
+        if direct:
+            buf = data if view.nbytes == len(data) else bytes(view)
+        if not direct:
+            self._buffer += view
         pos = 0
         size = HEADER.size
         while len(buf) - pos >= size:
@@ -158,9 +163,11 @@ class FrameDecoder:
                 break
             out.extend(self._frame(bytes(buf[pos:end]), flag, offset, at))
             pos = end
-        if pos:
-            del buf[:pos]
-            self._base += pos
+        if direct:
+            self._buffer += memoryview(buf)[pos:]
+        elif pos:
+            del self._buffer[:pos]
+        self._base += pos
         return out
 
     def _frame(self, raw: bytes, flag: int, offset: int, at: float | None) -> list[Frame | Problem]:
