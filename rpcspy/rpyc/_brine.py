@@ -21,10 +21,14 @@ from typing import Final
 from rpcspy.rpyc._rpyc import brine_load
 from rpcspy.rpyc.errors import RpycError
 
-__all__ = ["MAX_DEPTH", "load_brine", "scan_brine"]
+__all__ = ["DEFAULT_MAX_VALUES", "MAX_DEPTH", "SCAN_ABOVE", "load_brine", "scan_brine"]
 
 #: Deepest nesting of tuples (and frozensets, slices, str) the scan accepts.
 MAX_DEPTH: Final = 100
+#: Values over this many bytes are scanned before brine.load builds them.
+SCAN_ABOVE: Final = 256 * 1024
+#: The most values (each a Python object brine builds) one message may hold, by default.
+DEFAULT_MAX_VALUES: Final = 2_000_000
 
 # Tag kinds, indexed by tag byte.
 _FIXED, _LEN1, _LEN4, _TUPN, _TUPL1, _TUPL4, _STR, _WRAP, _UNKNOWN = range(9)
@@ -55,11 +59,13 @@ _TUPLE_TAGS: Final = frozenset({0x02, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15})
 _L4 = struct.Struct("!L").unpack_from
 
 
-def scan_brine(data: bytes, start: int = 0) -> int:
+def scan_brine(data: bytes, start: int = 0, *, max_values: int | None = None) -> int:
     """The offset where the brine value at ``start`` ends; ``RpycError("bad-brine")`` with the
-    offset if it is cut off, nested over ``MAX_DEPTH`` or holds a tag brine does not know."""
+    offset if it is cut off, nested over ``MAX_DEPTH``, holds a tag brine does not know, or (with
+    ``max_values``) more values than that, each of which brine would build as an object."""
     end = len(data)
     pos = start
+    budget = max_values if max_values is not None else end + 1
     stack: list[int] = []  # items still to read at each open tuple
     need: frozenset[int] | None = None  # the tags allowed next (after a str/slice/frozenset tag)
     while True:
@@ -67,6 +73,11 @@ def scan_brine(data: bytes, start: int = 0) -> int:
             raise RpycError("bad-brine", "the value is cut off where a tag should be", offset=pos)
         tag = data[pos]
         kind = _KIND[tag]
+        budget -= 1
+        if budget < 0:
+            raise RpycError(
+                "bad-brine", f"more than {max_values} values: over the limit", offset=pos
+            )
         if need is not None:
             if tag not in need:
                 what = "UTF-8 bytes" if need is _BYTES_TAGS else "a tuple"
@@ -126,12 +137,17 @@ def scan_brine(data: bytes, start: int = 0) -> int:
             return pos
 
 
-def load_brine(data: bytes, *, strict: bool = False) -> object:
+def load_brine(
+    data: bytes, *, strict: bool = False, max_values: int = DEFAULT_MAX_VALUES
+) -> object:
     """``data`` loaded by rpyc's ``brine.load``, or ``RpycError("bad-brine")`` saying where and
-    why. ``strict``: scan first, refusing trailing bytes and deep nesting before loading."""
-    if strict:
-        stop = scan_brine(data)
-        if stop != len(data):
+    why. ``strict``: scan first, refusing trailing bytes and deep nesting before loading. A value
+    over ``SCAN_ABOVE`` bytes is always scanned first, and refused past ``max_values`` values:
+    brine spends up to ~30 bytes of memory per input byte on tiny tuples, which a bound on the
+    bytes alone does not stop."""
+    if strict or len(data) > SCAN_ABOVE:
+        stop = scan_brine(data, max_values=max_values)
+        if strict and stop != len(data):
             raise RpycError(
                 "brine-trailing-bytes", f"{len(data) - stop} byte(s) after the value", offset=stop
             )

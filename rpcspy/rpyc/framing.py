@@ -47,6 +47,8 @@ class Limits:
     max_frame_bytes: int = 64 * 1024 * 1024
     #: Largest payload after inflating a compressed frame.
     max_payload_bytes: int = 64 * 1024 * 1024
+    #: Most values (objects brine builds) in one message; checked on messages over 256 KiB.
+    max_brine_values: int = 2_000_000
     #: Requests in flight per direction before the oldest is given up.
     max_pending: int = 65536
     #: Netrefs remembered per connection; past it, new ones go unnamed.

@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from rpcspy.rpyc._brine import load_brine
+from rpcspy.rpyc._brine import DEFAULT_MAX_VALUES, load_brine
 from rpcspy.rpyc._rpyc import (
     EXC_STOP_ITERATION,
     HANDLER_NAMES,
@@ -185,12 +185,18 @@ Message = Request | Reply | ExceptionReply
 
 
 def decode_message(
-    payload: bytes, sender: Side, *, bound_threads: bool = False, strict: bool = False
+    payload: bytes,
+    sender: Side,
+    *,
+    bound_threads: bool = False,
+    strict: bool = False,
+    max_values: int = DEFAULT_MAX_VALUES,
 ) -> tuple[Message, list[Problem]]:
     """The message in a frame's payload, and what is odd about it.
 
     ``bound_threads``: the peers run with rpyc's ``bind_threads``, so 16 bytes of thread ids come
-    first (they are skipped). ``strict``: also refuse bytes after the brine value. Raises
+    first (they are skipped). ``strict``: also refuse bytes after the brine value.
+    ``max_values``: the most values one message may hold (large messages are counted). Raises
     ``RpycError`` (offset within the payload) when the message cannot be read."""
     start = _THREADS.size if bound_threads else 0
     if len(payload) <= start:
@@ -199,7 +205,7 @@ def decode_message(
     if kind not in (MSG_REQUEST, MSG_REPLY, MSG_EXCEPTION):
         raise RpycError("unknown-message-type", f"message type {kind}", offset=start)
     try:
-        value = load_brine(payload[start + 1 :], strict=strict)
+        value = load_brine(payload[start + 1 :], strict=strict, max_values=max_values)
     except RpycError as exc:
         raise RpycError(exc.kind, exc.reason, offset=start + 1 + (exc.offset or 0)) from None
     if type(value) is not tuple or len(value) != 2 or type(value[0]) is not int:

@@ -366,7 +366,11 @@ class Session:
     def _frame(self, frame: Frame) -> list[Operation | Problem]:
         try:
             message, problems = decode_message(
-                frame.payload, frame.side, bound_threads=self.bound_threads, strict=self.strict
+                frame.payload,
+                frame.side,
+                bound_threads=self.bound_threads,
+                strict=self.strict,
+                max_values=self.limits.max_brine_values,
             )
         except RpycError as exc:
             # Offsets inside the payload mean little once inflated: point at the frame.

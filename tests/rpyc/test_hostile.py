@@ -262,3 +262,26 @@ def test_thread_ids_of_a_bound_session_are_skipped() -> None:
     events = session.feed("client", encode_frame(ids + request))
     events += session.feed("server", encode_frame(ids + reply))
     assert _renders(events) == ["root -> <netref rpyc.core.service.SlaveService>"]
+
+
+def test_a_message_of_many_tiny_tuples_is_refused_before_brine_builds_it() -> None:
+    # Each item ``((),)`` costs brine 2 input bytes and ~56 bytes of memory: 600 KB of them
+    # would take ~17 MB. Messages over 256 KiB are counted before brine.load builds them.
+    n = 300_000
+    value = b"\x11\x50\x11\x51\x15" + struct.pack("!L", n) + b"\x10\x02" * n
+    frame = encode_frame(b"\x02" + value, compress=False)
+    session = Session(Limits(max_brine_values=200_000))
+    tracemalloc.start()
+    try:
+        events = session.feed("server", frame)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    [problem] = events
+    assert isinstance(problem, Problem) and problem.kind == "bad-brine"
+    assert "more than 200000 values" in problem.reason
+    assert peak < 4 * len(frame)
+    # Under the bound, the same shape loads (a reply to nothing: only that is wrong with it).
+    small = b"\x11\x50\x11\x51\x15" + struct.pack("!L", 1000) + b"\x10\x02" * 1000
+    [stray] = session.feed("server", encode_frame(b"\x02" + small))
+    assert isinstance(stray, Problem) and stray.kind == "unknown-seq"
