@@ -266,3 +266,24 @@ def _box(value: object) -> Boxed:
     if isinstance(value, tuple) and any(isinstance(v, Ref | tuple) for v in value):
         return BoxedTuple(tuple(_box(v) for v in value))
     return Plain(value)
+
+
+def test_async_requests_pair_with_replies_in_any_order() -> None:
+    # rpyc.async_ sends an ordinary request and does not wait: its reply may come after the
+    # replies to later requests, and pairs by seq alone.
+    root = Ref("server", IdPack("rpyc.core.service.SlaveService", 1, 2))
+    session = Session()
+    session.feed("client", encode_frame(encode_message(Request(0, 3, Plain(())), "client")))
+    session.feed("server", encode_frame(encode_message(Reply(0, root), "server")))
+    for seq, name in ((1, "slow"), (2, "fast")):
+        request = Request(seq, consts.HANDLE_GETATTR, BoxedTuple((root, Plain(name))))
+        assert session.feed("client", encode_frame(encode_message(request, "client"))) == []
+    events = []
+    for seq, value in ((2, "second"), (1, "first")):
+        reply = encode_message(Reply(seq, Plain(value)), "server")
+        events += session.feed("server", encode_frame(reply))
+    assert [e.render() for e in events if isinstance(e, Operation)] == [
+        "root.fast -> 'second'",
+        "root.slow -> 'first'",
+    ]
+    assert session.in_flight == 0
