@@ -1413,8 +1413,9 @@ def _merge_part(
     batch.cols = part.pop("cols")
 
     def remap(column: str, names: list[str], table: Interner) -> list[int]:
-        ids = [table.intern(n) for n in names]
-        batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
+        ids = list(map(table.intern, names))
+        if ids != list(range(len(ids))):  # (the same ids: nothing to do)
+            batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
         return ids
 
     methods = remap("method", part["methods"], index.methods)
@@ -1424,7 +1425,7 @@ def _merge_part(
     table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
     batch.origin = part.pop("origin").translate(table)
     if base:
-        batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
+        batch.cols["text_off"] = array("q", map(base.__add__, batch.cols["text_off"]))
     batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
