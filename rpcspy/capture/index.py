@@ -123,6 +123,9 @@ _MAX_PIECES: Final = 32
 _MAX_HELPERS: Final = 4
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
 _MEMO_MAX: Final = 200_000
+#: Distinct contents a helper process keeps checked from one piece to the next; cleared when
+#: full (a capture whose contents seldom repeat gains nothing from more).
+_CHECKED_MAX: Final = 50_000
 #: Distinct raw messages remembered by ``add_envelope``; cleared when full.
 _RAW_MEMO_MAX: Final = 65_536
 _NAN: Final = math.nan
@@ -248,9 +251,9 @@ class CaptureIndex:
         #: Bumped on every append; views compare it to know when to refresh.
         self.version = 0
         self._memo: dict[bytes, _Content] = {}
-        #: What checking each content found, wherever it is stored (a helper process keeps it
-        #: from one piece, with its own messages file, to the next: ``Carry``).
-        self._checked: dict[bytes, _Checked] = {}
+        #: What checking each content found, wherever it is stored: only in a helper process,
+        #: which keeps it from one piece (with its own messages file) to the next (``Carry``).
+        self._checked: dict[bytes, _Checked] | None = None
         #: The same, by the raw JSON of a line's messages (``add_envelope``).
         self._raw_memo: dict[bytes, _Content] = {}
         #: ``(host, port)`` of a client to its id in ``clients``.
@@ -659,17 +662,18 @@ class CaptureIndex:
     ) -> _Content | RecordError:
         """Check a content not seen yet; what the columns need of it, its shape, its messages
         stored once."""
-        checked = self._checked.get(text) if store else None
+        carried = self._checked if store else None
+        checked = carried.get(text) if carried is not None else None
         if checked is None:
             if check:
                 error = _verdict(messages_only(call, part, subcalls))
                 if error is not None:
                     return error
             checked = self._check_content(call, part, subcalls)
-            if store:
-                if len(self._checked) >= _MEMO_MAX:
-                    self._checked.clear()
-                self._checked[text] = checked
+            if carried is not None:
+                if len(carried) >= _CHECKED_MAX:
+                    carried.clear()
+                carried[text] = checked
         shape_id, method_id, flags, fault, sub_methods, sub_faults = checked
         # An in-memory row keeps its own text (the messages file may be another's, read-only).
         store = store and self.texts is not None
