@@ -26,7 +26,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
-__all__ = ["Call", "decode"]
+__all__ = ["PLAIN_BELOW", "Call", "DecodeError", "decode", "decode_plain"]
 
 #: A JSON integer orjson and Python both read as a signed 64-bit integer.
 Int = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
@@ -112,6 +112,11 @@ class Call(msgspec.Struct, kw_only=True, gc=False):
 _decode = msgspec.json.Decoder(Call).decode
 #: A line with this many ``[`` and ``{`` may nest past what orjson reads: the full check.
 _MAX_OPEN: Final = 1000
+#: An ASCII line shorter than this leaves ``decode`` nothing to doubt before it reads it:
+#: ``decode_plain`` reads it at once (``DecodeError`` or ``RecursionError`` mean: no envelope).
+PLAIN_BELOW: Final = 2 * _MAX_OPEN
+decode_plain: Final = _decode
+DecodeError: Final = msgspec.DecodeError
 
 
 def decode(line: bytes) -> Call | None:
@@ -123,7 +128,7 @@ def decode(line: bytes) -> Call | None:
         except UnicodeDecodeError:
             return None
     # Nesting that deep takes (at least) an opening and a closing byte per level.
-    if len(line) >= 2 * _MAX_OPEN and line.count(b"[") + line.count(b"{") >= _MAX_OPEN:
+    if len(line) >= PLAIN_BELOW and line.count(b"[") + line.count(b"{") >= _MAX_OPEN:
         return None
     try:
         return _decode(line)

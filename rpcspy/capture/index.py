@@ -102,6 +102,9 @@ MEMORY_BIT: Final = 1 << 62
 #: messages offset and length, method id (-1: none decoded), flags, fault code, sub-call
 #: method ids and fault codes.
 _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
+#: The same less where the messages are stored: what checking a content found (shape id,
+#: method id, flags, fault code, sub-call method ids and fault codes).
+_Checked = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: A flag kept while building a row only: the response decoded to a result.
 _RESULT: Final = 256
 
@@ -118,6 +121,9 @@ _MAX_PIECES: Final = 32
 _MAX_HELPERS: Final = 4
 #: Distinct contents remembered while indexing (checked once each); cleared when full.
 _MEMO_MAX: Final = 200_000
+#: Distinct contents a helper process keeps checked from one piece to the next; cleared when
+#: full (a capture whose contents seldom repeat gains nothing from more).
+_CHECKED_MAX: Final = 50_000
 #: Distinct raw messages remembered by ``add_envelope``; cleared when full.
 _RAW_MEMO_MAX: Final = 65_536
 _NAN: Final = math.nan
@@ -127,6 +133,8 @@ _MAX_U32: Final = (1 << 32) - 1
 _NO_RAW: Final = b""
 
 SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
+#: The origins every index knows, in the order of their ids.
+ORIGINS: Final = ("proxy", "replay", "resent", "import")
 
 
 @dataclass(slots=True)
@@ -200,7 +208,7 @@ class CaptureIndex:
         self.row_rules: dict[int, tuple[int, ...]] = {}
         self.methods = Interner()
         self.clients = Interner()
-        self.origins = Interner(("proxy", "replay", "resent", "import"))
+        self.origins = Interner(ORIGINS)
         #: Distinct shapes (the messages JSON with values taken out), by ``shape`` id.
         self.shapes = Interner()
         #: Distinct finding rule ids met (``int-out-of-range`` ...), by id.
@@ -219,6 +227,9 @@ class CaptureIndex:
         #: Bumped on every append; views compare it to know when to refresh.
         self.version = 0
         self._memo: dict[bytes, _Content] = {}
+        #: What checking each content found, wherever it is stored: only in a helper process,
+        #: which keeps it from one piece (with its own messages file) to the next (``Carry``).
+        self._checked: dict[bytes, _Checked] | None = None
         #: The same, by the raw JSON of a line's messages (``add_envelope``).
         self._raw_memo: dict[bytes, _Content] = {}
         #: ``(host, port)`` of a client to its id in ``clients``.
@@ -630,10 +641,31 @@ class CaptureIndex:
     ) -> _Content | RecordError:
         """Check a content not seen yet; what the columns need of it, its shape, its messages
         stored once."""
-        if check:
-            error = _verdict(messages_only(call, part, subcalls))
-            if error is not None:
-                return error
+        carried = self._checked if store else None
+        checked = carried.get(text) if carried is not None else None
+        if checked is None:
+            if check:
+                error = _verdict(messages_only(call, part, subcalls))
+                if error is not None:
+                    return error
+            checked = self._check_content(call, part, subcalls)
+            if carried is not None:
+                if len(carried) >= _CHECKED_MAX:
+                    carried.clear()
+                carried[text] = checked
+        shape_id, method_id, flags, fault, sub_methods, sub_faults = checked
+        # An in-memory row keeps its own text (the messages file may be another's, read-only).
+        store = store and self.texts is not None
+        text_off = self.texts.append(text) if store and self.texts is not None else 0
+        known = (shape_id, text_off, len(text), method_id, flags, fault, sub_methods, sub_faults)
+        if store:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = known
+        return known
+
+    def _check_content(self, call: Any, part: Any, subcalls: Any) -> _Checked:
+        """What the columns need of a valid content: its shape, method, flags and faults."""
         shape_id = self.shapes.intern(_compact(_skeleton([call, part, subcalls])).decode())
         flags = 0
         fault = 0
@@ -660,15 +692,7 @@ class CaptureIndex:
             if sub_faults:
                 flags |= F_SUBFAULT
             sub_methods = tuple(self.methods.intern(str(s["call"]["method"])) for s in subcalls)
-        # An in-memory row keeps its own text (the messages file may be another's, read-only).
-        store = store and self.texts is not None
-        text_off = self.texts.append(text) if store and self.texts is not None else 0
-        known = (shape_id, text_off, len(text), method_id, flags, fault, sub_methods, sub_faults)
-        if store:
-            if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
-            self._memo[text] = known
-        return known
+        return shape_id, method_id, flags, fault, sub_methods, sub_faults
 
     # ------------------------------------------------------------ sorting
 
@@ -842,6 +866,9 @@ class IndexBuilder:
         #: True when helper processes indexed (some of) the file.
         self.helped = False
         self._workers: list[subprocess.Popen[bytes]] = []
+        self._helpers_started = False
+        #: Called once the first rows are published (and shown, or waited for).
+        self._after_first: Callable[[], None] | None = None
         self._closed = False
         self._first = True
         self._on_batch: Callable[[int], None] | None = None
@@ -931,7 +958,7 @@ class IndexBuilder:
         as they come: the interpreter of this process (a UI's) stays free."""
         index = self.index
         scratch = [(self._scratch("texts-part"), self._scratch("part-result")) for _ in pieces]
-        n = min(len(pieces), max(1, min(os.cpu_count() or 1, _MAX_HELPERS)))
+        n = _helpers(len(pieces))
         workers: list[subprocess.Popen[bytes]] = []
         try:
             for w in range(n):
@@ -957,8 +984,11 @@ class IndexBuilder:
                     )
                 )
             self._workers = workers
+            # The helpers wait until the first page is up (they would slow it down): then go.
+            self._after_first = lambda: self._start_helpers(workers)
             self.reader.end_at(head_end)
             self._consume(self.reader, final=False)
+            self._start_helpers(workers)
             if self._stop.is_set():
                 return
             head = self.reader
@@ -1002,6 +1032,18 @@ class IndexBuilder:
                     blob.close()
         self._consume(self.reader)
 
+    def _start_helpers(self, workers: list[subprocess.Popen[bytes]]) -> None:
+        """Tell the helper processes to go (once)."""
+        self._after_first = None
+        if self._helpers_started:
+            return
+        self._helpers_started = True
+        for worker in workers:
+            with contextlib.suppress(OSError, ValueError):
+                assert worker.stdin is not None
+                worker.stdin.write(b"go\n")
+                worker.stdin.flush()
+
     @staticmethod
     def _end_workers(workers: list[subprocess.Popen[bytes]]) -> None:
         for worker in workers:
@@ -1038,6 +1080,9 @@ class IndexBuilder:
                 return None
             rest = size - head_end
             count = min(_MAX_PIECES, max(2, -(-rest // _PIECE_BYTES)))
+            # As many pieces for each helper: none of them works on alone at the end.
+            helpers = _helpers(count)
+            count = max(helpers, min(-(-count // helpers) * helpers, _MAX_PIECES))
             cuts = [head_end]
             for k in range(1, count):
                 cut = line_start(head_end + rest * k // count)
@@ -1069,6 +1114,8 @@ class IndexBuilder:
                 on_batch(index.count)
                 if was_first:
                     self.first_page_shown.wait(1.0)
+            if was_first and self._after_first is not None:
+                self._after_first()
 
         started = False
         for item in reader.lines(idle=True):
@@ -1162,13 +1209,42 @@ def _add_line(
         reader.record_problem(error)
 
 
+@dataclass(slots=True)
+class Carry:
+    """What a helper process keeps from one piece it indexes to the next: the name tables (ids
+    stay the same) and what checking each content found. Each piece has its own messages file,
+    so where a content is stored is not kept: it is stored again in the next piece's."""
+
+    methods: Interner = field(default_factory=Interner)
+    clients: Interner = field(default_factory=Interner)
+    origins: Interner = field(default_factory=lambda: Interner(ORIGINS))
+    shapes: Interner = field(default_factory=Interner)
+    rules: Interner = field(default_factory=Interner)
+    checked: dict[bytes, _Checked] = field(default_factory=dict)
+    client_ids: dict[tuple[Any, int], int] = field(default_factory=dict)
+
+    def lend(self, index: CaptureIndex) -> None:
+        """Let a new (empty) index use these tables."""
+        index.methods, index.clients, index.origins = self.methods, self.clients, self.origins
+        index.shapes, index.rules = self.shapes, self.rules
+        index._checked, index._client_ids = self.checked, self.client_ids
+
+
 def index_part(
-    path: Path, start: int, end: int, max_line_bytes: int, texts_fd: int
+    path: Path,
+    start: int,
+    end: int,
+    max_line_bytes: int,
+    texts_fd: int,
+    carry: Carry | None = None,
 ) -> dict[str, Any]:
     """Index the lines of a plain capture from ``start`` to ``end`` (in another process): the
     columns, names, problems (line numbers counted from ``start``) and messages (written to
-    the file ``texts_fd``), for ``_merge_part``."""
+    the file ``texts_fd``), for ``_merge_part``. ``carry``: tables kept from the pieces this
+    process indexed before (the names given back then hold theirs too)."""
     index = CaptureIndex()
+    if carry is not None:
+        carry.lend(index)
     index.texts = Blob(Path(f"/dev/fd/{texts_fd}"), fd=texts_fd)
     reader = CaptureReader(path, max_line_bytes=max_line_bytes)
     try:
@@ -1176,12 +1252,23 @@ def index_part(
         reader.end_at(end)
         batch = Batch()
         decode = _envelope.decode
+        decode_plain = _envelope.decode_plain
+        plain_below = _envelope.PLAIN_BELOW
+        decode_error = _envelope.DecodeError
         add_envelope = index.add_envelope
         # Many lines at a time (this loop is most of a first reading's time): the common line
-        # inline, anything else as ``_add_line`` does it, its problems at its own line number.
+        # inline (a short ASCII one is decoded at once: ``_envelope.decode`` would only find
+        # nothing to doubt), anything else as ``_add_line`` does it, its problems at its own
+        # line number.
         for lineno, offset, lines in reader.blocks():
             for line in lines:
-                envelope = decode(line)
+                if len(line) < plain_below and line.isascii():
+                    try:
+                        envelope: _envelope.Call | None = decode_plain(line)
+                    except (decode_error, RecursionError):
+                        envelope = None
+                else:
+                    envelope = decode(line)
                 if envelope is None or not add_envelope(batch, envelope, offset, len(line)):
                     lineno_after = reader._lineno
                     reader._lineno = lineno + 1
@@ -1249,6 +1336,11 @@ def read_part(fd: int) -> dict[str, Any]:
     return part
 
 
+def _helpers(pieces: int) -> int:
+    """How many helper processes index ``pieces`` pieces: one per core, up to ``_MAX_HELPERS``."""
+    return min(pieces, max(1, min(os.cpu_count() or 1, _MAX_HELPERS)))
+
+
 def _release_free_memory() -> None:
     """Give the memory freed since (a merged piece's) back to the system: glibc's ``malloc``
     keeps it otherwise, and a UI's resident memory would grow by what merging passed through."""
@@ -1274,8 +1366,9 @@ def _merge_part(
     batch.cols = part.pop("cols")
 
     def remap(column: str, names: list[str], table: Interner) -> list[int]:
-        ids = [table.intern(n) for n in names]
-        batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
+        ids = list(map(table.intern, names))
+        if ids != list(range(len(ids))):  # (the same ids: nothing to do)
+            batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
         return ids
 
     methods = remap("method", part["methods"], index.methods)
@@ -1285,7 +1378,7 @@ def _merge_part(
     table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
     batch.origin = part.pop("origin").translate(table)
     if base:
-        batch.cols["text_off"] = array("q", (o + base for o in batch.cols["text_off"]))
+        batch.cols["text_off"] = array("q", map(base.__add__, batch.cols["text_off"]))
     batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])

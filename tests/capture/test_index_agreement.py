@@ -426,6 +426,83 @@ def test_helper_processes_index_a_big_file_in_pieces(
     builder.close()
 
 
+def test_helpers_start_once_the_first_rows_are_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
+    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    records = sample_records() * 30
+    path = write_capture(tmp_path / "big.jsonl", records)
+    builder = IndexBuilder(path, cache=False)
+    started_at_first_batch: list[bool] = []
+
+    def on_batch(count: int) -> None:
+        if not started_at_first_batch:
+            started_at_first_batch.append(builder._helpers_started)
+            builder.first_page_shown.set()  # as a UI does once the first page is painted
+
+    builder.run(on_batch=on_batch)
+    # The helpers existed but waited: the first page had the CPU to itself.
+    assert started_at_first_batch == [False]
+    assert builder._helpers_started and builder.helped
+    assert builder.index.count == len(records)
+    # As many pieces for each helper.
+    plan = builder._plan()
+    assert plan is not None and len(plan[1]) % index_module._helpers(len(plan[1])) == 0
+    builder.close()
+
+
+def test_a_helper_keeps_what_it_checked_from_one_piece_to_the_next(tmp_path: Path) -> None:
+    import orjson
+
+    from rpcspy.capture._columns import temp_blob
+    from rpcspy.capture.index import Carry, index_part
+
+    path = write_capture(tmp_path / "big.jsonl", sample_records() * 3)
+    data = path.read_bytes()
+    start = data.index(b"\n") + 1
+    mid = data.index(b"\n", (start + len(data)) // 2) + 1
+    limit = 1 << 20
+
+    def messages(part: dict[str, object], fd: int) -> list[bytes]:
+        texts = os.pread(fd, part["texts_size"], 0)  # type: ignore[arg-type]
+        cols = part["cols"]
+        return [
+            texts[o : o + n]
+            for o, n in zip(cols["text_off"], cols["text_len"], strict=True)  # type: ignore[index]
+        ]
+
+    def named(part: dict[str, object], column: str, names: str) -> list[str]:
+        table = part[names]
+        return [table[i] for i in part["cols"][column]]  # type: ignore[index]
+
+    carry = Carry()
+    blobs = [temp_blob("rpcspy-test-"), temp_blob("rpcspy-test-"), temp_blob("rpcspy-test-")]
+    # (a helper's end of the messages file is its own: index_part closes it)
+    first = index_part(path, start, mid, limit, os.dup(blobs[0].fd), carry)
+    checked = len(carry.checked)
+    assert checked > 0
+    second = index_part(path, mid, len(data), limit, os.dup(blobs[1].fd), carry)
+    alone = index_part(path, mid, len(data), limit, os.dup(blobs[2].fd))
+    # The second piece met the same contents: nothing checked again, but each stored in the
+    # second piece's own messages file, and everything found as by a helper without the carry.
+    assert len(carry.checked) == checked
+    assert len(first["flags"]) > 0  # type: ignore[arg-type]
+    assert messages(second, blobs[1].fd) == messages(alone, blobs[2].fd)
+    assert all(orjson.loads(m) is not None for m in messages(second, blobs[1].fd))
+    for column, names in (("method", "methods"), ("client", "clients"), ("shape", "shapes")):
+        assert named(second, column, names) == named(alone, column, names)
+    for column in ("offsets", "lengths", "seq", "started", "fault", "size", "status"):
+        assert second["cols"][column] == alone["cols"][column]  # type: ignore[index]
+    assert second["flags"] == alone["flags"] and second["origin"] == alone["origin"]
+    assert second["sub_faults"] == alone["sub_faults"]
+    for blob in blobs:
+        blob.close()
+
+
 def test_closing_while_helper_processes_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
