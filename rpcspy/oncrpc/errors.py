@@ -1,7 +1,7 @@
 """Errors of the ONC RPC codec: each says where (byte offset or line:column, value path) and why.
 
-Four main kinds, so callers can tell a short message from a hostile one from a wrong value from a bad
-interface file: ``Truncated`` (the bytes end before the value does), ``OverLimit`` (a length,
+Four main kinds, so callers can tell a short message from a hostile one from a wrong value from
+a bad interface file: ``Truncated`` (the bytes end before the value does), ``OverLimit`` (a length,
 count, depth or size over a bound; refused before anything is allocated), ``BadXdr`` (the bytes
 are there but wrong: bool 2, an enum value the type does not have, non-zero padding, bytes after
 the end) and ``BadIdl`` (an rpcgen ``.x`` text the parser cannot read). ``BadRecord`` is TCP
