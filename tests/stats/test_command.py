@@ -109,7 +109,6 @@ def test_filter_sort_and_top(mixed_capture: Path) -> None:
     slowest = sorted(per, key=lambda m: (per[m].pct(95) is None, -(per[m].pct(95) or 0), m))
     top = json.loads(stats(str(mixed_capture), "--json", "--sort", "p95", "--top", "2").stdout)
     assert [m["method"] for m in top["methods"]] == slowest[:2]
-    assert slowest[0] == "demo.slow"  # (it sleeps up to 50 ms)
     by_name = json.loads(stats(str(mixed_capture), "--json", "--sort", "method").stdout)
     names = [m["method"] for m in by_name["methods"]]
     assert names == sorted(names)
