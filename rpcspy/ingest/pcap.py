@@ -518,7 +518,8 @@ def _fast_raw(buf: bytes) -> Segment | None:
 
 
 _DLT_LINUX_SLL2: Final = 276
-_RAW_LINKS: Final = (dpkt.pcap.DLT_RAW, 12, 14, 228, 229)  # raw IP, IPv4, IPv6
+#: Raw IP: LINKTYPE_RAW (101, what files hold), the platforms' DLT_RAW (12, 14), IPv4, IPv6.
+_RAW_LINKS: Final = (101, dpkt.pcap.DLT_RAW, 12, 14, 228, 229)
 
 
 def _fast_of(link: int) -> Callable[[bytes], Segment | None]:
