@@ -306,11 +306,11 @@ class _Reassembler:
     def _exchange(
         self, conn: _Connection, req: Message, resp: Message | None, error: str | None = None
     ) -> None:
-        request = HttpMessage(headers=req.headers, body=req.body)
-        response = HttpMessage(headers=resp.headers, body=resp.body) if resp is not None else None
         if req.method != "POST":
             self.out.append(Skipped())
             return
+        request = HttpMessage(headers=req.headers, body=req.body)
+        response = HttpMessage(headers=resp.headers, body=resp.body) if resp is not None else None
         damaged = set()
         problems = list(req.problems)
         if req.damaged:

@@ -1,8 +1,10 @@
-"""The pcap reader's ``struct`` fast path gives what dpkt gives, frame by frame.
+"""The pcap import's fast paths read what the slow ones read.
 
 The import reads plain frames (IPv4 or IPv6 with TCP right after a known link header) with
 ``struct`` and everything else with dpkt; these tests hold the two readings side by side on the
 fixtures written by tcpdump and on frames crafted for the cases the fast path hands to dpkt.
+HTTP heads that are UTF-8 as a whole are decoded in one go, others part by part: both readings
+are held side by side too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
+from rpcspy.ingest.http1 import _fields, _fields_by_part
 from rpcspy.ingest.pcap import Segment, _fast_of, _packets, _segment_of
 from tests.ingest.helpers import FIXTURES
 
@@ -179,3 +182,23 @@ def test_a_frame_dpkt_cannot_read_ends_the_file_on_either_path(tmp_path: Path) -
     fast, slow = _both(path)
     assert fast == slow
     assert len(fast) == 1
+
+
+HEADS = [
+    b"",
+    b"Host: a\r\nContent-Length: 12",
+    b"Host:a\r\n  Content-Length :  12  \r\nX: \t\x0bv\x0c ",
+    b"content-length: 1\r\nContent-Length: 2\r\nTransfer-Encoding: gzip, chunked",
+    b"no colon here\r\n\r\n: empty name\r\nX-Empty:",
+    b"X-Lone: a\rb\nc\r\nX-Colon: a:b:c",
+    "X-Name: Zoë, 東京\r\nX-Nel: \u0085v\u0085\r\nX-Nbsp: \u00a0v\u00a0".encode(),
+    "Transfer-Encoding: chunked\r\nTransfer\u2010Encoding: x".encode(),
+    "Content-Length: \u0661\u0662".encode(),  # Arabic-Indic digits: not a length
+    b"X-Latin1: caf\xe9\r\nContent-Length: 3",  # not UTF-8: read part by part
+    b"X-Bad: \xff\xfe\r\nX-Good: \xc3\xa9",
+]
+
+
+@pytest.mark.parametrize("block", HEADS)
+def test_a_head_reads_the_same_decoded_at_once_or_part_by_part(block: bytes) -> None:
+    assert _fields(block) == _fields_by_part(block)
