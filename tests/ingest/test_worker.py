@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import queue
 from pathlib import Path
 
@@ -75,3 +76,31 @@ def test_batches_built_by_the_reader_or_the_worker_make_the_same_capture(
         assert built_here == len(one) - len(one) % 2  # all but the last, short batch
     elif refuse > 1:
         assert built_here >= 2
+
+
+def test_an_exchange_pickles_whole_whatever_its_headers_hold() -> None:
+    from rpcspy.capture import HttpMessage, Problem
+    from rpcspy.ingest import Exchange
+
+    for headers in [(), (("Host", "a"),), (("X-Nul", "a\0b"), ("Y", "")), (("", ""), ("Z", "\0"))]:
+        exchange = Exchange(
+            "POST",
+            HttpMessage(headers, b"<methodCall/>", "gzip"),
+            HttpMessage(headers[::-1], None) if headers else None,
+            started=1.5,
+            ended=2.5,
+            client=("::1", 5),
+            server=("127.0.0.1", 80),
+            host="h",
+            port=80,
+            path="/RPC2",
+            status=200,
+            error="e",
+            problems=(Problem("request", "gap", "lost"),),
+            damaged=frozenset({"request", "response"}),
+            judged=False,
+        )
+        again = pickle.loads(pickle.dumps(exchange))
+        assert again == exchange
+        assert type(again.request.headers) is tuple
+        assert all(type(pair) is tuple for pair in again.request.headers)
