@@ -137,7 +137,10 @@ class _Reassembler:
             conn = self.conns.get((dst, src))
             up = False
         if conn is None:
-            if flags & _RST or (flags & _FIN and not data):
+            # Only a SYN or a payload starts a connection: the last ACK of one that just
+            # closed (or a FIN, a RST, a keep-alive probe of one never seen) would otherwise be
+            # a connection of its own that never ends, held until IDLE_SECONDS later.
+            if flags & _RST or not (data or flags & _SYN):
                 return
             # The side sending a bare SYN is the client; without one (a capture started mid-way)
             # the side sending to the lower (well-known) port is taken as the client, and the

@@ -202,3 +202,36 @@ HEADS = [
 @pytest.mark.parametrize("block", HEADS)
 def test_a_head_reads_the_same_decoded_at_once_or_part_by_part(block: bytes) -> None:
     assert _fields(block) == _fields_by_part(block)
+
+
+def test_a_closed_connection_is_forgotten_at_its_last_ack() -> None:
+    # Memory holds the connections open at one moment: the ACK that follows both FINs must not
+    # start a connection of its own (it would be held for IDLE_SECONDS of capture time).
+    from rpcspy.ingest import ImportCounts
+    from rpcspy.ingest.pcap import _Reassembler
+
+    client, server = (CLIENT4, 40000), (SERVER4, 8000)
+    request = b"POST /RPC2 HTTP/1.1\r\nContent-Length: 13\r\n\r\n<methodCall/>"
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n<methodResponse/>"
+    c, s = 1000, 5000
+    packets: list[Segment] = [
+        (client, server, 0x02, c, 0, b""),
+        (server, client, 0x12, s, c + 1, b""),
+        (client, server, 0x10, c + 1, s + 1, b""),
+        (client, server, 0x18, c + 1, s + 1, request),
+        (server, client, 0x18, s + 1, c + 1 + len(request), answer),
+        (client, server, 0x11, c + 1 + len(request), s + 1 + len(answer), b""),
+        (server, client, 0x11, s + 1 + len(answer), c + 2 + len(request), b""),
+        (client, server, 0x10, c + 2 + len(request), s + 2 + len(answer), b""),
+    ]
+    state = _Reassembler((), 1 << 20, ImportCounts())
+    for i, segment in enumerate(packets):
+        state.packet(float(i), segment)
+    assert len(state.out) == 1
+    assert state.conns == {}
+    # A lone ACK or FIN of a connection never seen starts nothing either; data or a SYN does.
+    state.packet(9.0, (client, server, 0x10, 7, 7, b""))
+    state.packet(9.0, (client, server, 0x11, 7, 7, b""))
+    assert state.conns == {}
+    state.packet(10.0, (client, server, 0x18, 7, 7, request))
+    assert len(state.conns) == 1
