@@ -10,19 +10,31 @@ through the proxy). Calls go over keep-alive TCP connections of 1 to 50 calls (S
 each body cut into 1448-byte segments, each answered by an ACK; FIN both ways), with the
 Ethernet, IPv4 and TCP headers packed by hand (this is the generator, not the reader under test).
 
-The import runs as a subprocess, ``rpcspy import FILE -w CAPTURE --no-progress``, once on the whole
-file and once on a quarter of it. Reported: calls/s over wall time and over CPU time (user +
-system of the child: the machine may be shared), and the child's peak RSS for both sizes, so a
-constant-memory importer shows the same peak for a quarter and for the whole. Goal: >= 5,000
-calls/s on 2 cores, and peak RSS that does not grow with the file.
+The import runs as a subprocess, ``rpcspy import FILE -w CAPTURE --force --no-progress`` (the
+command's own code, called through ``rpcspy.cli.main`` by ``bench/import.py --measure``, which
+also notes each process's CPU time and peak RSS), once on a quarter of the file and once on the
+whole. Reported for each: wall time; CPU time (user + system) and peak RSS (``VmHWM``) of the
+reading process and of the recording worker, each measured by itself; how many records the
+reader built itself because the worker was behind; calls/s over the wall, and over CPU:
+``calls / max(reader CPU, worker CPU)`` (the rate of the slower process, what two free cores
+give when the work is balanced) and ``calls / (total CPU / 2)`` (two cores fully used). The
+machine may be shared: the CPU figures do not depend on what else runs, the wall does.
+
+Baselines over the same file in the same run: dpkt's bare iteration over the pcap's packets
+(``dpkt.pcap.Reader``, nothing decoded) and the same plus dpkt's decoding of every frame
+(Ethernet, IP, TCP objects), and ``tcpdump -nn -q -r FILE`` printing every packet to /dev/null
+when tcpdump is installed. Goal: >= 5,000 calls/s on 2 cores, and peak RSS that does not grow
+with the file (the same for the quarter and the whole).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
+import shutil
 import struct
 import subprocess
 import sys
@@ -134,46 +146,134 @@ def generate(path: Path, megabytes: float, seed: int = 5) -> int:
     return calls
 
 
-def run_import(pcap: Path, out: Path) -> tuple[float, float, int, str]:
-    """(wall seconds, CPU seconds, peak RSS in KiB, summary line) of one import subprocess."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _hwm_kib() -> int:
+    """This process's peak resident set size (VmHWM), in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _cpu_self() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(pcap: Path, out: Path, stats: Path) -> None:
+    """``rpcspy import PCAP -w OUT`` in this process, noting what each process used in STATS.
+
+    The recording worker is forked from this process: its CPU time and peak RSS are its own
+    (rusage starts afresh in a forked child), noted as its last act.
+    """
+    from rpcspy.cli import main as rpcspy_main
+    from rpcspy.ingest import worker
+
+    work = worker._work
+    found: dict[str, object] = {}
+
+    def noted_work(*args: object) -> None:
+        try:
+            work(*args)  # type: ignore[arg-type]
+        finally:
+            note = {"cpu": _cpu_self(), "hwm_kib": _hwm_kib()}
+            stats.with_suffix(".worker").write_text(json.dumps(note))
+
+    close = worker.RecorderProcess.close
+
+    def noted_close(self: worker.RecorderProcess) -> None:
+        found["built_here"] = self.built_here
+        close(self)
+
+    worker._work = noted_work  # type: ignore[assignment]
+    worker.RecorderProcess.close = noted_close  # type: ignore[method-assign]
+    code = rpcspy_main(["import", str(pcap), "-w", str(out), "--force", "--no-progress"])
+    note = {"code": code, "cpu": _cpu_self(), "hwm_kib": _hwm_kib(), **found}
+    stats.write_text(json.dumps(note))
+
+
+def run_import(pcap: Path, out: Path) -> dict[str, object]:
+    """Wall time, and each process's CPU and peak RSS, of one ``rpcspy import`` subprocess."""
+    stats = out.with_suffix(".stats")
     start = time.perf_counter()
     done = subprocess.run(
-        [RPCSPY, "import", str(pcap), "-w", str(out), "--force", "--no-progress"],
+        [sys.executable, __file__, "--measure", str(pcap), str(out), str(stats)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"rpcspy import failed ({done.returncode}): {done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run the small import first.
-    return wall, cpu, after.ru_maxrss, done.stdout.strip()
+    reader = json.loads(stats.read_text())
+    worker_path = stats.with_suffix(".worker")
+    recorder = json.loads(worker_path.read_text()) if worker_path.exists() else None
+    return {"wall": wall, "reader": reader, "worker": recorder, "summary": done.stdout.strip()}
 
 
-def stage_cpu(pcap: Path, out: Path) -> tuple[int, float, float]:
-    """(calls, CPU s reading, CPU s recording) in this process, one stage after the other.
+def baselines(pcap: Path, *, decode: bool = True) -> list[tuple[str, float]]:
+    """(what, CPU seconds) of reading the same pcap with nothing but dpkt (``decode``: and with
+    dpkt's decoding of every frame), and with tcpdump."""
+    import dpkt
 
-    The command runs the two stages in two processes at once; on two free cores its rate is
-    bounded by the slower stage, whatever else the machine is doing while we measure.
-    """
-    from rpcspy.capture import CaptureWriter
-    from rpcspy.ingest import Exchange, ImportCounts, InlineRecorder
-    from rpcspy.ingest.pcap import read_pcap
-
-    counts = ImportCounts()
+    out = []
     start = time.process_time()
-    exchanges = [x for x in read_pcap(pcap, counts) if isinstance(x, Exchange)]
-    reading = time.process_time() - start
-    start = time.process_time()
-    with CaptureWriter(out, append=False) as writer:
-        recorder = InlineRecorder(writer, counts)
-        for exchange in exchanges:
-            recorder.add(exchange)
-    recording = time.process_time() - start
-    return counts.calls, reading, recording
+    with open(pcap, "rb") as f:
+        for _ts, _buf in dpkt.pcap.Reader(f):
+            pass
+    out.append(("dpkt: iterate packets", time.process_time() - start))
+    if decode:
+        start = time.process_time()
+        with open(pcap, "rb") as f:
+            ethernet = dpkt.ethernet.Ethernet
+            for _ts, buf in dpkt.pcap.Reader(f):
+                ethernet(buf)
+        out.append(("dpkt: iterate + decode Ethernet/IP/TCP", time.process_time() - start))
+    tcpdump = shutil.which("tcpdump")
+    if tcpdump is not None:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(
+            [tcpdump, "-nn", "-q", "-r", str(pcap)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        out.append(("tcpdump -nn -q -r (prints every packet)", cpu))
+    return out
+
+
+def report(name: str, pcap: Path, calls: int, run: dict[str, object], base: float | None) -> None:
+    """Print one run; ``base``: the CPU seconds of dpkt's bare iteration over the same file."""
+    reader = run["reader"]
+    worker = run["worker"]
+    assert isinstance(reader, dict)
+    wall = run["wall"]
+    assert isinstance(wall, float)
+    r_cpu = float(reader["cpu"])
+    w_cpu = float(worker["cpu"]) if isinstance(worker, dict) else 0.0
+    stage = max(r_cpu, w_cpu)
+    total = r_cpu + w_cpu
+    size = pcap.stat().st_size / 1e6
+    rate = calls / wall
+    print(f"{name:8} {size:7.0f} MB  {calls:8d} calls  wall {wall:6.1f} s  {rate:6.0f} calls/s")
+    print(
+        f"         reader: CPU {r_cpu:6.1f} s, peak RSS {int(reader['hwm_kib']) / 1024:5.0f} MiB, "
+        f"built {int(reader.get('built_here', 0))} records itself"
+    )
+    if isinstance(worker, dict):
+        hwm = int(worker["hwm_kib"]) / 1024
+        print(f"         worker: CPU {w_cpu:6.1f} s, peak RSS {hwm:5.0f} MiB")
+    print(
+        f"         calls / max(stage CPU) = {calls / stage:6.0f} calls/s;  "
+        f"calls / (total CPU / 2) = {calls / (total / 2):6.0f} calls/s"
+    )
+    if base is not None:
+        print(
+            f"         reader CPU = {r_cpu / base:.1f} x, total CPU = {total / base:.1f} x "
+            "dpkt's bare iteration over the same file"
+        )
+    print(f"         rpcspy: {run['summary']}")
 
 
 def main() -> None:
@@ -181,35 +281,45 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=100, help="pcap size in MB (default 100)")
     parser.add_argument("--quick", action="store_true", help="a 20 MB pcap")
     parser.add_argument("--keep", type=Path, help="write the pcap here and keep it")
+    parser.add_argument("--dir", type=Path, help="where to write the pcaps and captures")
+    parser.add_argument(
+        "--whole-only",
+        action="store_true",
+        help="import the whole file only, with the cheap baselines (for a 1 GB run)",
+    )
+    parser.add_argument("--measure", nargs=3, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure(*args.measure)
+        return
     size = 20 if args.quick else args.size
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         big = args.keep or Path(tmp) / "big.pcap"
         small = Path(tmp) / "small.pcap"
         t = time.perf_counter()
         calls = generate(big, size)
-        small_calls = generate(small, size / 4)
+        small_calls = 0 if args.whole_only else generate(small, size / 4)
+        quarter = "" if args.whole_only else f" and {small.stat().st_size / 1e6:.0f} MB"
         print(
-            f"generated {big.stat().st_size / 1e6:.0f} MB ({calls} calls) and "
-            f"{small.stat().st_size / 1e6:.0f} MB ({small_calls} calls) "
-            f"in {time.perf_counter() - t:.0f} s"
+            f"generated {big.stat().st_size / 1e6:.0f} MB ({calls} calls){quarter}"
+            + ("" if args.whole_only else f" ({small_calls} calls)")
+            + f" in {time.perf_counter() - t:.0f} s"
         )
-        for name, pcap, n in (("quarter", small, small_calls), ("whole", big, calls)):
-            wall, cpu, rss, summary = run_import(pcap, Path(tmp) / f"{name}.jsonl")
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"{os.cpu_count()} cores, load average {load} (wall times suffer when it is high)")
+        found = baselines(big, decode=not args.whole_only)
+        for what, cpu in found:
+            print(f"baseline (whole file) {what:42} CPU {cpu:6.1f} s")
+        base = found[0][1]
+        rates = []
+        runs = [("quarter", small, small_calls), ("whole", big, calls)]
+        for name, pcap, n in runs[1:] if args.whole_only else runs:
             out = Path(tmp) / f"{name}.jsonl"
-            print(
-                f"{name:8} {pcap.stat().st_size / 1e6:7.0f} MB  {n:8d} calls  "
-                f"wall {wall:6.1f} s  {n / wall:7.0f} calls/s  "
-                f"cpu {cpu:6.1f} s  {n / cpu:7.0f} calls/s of CPU  "
-                f"peak RSS {rss / 1024:6.0f} MiB  capture {out.stat().st_size / 1e6:.0f} MB"
+            run = run_import(pcap, out)
+            rates.append(
+                report(name, pcap, n, run, base * pcap.stat().st_size / big.stat().st_size)
             )
-            print(f"         rpcspy: {summary}")
-        n, reading, recording = stage_cpu(small, Path(tmp) / "stages.jsonl")
-        print(
-            f"stages (quarter, in this process): read {reading:.2f} s CPU "
-            f"({n / reading:.0f} calls/s), record {recording:.2f} s CPU ({n / recording:.0f} "
-            f"calls/s): on two free cores about {n / max(reading, recording):.0f} calls/s"
-        )
+            out.unlink()
         print("goal: >= 5000 calls/s on 2 cores; peak RSS the same for the quarter and the whole")
 
 

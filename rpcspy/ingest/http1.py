@@ -46,6 +46,54 @@ def _text(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+_Fields = tuple[list[tuple[str, str]], dict[bytes, list[bytes]]]
+#: What ``bytes.strip()`` strips (``str.strip()`` would strip more).
+_BLANKS: Final = " \t\n\r\x0b\x0c"
+_FRAMING_TEXT: Final = frozenset(name.decode("ascii") for name in _FRAMING)
+
+
+def _fields(block: bytes) -> _Fields:
+    """The header fields of a head after its start line, and the framing ones as bytes.
+
+    A name or value is text as UTF-8, else as Latin-1 (each on its own). A head that is UTF-8
+    as a whole, as nearly all are, is decoded once: its parts are then UTF-8 too (they are cut
+    at ASCII bytes), so it reads the same as part by part, for a third of the cost.
+    """
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return _fields_by_part(block)
+    headers = []
+    framing: dict[bytes, list[bytes]] = {}
+    for line in text.split("\r\n"):
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        name = name.strip(_BLANKS)
+        value = value.strip(_BLANKS)
+        headers.append((name, value))
+        lower = name.lower()
+        if lower in _FRAMING_TEXT and name.isascii():
+            framing.setdefault(lower.encode("ascii"), []).append(value.encode("utf-8"))
+    return headers, framing
+
+
+def _fields_by_part(block: bytes) -> _Fields:
+    headers = []
+    framing: dict[bytes, list[bytes]] = {}
+    for line in block.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        name = name.strip()
+        value = value.strip()
+        headers.append((_text(name), _text(value)))
+        lower = name.lower()
+        if lower in _FRAMING:
+            framing.setdefault(lower, []).append(value)
+    return headers, framing
+
+
 @dataclass(slots=True)
 class Message:
     """One HTTP message read off a stream. ``body`` has its transfer coding undone only."""
@@ -297,11 +345,10 @@ class MessageReader:
             if len(buf) > HEAD_LIMIT:
                 self._lose()
             return False
-        lines = bytes(buf[:end]).split(b"\r\n")
+        start, _, block = bytes(buf[:end]).partition(b"\r\n")
         del buf[: end + 4]
         started = self.head_ts if self.head_ts is not None else ts
         msg = Message(started=started, ended=ts)
-        start = lines[0]
         if self.requests:
             m = _REQUEST_LINE.match(start)
             if m is None:
@@ -315,18 +362,7 @@ class MessageReader:
                 self._lose()
                 return False
             msg.status = int(m.group(3))
-        headers = []
-        framing: dict[bytes, list[bytes]] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep:
-                continue
-            name = name.strip()
-            value = value.strip()
-            headers.append((_text(name), _text(value)))
-            lower = name.lower()
-            if lower in _FRAMING:
-                framing.setdefault(lower, []).append(value)
+        headers, framing = _fields(block)
         msg.headers = tuple(headers)
         self.msg = msg
         self._frame(msg, framing)

@@ -19,11 +19,12 @@ neither HTTP nor TLS is counted and ignored.
 from __future__ import annotations
 
 import socket
+import struct
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import BinaryIO, Final
 
 import dpkt
 
@@ -55,6 +56,9 @@ _ACK: Final = dpkt.tcp.TH_ACK
 #: An address as in the packet (4 or 16 bytes) and a port: compared per packet, so kept raw.
 Endpoint = tuple[bytes, int]
 Peer = tuple[str, int]
+#: What the reassembly takes from a TCP packet: source, destination, flags, sequence and
+#: acknowledgement numbers, payload.
+Segment = tuple[Endpoint, Endpoint, int, int, int, bytes]
 
 
 def _peer(endpoint: Endpoint) -> Peer:
@@ -123,17 +127,20 @@ class _Reassembler:
 
     # ------------------------------------------------------------------ packets
 
-    def packet(self, ts: float, src: Endpoint, dst: Endpoint, tcp: dpkt.tcp.TCP) -> None:
+    def packet(self, ts: float, segment: Segment) -> None:
+        src, dst, flags, seq, ack, data = segment
         if self.ports and src[1] not in self.ports and dst[1] not in self.ports:
             return
-        flags = tcp.flags
         conn = self.conns.get((src, dst))
         up = True
         if conn is None:
             conn = self.conns.get((dst, src))
             up = False
         if conn is None:
-            if flags & _RST or (flags & _FIN and not tcp.data):
+            # Only a SYN or a payload starts a connection: the last ACK of one that just
+            # closed (or a FIN, a RST, a keep-alive probe of one never seen) would otherwise be
+            # a connection of its own that never ends, held until IDLE_SECONDS later.
+            if flags & _RST or not (data or flags & _SYN):
                 return
             # The side sending a bare SYN is the client; without one (a capture started mid-way)
             # the side sending to the lower (well-known) port is taken as the client, and the
@@ -155,26 +162,25 @@ class _Reassembler:
             self.conns[(client, server)] = conn
             up = src == client
         conn.last = ts
-        data: bytes = tcp.data
         if conn.kind is None and data:
             up = self._decide(conn, up, data)
         stream = conn.up if up else conn.down
         other = conn.down if up else conn.up
         if flags & _SYN:
-            stream.base = (tcp.seq + 1) % _MOD
+            stream.base = (seq + 1) % _MOD
             stream.next = 0
         if data:
             if stream.base is None:
-                stream.base = tcp.seq
-            self._segment(conn, up, stream.offset(tcp.seq), data, ts)
+                stream.base = seq
+            self._segment(conn, up, stream.offset(seq), data, ts)
         if flags & _ACK and other.base is not None and conn.kind != "other":
-            acked = other.offset(tcp.ack)
+            acked = other.offset(ack)
             if other.fin is not None:
                 acked = min(acked, other.fin)
             if acked > other.next:
                 self._gap_to(conn, not up, acked, ts)
         if flags & _FIN and stream.base is not None:
-            stream.fin = stream.offset(tcp.seq) + len(data)
+            stream.fin = stream.offset(seq) + len(data)
             if stream.next >= stream.fin:
                 self._close_side(conn, up, ts, "the connection closed")
         if flags & _RST:
@@ -303,11 +309,11 @@ class _Reassembler:
     def _exchange(
         self, conn: _Connection, req: Message, resp: Message | None, error: str | None = None
     ) -> None:
-        request = HttpMessage(headers=req.headers, body=req.body)
-        response = HttpMessage(headers=resp.headers, body=resp.body) if resp is not None else None
         if req.method != "POST":
             self.out.append(Skipped())
             return
+        request = HttpMessage(headers=req.headers, body=req.body)
+        response = HttpMessage(headers=resp.headers, body=resp.body) if resp is not None else None
         damaged = set()
         problems = list(req.problems)
         if req.damaged:
@@ -419,16 +425,129 @@ def _encrypted(conn: _Connection) -> Exchange:
 
 
 # ---------------------------------------------------------------------- files and link layers
+#
+# Strategy: dpkt reads the file (pcap, nanosecond pcap, pcapng) and knows every link type; its
+# decoding of a frame into Ethernet, IP and TCP objects costs most of a packet's time, though all
+# the reassembly needs of it is six fields. So the plain case is read here with ``struct``: a
+# frame of a known link type carrying IPv4 (no fragment) or IPv6 (no extension header) right
+# after the link header, and a whole TCP header behind that. Every other frame (VLAN tags, other
+# EtherTypes, fragments, extension headers, UDP, short or odd headers) goes to dpkt exactly as
+# before, so what is read never depends on the path: tests/ingest/test_fast_path.py checks that
+# both give the same segments, packet by packet, on the fixtures and on crafted frames.
+
+_IP4: Final = struct.Struct("!BxH2xHxB2x4s4s")  # version+IHL, length, flags+offset, protocol
+_IP6: Final = struct.Struct("!4xHBx16s16s")  # payload length, next header
+_TCP: Final = struct.Struct("!HHIIH")  # ports, seq, ack, data offset+flags
+_TCP_PROTO: Final = 6
+
+
+def _tcp4(buf: bytes, at: int) -> Segment | None:
+    """The TCP segment of a plain IPv4 packet at ``at`` (None: not the plain case)."""
+    if len(buf) < at + 40:
+        return None
+    v_hl, total, fragment, proto, src, dst = _IP4.unpack_from(buf, at)
+    hl = (v_hl & 15) << 2
+    if v_hl >> 4 != 4 or hl < 20 or proto != _TCP_PROTO or fragment & 0x3FFF:
+        return None
+    # A length of 0 is a segmentation offload: the packet runs to the end of the frame.
+    end = min(at + total, len(buf)) if total else len(buf)
+    return _tcp(buf, at + hl, end, src, dst)
+
+
+def _tcp6(buf: bytes, at: int) -> Segment | None:
+    """The TCP segment of an IPv6 packet at ``at`` whose next header is TCP (else None)."""
+    if len(buf) < at + 60 or buf[at] >> 4 != 6:
+        return None
+    payload, nxt, src, dst = _IP6.unpack_from(buf, at)
+    if nxt != _TCP_PROTO:
+        return None
+    start = at + 40
+    end = min(start + payload, len(buf)) if payload else len(buf)
+    return _tcp(buf, start, end, src, dst)
+
+
+def _tcp(buf: bytes, start: int, end: int, src: bytes, dst: bytes) -> Segment | None:
+    if end - start < 20:
+        return None
+    sport, dport, seq, ack, off_flags = _TCP.unpack_from(buf, start)
+    hl = (off_flags >> 12) << 2
+    if hl < 20:
+        return None
+    return (src, sport), (dst, dport), off_flags & 0x1FF, seq, ack, buf[start + hl : end]
+
+
+def _by_ethertype(kind: bytes, buf: bytes, at: int) -> Segment | None:
+    if kind == b"\x08\x00":
+        return _tcp4(buf, at)
+    if kind == b"\x86\xdd":
+        return _tcp6(buf, at)
+    return None
+
+
+def _fast_ethernet(buf: bytes) -> Segment | None:
+    return _by_ethertype(buf[12:14], buf, 14)
+
+
+def _fast_sll(buf: bytes) -> Segment | None:
+    return _by_ethertype(buf[14:16], buf, 16)
+
+
+def _fast_sll2(buf: bytes) -> Segment | None:
+    return _by_ethertype(buf[0:2], buf, 20)
+
+
+_LOOP4: Final = frozenset({b"\x02\x00\x00\x00", b"\x00\x00\x00\x02"})
+_LOOP6: Final = frozenset(
+    family for n in (24, 28, 30) for family in (bytes([n, 0, 0, 0]), bytes([0, 0, 0, n]))
+)
+
+
+def _fast_loopback(buf: bytes) -> Segment | None:
+    family = buf[0:4]
+    if family in _LOOP4:
+        return _tcp4(buf, 4)
+    if family in _LOOP6:
+        return _tcp6(buf, 4)
+    return None
+
+
+def _fast_raw(buf: bytes) -> Segment | None:
+    version = buf[0] >> 4 if buf else 0
+    if version == 4:
+        return _tcp4(buf, 0)
+    if version == 6:
+        return _tcp6(buf, 0)
+    return None
+
+
+_DLT_LINUX_SLL2: Final = 276
+#: Raw IP: LINKTYPE_RAW (101, what files hold), the platforms' DLT_RAW (12, 14), IPv4, IPv6.
+_RAW_LINKS: Final = (101, dpkt.pcap.DLT_RAW, 12, 14, 228, 229)
+
+
+def _fast_of(link: int) -> Callable[[bytes], Segment | None]:
+    """The ``struct`` reader of the plain frames of link type ``link`` (None: ask dpkt)."""
+    if link == dpkt.pcap.DLT_EN10MB:
+        return _fast_ethernet
+    if link == dpkt.pcap.DLT_LINUX_SLL:
+        return _fast_sll
+    if link == _DLT_LINUX_SLL2:
+        return _fast_sll2
+    if link in (dpkt.pcap.DLT_NULL, dpkt.pcap.DLT_LOOP):
+        return _fast_loopback
+    if link in _RAW_LINKS:
+        return _fast_raw
+    return lambda buf: None
 
 
 def _ip_of(link: int) -> Callable[[bytes], dpkt.Packet | None]:
-    """A function from a frame of link type ``link`` to its IP packet (None if not IP)."""
+    """dpkt's reading of a frame of link type ``link`` to its IP packet (None if not IP)."""
     if link == dpkt.pcap.DLT_EN10MB:
         ip4, ip6, ethernet = dpkt.ip.IP, dpkt.ip6.IP6, dpkt.ethernet.Ethernet
 
         def frame(buf: bytes) -> dpkt.Packet | None:
-            # The plain case, IP right after the 14-byte header, skips dpkt's Ethernet object
-            # (half the cost of a packet); VLAN tags and the rest go through it.
+            # IP right after the 14-byte header skips dpkt's Ethernet object; VLAN tags and the
+            # rest go through it.
             kind = buf[12:14]
             if kind == b"\x08\x00":
                 return ip4(buf[14:])
@@ -439,11 +558,11 @@ def _ip_of(link: int) -> Callable[[bytes], dpkt.Packet | None]:
         return frame
     if link == dpkt.pcap.DLT_LINUX_SLL:
         return lambda buf: dpkt.sll.SLL(buf).data
-    if link == 276:  # DLT_LINUX_SLL2
+    if link == _DLT_LINUX_SLL2:
         return lambda buf: dpkt.sll2.SLL2(buf).data
     if link in (dpkt.pcap.DLT_NULL, dpkt.pcap.DLT_LOOP):
         return lambda buf: dpkt.loopback.Loopback(buf).data
-    if link in (dpkt.pcap.DLT_RAW, 12, 14, 228, 229):  # raw IP, IPv4, IPv6
+    if link in _RAW_LINKS:
 
         def raw(buf: bytes) -> dpkt.Packet | None:
             version = buf[0] >> 4 if buf else 0
@@ -457,19 +576,42 @@ def _ip_of(link: int) -> Callable[[bytes], dpkt.Packet | None]:
     raise PcapError(f"link type {link} is not supported (Ethernet, Linux cooked, loopback, raw IP)")
 
 
-def _packets(f: BinaryIO) -> Iterator[tuple[float, Any]]:
+def _segment_of(link: int) -> Callable[[bytes], Segment | None]:
+    """dpkt's reading of a frame of link type ``link`` to its TCP segment (None if not TCP)."""
+    ip_of = _ip_of(link)
+    tcp_type = dpkt.tcp.TCP
+
+    def segment(buf: bytes) -> Segment | None:
+        ip = ip_of(buf)
+        tcp = getattr(ip, "data", None)
+        if not isinstance(tcp, tcp_type):
+            return None
+        assert ip is not None
+        return (ip.src, tcp.sport), (ip.dst, tcp.dport), tcp.flags, tcp.seq, tcp.ack, tcp.data
+
+    return segment
+
+
+def _reader(f: BinaryIO) -> dpkt.pcap.Reader | dpkt.pcapng.Reader:
     head = f.read(4)
     f.seek(0)
-    reader: dpkt.pcap.Reader | dpkt.pcapng.Reader
     try:
         pcapng = head == b"\x0a\x0d\x0d\x0a"
-        reader = dpkt.pcapng.Reader(f) if pcapng else dpkt.pcap.Reader(f)
+        return dpkt.pcapng.Reader(f) if pcapng else dpkt.pcap.Reader(f)
     except (ValueError, dpkt.NeedData, dpkt.UnpackError) as exc:
         raise PcapError(f"not a pcap or pcapng file: {exc}") from exc
-    ip_of = _ip_of(reader.datalink())
+
+
+def _packets(f: BinaryIO, *, fast: bool = True) -> Iterator[tuple[float, Segment | None]]:
+    """Each packet's time and TCP segment (None: not TCP). ``fast=False`` reads every frame
+    with dpkt (the tests compare the two)."""
+    reader = _reader(f)
+    link = reader.datalink()
+    slow = _segment_of(link)
+    quick = _fast_of(link) if fast else lambda buf: None
     try:
         for ts, buf in reader:
-            yield float(ts), ip_of(buf)
+            yield float(ts), quick(buf) or slow(buf)
     except (dpkt.NeedData, dpkt.UnpackError, ValueError):
         return  # a file cut short (tcpdump killed): what came before it is kept
 
@@ -488,19 +630,16 @@ def read_pcap(
     with one of these ports on either side. ``on_packet(bytes_read)`` reports progress.
     """
     state = _Reassembler(ports, max_body, counts)
-    tcp_type = dpkt.tcp.TCP
+    packet = state.packet
     with open(path, "rb") as f:
         n = 0
-        for ts, ip in _packets(f):
+        for ts, segment in _packets(f):
             n += 1
             if on_packet is not None and n % 1000 == 0:
                 on_packet(f.tell())
-            tcp = getattr(ip, "data", None)
-            if not isinstance(tcp, tcp_type):
+            if segment is None:
                 continue
-            src = (ip.src, tcp.sport)
-            dst = (ip.dst, tcp.dport)
-            state.packet(ts, src, dst, tcp)
+            packet(ts, segment)
             if state.out:
                 yield from state.out
                 state.out.clear()

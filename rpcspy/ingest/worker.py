@@ -1,11 +1,14 @@
 """Records built and written in a second process, so that an import uses two cores.
 
-Strategy: reading a pcap (packets, TCP, HTTP framing) and building records (decoding XML-RPC,
-JSON) cost about the same; on two cores the reading stays in the command's process and the
-building moves here. Exchanges go over in batches through a bounded queue (memory stays bounded
-whatever the file's size) in the order they were read; the worker sniffs what the reader left
-unjudged, numbers the records and writes them in that order with the one ``CaptureWriter``.
-The worker is forked, so it starts in milliseconds with everything already imported.
+Strategy: reading a pcap (packets, TCP, HTTP framing) stays in the command's process; building
+records (decoding XML-RPC, JSON) and writing them happens in a forked worker. The reader judges
+each exchange (the XML-RPC sniff) and numbers the records, so a batch can be built on either
+side: batches go to the worker through a bounded queue while it keeps up, and when the queue is
+full the reader builds and encodes the batch itself and queues the finished lines, which the
+worker writes in their turn. So the two processes share the work whatever its mix (small calls
+that are cheap to decode, big ones that are not), both cores stay busy, memory stays bounded,
+and the lines are written in the order the exchanges were read. The worker is forked, so it
+starts in milliseconds with everything already imported.
 """
 
 from __future__ import annotations
@@ -13,22 +16,26 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Final
 
 from rpcspy.capture import CaptureWriter
-from rpcspy.ingest.exchange import Exchange, ImportCounts, InlineRecorder
+from rpcspy.capture.writer import encode_record
+from rpcspy.ingest.exchange import Exchange, ImportCounts, count_record, is_recorded, to_record
 
-__all__ = ["RecorderProcess", "RecorderProcessError", "two_cores"]
+__all__ = ["RecorderProcess", "RecorderProcessError", "encode_batch", "two_cores"]
 
 #: Exchanges sent to the worker at once: few enough to keep memory small, enough to make the
 #: hand-over cheap.
 BATCH: Final = 256
-#: Batches waiting for the worker at most.
-QUEUE: Final = 8
+#: Batches waiting for the worker at most; past that the reader builds the next one itself.
+QUEUE: Final = 4
 
-_Batch = list[Exchange]
+#: ("build", first seq, exchanges): the worker builds and writes them.
+#: ("lines", lines, how many): records the reader built, written as they are.
+_Job = tuple[str, int, list[Exchange]] | tuple[str, bytes, int]
 
 
 class RecorderProcessError(Exception):
@@ -44,35 +51,61 @@ def two_cores() -> bool:
     return cores >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
+def encode_batch(
+    batch: Sequence[Exchange],
+    first_seq: int,
+    counts: ImportCounts,
+    *,
+    redact: bool = True,
+    max_body: int | None = None,
+) -> bytes:
+    """The capture lines of the records of ``batch`` (numbered from ``first_seq``), counted."""
+    lines = []
+    seq = first_seq
+    for exchange in batch:
+        record = to_record(exchange, seq, max_body=max_body)
+        lines.append(encode_record(record, redact=redact))
+        count_record(record, counts)
+        seq += 1
+    return b"".join(lines)
+
+
 def _work(
     path: Path,
     redact: bool,
-    first_seq: int,
     max_body: int | None,
-    jobs: multiprocessing.Queue[_Batch | None],
+    jobs: multiprocessing.Queue[_Job | None],
     results: multiprocessing.Queue[tuple[str, object]],
 ) -> None:
     counts = ImportCounts()
     try:
         with CaptureWriter(path, redact=redact, append=True) as writer:
-            recorder = InlineRecorder(writer, counts, first_seq=first_seq, max_body=max_body)
-            while (batch := jobs.get()) is not None:
-                for exchange in batch:
-                    recorder.add(exchange)
+            while (job := jobs.get()) is not None:
+                kind, first, items = job
+                if kind == "build":
+                    assert isinstance(first, int) and isinstance(items, list)
+                    lines = encode_batch(items, first, counts, redact=redact, max_body=max_body)
+                    writer.write_lines(lines, len(items))
+                else:
+                    assert isinstance(first, bytes) and isinstance(items, int)
+                    writer.write_lines(first, items)
     except Exception as exc:
         results.put(("error", f"{exc}"))
         while jobs.get() is not None:  # let the reader finish sending, then stop
             pass
         return
-    results.put(("ok", (counts.calls, counts.problems, counts.damaged, counts.skipped)))
+    results.put(("ok", (counts.calls, counts.problems, counts.damaged)))
 
 
 class RecorderProcess:
-    """A ``Recorder`` whose records are built and written by a forked worker process.
+    """A ``Recorder`` whose records are built and written by a forked worker process (and by
+    this one when the worker is behind).
 
-    ``path`` must already be a capture (its header written, e.g. by a ``CaptureWriter`` that
-    was closed): the worker appends to it. ``close`` waits for the last record and adds the
-    worker's counts to ``counts``; ``RecorderProcessError`` if the worker failed.
+    Exchanges not judged XML-RPC yet are sniffed here and counted skipped when they are not;
+    records are numbered from ``first_seq``. ``path`` must already be a capture (its header
+    written, e.g. by a ``CaptureWriter`` that was closed): the worker appends to it. ``close``
+    waits for the last record and adds the counts to ``counts``; ``RecorderProcessError`` if
+    the worker failed.
     """
 
     def __init__(
@@ -86,26 +119,48 @@ class RecorderProcess:
     ) -> None:
         ctx = multiprocessing.get_context("fork")
         self.counts = counts
-        self._jobs: multiprocessing.Queue[_Batch | None] = ctx.Queue(QUEUE)
+        self.seq = first_seq
+        self.redact = redact
+        self.max_body = max_body
+        #: Records built in this process because the worker was behind (the rest: there).
+        self.built_here = 0
+        self._here = ImportCounts()
+        self._jobs: multiprocessing.Queue[_Job | None] = ctx.Queue(QUEUE)
         self._results: multiprocessing.Queue[tuple[str, object]] = ctx.Queue()
-        self._batch: _Batch = []
+        self._batch: list[Exchange] = []
         self._closed = False
         self._process = ctx.Process(
             target=_work,
-            args=(path, redact, first_seq, max_body, self._jobs, self._results),
+            args=(path, redact, max_body, self._jobs, self._results),
             name="rpcspy-import-recorder",
             daemon=True,
         )
         self._process.start()
 
     def add(self, exchange: Exchange) -> None:
-        """Queue the exchange; sent to the worker with its batch."""
+        """Queue the exchange (or count it skipped); sent with its batch."""
+        if not is_recorded(exchange):
+            self.counts.skipped += 1
+            return
         self._batch.append(exchange)
         if len(self._batch) >= BATCH:
-            self._send(self._batch)
-            self._batch = []
+            self._flush()
 
-    def _send(self, item: _Batch | None) -> None:
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        first = self.seq
+        self.seq += len(batch)
+        try:
+            self._jobs.put_nowait(("build", first, batch))
+            return
+        except queue.Full:
+            pass
+        # The worker is behind: this process builds the batch (the other core is busy).
+        lines = encode_batch(batch, first, self._here, redact=self.redact, max_body=self.max_body)
+        self.built_here += len(batch)
+        self._send(("lines", lines, len(batch)))
+
+    def _send(self, item: _Job | None) -> None:
         while True:
             try:
                 self._jobs.put(item, timeout=1.0)
@@ -121,7 +176,9 @@ class RecorderProcess:
         self._closed = True
         if self._process.is_alive():
             if self._batch:
-                self._send(self._batch)
+                batch, self._batch = self._batch, []
+                self._send(("build", self.seq, batch))
+                self.seq += len(batch)
             self._send(None)
         kind: str = "error"
         value: object = "the record writer process died"
@@ -136,11 +193,11 @@ class RecorderProcess:
         if kind != "ok":
             raise RecorderProcessError(str(value))
         assert isinstance(value, tuple)
-        calls, problems, damaged, skipped = value
-        self.counts.calls += calls
-        self.counts.skipped += skipped
-        self.counts.problems += problems
-        self.counts.damaged += damaged
+        calls, problems, damaged = value
+        here = self._here
+        self.counts.calls += calls + here.calls
+        self.counts.problems += problems + here.problems
+        self.counts.damaged += damaged + here.damaged
 
     def __enter__(self) -> RecorderProcess:
         return self
