@@ -91,6 +91,7 @@ class Exchange:
             self.problems,
             tuple(self.damaged),
             self.judged,
+            self.redacted,
         )
 
 
@@ -141,6 +142,7 @@ def _unpickle(
     problems: tuple[Problem, ...],
     damaged: tuple[str, ...],
     judged: bool,
+    redacted: bool,
 ) -> Exchange:
     return Exchange(
         method,
@@ -159,6 +161,7 @@ def _unpickle(
         problems,
         frozenset(damaged),
         judged,
+        redacted,
     )
 
 
