@@ -40,17 +40,31 @@ def open_capture(path: Path) -> CaptureReader:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
 
 
-def open_capture_index(path: Path) -> tuple[CaptureIndex, IndexBuilder]:
-    """The index of ``path``, built (or reused from the cache) now; close the builder after."""
+def open_capture_index(
+    path: Path, *, cache: bool = True, progress: bool = False
+) -> tuple[CaptureIndex, IndexBuilder]:
+    """The index of ``path``, built (or reused from the cache) now; close the builder after.
+
+    ``cache=False`` neither reads nor writes the index cache. With ``progress``, an index that is
+    not cached is built under a progress bar on stderr (only on a terminal).
+    """
     _require_file(path)
     try:
-        builder = IndexBuilder(path)
+        builder = IndexBuilder(path, cache=cache)
     except CaptureFormatError as exc:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
     try:
-        builder.run()
+        if not progress or builder.source == "cached":
+            builder.run()
+        else:
+            from rpcspy.capture.reader import count_records_hint
+            from rpcspy.replay.progress import Progress
+
+            total = count_records_hint(path)
+            with Progress(f"index {path.name}", total) as bar:
+                builder.run(on_batch=lambda n: bar.advance(n - bar.done))
     except CaptureFormatError as exc:
         builder.close()
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None

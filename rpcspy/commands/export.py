@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     module, _, name = EXPORTERS[fmt].partition(":")
     exporter: Exporter = getattr(importlib.import_module(module), name)
-    index, builder = open_capture_index(capture)
+    index, builder = open_capture_index(capture, progress=not args.no_progress)
     # Beside OUT, so that the rename into place stays on one file system; for stdout, anywhere.
     where = None if to_stdout else out.parent
     try:

@@ -91,33 +91,10 @@ def _print_schema() -> None:
 
 def _open_capture(path: Path, progress: bool, cache: bool) -> tuple[Any, Any]:
     """The index of ``path`` (built with a progress bar when it is not cached), its builder."""
-    from rpcspy.capture import CaptureFormatError, IndexBuilder
-    from rpcspy.capture.reader import count_records_hint
-    from rpcspy.exits import EXIT_INPUT, CliError
-    from rpcspy.inputs import check_capture
-    from rpcspy.replay.progress import Progress
+    from rpcspy.inputs import check_capture, open_capture_index
 
     check_capture(path)
-    try:
-        builder = IndexBuilder(path, cache=cache)
-    except CaptureFormatError as exc:
-        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
-    except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
-    try:
-        if builder.source == "cached":
-            builder.run()
-        else:
-            total = count_records_hint(path) if progress else None
-            with Progress(f"index {path.name}", total, enabled=None if progress else False) as bar:
-                builder.run(on_batch=lambda n: bar.advance(n - bar.done))
-    except CaptureFormatError as exc:
-        builder.close()
-        raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
-    except BaseException:
-        builder.close()
-        raise
-    return builder.index, builder
+    return open_capture_index(path, cache=cache, progress=progress)
 
 
 def _sources(paths: list[Path], lines: bool, progress: bool, cache: bool) -> list[Source]:
