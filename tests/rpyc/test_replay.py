@@ -11,7 +11,7 @@ import pytest
 from rpcspy.rpyc import Frame, FrameDecoder, Request, decode_message, decode_streams
 from rpcspy.rpyc.replay import ReplayPlan, StepResult
 from tests.rpyc import fixtures
-from tests.rpyc.peers import classic_server
+from tests.rpyc.peers import classic_server, server_truth
 
 
 def _drive(plan: ReplayPlan, port: int) -> list[StepResult]:
@@ -37,33 +37,49 @@ def _drive(plan: ReplayPlan, port: int) -> list[StepResult]:
     return plan.results
 
 
-def _replay(name: str, cwd: Path) -> tuple[dict[str, StepResult], list[StepResult]]:
+def _replay(
+    name: str, cwd: Path
+) -> tuple[dict[str, StepResult], list[StepResult], dict[str, object]]:
+    """The replay's results (by operation text, and in order), and what the fresh server says of
+    itself (its cwd and sys.path, which depend on where the tests run)."""
     ops, _, session = decode_streams(fixtures.load(name).chunks)
     with classic_server(cwd) as server:
         results = _drive(ReplayPlan(ops, session.netrefs()), server.port)
+        truth = server_truth(server.port)
     by_text: dict[str, StepResult] = {}
     for result in results:
         by_text.setdefault(result.recorded.text, result)
-    return by_text, results
+    return by_text, results, truth
 
 
 def test_the_tutorial_replays_on_a_fresh_server(tmp_path: Path) -> None:
-    by_text, results = _replay("tutorial", tmp_path)
-    recorded_cwd = fixtures.load("tutorial").meta["server_cwd"]
+    by_text, results, fresh = _replay("tutorial", tmp_path)
+    meta = fixtures.load("tutorial").meta
+    recorded_cwd = meta["server_cwd"]
     getcwd = by_text["modules.os.getcwd()"]
     assert getcwd.verdict == "differs"
     assert getcwd.detail == f"recorded {recorded_cwd!r}, now {str(tmp_path.resolve())!r}"
     write = by_text["modules.sys.stdout.write('This is a message from the RPC client.\\n')"]
     assert write.verdict == "same"
+    # sys.path holds the paths of the checkout and its venv: an item replays the same exactly
+    # where the fresh server's path has the recorded item at that place.
     items = [r for r in results if r.recorded.text == "next(iter(modules.sys.path))"]
-    assert [r.verdict for r in items] == ["same"] * len(items)
+    recorded_path: list[str] = meta["server_sys_path"]
+    fresh_path: list[str] = fresh["sys_path"]  # type: ignore[assignment]
+    expected = [
+        "same" if i < len(fresh_path) and fresh_path[i] == item else "differs"
+        for i, item in enumerate(recorded_path)
+    ]
+    # The recorded StopIteration: the fresh server raises it too unless its path is longer.
+    expected.append("same" if len(fresh_path) <= len(recorded_path) else "differs")
+    assert [r.verdict for r in items] == expected
     assert items[-1].recorded.result_text == "StopIteration"
     assert {r.verdict for r in results} <= {"same", "differs", "no-reply"}
     assert results[-1].recorded.handler == "close"
 
 
 def test_what_cannot_be_replayed_says_why(tmp_path: Path) -> None:
-    by_text, results = _replay("tour", tmp_path)
+    by_text, results, _ = _replay("tour", tmp_path)
     passed = by_text["modules.builtins.list(<client list #1>)"]
     assert passed.verdict == "skipped"
     assert "passes <client list #1> by reference" in passed.detail
