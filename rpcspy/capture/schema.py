@@ -59,6 +59,7 @@ __all__ = [
     "make_header",
     "messages_only",
     "parse_header",
+    "problem_to_json",
     "record_from_json",
     "record_to_json",
 ]
@@ -236,7 +237,8 @@ def _headers_to_json(headers: tuple[tuple[str, str], ...]) -> list[list[str]]:
     return [[name, value] for name, value in headers]
 
 
-def _problem_to_json(problem: Problem) -> dict[str, object]:
+def problem_to_json(problem: Problem) -> dict[str, object]:
+    """A problem as the capture holds it (the HAR export adds to the same object)."""
     return {
         "where": problem.where,
         "kind": problem.kind,
@@ -323,7 +325,7 @@ def record_to_json(
         if response is None
         else _half_to_json(response, "response", with_messages),
         "subcalls": [_subcall_to_json(s) for s in record.subcalls] if with_messages else [],
-        "problems": [_problem_to_json(p) for p in record.problems],
+        "problems": [problem_to_json(p) for p in record.problems],
         "findings": [_finding_to_json(f) for f in record.findings],
     }
 

@@ -45,6 +45,7 @@ import orjson
 import rpcspy
 from rpcspy.capture import CallRecord, HttpMessage, Problem
 from rpcspy.capture._content import ContentEncodingError, decode_content
+from rpcspy.capture.schema import problem_to_json
 from rpcspy.capture.summary import call_line
 from rpcspy.export import Exported
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS
@@ -93,15 +94,7 @@ def _peer(peer: tuple[str, int] | None) -> list[object] | None:
 
 def _problem(problem: Problem) -> dict[str, object]:
     # ``noted``: not found in the bodies, so an import cannot find it again and takes it from here.
-    return {
-        "where": problem.where,
-        "kind": problem.kind,
-        "reason": problem.reason,
-        "line": problem.line,
-        "column": problem.column,
-        "path": problem.path,
-        "noted": problem.kind not in DERIVED_PROBLEMS,
-    }
+    return {**problem_to_json(problem), "noted": problem.kind not in DERIVED_PROBLEMS}
 
 
 def _plain(half: HttpMessage) -> bytes:
