@@ -23,10 +23,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture._looks import describe_body, head_of, root_element
+from rpcspy.capture.native import PROTOCOLS, TRANSPORTS, NativeFault, fault_of, method_of
 from rpcspy.xmlrpc.decode import decode_request, decode_response
 from rpcspy.xmlrpc.errors import CodecError
 from rpcspy.xmlrpc.findings import RULES, Finding, Severity
@@ -50,6 +51,7 @@ __all__ = [
     "ProblemPlace",
     "RecordFinding",
     "SubCall",
+    "build_native_record",
     "build_record",
 ]
 
@@ -182,6 +184,11 @@ class HttpMessage:
     body: bytes | None = b""
     content_encoding: str | None = None
     decoded: MethodCall | MethodResponse | Fault | None = None
+    #: The half as another protocol's codec read it (ONC RPC, RPyC): that codec's JSON form,
+    #: stored in the capture under the protocol's key (``"oncrpc": {...}``). None for XML-RPC,
+    #: whose message is ``decoded``. ``rpcspy.capture.native`` reads what every tool needs
+    #: (the method, a fault) off it.
+    native: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # Frozen is only skin-deep if a caller hands in lists or bytearrays; make them immutable.
@@ -230,6 +237,10 @@ class CallRecord:
     redacted: bool = False
     #: What the bodies do that the XML-RPC spec does not allow, though they decoded.
     findings: tuple[RecordFinding, ...] = ()
+    #: The RPC system spoken (format 1.2): "xmlrpc", "oncrpc" or "rpyc" (``native.PROTOCOLS``).
+    protocol: str = "xmlrpc"
+    #: None for HTTP; "tcp" or "udp" for a protocol that runs on the transport itself.
+    transport: str | None = None
 
     def __post_init__(self) -> None:
         fix = object.__setattr__
@@ -243,6 +254,19 @@ class CallRecord:
             fix(self, "client", _peer(self.client))
         if self.server is not None and type(self.server) is not tuple:
             fix(self, "server", _peer(self.server))
+
+    @property
+    def native(self) -> bool:
+        """True for a call of another protocol than XML-RPC (its halves carry ``native``)."""
+        return self.protocol != "xmlrpc"
+
+    @property
+    def native_fault(self) -> NativeFault | None:
+        """The protocol's error answer (an ONC RPC reply that is not SUCCESS, an RPyC
+        exception) of a call of another protocol; None for XML-RPC (see ``reply``)."""
+        if self.protocol == "xmlrpc" or self.response is None:
+            return None
+        return fault_of(self.protocol, self.response.native)
 
     @property
     def call(self) -> MethodCall | None:
@@ -275,6 +299,8 @@ class CallRecord:
         call = self.call
         if call is not None:
             return call.method
+        if self.protocol != "xmlrpc":
+            return method_of(self.protocol, self.request.native)
         request = self.request
         if request.content_encoding not in (None, "", "identity") or not request.body:
             return None
@@ -286,12 +312,17 @@ class CallRecord:
 
     @property
     def is_fault(self) -> bool:
-        """True when the response is an XML-RPC fault."""
+        """True when the response is an XML-RPC fault (or another protocol's error answer)."""
+        if self.protocol != "xmlrpc":
+            return self.native_fault is not None
         return isinstance(self.reply, Fault)
 
     @property
     def fault_code(self) -> int | None:
-        """The fault code, when the response is a fault."""
+        """The fault code, when the response is a fault (and its protocol numbers it)."""
+        if self.protocol != "xmlrpc":
+            fault = self.native_fault
+            return None if fault is None else fault.code
         reply = self.reply
         return reply.code if isinstance(reply, Fault) else None
 
@@ -313,6 +344,14 @@ class CallRecord:
     @property
     def ok(self) -> bool:
         """A non-fault response, no problems, no connection error."""
+        if self.protocol != "xmlrpc":
+            return (
+                self.response is not None
+                and self.response.native is not None
+                and self.native_fault is None
+                and not self.problems
+                and not self.error
+            )
         return isinstance(self.reply, MethodResponse) and not self.problems and not self.error
 
 
@@ -485,7 +524,9 @@ def _normal_half(half: HttpMessage) -> HttpMessage:
     if half.content_encoding is not None:
         return half
     # Built directly: dataclasses.replace costs more than the rest of this (it is per record).
-    return HttpMessage(half.headers, half.body, half.header("content-encoding"), half.decoded)
+    return HttpMessage(
+        half.headers, half.body, half.header("content-encoding"), half.decoded, half.native
+    )
 
 
 def build_record(
@@ -625,4 +666,57 @@ def build_record(
         origin=origin,
         redacted=False,
         findings=() if findings is None else tuple(findings),
+    )
+
+
+def build_native_record(
+    protocol: str,
+    request: HttpMessage,
+    response: HttpMessage | None,
+    *,
+    transport: str,
+    started: float,
+    ended: float | None = None,
+    client: Iterable[object] | None = None,
+    server: Iterable[object] | None = None,
+    problems: Iterable[Problem] = (),
+    error: str | None = None,
+    origin: str = "proxy",
+    seq: int = 0,
+    id: str | None = None,
+) -> CallRecord:
+    """The record of one call of another protocol than XML-RPC (``native.PROTOCOLS``), from its
+    halves as that protocol's codec decoded them.
+
+    Each half's ``body`` is the bytes as they crossed the wire (an ONC RPC record with its record
+    marking, or a UDP datagram; an RPyC frame) and its ``native`` the codec's JSON of them, or
+    None when they did not decode (``problems`` say why). There are no headers, no status and no
+    path; ``scheme`` is the transport and host and port the server's. Unlike ``build_record`` it
+    decodes nothing: the protocol's adapter in the tool that saw the bytes (the proxy, replay,
+    mock) decodes them, since pairing a call with its reply needs the connection's state.
+    """
+    if protocol == "xmlrpc" or protocol not in PROTOCOLS:
+        raise ValueError(f"not a protocol of its own: {protocol!r} (one of {PROTOCOLS[1:]})")
+    if transport not in TRANSPORTS:
+        raise ValueError(f"transport {transport!r} is not one of {TRANSPORTS}")
+    peer = _peer(server)
+    return CallRecord(
+        id=id if id is not None else _new_id(),
+        seq=seq,
+        started=started,
+        ended=ended,
+        client=_peer(client),
+        server=peer,
+        scheme=transport,
+        host=peer[0] if peer is not None else "",
+        port=peer[1] if peer is not None else 0,
+        path="",
+        status=None,
+        request=request,
+        response=response,
+        problems=tuple(problems),
+        error=error,
+        origin=origin,
+        protocol=protocol,
+        transport=transport,
     )

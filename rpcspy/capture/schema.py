@@ -2,7 +2,7 @@
 
 A capture is JSON Lines (optionally gzip-compressed). Line one is the header::
 
-    {"type": "header", "format": "rpcspy-capture", "version": "1.1",
+    {"type": "header", "format": "rpcspy-capture", "version": "1.2",
      "created": "2024-05-01T12:00:00.000+00:00", "producer": "rpcspy 0.1.0"}
 
 and each later line with ``"type": "call"`` is one completed exchange (``record_to_json``).
@@ -20,11 +20,12 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import orjson
 
 import rpcspy
+from rpcspy.capture.native import PROTOCOLS, TRANSPORTS
 from rpcspy.capture.record import (
     FINDING_PLACES,
     PROBLEM_PLACES,
@@ -66,7 +67,7 @@ __all__ = [
 
 FORMAT_NAME: Final = "rpcspy-capture"
 #: (major, minor) written by this version of rpcspy; readers accept any minor of the same major.
-FORMAT_VERSION: Final = (1, 1)
+FORMAT_VERSION: Final = (1, 2)
 
 
 class CaptureFormatError(Exception):
@@ -269,12 +270,22 @@ def _subcall_to_json(sub: SubCall) -> dict[str, object]:
     return out
 
 
-def _half_to_json(half: HttpMessage, key: str, with_messages: bool) -> dict[str, object]:
+def _half_to_json(
+    half: HttpMessage, key: str, with_messages: bool, protocol: str = "xmlrpc"
+) -> dict[str, object]:
     out: dict[str, object] = {
         "headers": _headers_to_json(half.headers),
         "content_encoding": half.content_encoding,
         "body": body_to_json(half.body),
     }
+    if protocol != "xmlrpc":
+        # (1.2) Another protocol's half: its codec's JSON under the protocol's key, kept even
+        # without messages (the raw bytes are only the wire's; this is the reading of them).
+        if key == "request":
+            out["call"] = None
+        if half.native is not None:
+            out[protocol] = half.native
+        return out
     if with_messages:
         decoded = half.decoded
         if key == "request":
@@ -301,7 +312,8 @@ def record_to_json(
     if redact:
         record = redact_record(record, redaction)
     response = record.response
-    return {
+    protocol = record.protocol
+    out: dict[str, object] = {
         "type": "call",
         "seq": record.seq,
         "id": record.id,
@@ -320,14 +332,19 @@ def record_to_json(
         "server": None if record.server is None else [record.server[0], record.server[1]],
         "error": record.error,
         "redacted": record.redacted,
-        "request": _half_to_json(record.request, "request", with_messages),
+        "request": _half_to_json(record.request, "request", with_messages, protocol),
         "response": None
         if response is None
-        else _half_to_json(response, "response", with_messages),
+        else _half_to_json(response, "response", with_messages, protocol),
         "subcalls": [_subcall_to_json(s) for s in record.subcalls] if with_messages else [],
         "problems": [problem_to_json(p) for p in record.problems],
         "findings": [_finding_to_json(f) for f in record.findings],
     }
+    if protocol != "xmlrpc":
+        # (1.2) Written only for other protocols: an XML-RPC line stays as in 1.1.
+        out["protocol"] = protocol
+        out["transport"] = record.transport
+    return out
 
 
 # -- reading: each helper names the JSON path of what it rejects
@@ -478,8 +495,27 @@ def _exchange_part(obj: dict[str, object], key: str, *, optional: bool) -> dict[
     return part
 
 
-def _request_from_json(request: dict[str, object]) -> HttpMessage:
+def _native_from_json(half: dict[str, object], protocol: str, path: str) -> dict[str, Any] | None:
+    if protocol == "xmlrpc":
+        return None
+    native = half.get(protocol)
+    if native is not None and not isinstance(native, dict):
+        _fail(f"{protocol} should be an object", _join(path, protocol))
+    return native
+
+
+def _request_from_json(request: dict[str, object], protocol: str = "xmlrpc") -> HttpMessage:
     call = None
+    if protocol != "xmlrpc":
+        body = body_from_json(request.get("body"), "request.body")
+        if body is None:
+            _fail("the request body is required", "request.body")
+        return HttpMessage(
+            headers=_headers_from_json(request.get("headers", []), "request.headers"),
+            body=body,
+            content_encoding=_opt(request, "content_encoding", str, "request"),
+            native=_native_from_json(request, protocol, "request"),
+        )
     if request.get("call") is not None:
         call = _values(lambda: call_from_json(request["call"], path="request.call"))
     body = body_from_json(request.get("body"), "request.body")
@@ -493,8 +529,15 @@ def _request_from_json(request: dict[str, object]) -> HttpMessage:
     )
 
 
-def _response_from_json(response: dict[str, object]) -> HttpMessage:
+def _response_from_json(response: dict[str, object], protocol: str = "xmlrpc") -> HttpMessage:
     decoded: MethodResponse | Fault | None = None
+    if protocol != "xmlrpc":
+        return HttpMessage(
+            headers=_headers_from_json(response.get("headers", []), "response.headers"),
+            body=body_from_json(response.get("body"), "response.body"),
+            content_encoding=_opt(response, "content_encoding", str, "response"),
+            native=_native_from_json(response, protocol, "response"),
+        )
     if "fault" in response and "result" in response:
         _fail('a response has "result" or "fault", not both', "response")
     if "fault" in response:
@@ -544,8 +587,14 @@ def record_from_json(obj: object) -> CallRecord:
     request = _exchange_part(obj, "request", optional=False)
     assert request is not None
     response = _exchange_part(obj, "response", optional=True)
-    request_half = _request_from_json(request)
-    response_half = None if response is None else _response_from_json(response)
+    protocol = _opt(obj, "protocol", str) or "xmlrpc"  # format 1.2; older lines are XML-RPC
+    if protocol not in PROTOCOLS:
+        _fail(f"protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}", "protocol")
+    transport = _opt(obj, "transport", str)
+    if transport is not None and transport not in TRANSPORTS:
+        _fail(f"transport {transport!r} is not one of {', '.join(TRANSPORTS)}", "transport")
+    request_half = _request_from_json(request, protocol)
+    response_half = None if response is None else _response_from_json(response, protocol)
     subcalls: list[object] = _opt(obj, "subcalls", list) or []
     problems: list[object] = _opt(obj, "problems", list) or []
     findings: list[object] = _opt(obj, "findings", list) or []  # format 1.1
@@ -572,4 +621,6 @@ def record_from_json(obj: object) -> CallRecord:
         origin=_opt(obj, "origin", str) or "proxy",
         redacted=bool(_opt(obj, "redacted", bool)),
         findings=tuple(_finding_from_json(f, f"findings[{i}]") for i, f in enumerate(findings)),
+        protocol=protocol,
+        transport=transport,
     )

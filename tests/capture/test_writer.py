@@ -39,7 +39,7 @@ def test_new_file_starts_with_the_header(tmp_path: Path, suffix: str) -> None:
     assert len(lines) == 3
     header = orjson.loads(lines[0])
     assert header["type"] == "header" and header["format"] == "rpcspy-capture"
-    assert header["version"] == "1.1"
+    assert header["version"] == "1.2"
     assert header["producer"].startswith("rpcspy ")
     assert header["created"].endswith("+00:00")
     assert [orjson.loads(x)["seq"] for x in lines[1:]] == [0, 1]
@@ -50,7 +50,7 @@ def test_new_file_starts_with_the_header(tmp_path: Path, suffix: str) -> None:
 def test_append_adds_records_after_the_existing_ones(tmp_path: Path, suffix: str) -> None:
     path = write_capture(tmp_path / f"c.{suffix}", numbered(2), redact=False)
     with CaptureWriter(path, redact=False) as w:
-        assert w.header.version == (1, 1)
+        assert w.header.version == (1, 2)
         w.write(make_record(seq=7, id="7" * 32))
     reader = read_capture(path)
     assert [r.seq for r in reader] == [0, 1, 7]

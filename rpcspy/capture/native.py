@@ -1,0 +1,107 @@
+"""What every tool needs from a call of another protocol than XML-RPC, read off its JSON.
+
+A record of ONC RPC or RPyC keeps each half as its codec wrote it (``HttpMessage.native``, stored
+under the protocol's key in the capture line: ``"oncrpc": {...}``, ``"rpyc": {...}``; see
+docs/architecture.md, "The protocol seam"). The tools above the capture (the index, filters,
+``show``, the TUI, stats) need only a few things of it, whatever the protocol: the call's
+**method** as one string and whether the answer is the protocol's **fault**. This module reads
+them from the JSON forms the codecs write (``rpcspy.oncrpc.call_to_json`` / ``reply_to_json``,
+``rpcspy.rpyc``'s operation halves), without importing the codecs: a capture reads without them.
+
+- ONC RPC: the method is ``PROGRAM.VERSION.PROCEDURE`` by the interface's names
+  (``PMAP_PROG.PMAP_VERS.PMAPPROC_GETPORT``) or by number (``100000.2.3``) when an interface does
+  not name them; a reply whose status is not ``SUCCESS`` (``PROG_UNAVAIL``, ``GARBAGE_ARGS``,
+  ``AUTH_ERROR`` ...) is a fault, coded by its RFC 5531 number (accept_stat for an accepted reply,
+  reject_stat + 100 for a denied one, so the two never collide).
+- RPyC: the method is the operation as Python, up to its arguments (``modules.os.getcwd`` for
+  ``modules.os.getcwd()``); an exception reply is a fault, without a code, worded by the
+  exception's text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+__all__ = ["PROTOCOLS", "TRANSPORTS", "NativeFault", "fault_of", "method_of"]
+
+#: The RPC systems a record can hold (``CallRecord.protocol``), the default first.
+PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
+#: The transports of a record's ``transport`` (None is HTTP).
+TRANSPORTS: Final = ("tcp", "udp")
+
+# RFC 5531: accept_stat and reject_stat numbers.
+_ACCEPT_STAT: Final = {
+    "SUCCESS": 0,
+    "PROG_UNAVAIL": 1,
+    "PROG_MISMATCH": 2,
+    "PROC_UNAVAIL": 3,
+    "GARBAGE_ARGS": 4,
+    "SYSTEM_ERR": 5,
+}
+_REJECT_STAT: Final = {"RPC_MISMATCH": 0, "AUTH_ERROR": 1}
+_DENIED_BASE: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NativeFault:
+    """A protocol's error answer: its code when the protocol numbers it, and words for people."""
+
+    code: int | None
+    text: str
+
+
+def method_of(protocol: str, request: Mapping[str, Any] | None) -> str | None:
+    """The method name of a call of ``protocol`` from its request half's JSON; None if unknown."""
+    if request is None:
+        return None
+    if protocol == "oncrpc":
+        names = (
+            request.get("program_name"),
+            request.get("version_name"),
+            request.get("procedure_name"),
+        )
+        if all(type(n) is str and n for n in names):
+            return ".".join(names)  # type: ignore[arg-type]
+        numbers = (request.get("program"), request.get("version"), request.get("procedure"))
+        if all(type(n) is int for n in numbers):
+            return ".".join(map(str, numbers))
+        return None
+    if protocol == "rpyc":
+        text = request.get("text")
+        if type(text) is not str or not text:
+            handler = request.get("handler")
+            return handler if type(handler) is str and handler else None
+        cut = text.find("(")
+        return (text[:cut] if cut > 0 else text).strip() or None
+    return None
+
+
+def fault_of(protocol: str, response: Mapping[str, Any] | None) -> NativeFault | None:
+    """The fault a response half of ``protocol`` carries, from its JSON; None for a good answer
+    (or a half that was not decoded: the record's problems say why)."""
+    if response is None:
+        return None
+    if protocol == "oncrpc":
+        status = response.get("status")
+        if type(status) is not str or status == "SUCCESS":
+            return None
+        accepted = response.get("accepted") is not False
+        code = _ACCEPT_STAT.get(status) if accepted else _REJECT_STAT.get(status)
+        if code is not None and not accepted:
+            code += _DENIED_BASE
+        words = status
+        mismatch = response.get("mismatch")
+        if isinstance(mismatch, Mapping):
+            words += f" (supported {mismatch.get('low')}-{mismatch.get('high')})"
+        why = response.get("auth_error")
+        if type(why) is str and why:
+            words += f" ({why})"
+        return NativeFault(code, words)
+    if protocol == "rpyc":
+        if response.get("outcome") != "exception":
+            return None
+        text = response.get("result_text")
+        return NativeFault(None, text if type(text) is str and text else "exception")
+    return None
