@@ -105,6 +105,9 @@ _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: The same less where the messages are stored: what checking a content found (shape id,
 #: method id, flags, fault code, sub-call method ids and fault codes).
 _Checked = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
+#: What ``add_envelope`` needs of a line's raw halves: its content, the request body's size
+#: and both bodies' (as the columns hold them).
+_Halves = tuple[_Content, int, int]
 #: A flag kept while building a row only: the response decoded to a result.
 _RESULT: Final = 256
 
@@ -126,6 +129,9 @@ _MEMO_MAX: Final = 200_000
 _CHECKED_MAX: Final = 50_000
 #: Distinct raw messages remembered by ``add_envelope``; cleared when full.
 _RAW_MEMO_MAX: Final = 65_536
+#: Distinct raw halves remembered by ``add_envelope`` (each as long as its headers and bodies);
+#: cleared when full.
+_HALVES_MAX: Final = 8192
 _NAN: Final = math.nan
 #: The largest request size the ``req_size`` column holds (a body is far smaller).
 _MAX_U32: Final = (1 << 32) - 1
@@ -135,6 +141,10 @@ _NO_RAW: Final = b""
 SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
 #: The origins every index knows, in the order of their ids.
 ORIGINS: Final = ("proxy", "replay", "resent", "import")
+#: The protocols every index knows, in the order of their ids (a line without ``"protocol"``
+#: is XML-RPC).
+PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
+_XMLRPC: Final = 0
 
 
 @dataclass(slots=True)
@@ -142,7 +152,8 @@ class Batch:
     """Columns for a run of new rows, built without the lock and appended in one step.
 
     ``add_columns`` appends each row as one tuple to ``rows`` (the values of ``COLUMNS``, then
-    flags and origin): one append per call instead of fifteen. ``seal`` turns them into columns.
+    flags, origin and protocol): one append per call instead of seventeen. ``seal`` turns them
+    into columns.
     """
 
     rows: list[tuple[Any, ...]] = field(default_factory=list)
@@ -151,6 +162,7 @@ class Batch:
     )
     flags: bytearray = field(default_factory=bytearray)
     origin: bytearray = field(default_factory=bytearray)
+    protocol: bytearray = field(default_factory=bytearray)
     sub_methods: dict[int, tuple[int, ...]] = field(default_factory=dict)
     sub_faults: dict[int, tuple[int, ...]] = field(default_factory=dict)
     #: Rule ids (into ``CaptureIndex.rules``) of the findings of each row that has some.
@@ -169,8 +181,9 @@ class Batch:
         for (name, code), values in zip(COLUMNS, columns, strict=False):
             # (``struct`` packs a run of numbers several times faster than ``array`` takes them)
             self.cols[name].frombytes(struct.pack(f"@{n}{code}", *values))
-        self.flags.extend(columns[-2])
-        self.origin.extend(columns[-1])
+        self.flags.extend(columns[-3])
+        self.origin.extend(columns[-2])
+        self.protocol.extend(columns[-1])
 
 
 # ---------------------------------------------------------------- random access to bytes
@@ -202,6 +215,8 @@ class CaptureIndex:
         self.text_len: array[int]
         self.flags = bytearray()
         self.origin = bytearray()
+        #: Per row, the id (into ``protocols``) of the RPC protocol of its call.
+        self.protocol = bytearray()
         self.sub_methods: dict[int, tuple[int, ...]] = {}
         self.sub_faults: dict[int, tuple[int, ...]] = {}
         #: Per row with findings: the ids (into ``rules``) of its findings' rules, distinct.
@@ -209,6 +224,7 @@ class CaptureIndex:
         self.methods = Interner()
         self.clients = Interner()
         self.origins = Interner(ORIGINS)
+        self.protocols = Interner(PROTOCOLS)
         #: Distinct shapes (the messages JSON with values taken out), by ``shape`` id.
         self.shapes = Interner()
         #: Distinct finding rule ids met (``int-out-of-range`` ...), by id.
@@ -232,6 +248,8 @@ class CaptureIndex:
         self._checked: dict[bytes, _Checked] | None = None
         #: The same, by the raw JSON of a line's messages (``add_envelope``).
         self._raw_memo: dict[bytes, _Content] = {}
+        #: What ``add_envelope`` needs of a line's halves, by their raw JSON.
+        self._halves: dict[bytes, _Halves] = {}
         #: ``(host, port)`` of a client to its id in ``clients``.
         self._client_ids: dict[tuple[Any, int], int] = {}
 
@@ -260,6 +278,7 @@ class CaptureIndex:
             methods=self.methods.names,
             clients=self.clients.names,
             origins=self.origins.names,
+            protocols=self.protocols.names,
             shapes=self.shapes.names,
             sub_methods={k: v for k, v in self.sub_methods.items() if k < rows},
             sub_faults={k: v for k, v in self.sub_faults.items() if k < rows},
@@ -279,6 +298,7 @@ class CaptureIndex:
         self.methods = Interner(saved.methods)
         self.clients = Interner(saved.clients)
         self.origins = Interner(saved.origins)
+        self.protocols = Interner(saved.protocols)
         self.shapes = Interner(saved.shapes)
         self._client_ids.clear()
         self.sub_methods = dict(saved.sub_methods)
@@ -314,6 +334,7 @@ class CaptureIndex:
             for name, _code in COLUMNS:
                 getattr(self, name).extend(batch.cols[name])
             self.origin.extend(batch.origin)
+            self.protocol.extend(batch.protocol)
             for k, v in batch.sub_methods.items():
                 self.sub_methods[base + k] = v
             for k, v in batch.sub_faults.items():
@@ -371,6 +392,10 @@ class CaptureIndex:
     def method_name(self, row: int) -> str:
         """The method of ``row`` (empty when the request did not decode)."""
         return self.methods.names[self.method[row]]
+
+    def protocol_name(self, row: int) -> str:
+        """The RPC protocol of ``row``'s call (``xmlrpc``, ``oncrpc``, ``rpyc`` ...)."""
+        return self.protocols.names[self.protocol[row]]
 
     def client_name(self, row: int) -> str:
         """``host:port`` of the client of ``row``, or ``-``."""
@@ -479,6 +504,8 @@ class CaptureIndex:
         origin_id = self.origins.ids.get(origin if origin is not None else "proxy", -1)
         if origin_id < 0:
             origin_id = self.origins.intern(origin if origin is not None else "proxy")
+        protocol = g("protocol")
+        protocol_id = self.protocols.intern(protocol if type(protocol) is str else "xmlrpc")
         batch.rows.append(
             (
                 offset,
@@ -497,48 +524,40 @@ class CaptureIndex:
                 text_len,
                 flags & 0xFF,
                 origin_id & 0xFF,
+                protocol_id & 0xFF,
             )
         )
         return None
 
-    def add_envelope(self, batch: Batch, call: _envelope.Call, offset: int, length: int) -> bool:
-        """Append the columns of a call line read by ``_envelope.decode`` (its envelope valid by
-        type, so by the schema's rules). Its messages are checked with the schema once per
+    def add_envelope(self, batch: Batch, call: _envelope.Line, offset: int, length: int) -> bool:
+        """Append the columns of a call line read by ``_envelope.decode_line`` (its envelope
+        valid by type, so by the schema's rules). Its halves are typed once per distinct raw
+        JSON of them (``_envelope.halves``), its messages checked with the schema once per
         distinct raw JSON of them; False, adding nothing, when they do not pass at once (then
         ``add_columns`` reads the line, for the schema's verdict)."""
-        request = call.request
-        response = call.response
-        raw_call = request.call
+        raw_response = call.response
         raw_sub = call.subcalls
-        tag = b"-"
-        raw_part: Any = _NO_RAW
-        if response is not None:
-            if response.fault is not UNSET:
-                if response.result is not UNSET:
-                    return False  # both: the schema says why
-                tag = b"f"
-                raw_part = response.fault
-            elif response.result is not UNSET:
-                tag = b"r"
-                raw_part = response.result
         # No raw JSON is empty or holds a newline: the key is unambiguous.
         key = b"\n".join(
             (
-                _NO_RAW if raw_call is UNSET else raw_call,
-                tag,
-                raw_part,
+                call.request,
+                _NO_RAW if raw_response is UNSET else raw_response,
                 _NO_RAW if raw_sub is UNSET else raw_sub,
             )
         )
-        known = self._raw_memo.get(key)
-        if known is None:
-            known = self._learn_raw(key, raw_call, tag, raw_part, raw_sub)
-            if known is None:
+        halves = self._halves.get(key)
+        if halves is None:
+            halves = self._learn_halves(key, call)
+            if halves is None:
                 return False
+        known, req_size, size = halves
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
         if method_id < 0:
             # Without a decoded call the writer still names the method it read off the request.
-            method = call.method
+            try:
+                method = _envelope.method(call)
+            except _envelope.DecodeError:
+                return False
             method_id = self.methods.intern(method if type(method) is str else "")
         if call.problems:
             flags |= F_PROBLEM
@@ -559,9 +578,6 @@ class CaptureIndex:
                 for f in findings:
                     rules[self.rules.intern(f.rule)] = None
                 batch.row_rules[row] = tuple(rules)
-        size = request.body.size
-        if response is not None and response.body is not None:
-            size += response.body.size
         client = call.client
         if client is None:
             client_id = self.clients.intern("-")
@@ -588,17 +604,67 @@ class CaptureIndex:
                 fault,
                 method_id,
                 client_id,
-                size if size >= 0 else 0,
-                min(request.body.size, _MAX_U32) if request.body.size >= 0 else 0,
+                size,
+                req_size,
                 status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
                 text_off,
                 text_len,
                 flags & 0xFF,
                 origin_id & 0xFF,
+                _XMLRPC,  # (the envelope reads XML-RPC lines only)
             )
         )
         return True
+
+    def _learn_halves(self, key: bytes, line: _envelope.Line) -> _Halves | None:
+        """What ``add_envelope`` needs of a line's halves and sub-calls, remembered by their raw
+        JSON (``key``): their content (``_learn_raw``), the request body's size and both
+        bodies'; None when they do not pass at once."""
+        typed = _envelope.halves(line)
+        if typed is None:
+            return None
+        request, response = typed
+        raw_call = request.call
+        raw_sub = line.subcalls
+        tag = b"-"
+        raw_part: Any = _NO_RAW
+        if response is not None:
+            if response.fault is not UNSET:
+                if response.result is not UNSET:
+                    return None  # both: the schema says why
+                tag = b"f"
+                raw_part = response.fault
+            elif response.result is not UNSET:
+                tag = b"r"
+                raw_part = response.result
+        # (as in ``add_envelope``)
+        messages = b"\n".join(
+            (
+                _NO_RAW if raw_call is UNSET else raw_call,
+                tag,
+                raw_part,
+                _NO_RAW if raw_sub is UNSET else raw_sub,
+            )
+        )
+        content = self._raw_memo.get(messages)
+        if content is None:
+            content = self._learn_raw(messages, raw_call, tag, raw_part, raw_sub)
+            if content is None:
+                return None
+        size = request.body.size
+        if response is not None and response.body is not None:
+            size += response.body.size
+        req_size = request.body.size
+        known = (
+            content,
+            min(req_size, _MAX_U32) if req_size >= 0 else 0,
+            size if size >= 0 else 0,
+        )
+        if len(self._halves) >= _HALVES_MAX:
+            self._halves.clear()
+        self._halves[key] = known
+        return known
 
     def _learn_raw(
         self, key: bytes, raw_call: Any, tag: bytes, raw_part: Any, raw_sub: Any
@@ -1181,7 +1247,7 @@ def _add_line(
     line: bytes,
     offset: int,
     copy_to: Blob | None,
-    tried: _envelope.Call | bool | None = False,
+    tried: _envelope.Line | bool | None = False,
 ) -> None:
     """Index one line the reader gave (a problem recorded if it is not a valid call), copying it
     to ``copy_to`` first (the decompressed copy of a gzip capture) if it is a call line.
@@ -1190,7 +1256,7 @@ def _add_line(
     """
     # The common case first: a call line the typed envelope reads. Anything else, the reader
     # and the schema say what it is.
-    envelope = _envelope.decode(line) if tried is False else tried
+    envelope = _envelope.decode_line(line) if tried is False else tried
     assert not isinstance(envelope, bool)
     obj: dict[str, Any] | None = None
     if envelope is None:
@@ -1218,6 +1284,7 @@ class Carry:
     methods: Interner = field(default_factory=Interner)
     clients: Interner = field(default_factory=Interner)
     origins: Interner = field(default_factory=lambda: Interner(ORIGINS))
+    protocols: Interner = field(default_factory=lambda: Interner(PROTOCOLS))
     shapes: Interner = field(default_factory=Interner)
     rules: Interner = field(default_factory=Interner)
     checked: dict[bytes, _Checked] = field(default_factory=dict)
@@ -1226,6 +1293,7 @@ class Carry:
     def lend(self, index: CaptureIndex) -> None:
         """Let a new (empty) index use these tables."""
         index.methods, index.clients, index.origins = self.methods, self.clients, self.origins
+        index.protocols = self.protocols
         index.shapes, index.rules = self.shapes, self.rules
         index._checked, index._client_ids = self.checked, self.client_ids
 
@@ -1251,8 +1319,8 @@ def index_part(
         reader.resume_at(start, 0)
         reader.end_at(end)
         batch = Batch()
-        decode = _envelope.decode
-        decode_plain = _envelope.decode_plain
+        decode = _envelope.decode_line
+        decode_plain = _envelope.decode_line_plain
         plain_below = _envelope.PLAIN_BELOW
         decode_error = _envelope.DecodeError
         add_envelope = index.add_envelope
@@ -1264,7 +1332,7 @@ def index_part(
             for line in lines:
                 if len(line) < plain_below and line.isascii():
                     try:
-                        envelope: _envelope.Call | None = decode_plain(line)
+                        envelope: _envelope.Line | None = decode_plain(line)
                     except (decode_error, RecursionError):
                         envelope = None
                 else:
@@ -1286,6 +1354,7 @@ def index_part(
             "cols": {name: getattr(index, name) for name, _code in COLUMNS},
             "flags": index.flags,
             "origin": index.origin,
+            "protocol": index.protocol,
             "sub_methods": index.sub_methods,
             "sub_faults": index.sub_faults,
             "row_rules": index.row_rules,
@@ -1293,6 +1362,7 @@ def index_part(
             "methods": index.methods.names,
             "clients": index.clients.names,
             "origins": index.origins.names,
+            "protocols": index.protocols.names,
             "shapes": index.shapes.names,
             # The end of the file is reported by whoever reads on from here.
             "problems": [p for p in reader.problems if p.kind not in ("torn-line", "torn-gzip")],
@@ -1305,17 +1375,21 @@ def index_part(
         index.close()
 
 
+#: What ``write_part`` writes raw: the columns, then the byte columns.
+_BYTE_PARTS: Final = ("cols", "flags", "origin", "protocol")
+
+
 def write_part(part: dict[str, Any], fd: int) -> None:
     """Write what ``index_part`` found to the file ``fd``: its columns raw (no copy in memory),
     after the rest pickled."""
     with os.fdopen(fd, "wb") as f:
-        head = {k: v for k, v in part.items() if k not in ("cols", "flags", "origin")}
+        head = {k: v for k, v in part.items() if k not in _BYTE_PARTS}
         head["rows"] = len(part["flags"])
         pickle.dump(head, f, protocol=pickle.HIGHEST_PROTOCOL)
         for name, _code in COLUMNS:
             part["cols"][name].tofile(f)
-        f.write(part["flags"])
-        f.write(part["origin"])
+        for name in _BYTE_PARTS[1:]:
+            f.write(part[name])
 
 
 def read_part(fd: int) -> dict[str, Any]:
@@ -1329,9 +1403,9 @@ def read_part(fd: int) -> dict[str, Any]:
             col = array(code)
             col.fromfile(f, rows)
             part["cols"][name] = col
-        part["flags"] = bytearray(f.read(rows))
-        part["origin"] = bytearray(f.read(rows))
-        if len(part["origin"]) != rows:
+        for name in _BYTE_PARTS[1:]:
+            part[name] = bytearray(f.read(rows))
+        if len(part[_BYTE_PARTS[-1]]) != rows:
             raise EOFError("the part's result is cut short")
     return part
 
@@ -1374,9 +1448,13 @@ def _merge_part(
     methods = remap("method", part["methods"], index.methods)
     remap("client", part["clients"], index.clients)
     remap("shape", part["shapes"], index.shapes)
-    origins = [index.origins.intern(n) & 0xFF for n in part["origins"]]
-    table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
-    batch.origin = part.pop("origin").translate(table)
+    for column, names, known in (
+        ("origin", part["origins"], index.origins),
+        ("protocol", part["protocols"], index.protocols),
+    ):
+        ids = [known.intern(n) & 0xFF for n in names]
+        table = bytes(ids[i] if i < len(ids) else 0 for i in range(256))
+        setattr(batch, column, part.pop(column).translate(table))
     if base:
         batch.cols["text_off"] = array("q", map(base.__add__, batch.cols["text_off"]))
     batch.flags = part.pop("flags")
