@@ -320,6 +320,10 @@ class CaptureIndex:
             self._memory.append(record)
         row = self.count
         obj = record_to_json(record)
+        # (format 1.2: ``CallRecord.protocol``; the JSON names only another protocol than XML-RPC)
+        protocol = getattr(record, "protocol", "xmlrpc")
+        if protocol != "xmlrpc":
+            obj["protocol"] = protocol
         self.add_columns(batch, obj, MEMORY_BIT + index, 0, check=False)
         self.append_batch(batch)
         return row
