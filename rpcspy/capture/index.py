@@ -147,16 +147,60 @@ PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
 _XMLRPC: Final = 0
 
 
+#: A row's columns as ``Batch`` packs them (``_ROW``): the widest first, so that in a run of
+#: packed rows each column is every n-th item of its own width.
+_ROW_COLUMNS: Final = (
+    *((name, code) for name, code in COLUMNS if code in "qQd"),
+    *((name, code) for name, code in COLUMNS if code == "I"),
+    *((name, code) for name, code in COLUMNS if code == "H"),
+    ("flags", "B"),
+    ("origin", "B"),
+    ("protocol", "B"),
+)
+#: One packed row (native byte order, standard sizes, no gaps), padded to a multiple of 8 bytes.
+_ROW: Final = struct.Struct("=" + "".join(code for _name, code in _ROW_COLUMNS) + "xxx")
+_pack_row: Final = _ROW.pack
+#: Each column's place in a run of packed rows: (name, type code, first item, step in items).
+_ROW_PLACES: Final = tuple(
+    (name, code, at // struct.calcsize(code), _ROW.size // struct.calcsize(code))
+    for (name, code), at in zip(
+        _ROW_COLUMNS,
+        itertools.accumulate((struct.calcsize(c) for _n, c in _ROW_COLUMNS), initial=0),
+        strict=False,
+    )
+)
+assert _ROW.size % 8 == 0 and len(_ROW_COLUMNS) == len(COLUMNS) + 3
+assert [name for name, *_ in _ROW_PLACES] == [
+    "offsets",
+    "seq",
+    "started",
+    "duration",
+    "fault",
+    "size",
+    "text_off",
+    "lengths",
+    "method",
+    "client",
+    "req_size",
+    "shape",
+    "text_len",
+    "status",
+    "flags",
+    "origin",
+    "protocol",
+], "the order of _pack_row's arguments"
+
+
 @dataclass(slots=True)
 class Batch:
     """Columns for a run of new rows, built without the lock and appended in one step.
 
-    ``add_columns`` appends each row as one tuple to ``rows`` (the values of ``COLUMNS``, then
-    flags, origin and protocol): one append per call instead of seventeen. ``seal`` turns them
-    into columns.
+    ``add_columns`` appends each row packed (``_pack_row``, the values in ``_ROW_COLUMNS``
+    order) to ``rows``: one call and one append per row instead of seventeen. ``seal`` turns
+    them into columns.
     """
 
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rows: list[bytes] = field(default_factory=list)
     cols: dict[str, array[Any]] = field(
         default_factory=lambda: {name: array(code) for name, code in COLUMNS}
     )
@@ -175,15 +219,14 @@ class Batch:
         """Move the pending ``rows`` into the columns."""
         if not self.rows:
             return
-        columns = list(zip(*self.rows, strict=True))
+        packed = memoryview(b"".join(self.rows))
         self.rows = []
-        n = len(columns[0])
-        for (name, code), values in zip(COLUMNS, columns, strict=False):
-            # (``struct`` packs a run of numbers several times faster than ``array`` takes them)
-            self.cols[name].frombytes(struct.pack(f"@{n}{code}", *values))
-        self.flags.extend(columns[-3])
-        self.origin.extend(columns[-2])
-        self.protocol.extend(columns[-1])
+        for name, code, first, step in _ROW_PLACES:
+            values = packed.cast(code)[first::step].tobytes()  # type: ignore[call-overload]
+            if code == "B":
+                getattr(self, name).extend(values)
+            else:
+                self.cols[name].frombytes(values)
 
 
 # ---------------------------------------------------------------- random access to bytes
@@ -511,21 +554,21 @@ class CaptureIndex:
         protocol = g("protocol")
         protocol_id = self.protocols.intern(protocol if type(protocol) is str else "xmlrpc")
         batch.rows.append(
-            (
+            _pack_row(
                 offset,
-                length,
                 max(-(1 << 63), min(obj["seq"], (1 << 63) - 1)),  # (orjson reads up to 2**64-1)
                 started,
                 (ended - started) * 1000.0 if ended is not None else math.nan,
                 fault,
+                size if type(size) is int and 0 <= size < (1 << 64) else 0,
+                text_off,
+                length,
                 method_id,
                 client_id,
-                size if type(size) is int and 0 <= size < (1 << 64) else 0,
                 min(req_size, _MAX_U32) if type(req_size) is int and req_size >= 0 else 0,
-                status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
-                text_off,
                 text_len,
+                status if status is not None and 0 <= status < 65536 else 0,
                 flags & 0xFF,
                 origin_id & 0xFF,
                 protocol_id & 0xFF,
@@ -599,21 +642,21 @@ class CaptureIndex:
         ended = call.ended
         status = call.status
         batch.rows.append(
-            (
+            _pack_row(
                 offset,
-                length,
                 call.seq,
                 started,
                 (ended - started) * 1000.0 if ended is not None else _NAN,
                 fault,
+                size,
+                text_off,
+                length,
                 method_id,
                 client_id,
-                size,
                 req_size,
-                status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
-                text_off,
                 text_len,
+                status if status is not None and 0 <= status < 65536 else 0,
                 flags & 0xFF,
                 origin_id & 0xFF,
                 _XMLRPC,  # (the envelope reads XML-RPC lines only)
@@ -1030,6 +1073,8 @@ class IndexBuilder:
         scratch = [(self._scratch("texts-part"), self._scratch("part-result")) for _ in pieces]
         n = _helpers(len(pieces))
         workers: list[subprocess.Popen[bytes]] = []
+        #: Per helper, the ids here of the names it gave back so far (``_merge_part``).
+        seen: list[dict[str, list[int]]] = [{} for _ in range(n)]
         try:
             for w in range(n):
                 mine = range(w, len(pieces), n)  # interleaved: all of them work near the front
@@ -1073,7 +1118,7 @@ class IndexBuilder:
                     break  # the helper failed: read the rest here
                 texts, out = scratch[i]
                 result = read_part(out.fd)
-                _merge_part(index, result, texts, lineno, self._before)
+                _merge_part(index, result, texts, lineno, self._before, seen[i % n])
                 for blob in (texts, out):
                     blob.truncate(0)
                     blob.close()
@@ -1383,11 +1428,23 @@ def index_part(
 _BYTE_PARTS: Final = ("cols", "flags", "origin", "protocol")
 
 
-def write_part(part: dict[str, Any], fd: int) -> None:
+#: The name tables a piece's result gives back.
+_NAME_TABLES: Final = ("methods", "clients", "origins", "protocols", "shapes", "rules")
+
+
+def write_part(part: dict[str, Any], fd: int, sent: dict[str, int] | None = None) -> None:
     """Write what ``index_part`` found to the file ``fd``: its columns raw (no copy in memory),
-    after the rest pickled."""
+    after the rest pickled. ``sent``: how many names of each table this process sent with its
+    earlier pieces (updated): only the names after them are sent (``<table>_from`` says from
+    where)."""
     with os.fdopen(fd, "wb") as f:
         head = {k: v for k, v in part.items() if k not in _BYTE_PARTS}
+        if sent is not None:
+            for kind in _NAME_TABLES:
+                start = sent.get(kind, 0)
+                head[kind] = head[kind][start:]
+                head[f"{kind}_from"] = start
+                sent[kind] = start + len(head[kind])
         head["rows"] = len(part["flags"])
         pickle.dump(head, f, protocol=pickle.HIGHEST_PROTOCOL)
         for name, _code in COLUMNS:
@@ -1433,8 +1490,13 @@ def _merge_part(
     texts: Blob,
     lines_before: int,
     problems: list[Problem],
+    seen: dict[str, list[int]],
 ) -> None:
-    """Append the rows ``index_part`` found, its ids, offsets and line numbers made global."""
+    """Append the rows ``index_part`` found, its ids, offsets and line numbers made global.
+
+    ``seen``: per name table, the ids here of the names the same helper process gave back
+    with its earlier pieces (its tables are carried from piece to piece: ``write_part`` sends
+    only the names that are new since, and only these are looked up here)."""
     import dataclasses
 
     assert index.texts is not None
@@ -1443,28 +1505,35 @@ def _merge_part(
     batch = Batch()
     batch.cols = part.pop("cols")
 
-    def remap(column: str, names: list[str], table: Interner) -> list[int]:
-        ids = list(map(table.intern, names))
+    def ids_of(kind: str, table: Interner) -> list[int]:
+        ids = seen.setdefault(kind, [])
+        if part.get(f"{kind}_from", 0) != len(ids):
+            raise ValueError(f"the piece's {kind} do not follow those of the piece before")
+        ids.extend(map(table.intern, part[kind]))
+        return ids
+
+    def remap(column: str, kind: str, table: Interner) -> list[int]:
+        ids = ids_of(kind, table)
         if ids != list(range(len(ids))):  # (the same ids: nothing to do)
             batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
         return ids
 
-    methods = remap("method", part["methods"], index.methods)
-    remap("client", part["clients"], index.clients)
-    remap("shape", part["shapes"], index.shapes)
-    for column, names, known in (
-        ("origin", part["origins"], index.origins),
-        ("protocol", part["protocols"], index.protocols),
+    methods = remap("method", "methods", index.methods)
+    remap("client", "clients", index.clients)
+    remap("shape", "shapes", index.shapes)
+    for column, kind, known in (
+        ("origin", "origins", index.origins),
+        ("protocol", "protocols", index.protocols),
     ):
-        ids = [known.intern(n) & 0xFF for n in names]
-        table = bytes(ids[i] if i < len(ids) else 0 for i in range(256))
+        ids = ids_of(kind, known)
+        table = bytes(ids[i] & 0xFF if i < len(ids) else 0 for i in range(256))
         setattr(batch, column, part.pop(column).translate(table))
     if base:
         batch.cols["text_off"] = array("q", map(base.__add__, batch.cols["text_off"]))
     batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
-    rules = [index.rules.intern(n) for n in part["rules"]]
+    rules = ids_of("rules", index.rules)
     batch.row_rules = {r: tuple(rules[i] for i in ids) for r, ids in part["row_rules"].items()}
     problems.extend(
         dataclasses.replace(p, line=None if p.line is None else p.line + lines_before)
