@@ -132,6 +132,9 @@ _RAW_MEMO_MAX: Final = 65_536
 #: Distinct raw halves remembered by ``add_envelope`` (each as long as its headers and bodies);
 #: cleared when full.
 _HALVES_MAX: Final = 8192
+#: Lines read without looking their halves up, once the last ``_HALVES_MAX`` distinct halves
+#: came in fewer than twice as many lines.
+_HALVES_SKIP: Final = 16 * _HALVES_MAX
 _NAN: Final = math.nan
 #: The largest request size the ``req_size`` column holds (a body is far smaller).
 _MAX_U32: Final = (1 << 32) - 1
@@ -293,6 +296,10 @@ class CaptureIndex:
         self._raw_memo: dict[bytes, _Content] = {}
         #: What ``add_envelope`` needs of a line's halves, by their raw JSON.
         self._halves: dict[bytes, _Halves] = {}
+        #: Lines looked up in ``_halves`` since it was last cleared.
+        self._halves_looked = 0
+        #: Lines to read next without looking their halves up (they seldom repeat).
+        self._halves_skip = 0
         #: ``(host, port)`` of a client to its id in ``clients``.
         self._client_ids: dict[tuple[Any, int], int] = {}
 
@@ -582,21 +589,29 @@ class CaptureIndex:
         JSON of them (``_envelope.halves``), its messages checked with the schema once per
         distinct raw JSON of them; False, adding nothing, when they do not pass at once (then
         ``add_columns`` reads the line, for the schema's verdict)."""
-        raw_response = call.response
-        raw_sub = call.subcalls
-        # No raw JSON is empty or holds a newline: the key is unambiguous.
-        key = b"\n".join(
-            (
-                call.request,
-                _NO_RAW if raw_response is UNSET else raw_response,
-                _NO_RAW if raw_sub is UNSET else raw_sub,
-            )
-        )
-        halves = self._halves.get(key)
-        if halves is None:
-            halves = self._learn_halves(key, call)
+        if self._halves_skip:
+            # Halves seldom repeat here: they are typed every time, not looked up first.
+            self._halves_skip -= 1
+            halves = self._learn_halves(None, call)
             if halves is None:
                 return False
+        else:
+            raw_response = call.response
+            raw_sub = call.subcalls
+            # No raw JSON is empty or holds a newline: the key is unambiguous.
+            key = b"\n".join(
+                (
+                    call.request,
+                    _NO_RAW if raw_response is UNSET else raw_response,
+                    _NO_RAW if raw_sub is UNSET else raw_sub,
+                )
+            )
+            self._halves_looked += 1
+            halves = self._halves.get(key)
+            if halves is None:
+                halves = self._learn_halves(key, call)
+                if halves is None:
+                    return False
         known, req_size, size = halves
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
         if method_id < 0:
@@ -664,10 +679,10 @@ class CaptureIndex:
         )
         return True
 
-    def _learn_halves(self, key: bytes, line: _envelope.Line) -> _Halves | None:
+    def _learn_halves(self, key: bytes | None, line: _envelope.Line) -> _Halves | None:
         """What ``add_envelope`` needs of a line's halves and sub-calls, remembered by their raw
-        JSON (``key``): their content (``_learn_raw``), the request body's size and both
-        bodies'; None when they do not pass at once."""
+        JSON (``key``; None: not remembered): their content (``_learn_raw``), the request body's
+        size and both bodies'; None when they do not pass at once."""
         typed = _envelope.halves(line)
         if typed is None:
             return None
@@ -708,7 +723,13 @@ class CaptureIndex:
             min(req_size, _MAX_U32) if req_size >= 0 else 0,
             size if size >= 0 else 0,
         )
+        if key is None:
+            return known
         if len(self._halves) >= _HALVES_MAX:
+            if self._halves_looked < 2 * _HALVES_MAX:
+                # Most lines brought new halves (their bodies differ): for a while, look none up.
+                self._halves_skip = _HALVES_SKIP
+            self._halves_looked = 0
             self._halves.clear()
         self._halves[key] = known
         return known

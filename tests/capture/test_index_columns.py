@@ -5,6 +5,7 @@ distinct raw JSON, are never taken on memory when they do not pass."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -58,14 +59,29 @@ def _columns(builder: IndexBuilder, row: int) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("path_kind", ["typed", "full check", "helpers"])
+@pytest.mark.parametrize("path_kind", ["typed", "full check", "helpers", "halves not remembered"])
 def test_every_column_holds_its_records_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path_kind: str
 ) -> None:
-    records = sample_records() * (25 if path_kind == "helpers" else 1)
+    records = sample_records() * (25 if path_kind == "helpers" else 3)
     path = write_capture(tmp_path / "c.jsonl", records)
     if path_kind == "full check":
         monkeypatch.setattr(_envelope, "decode_line", lambda line: None)
+    if path_kind == "halves not remembered":
+        # Halves that seldom repeat are typed each time for a while (the memory is off, then
+        # tried again): a memory of 2 is full after 2 distinct halves in 2 lines.
+        monkeypatch.setattr(index_module, "_HALVES_MAX", 2)
+        monkeypatch.setattr(index_module, "_HALVES_SKIP", 5)
+        learn = index_module.CaptureIndex._learn_halves
+        keys: list[bool] = []
+
+        def learn_halves(
+            self: index_module.CaptureIndex, key: bytes | None, line: object
+        ) -> object:
+            keys.append(key is not None)
+            return learn(self, key, line)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(index_module.CaptureIndex, "_learn_halves", learn_halves)
     if path_kind == "helpers":
         monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
         monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
@@ -77,6 +93,10 @@ def test_every_column_holds_its_records_value(
         assert builder.index.count == len(records)
         for row, record in enumerate(records):
             assert _columns(builder, row) == _expected(record), row
+        if path_kind == "halves not remembered":
+            # Both ways, each several times: remembered, then not, then remembered again.
+            switches = sum(a != b for a, b in itertools.pairwise(keys))
+            assert switches >= 4 and len(builder.index._halves) <= 2
         ok = [r for r in range(len(records)) if builder.index.flags[r] & F_OK]
         assert ok and len(ok) < len(records)
     finally:
