@@ -3,10 +3,11 @@ process of a first reading in pieces (``rpcspy.capture.index.IndexBuilder``).
 
 It lowers its CPU priority, imports what it needs and waits for a ``go`` line on its stdin (sent
 once the UI's first page is up: until then the helper takes no CPU from it). Then for each piece
-in turn it runs ``index_part``, writes its result to the file ``OUT_FD`` (``write_part``) and says
-``done`` on its stdout. What it learnt of the calls' messages (checked once each) and its name
-tables are kept from one piece to the next. It ends at once when its stdin ends: the process
-that started it is gone, however it ended.
+in turn it runs ``index_part``, writes its result to the file ``OUT_FD`` (``write_part``: names
+already sent with a piece before are not sent again) and says ``done`` on its stdout. What it
+learnt of the calls' messages (checked once each) and its name tables are kept from one piece to
+the next. It ends at once when its stdin ends: the process that started it is gone, however it
+ended.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ def main(argv: list[str]) -> int:
     gc.disable()
     path, max_line, *pieces = argv
     carry = Carry()
+    sent: dict[str, int] = {}  # (names already sent: the tables are carried)
     for at in range(0, len(pieces), 4):
         start, end, texts_fd, out_fd = map(int, pieces[at : at + 4])
         result = index_part(Path(path), start, end, int(max_line), texts_fd, carry)
-        write_part(result, out_fd)
+        write_part(result, out_fd, sent)
         sys.stdout.write("done\n")
         sys.stdout.flush()
     return 0

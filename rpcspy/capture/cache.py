@@ -44,14 +44,14 @@ if TYPE_CHECKING:
 
 __all__ = ["ALL_COLUMNS", "Entry", "Resume", "Saved", "cache_root", "open_entry"]
 
-#: Every column an entry keeps: the numeric ones, then the two byte columns.
-ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"))
+#: Every column an entry keeps: the numeric ones, then the byte columns.
+ALL_COLUMNS: Final = (*COLUMNS, ("flags", "B"), ("origin", "B"), ("protocol", "B"))
 
 #: ``linkat`` flags (Linux), for naming an unnamed file (``_link_fd``).
 _AT_FDCWD: Final = -100
 _AT_SYMLINK_FOLLOW: Final = 0x400
 #: Bumped whenever what is saved changes meaning.
-INDEX_FORMAT: Final = 3
+INDEX_FORMAT: Final = 4
 _EDGE: Final = 64 * 1024
 #: Problems that describe the end of the file as it was, not a line: dropped when it grows.
 _TAIL_KINDS: Final = frozenset({"torn-line", "torn-gzip"})
@@ -88,6 +88,8 @@ class Saved:
     methods: list[str]
     clients: list[str]
     origins: list[str]
+    #: The protocols' names, by id in the ``protocol`` column (format 4).
+    protocols: list[str]
     shapes: list[str]
     sub_methods: dict[int, tuple[int, ...]]
     sub_faults: dict[int, tuple[int, ...]]
@@ -233,6 +235,7 @@ class Entry:
             methods=meta["methods"],
             clients=meta["clients"],
             origins=meta["origins"],
+            protocols=meta["protocols"],
             shapes=meta["shapes"],
             sub_methods={int(k): tuple(v) for k, v in meta["sub_methods"].items()},
             sub_faults={int(k): tuple(v) for k, v in meta["sub_faults"].items()},
@@ -289,6 +292,7 @@ class Entry:
             "methods": index.methods,
             "clients": index.clients,
             "origins": index.origins,
+            "protocols": index.protocols,
             "shapes": index.shapes,
             "sub_methods": {str(k): list(v) for k, v in index.sub_methods.items()},
             "sub_faults": {str(k): list(v) for k, v in index.sub_faults.items()},

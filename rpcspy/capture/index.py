@@ -105,6 +105,9 @@ _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: The same less where the messages are stored: what checking a content found (shape id,
 #: method id, flags, fault code, sub-call method ids and fault codes).
 _Checked = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
+#: What ``add_envelope`` needs of a line's raw halves: its content, the request body's size
+#: and both bodies' (as the columns hold them).
+_Halves = tuple[_Content, int, int]
 #: A flag kept while building a row only: the response decoded to a result.
 _RESULT: Final = 256
 
@@ -126,6 +129,12 @@ _MEMO_MAX: Final = 200_000
 _CHECKED_MAX: Final = 50_000
 #: Distinct raw messages remembered by ``add_envelope``; cleared when full.
 _RAW_MEMO_MAX: Final = 65_536
+#: Distinct raw halves remembered by ``add_envelope`` (each as long as its headers and bodies);
+#: cleared when full.
+_HALVES_MAX: Final = 8192
+#: Lines read without looking their halves up, once the last ``_HALVES_MAX`` distinct halves
+#: came in fewer than twice as many lines.
+_HALVES_SKIP: Final = 16 * _HALVES_MAX
 _NAN: Final = math.nan
 #: The largest request size the ``req_size`` column holds (a body is far smaller).
 _MAX_U32: Final = (1 << 32) - 1
@@ -135,22 +144,72 @@ _NO_RAW: Final = b""
 SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
 #: The origins every index knows, in the order of their ids.
 ORIGINS: Final = ("proxy", "replay", "resent", "import")
+#: The protocols every index knows, in the order of their ids (a line without ``"protocol"``
+#: is XML-RPC).
+PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
+_XMLRPC: Final = 0
+
+
+#: A row's columns as ``Batch`` packs them (``_ROW``): the widest first, so that in a run of
+#: packed rows each column is every n-th item of its own width.
+_ROW_COLUMNS: Final = (
+    *((name, code) for name, code in COLUMNS if code in "qQd"),
+    *((name, code) for name, code in COLUMNS if code == "I"),
+    *((name, code) for name, code in COLUMNS if code == "H"),
+    ("flags", "B"),
+    ("origin", "B"),
+    ("protocol", "B"),
+)
+#: One packed row (native byte order, standard sizes, no gaps), padded to a multiple of 8 bytes.
+_ROW: Final = struct.Struct("=" + "".join(code for _name, code in _ROW_COLUMNS) + "xxx")
+_pack_row: Final = _ROW.pack
+#: Each column's place in a run of packed rows: (name, type code, first item, step in items).
+_ROW_PLACES: Final = tuple(
+    (name, code, at // struct.calcsize(code), _ROW.size // struct.calcsize(code))
+    for (name, code), at in zip(
+        _ROW_COLUMNS,
+        itertools.accumulate((struct.calcsize(c) for _n, c in _ROW_COLUMNS), initial=0),
+        strict=False,
+    )
+)
+assert _ROW.size % 8 == 0 and len(_ROW_COLUMNS) == len(COLUMNS) + 3
+assert [name for name, *_ in _ROW_PLACES] == [
+    "offsets",
+    "seq",
+    "started",
+    "duration",
+    "fault",
+    "size",
+    "text_off",
+    "lengths",
+    "method",
+    "client",
+    "req_size",
+    "shape",
+    "text_len",
+    "status",
+    "flags",
+    "origin",
+    "protocol",
+], "the order of _pack_row's arguments"
 
 
 @dataclass(slots=True)
 class Batch:
     """Columns for a run of new rows, built without the lock and appended in one step.
 
-    ``add_columns`` appends each row as one tuple to ``rows`` (the values of ``COLUMNS``, then
-    flags and origin): one append per call instead of fifteen. ``seal`` turns them into columns.
+    ``add_columns`` appends each row packed (``_pack_row``, the values in ``_ROW_COLUMNS``
+    order) to ``rows``: one call and one append per row instead of seventeen. ``seal`` turns
+    them into columns.
     """
 
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    rows: list[bytes] = field(default_factory=list)
     cols: dict[str, array[Any]] = field(
         default_factory=lambda: {name: array(code) for name, code in COLUMNS}
     )
     flags: bytearray = field(default_factory=bytearray)
     origin: bytearray = field(default_factory=bytearray)
+    protocol: bytearray = field(default_factory=bytearray)
     sub_methods: dict[int, tuple[int, ...]] = field(default_factory=dict)
     sub_faults: dict[int, tuple[int, ...]] = field(default_factory=dict)
     #: Rule ids (into ``CaptureIndex.rules``) of the findings of each row that has some.
@@ -163,14 +222,14 @@ class Batch:
         """Move the pending ``rows`` into the columns."""
         if not self.rows:
             return
-        columns = list(zip(*self.rows, strict=True))
+        packed = memoryview(b"".join(self.rows))
         self.rows = []
-        n = len(columns[0])
-        for (name, code), values in zip(COLUMNS, columns, strict=False):
-            # (``struct`` packs a run of numbers several times faster than ``array`` takes them)
-            self.cols[name].frombytes(struct.pack(f"@{n}{code}", *values))
-        self.flags.extend(columns[-2])
-        self.origin.extend(columns[-1])
+        for name, code, first, step in _ROW_PLACES:
+            values = packed.cast(code)[first::step].tobytes()  # type: ignore[call-overload]
+            if code == "B":
+                getattr(self, name).extend(values)
+            else:
+                self.cols[name].frombytes(values)
 
 
 # ---------------------------------------------------------------- random access to bytes
@@ -202,6 +261,8 @@ class CaptureIndex:
         self.text_len: array[int]
         self.flags = bytearray()
         self.origin = bytearray()
+        #: Per row, the id (into ``protocols``) of the RPC protocol of its call.
+        self.protocol = bytearray()
         self.sub_methods: dict[int, tuple[int, ...]] = {}
         self.sub_faults: dict[int, tuple[int, ...]] = {}
         #: Per row with findings: the ids (into ``rules``) of its findings' rules, distinct.
@@ -209,6 +270,7 @@ class CaptureIndex:
         self.methods = Interner()
         self.clients = Interner()
         self.origins = Interner(ORIGINS)
+        self.protocols = Interner(PROTOCOLS)
         #: Distinct shapes (the messages JSON with values taken out), by ``shape`` id.
         self.shapes = Interner()
         #: Distinct finding rule ids met (``int-out-of-range`` ...), by id.
@@ -232,6 +294,12 @@ class CaptureIndex:
         self._checked: dict[bytes, _Checked] | None = None
         #: The same, by the raw JSON of a line's messages (``add_envelope``).
         self._raw_memo: dict[bytes, _Content] = {}
+        #: What ``add_envelope`` needs of a line's halves, by their raw JSON.
+        self._halves: dict[bytes, _Halves] = {}
+        #: Lines looked up in ``_halves`` since it was last cleared.
+        self._halves_looked = 0
+        #: Lines to read next without looking their halves up (they seldom repeat).
+        self._halves_skip = 0
         #: ``(host, port)`` of a client to its id in ``clients``.
         self._client_ids: dict[tuple[Any, int], int] = {}
 
@@ -260,6 +328,7 @@ class CaptureIndex:
             methods=self.methods.names,
             clients=self.clients.names,
             origins=self.origins.names,
+            protocols=self.protocols.names,
             shapes=self.shapes.names,
             sub_methods={k: v for k, v in self.sub_methods.items() if k < rows},
             sub_faults={k: v for k, v in self.sub_faults.items() if k < rows},
@@ -279,6 +348,7 @@ class CaptureIndex:
         self.methods = Interner(saved.methods)
         self.clients = Interner(saved.clients)
         self.origins = Interner(saved.origins)
+        self.protocols = Interner(saved.protocols)
         self.shapes = Interner(saved.shapes)
         self._client_ids.clear()
         self.sub_methods = dict(saved.sub_methods)
@@ -300,6 +370,10 @@ class CaptureIndex:
             self._memory.append(record)
         row = self.count
         obj = record_to_json(record)
+        # (format 1.2: ``CallRecord.protocol``; the JSON names only another protocol than XML-RPC)
+        protocol = getattr(record, "protocol", "xmlrpc")
+        if protocol != "xmlrpc":
+            obj["protocol"] = protocol
         self.add_columns(batch, obj, MEMORY_BIT + index, 0, check=False)
         self.append_batch(batch)
         return row
@@ -314,6 +388,7 @@ class CaptureIndex:
             for name, _code in COLUMNS:
                 getattr(self, name).extend(batch.cols[name])
             self.origin.extend(batch.origin)
+            self.protocol.extend(batch.protocol)
             for k, v in batch.sub_methods.items():
                 self.sub_methods[base + k] = v
             for k, v in batch.sub_faults.items():
@@ -371,6 +446,10 @@ class CaptureIndex:
     def method_name(self, row: int) -> str:
         """The method of ``row`` (empty when the request did not decode)."""
         return self.methods.names[self.method[row]]
+
+    def protocol_name(self, row: int) -> str:
+        """The RPC protocol of ``row``'s call (``xmlrpc``, ``oncrpc``, ``rpyc`` ...)."""
+        return self.protocols.names[self.protocol[row]]
 
     def client_name(self, row: int) -> str:
         """``host:port`` of the client of ``row``, or ``-``."""
@@ -479,66 +558,68 @@ class CaptureIndex:
         origin_id = self.origins.ids.get(origin if origin is not None else "proxy", -1)
         if origin_id < 0:
             origin_id = self.origins.intern(origin if origin is not None else "proxy")
+        protocol = g("protocol")
+        protocol_id = self.protocols.intern(protocol if type(protocol) is str else "xmlrpc")
         batch.rows.append(
-            (
+            _pack_row(
                 offset,
-                length,
                 max(-(1 << 63), min(obj["seq"], (1 << 63) - 1)),  # (orjson reads up to 2**64-1)
                 started,
                 (ended - started) * 1000.0 if ended is not None else math.nan,
                 fault,
+                size if type(size) is int and 0 <= size < (1 << 64) else 0,
+                text_off,
+                length,
                 method_id,
                 client_id,
-                size if type(size) is int and 0 <= size < (1 << 64) else 0,
                 min(req_size, _MAX_U32) if type(req_size) is int and req_size >= 0 else 0,
-                status if status is not None and 0 <= status < 65536 else 0,
                 shape_id,
-                text_off,
                 text_len,
+                status if status is not None and 0 <= status < 65536 else 0,
                 flags & 0xFF,
                 origin_id & 0xFF,
+                protocol_id & 0xFF,
             )
         )
         return None
 
-    def add_envelope(self, batch: Batch, call: _envelope.Call, offset: int, length: int) -> bool:
-        """Append the columns of a call line read by ``_envelope.decode`` (its envelope valid by
-        type, so by the schema's rules). Its messages are checked with the schema once per
+    def add_envelope(self, batch: Batch, call: _envelope.Line, offset: int, length: int) -> bool:
+        """Append the columns of a call line read by ``_envelope.decode_line`` (its envelope
+        valid by type, so by the schema's rules). Its halves are typed once per distinct raw
+        JSON of them (``_envelope.halves``), its messages checked with the schema once per
         distinct raw JSON of them; False, adding nothing, when they do not pass at once (then
         ``add_columns`` reads the line, for the schema's verdict)."""
-        request = call.request
-        response = call.response
-        raw_call = request.call
-        raw_sub = call.subcalls
-        tag = b"-"
-        raw_part: Any = _NO_RAW
-        if response is not None:
-            if response.fault is not UNSET:
-                if response.result is not UNSET:
-                    return False  # both: the schema says why
-                tag = b"f"
-                raw_part = response.fault
-            elif response.result is not UNSET:
-                tag = b"r"
-                raw_part = response.result
-        # No raw JSON is empty or holds a newline: the key is unambiguous.
-        key = b"\n".join(
-            (
-                _NO_RAW if raw_call is UNSET else raw_call,
-                tag,
-                raw_part,
-                _NO_RAW if raw_sub is UNSET else raw_sub,
-            )
-        )
-        known = self._raw_memo.get(key)
-        if known is None:
-            known = self._learn_raw(key, raw_call, tag, raw_part, raw_sub)
-            if known is None:
+        if self._halves_skip:
+            # Halves seldom repeat here: they are typed every time, not looked up first.
+            self._halves_skip -= 1
+            halves = self._learn_halves(None, call)
+            if halves is None:
                 return False
+        else:
+            raw_response = call.response
+            raw_sub = call.subcalls
+            # No raw JSON is empty or holds a newline: the key is unambiguous.
+            key = b"\n".join(
+                (
+                    call.request,
+                    _NO_RAW if raw_response is UNSET else raw_response,
+                    _NO_RAW if raw_sub is UNSET else raw_sub,
+                )
+            )
+            self._halves_looked += 1
+            halves = self._halves.get(key)
+            if halves is None:
+                halves = self._learn_halves(key, call)
+                if halves is None:
+                    return False
+        known, req_size, size = halves
         shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
         if method_id < 0:
             # Without a decoded call the writer still names the method it read off the request.
-            method = call.method
+            try:
+                method = _envelope.method(call)
+            except _envelope.DecodeError:
+                return False
             method_id = self.methods.intern(method if type(method) is str else "")
         if call.problems:
             flags |= F_PROBLEM
@@ -559,9 +640,6 @@ class CaptureIndex:
                 for f in findings:
                     rules[self.rules.intern(f.rule)] = None
                 batch.row_rules[row] = tuple(rules)
-        size = request.body.size
-        if response is not None and response.body is not None:
-            size += response.body.size
         client = call.client
         if client is None:
             client_id = self.clients.intern("-")
@@ -579,26 +657,82 @@ class CaptureIndex:
         ended = call.ended
         status = call.status
         batch.rows.append(
-            (
+            _pack_row(
                 offset,
-                length,
                 call.seq,
                 started,
                 (ended - started) * 1000.0 if ended is not None else _NAN,
                 fault,
+                size,
+                text_off,
+                length,
                 method_id,
                 client_id,
-                size if size >= 0 else 0,
-                min(request.body.size, _MAX_U32) if request.body.size >= 0 else 0,
-                status if status is not None and 0 <= status < 65536 else 0,
+                req_size,
                 shape_id,
-                text_off,
                 text_len,
+                status if status is not None and 0 <= status < 65536 else 0,
                 flags & 0xFF,
                 origin_id & 0xFF,
+                _XMLRPC,  # (the envelope reads XML-RPC lines only)
             )
         )
         return True
+
+    def _learn_halves(self, key: bytes | None, line: _envelope.Line) -> _Halves | None:
+        """What ``add_envelope`` needs of a line's halves and sub-calls, remembered by their raw
+        JSON (``key``; None: not remembered): their content (``_learn_raw``), the request body's
+        size and both bodies'; None when they do not pass at once."""
+        typed = _envelope.halves(line)
+        if typed is None:
+            return None
+        request, response = typed
+        raw_call = request.call
+        raw_sub = line.subcalls
+        tag = b"-"
+        raw_part: Any = _NO_RAW
+        if response is not None:
+            if response.fault is not UNSET:
+                if response.result is not UNSET:
+                    return None  # both: the schema says why
+                tag = b"f"
+                raw_part = response.fault
+            elif response.result is not UNSET:
+                tag = b"r"
+                raw_part = response.result
+        # (as in ``add_envelope``)
+        messages = b"\n".join(
+            (
+                _NO_RAW if raw_call is UNSET else raw_call,
+                tag,
+                raw_part,
+                _NO_RAW if raw_sub is UNSET else raw_sub,
+            )
+        )
+        content = self._raw_memo.get(messages)
+        if content is None:
+            content = self._learn_raw(messages, raw_call, tag, raw_part, raw_sub)
+            if content is None:
+                return None
+        size = request.body.size
+        if response is not None and response.body is not None:
+            size += response.body.size
+        req_size = request.body.size
+        known = (
+            content,
+            min(req_size, _MAX_U32) if req_size >= 0 else 0,
+            size if size >= 0 else 0,
+        )
+        if key is None:
+            return known
+        if len(self._halves) >= _HALVES_MAX:
+            if self._halves_looked < 2 * _HALVES_MAX:
+                # Most lines brought new halves (their bodies differ): for a while, look none up.
+                self._halves_skip = _HALVES_SKIP
+            self._halves_looked = 0
+            self._halves.clear()
+        self._halves[key] = known
+        return known
 
     def _learn_raw(
         self, key: bytes, raw_call: Any, tag: bytes, raw_part: Any, raw_sub: Any
@@ -960,6 +1094,8 @@ class IndexBuilder:
         scratch = [(self._scratch("texts-part"), self._scratch("part-result")) for _ in pieces]
         n = _helpers(len(pieces))
         workers: list[subprocess.Popen[bytes]] = []
+        #: Per helper, the ids here of the names it gave back so far (``_merge_part``).
+        seen: list[dict[str, list[int]]] = [{} for _ in range(n)]
         try:
             for w in range(n):
                 mine = range(w, len(pieces), n)  # interleaved: all of them work near the front
@@ -1003,7 +1139,7 @@ class IndexBuilder:
                     break  # the helper failed: read the rest here
                 texts, out = scratch[i]
                 result = read_part(out.fd)
-                _merge_part(index, result, texts, lineno, self._before)
+                _merge_part(index, result, texts, lineno, self._before, seen[i % n])
                 for blob in (texts, out):
                     blob.truncate(0)
                     blob.close()
@@ -1181,7 +1317,7 @@ def _add_line(
     line: bytes,
     offset: int,
     copy_to: Blob | None,
-    tried: _envelope.Call | bool | None = False,
+    tried: _envelope.Line | bool | None = False,
 ) -> None:
     """Index one line the reader gave (a problem recorded if it is not a valid call), copying it
     to ``copy_to`` first (the decompressed copy of a gzip capture) if it is a call line.
@@ -1190,7 +1326,7 @@ def _add_line(
     """
     # The common case first: a call line the typed envelope reads. Anything else, the reader
     # and the schema say what it is.
-    envelope = _envelope.decode(line) if tried is False else tried
+    envelope = _envelope.decode_line(line) if tried is False else tried
     assert not isinstance(envelope, bool)
     obj: dict[str, Any] | None = None
     if envelope is None:
@@ -1218,6 +1354,7 @@ class Carry:
     methods: Interner = field(default_factory=Interner)
     clients: Interner = field(default_factory=Interner)
     origins: Interner = field(default_factory=lambda: Interner(ORIGINS))
+    protocols: Interner = field(default_factory=lambda: Interner(PROTOCOLS))
     shapes: Interner = field(default_factory=Interner)
     rules: Interner = field(default_factory=Interner)
     checked: dict[bytes, _Checked] = field(default_factory=dict)
@@ -1226,6 +1363,7 @@ class Carry:
     def lend(self, index: CaptureIndex) -> None:
         """Let a new (empty) index use these tables."""
         index.methods, index.clients, index.origins = self.methods, self.clients, self.origins
+        index.protocols = self.protocols
         index.shapes, index.rules = self.shapes, self.rules
         index._checked, index._client_ids = self.checked, self.client_ids
 
@@ -1251,8 +1389,8 @@ def index_part(
         reader.resume_at(start, 0)
         reader.end_at(end)
         batch = Batch()
-        decode = _envelope.decode
-        decode_plain = _envelope.decode_plain
+        decode = _envelope.decode_line
+        decode_plain = _envelope.decode_line_plain
         plain_below = _envelope.PLAIN_BELOW
         decode_error = _envelope.DecodeError
         add_envelope = index.add_envelope
@@ -1264,7 +1402,7 @@ def index_part(
             for line in lines:
                 if len(line) < plain_below and line.isascii():
                     try:
-                        envelope: _envelope.Call | None = decode_plain(line)
+                        envelope: _envelope.Line | None = decode_plain(line)
                     except (decode_error, RecursionError):
                         envelope = None
                 else:
@@ -1286,6 +1424,7 @@ def index_part(
             "cols": {name: getattr(index, name) for name, _code in COLUMNS},
             "flags": index.flags,
             "origin": index.origin,
+            "protocol": index.protocol,
             "sub_methods": index.sub_methods,
             "sub_faults": index.sub_faults,
             "row_rules": index.row_rules,
@@ -1293,6 +1432,7 @@ def index_part(
             "methods": index.methods.names,
             "clients": index.clients.names,
             "origins": index.origins.names,
+            "protocols": index.protocols.names,
             "shapes": index.shapes.names,
             # The end of the file is reported by whoever reads on from here.
             "problems": [p for p in reader.problems if p.kind not in ("torn-line", "torn-gzip")],
@@ -1305,17 +1445,33 @@ def index_part(
         index.close()
 
 
-def write_part(part: dict[str, Any], fd: int) -> None:
+#: What ``write_part`` writes raw: the columns, then the byte columns.
+_BYTE_PARTS: Final = ("cols", "flags", "origin", "protocol")
+
+
+#: The name tables a piece's result gives back.
+_NAME_TABLES: Final = ("methods", "clients", "origins", "protocols", "shapes", "rules")
+
+
+def write_part(part: dict[str, Any], fd: int, sent: dict[str, int] | None = None) -> None:
     """Write what ``index_part`` found to the file ``fd``: its columns raw (no copy in memory),
-    after the rest pickled."""
+    after the rest pickled. ``sent``: how many names of each table this process sent with its
+    earlier pieces (updated): only the names after them are sent (``<table>_from`` says from
+    where)."""
     with os.fdopen(fd, "wb") as f:
-        head = {k: v for k, v in part.items() if k not in ("cols", "flags", "origin")}
+        head = {k: v for k, v in part.items() if k not in _BYTE_PARTS}
+        if sent is not None:
+            for kind in _NAME_TABLES:
+                start = sent.get(kind, 0)
+                head[kind] = head[kind][start:]
+                head[f"{kind}_from"] = start
+                sent[kind] = start + len(head[kind])
         head["rows"] = len(part["flags"])
         pickle.dump(head, f, protocol=pickle.HIGHEST_PROTOCOL)
         for name, _code in COLUMNS:
             part["cols"][name].tofile(f)
-        f.write(part["flags"])
-        f.write(part["origin"])
+        for name in _BYTE_PARTS[1:]:
+            f.write(part[name])
 
 
 def read_part(fd: int) -> dict[str, Any]:
@@ -1329,9 +1485,9 @@ def read_part(fd: int) -> dict[str, Any]:
             col = array(code)
             col.fromfile(f, rows)
             part["cols"][name] = col
-        part["flags"] = bytearray(f.read(rows))
-        part["origin"] = bytearray(f.read(rows))
-        if len(part["origin"]) != rows:
+        for name in _BYTE_PARTS[1:]:
+            part[name] = bytearray(f.read(rows))
+        if len(part[_BYTE_PARTS[-1]]) != rows:
             raise EOFError("the part's result is cut short")
     return part
 
@@ -1355,8 +1511,13 @@ def _merge_part(
     texts: Blob,
     lines_before: int,
     problems: list[Problem],
+    seen: dict[str, list[int]],
 ) -> None:
-    """Append the rows ``index_part`` found, its ids, offsets and line numbers made global."""
+    """Append the rows ``index_part`` found, its ids, offsets and line numbers made global.
+
+    ``seen``: per name table, the ids here of the names the same helper process gave back
+    with its earlier pieces (its tables are carried from piece to piece: ``write_part`` sends
+    only the names that are new since, and only these are looked up here)."""
     import dataclasses
 
     assert index.texts is not None
@@ -1365,24 +1526,35 @@ def _merge_part(
     batch = Batch()
     batch.cols = part.pop("cols")
 
-    def remap(column: str, names: list[str], table: Interner) -> list[int]:
-        ids = list(map(table.intern, names))
+    def ids_of(kind: str, table: Interner) -> list[int]:
+        ids = seen.setdefault(kind, [])
+        if part.get(f"{kind}_from", 0) != len(ids):
+            raise ValueError(f"the piece's {kind} do not follow those of the piece before")
+        ids.extend(map(table.intern, part[kind]))
+        return ids
+
+    def remap(column: str, kind: str, table: Interner) -> list[int]:
+        ids = ids_of(kind, table)
         if ids != list(range(len(ids))):  # (the same ids: nothing to do)
             batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
         return ids
 
-    methods = remap("method", part["methods"], index.methods)
-    remap("client", part["clients"], index.clients)
-    remap("shape", part["shapes"], index.shapes)
-    origins = [index.origins.intern(n) & 0xFF for n in part["origins"]]
-    table = bytes(origins[i] if i < len(origins) else 0 for i in range(256))
-    batch.origin = part.pop("origin").translate(table)
+    methods = remap("method", "methods", index.methods)
+    remap("client", "clients", index.clients)
+    remap("shape", "shapes", index.shapes)
+    for column, kind, known in (
+        ("origin", "origins", index.origins),
+        ("protocol", "protocols", index.protocols),
+    ):
+        ids = ids_of(kind, known)
+        table = bytes(ids[i] & 0xFF if i < len(ids) else 0 for i in range(256))
+        setattr(batch, column, part.pop(column).translate(table))
     if base:
         batch.cols["text_off"] = array("q", map(base.__add__, batch.cols["text_off"]))
     batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
-    rules = [index.rules.intern(n) for n in part["rules"]]
+    rules = ids_of("rules", index.rules)
     batch.row_rules = {r: tuple(rules[i] for i in ids) for r, ids in part["row_rules"].items()}
     problems.extend(
         dataclasses.replace(p, line=None if p.line is None else p.line + lines_before)

@@ -30,6 +30,7 @@ __all__ = [
     "PathSegment",
     "PathTest",
     "ProblemFlag",
+    "Protocol",
     "Size",
     "Status",
     "Text",
@@ -179,6 +180,13 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Protocol:
+    """``protocol:oncrpc``: the RPC protocol of the call (xmlrpc, oncrpc, rpyc), lower case."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     """``status:500``: the HTTP status code of the response."""
 
@@ -210,6 +218,7 @@ Node = (
     | Latency
     | Size
     | Origin
+    | Protocol
     | Status
     | Client
 )

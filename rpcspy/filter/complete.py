@@ -22,6 +22,7 @@ KEYWORDS: tuple[str, ...] = (
     "not",
 )
 _ORIGINS = ("proxy", "replay", "resent", "import")
+_PROTOCOLS = ("xmlrpc", "oncrpc", "rpyc")
 
 
 def complete_word(word: str, methods: Iterable[str] = (), clients: Iterable[str] = ()) -> list[str]:
@@ -48,6 +49,8 @@ def complete_word(word: str, methods: Iterable[str] = (), clients: Iterable[str]
         return [f"{head}:{p}" for p in prefixes if p != value] + out
     if colon and head.lower() == "origin":
         return [f"{head}:{o}" for o in _ORIGINS if o.startswith(value.lower()) and o != value]
+    if colon and head.lower() == "protocol":
+        return [f"{head}:{o}" for o in _PROTOCOLS if o.startswith(value.lower()) and o != value]
     if colon and head.lower() == "finding":
         return [f"{head}:{r}" for r in sorted(RULES) if r.startswith(value) and r != value]
     if colon and head.lower() == "client":

@@ -4,8 +4,8 @@ Strategy: a chunk of rows at a time, each test gives a 0/1 byte mask, combined w
 bit operations. Every predicate has one home:
 
 - method, fault, ok, problem, error, multicall, nonconformant, finding, latency, size, status,
-  origin, client: the index columns (``bytes.translate`` of the flags, interned-id lookups,
-  ``map`` over numbers; ``finding:RULE`` looks only at the rows with findings);
+  origin, protocol, client: the index columns (``bytes.translate`` of the flags, interned-id
+  lookups, ``map`` over numbers; ``finding:RULE`` looks only at the rows with findings);
 - type tests and bare path tests (``params[0].id:string``, ``params[1]``): once per distinct
   *shape* (``CaptureIndex.shapes``), then an id lookup per row;
 - text and value tests (``bob``, ``params[0].name=bob``): once per distinct *content* (the
@@ -62,6 +62,7 @@ from rpcspy.filter.ast import (
     Origin,
     PathTest,
     ProblemFlag,
+    Protocol,
     Size,
     Status,
     Text,
@@ -204,6 +205,10 @@ class _Run:
             case Origin(name):
                 oid = ix.origins.ids.get(name, -1)
                 m = bytes(ix.origin[a:b]).translate(bytes(int(i == oid) for i in range(256)))
+            case Protocol(name):
+                # (exact, ignoring case: the parser gives the name in lower case)
+                pids = {i for i, n in enumerate(ix.protocols.names) if n.lower() == name}
+                m = bytes(ix.protocol[a:b]).translate(bytes(int(i in pids) for i in range(256)))
             case Status(code):
                 m = bytes(map(code.__eq__, ix.status[a:b]))
             case Latency(op, ms):

@@ -40,6 +40,7 @@ from rpcspy.filter.ast import (
     PathSegment,
     PathTest,
     ProblemFlag,
+    Protocol,
     Size,
     Status,
     Text,
@@ -75,12 +76,14 @@ FLAGS: Final[dict[str, Node]] = {
     "nonconformant": Nonconformant(),
 }
 #: ``NAME:value`` fields.
-FIELDS: Final = ("method", "fault", "origin", "status", "client", "finding")
+FIELDS: Final = ("method", "fault", "origin", "protocol", "status", "client", "finding")
 #: ``NAME<op>quantity`` measures; ``duration`` is another name for ``latency``.
 MEASURES: Final = ("latency", "duration", "size")
 _ROOTS: Final = ("params", "result")
 _OPERATOR_WORDS: Final = {"and": "and", "or": "or", "not": "not"}
 _ORIGINS: Final = ("proxy", "replay", "resent", "import")
+#: The protocols a capture names (``rpcspy.capture.index.PROTOCOLS``).
+_PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
 
 #: Wire type names accepted after ``path:`` (``params[0]:i4``); ``untyped`` is the bare string.
 TYPE_NAMES: Final = (
@@ -374,6 +377,7 @@ def _parse_field(name: str, value_raw: str, value_start: int) -> Node:
             "method": "method:system.*",
             "fault": "fault:-32601",
             "origin": "origin:resent",
+            "protocol": "protocol:oncrpc",
             "status": "status:500",
             "client": "client:127.0.0.1",
             "finding": "finding:fault-code-not-int",
@@ -414,6 +418,15 @@ def _parse_field(name: str, value_raw: str, value_start: int) -> Node:
                 len(value_raw),
             )
         return Status(int(value))
+    if name == "protocol":
+        if value.lower() not in _PROTOCOLS:
+            raise FilterError(
+                f"unknown protocol {value!r}{_suggest(value, _PROTOCOLS)}; protocols are "
+                + ", ".join(_PROTOCOLS),
+                value_start,
+                len(value_raw),
+            )
+        return Protocol(value.lower())
     # origin
     if value.lower() not in _ORIGINS:
         raise FilterError(

@@ -7,6 +7,9 @@ value, and byte-level oddities):
 
 - the structs never accept a line the schema refuses (whatever they accept, the reader reads);
 - a line read either way gives the same columns, names and messages.
+
+The index reads a ``Line`` (halves raw, typed by ``halves``); ``decode`` (a whole ``Call``,
+for ``rpcspy.api.learn``) must take no line the ``Line`` path refuses.
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ def by_schema(line: bytes) -> dict[str, Any] | None:
 
 def by_envelope(line: bytes) -> dict[str, Any] | None:
     """The row the typed path (``add_envelope``) makes of a line, None if it leaves it."""
-    call = _envelope.decode(line)
+    call = _envelope.decode_line(line)
     if call is None:
         return None
     index = CaptureIndex()
@@ -99,6 +102,9 @@ def check(line: bytes) -> bool:
     if fast is not None:
         assert schema_accepts(line), line
         assert fast == by_schema(line), line
+    if _envelope.decode(line) is not None:
+        lean = _envelope.decode_line(line)
+        assert lean is not None and _envelope.halves(lean) is not None, line
     return fast is not None
 
 
@@ -256,7 +262,7 @@ def test_every_sample_capture_indexed_with_or_without_the_typed_path(
     assert by_index(path, 4096) == expected
     for line in path.read_bytes().splitlines(keepends=True)[1:] if kind == "plain" else ():
         assert check(line)
-    monkeypatch.setattr(_envelope, "decode", lambda line: None)
+    monkeypatch.setattr(_envelope, "decode_line", lambda line: None)
     assert by_index(path, 4096) == expected
 
 
@@ -278,4 +284,5 @@ def test_a_finding_the_schema_refuses_is_not_listed(tmp_path: Path) -> None:
     base = _base()
     bad = _changed(base, ("findings", 0, "where"), "nowhere")
     assert not schema_accepts(bad) and _envelope.decode(bad) is None
+    assert _envelope.decode_line(bad) is None
     assert by_schema(bad) is None

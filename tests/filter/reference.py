@@ -37,6 +37,7 @@ from rpcspy.filter.ast import (
     PathSegment,
     PathTest,
     ProblemFlag,
+    Protocol,
     Size,
     Status,
     Text,
@@ -288,6 +289,9 @@ def matches(node: Node, record: CallRecord) -> bool:
             return compare_number(record_size(record), op, size)
         case Origin(name):
             return record.origin == name
+        case Protocol(name):
+            # (``CallRecord.protocol``, format 1.2; a record without one is XML-RPC)
+            return str(getattr(record, "protocol", "xmlrpc")).lower() == name
         case Status(code):
             return record.status == code
         case Client(pattern):

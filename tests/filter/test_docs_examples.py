@@ -65,6 +65,7 @@ KINDS = {
     "Size",
     "Status",
     "Origin",
+    "Protocol",
     "Client",
     "And",
     "Or",

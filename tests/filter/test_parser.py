@@ -23,6 +23,7 @@ from rpcspy.filter.ast import (
     Origin,
     PathTest,
     ProblemFlag,
+    Protocol,
     Size,
     Status,
     Text,
@@ -67,6 +68,8 @@ def tree(text: str) -> object:
         ("status:500", Status(500)),
         ("origin:resent", Origin("resent")),
         ("origin:PROXY", Origin("proxy")),
+        ("protocol:oncrpc", Protocol("oncrpc")),
+        ("protocol:RPyC", Protocol("rpyc")),
         ("client:127.0.0.*", Client("127.0.0.*")),
         ("params[0].name=bob", PathTest("params", (0, "name"), "=", "bob")),
         ('params[0].name="bob smith"', PathTest("params", (0, "name"), "=", "bob smith")),
@@ -144,6 +147,7 @@ def test_filter_object() -> None:
         ("status:99", 8, "HTTP status"),
         ("status:abc", 8, "HTTP status"),
         ("origin:resnt", 8, "did you mean 'resent'"),
+        ("protocol:xmlprc", 10, "did you mean 'xmlrpc'"),
         ("methd:x", 1, "unknown field 'methd' (did you mean 'method'?)"),
         ("foo:bar", 1, "unknown field 'foo'"),
         ("latncy>5", 1, "unknown field 'latncy' (did you mean 'latency'?)"),
@@ -186,6 +190,8 @@ def test_completion_of_words() -> None:
     assert complete_word("dur") == ["duration"]
     assert complete_word("orig") == ["origin:"]
     assert complete_word("origin:re") == ["origin:replay", "origin:resent"]
+    assert complete_word("proto") == ["protocol:"]
+    assert complete_word("protocol:") == ["protocol:xmlrpc", "protocol:oncrpc", "protocol:rpyc"]
     assert complete_word("params[0]:i") == ["params[0]:i4", "params[0]:int", "params[0]:i8"]
     assert complete_word("zzz") == []
     assert complete_word("") == []
