@@ -50,6 +50,7 @@ _Fields = tuple[list[tuple[str, str]], dict[bytes, list[bytes]]]
 #: What ``bytes.strip()`` strips (``str.strip()`` would strip more).
 _BLANKS: Final = " \t\n\r\x0b\x0c"
 _FRAMING_TEXT: Final = frozenset(name.decode("ascii") for name in _FRAMING)
+_FRAMING_LENGTHS: Final = frozenset(len(name) for name in _FRAMING)
 
 
 def _fields(block: bytes) -> _Fields:
@@ -63,18 +64,20 @@ def _fields(block: bytes) -> _Fields:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         return _fields_by_part(block)
-    headers = []
+    blanks = _BLANKS
+    headers = [
+        (name.strip(blanks), value.strip(blanks))
+        for name, sep, value in [line.partition(":") for line in text.split("\r\n")]
+        if sep
+    ]
     framing: dict[bytes, list[bytes]] = {}
-    for line in text.split("\r\n"):
-        name, sep, value = line.partition(":")
-        if not sep:
-            continue
-        name = name.strip(_BLANKS)
-        value = value.strip(_BLANKS)
-        headers.append((name, value))
-        lower = name.lower()
-        if lower in _FRAMING_TEXT and name.isascii():
-            framing.setdefault(lower.encode("ascii"), []).append(value.encode("utf-8"))
+    for name, value in headers:
+        # Only an ASCII name can be a framing one, and lower() keeps an ASCII name's length:
+        # the others are passed over without lowering them.
+        if len(name) in _FRAMING_LENGTHS:
+            lower = name.lower()
+            if lower in _FRAMING_TEXT and name.isascii():
+                framing.setdefault(lower.encode("ascii"), []).append(value.encode("utf-8"))
     return headers, framing
 
 
@@ -335,8 +338,10 @@ class MessageReader:
     def _head(self, ts: float) -> bool:
         """Read a head if a whole one is buffered; False when more bytes are needed."""
         buf = self.buf
+        if not buf:
+            return False
         # Empty lines between messages are allowed (RFC 9112, 2.2).
-        while buf[:2] == b"\r\n":
+        while buf.startswith(b"\r\n"):
             del buf[:2]
         if not buf:
             return False
@@ -385,7 +390,8 @@ class MessageReader:
             if method == "HEAD" or status in (204, 304):
                 self._emit()
                 return
-        coding = b", ".join(framing.get(b"transfer-encoding", ())).decode("latin-1").lower()
+        codings = framing.get(b"transfer-encoding")
+        coding = b", ".join(codings).decode("latin-1").lower() if codings else ""
         if coding:
             if coding.rsplit(",", 1)[-1].strip() == "chunked":
                 self.state = _CHUNK_SIZE
@@ -397,14 +403,17 @@ class MessageReader:
             return
         lengths = framing.get(b"content-length")
         if lengths is not None:
-            length = b", ".join(lengths).decode("latin-1")
-            try:
-                n = int(length.split(",")[0].strip())
-            except ValueError:
-                n = -1
-            if n < 0:
-                self._bad_framing(f"a bad Content-Length {length[:20]!r}")
-                return
+            if len(lengths) == 1 and len(lengths[0]) < 19 and lengths[0].isdigit():
+                n = int(lengths[0])  # the usual one, a few ASCII digits: read as below
+            else:
+                length = b", ".join(lengths).decode("latin-1")
+                try:
+                    n = int(length.split(",")[0].strip())
+                except ValueError:
+                    n = -1
+                if n < 0:
+                    self._bad_framing(f"a bad Content-Length {length[:20]!r}")
+                    return
             if n == 0:
                 self._emit()
                 return
