@@ -50,7 +50,6 @@ _Fields = tuple[list[tuple[str, str]], dict[bytes, list[bytes]]]
 #: What ``bytes.strip()`` strips (``str.strip()`` would strip more).
 _BLANKS: Final = " \t\n\r\x0b\x0c"
 _FRAMING_TEXT: Final = frozenset(name.decode("ascii") for name in _FRAMING)
-_FRAMING_LENGTHS: Final = frozenset(len(name) for name in _FRAMING)
 
 
 def _fields(block: bytes) -> _Fields:
@@ -64,20 +63,18 @@ def _fields(block: bytes) -> _Fields:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
         return _fields_by_part(block)
-    blanks = _BLANKS
-    headers = [
-        (name.strip(blanks), value.strip(blanks))
-        for name, sep, value in [line.partition(":") for line in text.split("\r\n")]
-        if sep
-    ]
+    headers = []
     framing: dict[bytes, list[bytes]] = {}
-    for name, value in headers:
-        # Only an ASCII name can be a framing one, and lower() keeps an ASCII name's length:
-        # the others are passed over without lowering them.
-        if len(name) in _FRAMING_LENGTHS:
-            lower = name.lower()
-            if lower in _FRAMING_TEXT and name.isascii():
-                framing.setdefault(lower.encode("ascii"), []).append(value.encode("utf-8"))
+    for line in text.split("\r\n"):
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        name = name.strip(_BLANKS)
+        value = value.strip(_BLANKS)
+        headers.append((name, value))
+        lower = name.lower()
+        if lower in _FRAMING_TEXT and name.isascii():
+            framing.setdefault(lower.encode("ascii"), []).append(value.encode("utf-8"))
     return headers, framing
 
 
