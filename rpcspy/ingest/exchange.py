@@ -12,7 +12,8 @@ body is not decoded, so a gap never becomes a wrong body.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+import marshal
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Final, Protocol
@@ -35,7 +36,10 @@ __all__ = [
     "is_recorded",
     "is_xmlrpc_exchange",
     "looks_like_xml",
+    "pack_exchanges",
     "to_record",
+    "unpack_exchanges",
+    "unpack_records",
 ]
 
 Peer = tuple[str, int]
@@ -165,6 +169,141 @@ def _unpickle(
     )
 
 
+def pack_exchanges(batch: Sequence[Exchange]) -> bytes | None:
+    """The exchanges of ``batch`` as one ``marshal`` string, for a process of this same Python
+    (``unpack_exchanges`` reads it back equal); None when one holds what marshal does not carry
+    (a decoded message, a subclass of str or tuple ...): pickle them then.
+
+    An import sends every exchange to the recorder process: as plain tuples, strings and bytes
+    this costs a fraction of pickling them (dumps and loads), headers included.
+    """
+    rows: list[tuple[object, ...]] = []
+    append = rows.append
+    for e in batch:
+        request = e.request
+        response = e.response
+        if request.decoded is not None or (response is not None and response.decoded is not None):
+            return None
+        problems: tuple[tuple[object, ...], ...] = ()
+        if e.problems:
+            if any(type(p) is not Problem for p in e.problems):
+                return None
+            problems = tuple(
+                (p.where, p.kind, p.reason, p.line, p.column, p.path) for p in e.problems
+            )
+        append(
+            (
+                e.method,
+                request.headers,
+                request.body,
+                request.content_encoding,
+                None
+                if response is None
+                else (response.headers, response.body, response.content_encoding),
+                e.started,
+                e.ended,
+                e.client,
+                e.server,
+                e.scheme,
+                e.host,
+                e.port,
+                e.path,
+                e.status,
+                e.error,
+                problems,
+                tuple(e.damaged),
+                e.judged,
+                e.redacted,
+            )
+        )
+    try:
+        return marshal.dumps(rows)
+    except ValueError:  # "unmarshallable object": not exactly a str, int, tuple ...
+        return None
+
+
+_Fields = tuple[
+    str,
+    HttpMessage,
+    HttpMessage | None,
+    float,
+    float | None,
+    Peer | None,
+    Peer | None,
+    str,
+    str,
+    int,
+    str,
+    int | None,
+    str | None,
+    tuple[Problem, ...],
+    frozenset[str],
+    bool,
+    bool,
+]
+
+
+def _unpacked_fields(data: bytes) -> Iterator[_Fields]:
+    """The fields of each exchange ``pack_exchanges`` packed, in ``Exchange``'s order."""
+    for row in marshal.loads(data):
+        (
+            method,
+            headers,
+            body,
+            content_encoding,
+            response,
+            started,
+            ended,
+            client,
+            server,
+            scheme,
+            host,
+            port,
+            path,
+            status,
+            error,
+            problems,
+            damaged,
+            judged,
+            redacted,
+        ) = row
+        yield (
+            method,
+            HttpMessage(headers, body, content_encoding),
+            None if response is None else HttpMessage(*response),
+            started,
+            ended,
+            client,
+            server,
+            scheme,
+            host,
+            port,
+            path,
+            status,
+            error,
+            tuple(Problem(*p) for p in problems) if problems else (),
+            frozenset(damaged),
+            judged,
+            redacted,
+        )
+
+
+def unpack_exchanges(data: bytes) -> list[Exchange]:
+    """The exchanges ``pack_exchanges`` packed."""
+    return [Exchange(*fields) for fields in _unpacked_fields(data)]
+
+
+def unpack_records(
+    data: bytes, first_seq: int, *, max_body: int | None = None
+) -> Iterator[CallRecord]:
+    """The records of the exchanges ``pack_exchanges`` packed, numbered from ``first_seq``:
+    ``to_record`` of each of ``unpack_exchanges(data)``, without making the exchanges."""
+    seq = first_seq
+    for fields in _unpacked_fields(data):
+        yield _record(*fields, seq=seq, max_body=max_body)
+        seq += 1
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """An exchange (or a connection) that is not XML-RPC: counted, not recorded."""
@@ -229,9 +368,53 @@ def is_xmlrpc_exchange(method: str, request: HttpMessage, response: HttpMessage 
 
 def to_record(exchange: Exchange, seq: int, *, max_body: int | None = None) -> CallRecord:
     """The call record of an imported exchange: ``build_record`` with ``origin="import"``."""
-    request = exchange.request
-    response = exchange.response
-    damaged = exchange.damaged
+    e = exchange
+    return _record(
+        e.method,
+        e.request,
+        e.response,
+        e.started,
+        e.ended,
+        e.client,
+        e.server,
+        e.scheme,
+        e.host,
+        e.port,
+        e.path,
+        e.status,
+        e.error,
+        e.problems,
+        e.damaged,
+        e.judged,
+        e.redacted,
+        seq=seq,
+        max_body=max_body,
+    )
+
+
+def _record(
+    method: str,
+    request: HttpMessage,
+    response: HttpMessage | None,
+    started: float,
+    ended: float | None,
+    client: Peer | None,
+    server: Peer | None,
+    scheme: str,
+    host: str,
+    port: int,
+    path: str,
+    status: int | None,
+    error: str | None,
+    problems: tuple[Problem, ...],
+    damaged: frozenset[str],
+    judged: bool,
+    redacted: bool,
+    *,
+    seq: int,
+    max_body: int | None,
+) -> CallRecord:
+    """``to_record`` of the exchange of these fields (given in ``Exchange``'s order)."""
     if "request" in damaged:
         request = dataclasses.replace(request, body=b"")
     if response is not None and "response" in damaged:
@@ -239,27 +422,27 @@ def to_record(exchange: Exchange, seq: int, *, max_body: int | None = None) -> C
     record = build_record(
         request,
         response,
-        started=exchange.started,
-        ended=exchange.ended,
-        client=exchange.client,
-        server=exchange.server,
-        scheme=exchange.scheme,
-        host=exchange.host,
-        port=exchange.port,
-        path=exchange.path,
-        status=exchange.status,
-        error=exchange.error,
+        started=started,
+        ended=ended,
+        client=client,
+        server=server,
+        scheme=scheme,
+        host=host,
+        port=port,
+        path=path,
+        status=status,
+        error=error,
         origin="import",
         seq=seq,
         max_body=max_body,
     )
-    if exchange.redacted:
+    if redacted:
         record = dataclasses.replace(record, redacted=True)
-    if not exchange.problems and not damaged:
+    if not problems and not damaged:
         return record
     # A half not read whole was not decoded; what the builder says of its empty body is noise.
     kept = tuple(p for p in record.problems if p.where not in damaged)
-    return dataclasses.replace(record, problems=(*exchange.problems, *kept))
+    return dataclasses.replace(record, problems=(*problems, *kept))
 
 
 #: Problems that mean the input itself was read only in part (a lost segment, a message cut short,

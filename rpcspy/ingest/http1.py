@@ -335,8 +335,10 @@ class MessageReader:
     def _head(self, ts: float) -> bool:
         """Read a head if a whole one is buffered; False when more bytes are needed."""
         buf = self.buf
+        if not buf:
+            return False
         # Empty lines between messages are allowed (RFC 9112, 2.2).
-        while buf[:2] == b"\r\n":
+        while buf.startswith(b"\r\n"):
             del buf[:2]
         if not buf:
             return False
@@ -385,7 +387,8 @@ class MessageReader:
             if method == "HEAD" or status in (204, 304):
                 self._emit()
                 return
-        coding = b", ".join(framing.get(b"transfer-encoding", ())).decode("latin-1").lower()
+        codings = framing.get(b"transfer-encoding")
+        coding = b", ".join(codings).decode("latin-1").lower() if codings else ""
         if coding:
             if coding.rsplit(",", 1)[-1].strip() == "chunked":
                 self.state = _CHUNK_SIZE
@@ -397,14 +400,17 @@ class MessageReader:
             return
         lengths = framing.get(b"content-length")
         if lengths is not None:
-            length = b", ".join(lengths).decode("latin-1")
-            try:
-                n = int(length.split(",")[0].strip())
-            except ValueError:
-                n = -1
-            if n < 0:
-                self._bad_framing(f"a bad Content-Length {length[:20]!r}")
-                return
+            if len(lengths) == 1 and len(lengths[0]) < 19 and lengths[0].isdigit():
+                n = int(lengths[0])  # the usual one, a few ASCII digits: read as below
+            else:
+                length = b", ".join(lengths).decode("latin-1")
+                try:
+                    n = int(length.split(",")[0].strip())
+                except ValueError:
+                    n = -1
+                if n < 0:
+                    self._bad_framing(f"a bad Content-Length {length[:20]!r}")
+                    return
             if n == 0:
                 self._emit()
                 return

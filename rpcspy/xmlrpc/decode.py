@@ -204,7 +204,7 @@ def decode_request(body: bytes, limits: Limits = DEFAULT_LIMITS) -> MethodCall:
 
 def decode_response(body: bytes, limits: Limits = DEFAULT_LIMITS) -> MethodResponse | Fault:
     """Decode a ``<methodResponse>`` body (a value or a fault)."""
-    return cast(MethodResponse | Fault, _decode(body, limits, "methodResponse"))
+    return cast("MethodResponse | Fault", _decode(body, limits, "methodResponse"))
 
 
 def _decode(

@@ -235,3 +235,71 @@ def test_a_closed_connection_is_forgotten_at_its_last_ack() -> None:
     assert state.conns == {}
     state.packet(10.0, (client, server, 0x18, 7, 7, request))
     assert len(state.conns) == 1
+
+
+def _classic(order: str, records: list[tuple[int, int, bytes]], magic: int = 0xA1B2C3D4) -> bytes:
+    """A classic pcap file in byte order ``order``: (seconds, fraction, frame) per record."""
+    out = struct.pack(f"{order}IHHiIII", magic, 2, 4, 0, 0, 65535, EN10MB)
+    for sec, frac, frame in records:
+        out += struct.pack(f"{order}IIII", sec, frac, len(frame), len(frame)) + frame
+    return out
+
+
+RECORDS = [
+    (1_700_000_000 + i, 999_999 - i * 7919 % 999_999, ethernet(0x0800, PLAIN4)[: 60 + i * 13])
+    for i in range(40)
+] + [(1_700_000_100, 5, b""), (1_700_000_101, 6, bytes(3000))]
+
+
+def _by_dpkt(data: bytes) -> list[tuple[float, bytes]]:
+    import io
+
+    out = []
+    try:
+        for ts, buf in dpkt.pcap.Reader(io.BytesIO(data)):
+            out.append((float(ts), buf))
+    except dpkt.NeedData:
+        pass
+    return out
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("chunk", [64, 1 << 20])
+@pytest.mark.parametrize("cut", [None, 24 + 16 + 60 + 5, 24 + 7, -1, -3000, -3010])
+def test_pcap_records_read_as_dpkt_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, order: str, chunk: int, cut: int | None
+) -> None:
+    # Times and frames, in either byte order, whatever the chunk the file is read by; a file cut
+    # short (in a record header, in a frame) ends where dpkt's reader ends it.
+    from rpcspy.ingest import pcap
+
+    monkeypatch.setattr(pcap, "_CHUNK", chunk)
+    data = _classic(order, RECORDS)[:cut]
+    path = tmp_path / "records.pcap"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        header = pcap._RECORD_HEADERS[f.read(4)]
+        f.seek(24)
+        mine = list(pcap._records(f, header))
+    expected = _by_dpkt(data)
+    assert len(expected) >= (1 if cut == 24 + 16 + 60 + 5 else 0)
+    assert mine == expected
+    if cut is None:
+        assert len(mine) == len(RECORDS)
+    fast, slow = _both(path)
+    assert fast == slow
+    # (An empty frame is one dpkt cannot read: the packets end there on both paths.)
+    assert [ts for ts, _segment in fast] == [ts for ts, _buf in expected[: len(fast)]]
+    assert len(fast) == min(len(expected), 40)
+
+
+def test_a_nanosecond_pcap_is_read_by_dpkt_on_either_path(tmp_path: Path) -> None:
+    from rpcspy.ingest import pcap
+
+    path = tmp_path / "nano.pcap"
+    path.write_bytes(_classic("<", RECORDS, magic=0xA1B23C4D))
+    assert path.read_bytes()[:4] not in pcap._RECORD_HEADERS
+    fast, slow = _both(path)
+    assert fast == slow
+    assert len(fast) == 40  # up to the empty frame, as above
+    assert fast[0][0] == pytest.approx(RECORDS[0][0] + RECORDS[0][1] / 1e9)

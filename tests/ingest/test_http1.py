@@ -130,3 +130,24 @@ def test_what_is_not_http_is_given_up() -> None:
     reader = MessageReader(True, max_body=1 << 20)
     assert reader.feed(b"SSH-2.0-OpenSSH_9.2\r\n\r\n", 1.0) == []
     assert reader.lost
+
+
+def test_content_length_spellings_frame_the_body_or_lose_the_framing() -> None:
+    # The first Content-Length is read as a number (signs and zeros allowed; Unicode digits
+    # and numbers of thousands of digits not): its bytes are the body, and the next request
+    # follows. What is not a length loses the framing.
+    def read(*lengths: bytes) -> list[Message]:
+        head = b"POST /RPC2 HTTP/1.1\r\n" + b"".join(b"Content-Length: %s\r\n" % n for n in lengths)
+        reader = MessageReader(True, max_body=1 << 20)
+        return reader.feed(head + b"\r\nhello" + request(CALL), 1.0)
+
+    for lengths in [(b"5",), (b"005",), (b"+5",), (b" 5 ",), (b"5, 5",), (b"5",) * 2, (b"5", b"x")]:
+        first, second = read(*lengths)
+        assert first.body == b"hello" and not first.damaged, lengths
+        assert second.body == CALL, lengths
+    for lengths in [(b"-1",), (b"five",), ("\u0665".encode(),), (b"5" * 5000,), (b"x", b"5")]:
+        (lost,) = read(*lengths)
+        assert lost.damaged, lengths
+        assert [p.kind for p in lost.problems] == ["bad-framing"], lengths
+    empty = read(b"0")[0]
+    assert empty.body == b"" and not empty.damaged  # "hello" starts the next head
