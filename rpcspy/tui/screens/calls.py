@@ -42,6 +42,9 @@ FOOTER_DROP = (
 )
 #: Rows below which a tail of new rows is filtered on the UI thread (column tests only).
 _SYNC_TAIL = 20_000
+#: When an empty list is to show every row in arrival order (a big capture opened with its index
+#: cached), it shows this many at once and the rest once they are painted.
+_FIRST_PAGE = 1_000
 
 
 def _is_cheap(flt: Filter) -> bool:
@@ -132,6 +135,8 @@ class CallsScreen(Screen[None]):
         self._loading_text = ""
         self._live_text = ""
         self._first_page_posted = False
+        #: Every row is to be shown and only a first page is (see ``refilter``).
+        self._rest_pending = False
         # Rows may be indexed before the screen is composed; on_mount then filters them all.
         self._ready = False
 
@@ -173,7 +178,22 @@ class CallsScreen(Screen[None]):
     def refilter(self) -> None:
         """Filter (and sort) every row again, in a worker; the list keeps its place meanwhile."""
         self._generation += 1
+        self._rest_pending = False
         upto = self.store.count
+        if (
+            upto > _FIRST_PAGE
+            and not self.call_list.shown
+            and self.in_row_order
+            and isinstance(self.filter.tree, All)
+        ):
+            # Nothing shown yet, and every row to show in order: a first page now, the rest
+            # (``show_new_rows``) once it is painted.
+            self._full_running = True
+            self._rest_pending = True
+            rows = filter_rows(self.store, self.filter, 0, _FIRST_PAGE)
+            self._apply_all(self._generation, rows, _FIRST_PAGE, catch_up=False)
+            self.call_after_refresh(self.show_new_rows)
+            return
         if upto <= _SYNC_TAIL and _is_cheap(self.filter):
             # Small or column-only work: no need for a thread.
             self._full_running = True
@@ -234,7 +254,9 @@ class CallsScreen(Screen[None]):
             self._progress = text
             self.update_status()
 
-    def _apply_all(self, generation: int, rows: array[int], upto: int) -> None:
+    def _apply_all(
+        self, generation: int, rows: array[int], upto: int, *, catch_up: bool = True
+    ) -> None:
         if generation != self._generation:
             return
         self._full_running = False
@@ -246,12 +268,14 @@ class CallsScreen(Screen[None]):
         header = self.query_one(CallListHeader)
         header.sort_key, header.sort_reverse = self.sort_key, self.sort_reverse
         self.update_status()
-        self.show_new_rows()
+        if catch_up:
+            self.show_new_rows()
 
     def show_new_rows(self) -> None:
         """New rows were indexed or arrived live: filter just them and add them to the list."""
         if not self._ready:
             return
+        self._rest_pending = False
         if self._full_running or self._tail_running:
             self.update_status()
             return
@@ -324,7 +348,7 @@ class CallsScreen(Screen[None]):
         if not self._ready:
             return
         store = self.store
-        shown = len(self.call_list.shown)
+        shown = store.count if self._rest_pending else len(self.call_list.shown)
         parts: list[tuple[str, str]] = [
             (_count(store.count, "call"), ""),
             (_count(store.faults, "fault"), "bold" if store.faults else ""),
