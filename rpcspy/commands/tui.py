@@ -72,15 +72,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from rpcspy.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
-    from rpcspy.filter import FilterError, parse_filter
     from rpcspy.inputs import check_capture
 
     path: Path = args.capture
     check_capture(path, allow_empty=True)  # an empty file is fine: --follow waits for records
-    try:
-        parse_filter(args.filter)
-    except FilterError as exc:
-        raise CliError(f"--filter: {exc.message}", EXIT_USAGE) from exc
+    if args.filter.strip():  # (the empty filter is good: the filter language loads later)
+        from rpcspy.filter import FilterError, parse_filter
+
+        try:
+            parse_filter(args.filter)
+        except FilterError as exc:
+            raise CliError(f"--filter: {exc.message}", EXIT_USAGE) from exc
     if args.target:
         from rpcspy.replay.send import Target
 
