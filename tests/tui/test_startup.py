@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -196,3 +198,30 @@ async def test_the_footer_builds_its_keys_again_only_when_they_change(
         await wait_for(pilot, lambda: "select" not in [k.action for k in footer.query(FooterKey)])
         await pilot.press("escape")
         await wait_for(pilot, lambda: "select" in [k.action for k in footer.query(FooterKey)])
+
+
+def test_what_the_first_screen_does_not_import() -> None:
+    # Everything the first screen does not show loads when it is first used: the filter
+    # language, the other screens, replay, API, diff, the proxy, highlighting.
+    later = (
+        "rpcspy.filter",
+        "rpcspy.tui.screens.",
+        "rpcspy.replay",
+        "rpcspy.api",
+        "rpcspy.diff",
+        "rpcspy.proxy",
+        "rpcspy.mock",
+        "rpcspy.query",
+        "mitmproxy",
+        "pygments",
+        "textual.widgets._data_table",
+        "textual.widgets._tabbed_content",
+    )
+    code = (
+        "import sys, rpcspy.cli, rpcspy.commands.tui, rpcspy.tui.app\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({later!r})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "['rpcspy.tui.screens.calls']"
