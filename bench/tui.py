@@ -4,7 +4,8 @@ Generates a realistic capture (small calls to a handful of methods, a few faults
 problems, slow calls), opens it in the real app (headless, Textual's test driver) and reports:
 
 - first screen: from launching ``rpcspy tui`` in a real terminal (tmux) until the first row is
-  drawn, and, headless, from creating the app until the list shows calls and the app is idle;
+  drawn, beside an empty Textual app launched the same way (what Textual alone costs), and,
+  headless, from creating the app until the list shows calls and the app is idle;
 - indexing: until every call is indexed (baseline: reading the file and parsing every line's JSON),
   on first open (no cached index) and on reopen (the index cached by the first open);
 - each filter over all calls through the capture index, and through the UI with the longest stall
@@ -38,6 +39,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -219,33 +221,55 @@ async def run_app(path: Path, n: int, *, filters: bool = True) -> dict[str, obje
     return report
 
 
-def terminal_first_screen(path: Path, rounds: int = 3) -> list[float] | None:
-    """Seconds from launching ``rpcspy tui`` in a real terminal (tmux) until the first call row
-    is drawn: what a person waits for, process start and imports included. None without tmux."""
+#: The baseline of the terminal measurement: an empty Textual app (one Static), launched the
+#: same way, until its text is drawn: what any Textual app costs before its first paint.
+EMPTY_APP = (
+    "from textual.app import App\n"
+    "from textual.widgets import Static\n"
+    "class Empty(App):\n"
+    "    def compose(self):\n"
+    "        yield Static('EMPTY-APP-UP')\n"
+    "Empty().run()\n"
+)
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its living descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, ValueError, IndexError):
+        return total
+    return total + sum(process_tree_cpu(c) for c in children)
+
+
+def terminal_first_screen(path: Path | None, rounds: int = 3) -> list[tuple[float, float]] | None:
+    """(wall, CPU) seconds from launching ``rpcspy tui`` in a real terminal (tmux) until the
+    first call row is drawn: what a person waits for, process start and imports included; the
+    CPU is the launched process's (its threads and children too) at that moment. With ``path``
+    None, the same for an empty Textual app (``EMPTY_APP``). None without tmux."""
     if shutil.which("tmux") is None:
         return None
-    rpcspy = str(ROOT / ".venv" / "bin" / "rpcspy")
+    if path is None:
+        command = f"{sys.executable} -c {shlex.quote(EMPTY_APP)}"
+        drawn = re.compile(r"EMPTY-APP-UP")
+    else:
+        command = f"{ROOT / '.venv' / 'bin' / 'rpcspy'} tui {path}"
+        drawn = re.compile(r"^ +1 \d\d:\d\d:\d\d", re.M)
     socket = f"rpcspy-bench-{os.getpid()}"
-    row = re.compile(r"^ +1 \d\d:\d\d:\d\d", re.M)
-    times: list[float] = []
+    times: list[tuple[float, float]] = []
     for _ in range(rounds):
         for _attempt in range(5):
             # A new tmux server now and then dies while starting ("server exited unexpectedly").
             t0 = time.perf_counter()
             started = (
                 subprocess.run(
-                    [
-                        "tmux",
-                        "-L",
-                        socket,
-                        "new-session",
-                        "-d",
-                        "-x",
-                        "120",
-                        "-y",
-                        "30",
-                        f"{rpcspy} tui {path}",
-                    ],
+                    ["tmux", "-L", socket, "new-session", "-d", "-x", "120", "-y", "30", command],
                     capture_output=True,
                     stdin=subprocess.DEVNULL,
                 ).returncode
@@ -258,13 +282,19 @@ def terminal_first_screen(path: Path, rounds: int = 3) -> list[float] | None:
         else:
             return times or None
         try:
+            pane = subprocess.run(
+                ["tmux", "-L", socket, "list-panes", "-F", "#{pane_pid}"],
+                capture_output=True,
+                text=True,
+            ).stdout.split()
             deadline = t0 + 30
             while time.perf_counter() < deadline:
                 screen = subprocess.run(
                     ["tmux", "-L", socket, "capture-pane", "-p"], capture_output=True, text=True
                 ).stdout
-                if row.search(screen):
-                    times.append(time.perf_counter() - t0)
+                if drawn.search(screen):
+                    wall = time.perf_counter() - t0
+                    times.append((wall, process_tree_cpu(int(pane[0])) if pane else 0.0))
                     break
                 time.sleep(0.005)
         finally:
@@ -332,11 +362,23 @@ def main() -> int:
             f"  first screen: {first['first_screen_s']:.3f} s wall, "
             f"CPU of this process {first['first_screen_cpu_s']:.3f} s"
         )
-        terminal = terminal_first_screen(path)
+        # Interleaved with the empty Textual app, so both see the same load.
+        terminal: list[tuple[float, float]] = []
+        empty_app: list[tuple[float, float]] = []
+        for _round in range(3):
+            terminal += terminal_first_screen(path, 1) or []
+            empty_app += terminal_first_screen(None, 1) or []
         if terminal:
             print(
                 f"first screen in a terminal (tmux, launch to first row drawn): "
-                f"{min(terminal):.3f} s best, {max(terminal):.3f} s worst of {len(terminal)}"
+                f"{min(terminal)[0]:.3f} s best, {max(terminal)[0]:.3f} s worst of "
+                f"{len(terminal)}; CPU {min(c for _w, c in terminal):.2f} s best"
+            )
+        if empty_app:
+            print(
+                f"  baseline, an empty Textual app (one Static) the same way: "
+                f"{min(empty_app)[0]:.3f} s best, {max(empty_app)[0]:.3f} s worst; "
+                f"CPU {min(c for _w, c in empty_app):.2f} s best"
             )
         report = run_phase(path, "reopen")
         rows = report["rows"]
@@ -377,6 +419,17 @@ def main() -> int:
             f"first open {first['first_screen_s']:.3f} s wall, "
             f"{first['first_screen_cpu_s']:.3f} s CPU (target <= 0.6 s)"
         )
+        if terminal:
+            print(
+                f"  first screen (terminal, cached index)  {min(terminal)[0]:.3f} s wall, "
+                f"{min(c for _w, c in terminal):.2f} s CPU (best of {len(terminal)}); "
+                + (
+                    f"an empty Textual app {min(empty_app)[0]:.3f} s wall, "
+                    f"{min(c for _w, c in empty_app):.2f} s CPU"
+                    if empty_app
+                    else "no empty-app baseline"
+                )
+            )
         print(
             f"  full index on first open               {first['indexed_s']:.2f} s wall; CPU "
             f"app {me:.2f} s + {first['helpers']} helpers {kids:.2f} s = {me + kids:.2f} s "

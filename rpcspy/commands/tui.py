@@ -59,16 +59,30 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
 
 def run(args: argparse.Namespace) -> int:
     """Open the TUI; returns the exit code (4 when corrupt lines were skipped)."""
+    from rpcspy.tui.startup import hold_gc, release_gc
+
+    # Until the first screen is painted: no garbage collection, and the capture's index is
+    # opened in a thread while this one imports Textual (see rpcspy.tui.startup).
+    hold_gc()
+    try:
+        return _run(args)
+    finally:
+        release_gc()
+
+
+def _run(args: argparse.Namespace) -> int:
     from rpcspy.exits import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
-    from rpcspy.filter import FilterError, parse_filter
     from rpcspy.inputs import check_capture
 
     path: Path = args.capture
     check_capture(path, allow_empty=True)  # an empty file is fine: --follow waits for records
-    try:
-        parse_filter(args.filter)
-    except FilterError as exc:
-        raise CliError(f"--filter: {exc.message}", EXIT_USAGE) from exc
+    if args.filter.strip():  # (the empty filter is good: the filter language loads later)
+        from rpcspy.filter import FilterError, parse_filter
+
+        try:
+            parse_filter(args.filter)
+        except FilterError as exc:
+            raise CliError(f"--filter: {exc.message}", EXIT_USAGE) from exc
     if args.target:
         from rpcspy.replay.send import Target
 
@@ -83,9 +97,14 @@ def run(args: argparse.Namespace) -> int:
 
         api = load_api(args.api, "--api")
 
+    from rpcspy.capture.index import CaptureIndex
+    from rpcspy.tui.startup import CaptureOpening
+
+    opening = CaptureOpening(path, CaptureIndex(), follow=args.follow)
     from rpcspy.tui.app import RpcSpyApp
 
     app = RpcSpyApp(
+        opening=opening,
         capture=path,
         follow=args.follow,
         initial_filter=args.filter,

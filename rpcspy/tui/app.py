@@ -27,10 +27,9 @@ from textual.message import Message
 from textual.screen import Screen
 
 from rpcspy.capture.index import CaptureIndex, IndexBuilder
-from rpcspy.capture.schema import CaptureFormatError
 from rpcspy.tui import messages
 from rpcspy.tui.screens.calls import SORT_KEYS, CallsScreen
-from rpcspy.tui.screens.problems import ProblemsScreen
+from rpcspy.tui.startup import CaptureOpening, hold_gc, release_gc
 
 if TYPE_CHECKING:
     from rpcspy.api.model import Api
@@ -71,9 +70,14 @@ class RpcSpyApp(App[int]):
         save_dir: Path | None = None,
         api: Api | None = None,
         api_label: str | None = None,
+        opening: CaptureOpening | None = None,
     ) -> None:
+        """``opening``: the capture already being opened (``rpcspy tui`` starts that before it
+        imports Textual); by default the app opens ``capture`` itself."""
         super().__init__()
-        self.store = store or CaptureIndex()
+        if store is None:
+            store = opening.store if opening is not None else CaptureIndex()
+        self.store = store
         self.tz = tz
         self.capture = capture
         self.follow = follow
@@ -94,11 +98,12 @@ class RpcSpyApp(App[int]):
         self._reported_problems = 0
         self._frozen = False
         self._started = False
+        #: The capture's index being opened in a thread (taken by ``get_default_screen``).
+        self._opening: CaptureOpening | None = None
         if capture is not None:
-            try:
-                self.indexer = IndexBuilder(capture, self.store, follow=follow)
-            except (CaptureFormatError, OSError) as exc:
-                self._open_error = str(exc)
+            if opening is None:
+                opening = CaptureOpening(capture, self.store, follow=follow)
+            self._opening = opening
             self.loading_text = "reading…"
         if title:
             self.title = title
@@ -110,7 +115,19 @@ class RpcSpyApp(App[int]):
     # ------------------------------------------------------------ screens
 
     def get_default_screen(self) -> Screen[Any]:
+        # The screen reads the store from its mount on: the index must be open by then.
+        self._take_opening()
         return CallsScreen(self.store, initial_filter=self._initial_filter, tz=self.tz)
+
+    def _take_opening(self) -> None:
+        """Wait for the capture's index to be opened (begun when the app was made)."""
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            self.indexer, self._open_error = opening.result()
+
+    def on_load(self) -> None:
+        # No garbage collection until the first page is painted (see rpcspy.tui.startup).
+        hold_gc()
 
     @property
     def calls_screen(self) -> CallsScreen:
@@ -146,6 +163,9 @@ class RpcSpyApp(App[int]):
     def on_calls_screen_ready(self, _message: CallsScreen.Ready) -> None:
         self.calls_screen.show_source_state(self._loading_text, self._live_text)
         self.start_sources()
+        # The collector comes back once the first page is painted, or in a second anyway (an
+        # empty capture, live traffic that has not come yet).
+        self.set_timer(1.0, release_gc)
 
     def on_calls_screen_first_page(self, _message: CallsScreen.FirstPage) -> None:
         self.first_page_ready()
@@ -164,10 +184,12 @@ class RpcSpyApp(App[int]):
 
     def first_page_ready(self) -> None:
         """The list shows calls: once that is painted, let the indexer take its full speed."""
-        if self.indexer is not None and not self.indexer.first_page_shown.is_set():
+        if self.indexer is None or not self.indexer.first_page_shown.is_set():
             self.call_after_refresh(self._first_page_shown)
 
     async def on_unmount(self) -> None:
+        release_gc()
+        self._take_opening()
         if self.indexer is not None:
             self.indexer.first_page_shown.set()
             self.indexer.close()
@@ -198,20 +220,26 @@ class RpcSpyApp(App[int]):
             else:
                 self.loading_text = f"reading… {self.store.count:,}"
         self._report_problems()
-        if isinstance(self.screen, ProblemsScreen):
-            self.screen.show_new_problems()
+        show_new_problems = getattr(self.screen, "show_new_problems", None)
+        if show_new_problems is not None:  # the problems screen is open
+            show_new_problems()
         try:
             self.calls_screen.show_new_rows()
         except NoMatches:
             return  # the screen is being torn down
         if indexer is not None and indexer.done and not self._frozen:
-            # The app's own objects live as long as it does: keep the collector off them, so
-            # a filter's garbage does not pause the UI to scan them all again.
             self._frozen = True
-            gc.collect()
-            gc.freeze()
+            self.call_after_refresh(self._freeze_heap)
+
+    def _freeze_heap(self) -> None:
+        # The app's own objects live as long as it does: keep the collector off them, so a
+        # filter's garbage does not pause the UI to scan them all again. (After a paint: the
+        # first screen does not wait for it.)
+        gc.collect()
+        gc.freeze()
 
     def _first_page_shown(self) -> None:
+        release_gc()
         if self.indexer is not None:
             self.indexer.first_page_shown.set()
 
@@ -261,6 +289,8 @@ class RpcSpyApp(App[int]):
         self.push_screen(StatsScreen(self.store, message.rows, message.filter_text))
 
     def on_show_problems(self, _message: messages.ShowProblems) -> None:
+        from rpcspy.tui.screens.problems import ProblemsScreen
+
         self.push_screen(ProblemsScreen(self.store.problems))
 
     def on_show_help(self, _message: messages.ShowHelp) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from array import array
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text as RichText
 from textual import work
@@ -17,12 +17,15 @@ from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from rpcspy.capture.index import CaptureIndex
-from rpcspy.filter import Cancelled, Filter, filter_rows, parse_filter
-from rpcspy.filter.ast import All, PathTest, Text
 from rpcspy.tui import messages
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
 from rpcspy.tui.widgets.filter_bar import FilterBar
 from rpcspy.tui.widgets.footer import FittingFooter
+
+if TYPE_CHECKING:
+    # (imported when first needed: the empty filter shows every row without the engine, so the
+    # first screen does not wait for the filter language to load)
+    from rpcspy.filter import Filter
 
 __all__ = ["SORT_KEYS", "CallsScreen"]
 
@@ -42,10 +45,15 @@ FOOTER_DROP = (
 )
 #: Rows below which a tail of new rows is filtered on the UI thread (column tests only).
 _SYNC_TAIL = 20_000
+#: When an empty list is to show every row in arrival order (a big capture opened with its index
+#: cached), it shows this many at once and the rest once they are painted.
+_FIRST_PAGE = 1_000
 
 
 def _is_cheap(flt: Filter) -> bool:
     """True when the filter needs only columns (no text or param-path test)."""
+    from rpcspy.filter.ast import PathTest, Text
+
     stack = [flt.tree]
     while stack:
         node = stack.pop()
@@ -119,7 +127,12 @@ class CallsScreen(Screen[None]):
         super().__init__(id="calls")
         self.store = store
         self.tz = tz
-        self.filter: Filter = parse_filter(initial_filter)
+        #: The filter applied; None for an empty one not parsed yet (see ``filter``).
+        self._filter: Filter | None = None
+        if initial_filter.strip():
+            from rpcspy.filter import parse_filter
+
+            self._filter = parse_filter(initial_filter)
         self._initial_filter = initial_filter
         self.sort_key = "seq"
         self.sort_reverse = False
@@ -132,6 +145,8 @@ class CallsScreen(Screen[None]):
         self._loading_text = ""
         self._live_text = ""
         self._first_page_posted = False
+        #: Every row is to be shown and only a first page is (see ``refilter``).
+        self._rest_pending = False
         # Rows may be indexed before the screen is composed; on_mount then filters them all.
         self._ready = False
 
@@ -163,6 +178,35 @@ class CallsScreen(Screen[None]):
         # Only now start reading: the indexer then does not slow the first screen down.
         self.post_message(self.Ready())
 
+    @property
+    def filter(self) -> Filter:
+        """The filter applied (the empty one at first)."""
+        if self._filter is None:
+            from rpcspy.filter import parse_filter
+
+            self._filter = parse_filter(self._initial_filter)
+        return self._filter
+
+    @filter.setter
+    def filter(self, flt: Filter) -> None:
+        self._filter = flt
+
+    def _every_row(self) -> bool:
+        """Does every row pass the filter?"""
+        return self._filter is None or self._filter.is_empty
+
+    def _column_only(self) -> bool:
+        """Does the filter need only columns (no text or param-path test)?"""
+        return self._filter is None or _is_cheap(self._filter)
+
+    def _passing(self, a: int, b: int) -> array[int]:
+        """The rows in ``[a, b)`` that pass the filter, on this thread."""
+        if self._filter is None:  # the empty filter, not even parsed: every row passes
+            return array("i", range(a, min(b, self.store.count)))
+        from rpcspy.filter import filter_rows
+
+        return filter_rows(self.store, self._filter, a, b)
+
     def _first_page_shown(self) -> None:
         if not self._first_page_posted:
             self._first_page_posted = True
@@ -173,13 +217,26 @@ class CallsScreen(Screen[None]):
     def refilter(self) -> None:
         """Filter (and sort) every row again, in a worker; the list keeps its place meanwhile."""
         self._generation += 1
+        self._rest_pending = False
         upto = self.store.count
-        if upto <= _SYNC_TAIL and _is_cheap(self.filter):
+        if (
+            upto > _FIRST_PAGE
+            and not self.call_list.shown
+            and self.in_row_order
+            and self._every_row()
+        ):
+            # Nothing shown yet, and every row to show in order: a first page now, the rest
+            # (``show_new_rows``) once it is painted.
+            self._full_running = True
+            self._rest_pending = True
+            rows = self._passing(0, _FIRST_PAGE)
+            self._apply_all(self._generation, rows, _FIRST_PAGE, catch_up=False)
+            self.call_after_refresh(self.show_new_rows)
+            return
+        if upto <= _SYNC_TAIL and self._column_only():
             # Small or column-only work: no need for a thread.
             self._full_running = True
-            rows = self._sorted(
-                filter_rows(self.store, self.filter, 0, upto), self.sort_key, self.sort_reverse
-            )
+            rows = self._sorted(self._passing(0, upto), self.sort_key, self.sort_reverse)
             self._apply_all(self._generation, rows, upto)
             return
         self._full_running = True
@@ -189,6 +246,8 @@ class CallsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def _filter_all(self, generation: int, flt: Filter, upto: int, key: str, reverse: bool) -> None:
+        from rpcspy.filter import Cancelled, filter_rows  # (imported by ``flt``'s parsing)
+
         worker = get_current_worker()
 
         def cancelled() -> bool:
@@ -234,7 +293,9 @@ class CallsScreen(Screen[None]):
             self._progress = text
             self.update_status()
 
-    def _apply_all(self, generation: int, rows: array[int], upto: int) -> None:
+    def _apply_all(
+        self, generation: int, rows: array[int], upto: int, *, catch_up: bool = True
+    ) -> None:
         if generation != self._generation:
             return
         self._full_running = False
@@ -246,12 +307,14 @@ class CallsScreen(Screen[None]):
         header = self.query_one(CallListHeader)
         header.sort_key, header.sort_reverse = self.sort_key, self.sort_reverse
         self.update_status()
-        self.show_new_rows()
+        if catch_up:
+            self.show_new_rows()
 
     def show_new_rows(self) -> None:
         """New rows were indexed or arrived live: filter just them and add them to the list."""
         if not self._ready:
             return
+        self._rest_pending = False
         if self._full_running or self._tail_running:
             self.update_status()
             return
@@ -266,8 +329,8 @@ class CallsScreen(Screen[None]):
                 self.set_timer(1.0, self._merge_sorted)
             self.update_status()
             return
-        if isinstance(self.filter.tree, All) or (b - a <= _SYNC_TAIL and _is_cheap(self.filter)):
-            rows = filter_rows(self.store, self.filter, a, b)
+        if self._every_row() or (b - a <= _SYNC_TAIL and self._column_only()):
+            rows = self._passing(a, b)
             self._filtered_upto = b
             self.call_list.append_rows(rows)
             if rows:
@@ -284,6 +347,8 @@ class CallsScreen(Screen[None]):
 
     @work(thread=True, group="tail", exit_on_error=False)
     def _filter_tail(self, generation: int, flt: Filter, a: int, b: int) -> None:
+        from rpcspy.filter import Cancelled, filter_rows  # (imported by ``flt``'s parsing)
+
         try:
             rows = filter_rows(
                 self.store, flt, a, b, cancelled=lambda: generation != self._generation
@@ -324,7 +389,7 @@ class CallsScreen(Screen[None]):
         if not self._ready:
             return
         store = self.store
-        shown = len(self.call_list.shown)
+        shown = store.count if self._rest_pending else len(self.call_list.shown)
         parts: list[tuple[str, str]] = [
             (_count(store.count, "call"), ""),
             (_count(store.faults, "fault"), "bold" if store.faults else ""),

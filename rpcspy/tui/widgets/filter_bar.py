@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +14,9 @@ from textual.suggester import Suggester
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from rpcspy.filter import Filter, FilterError, complete, parse_filter
+if TYPE_CHECKING:
+    # (imported when first used, after the first screen: see rpcspy.tui.startup)
+    from rpcspy.filter import Filter, FilterError
 
 __all__ = ["FilterBar", "FilterSuggester"]
 
@@ -30,6 +32,8 @@ class FilterSuggester(Suggester):
         self._clients = clients
 
     async def get_suggestion(self, value: str) -> str | None:
+        from rpcspy.filter import complete
+
         options = complete(value, self._methods(), self._clients())
         return options[0] if options else None
 
@@ -121,6 +125,8 @@ class FilterBar(Vertical):
         self._apply(True)
 
     def _apply(self, submitted: bool) -> None:
+        from rpcspy.filter import FilterError, parse_filter
+
         text = self.value
         message = self.query_one("#filter-message", Static)
         try:
