@@ -24,6 +24,14 @@ Reverse mode (the default): clients talk to the proxy as if it were the server, 
 forwards to TARGET. Regular mode (--mode regular): clients use the proxy as their HTTP(S)
 proxy (HTTP_PROXY / HTTPS_PROXY); for HTTPS they must trust mitmproxy's CA certificate
 (see docs/proxy.md: it lives in --confdir, by default ~/.mitmproxy/mitmproxy-ca-cert.pem).
+
+ONC RPC and RPyC (--protocol oncrpc|rpyc): the proxy relays a TCP port (TARGET tcp://HOST:PORT;
+for ONC RPC also a UDP port, udp://HOST:PORT) and reads the calls crossing it: ONC RPC calls
+paired with their replies by xid, typed by an rpcgen .x interface (--idl; the portmapper,
+program 100000, is built in, so rpcinfo's calls need none; without one a program's arguments
+are shown as hex with their numbers); RPyC (classic mode) as the remote operations a session
+performs (modules.os.getcwd() -> '/srv'). The bytes go on exactly as they came, garbage included;
+what does not decode is recorded with the reason.
 """
 
 EPILOG = f"""\
@@ -35,6 +43,15 @@ examples:
   rpcspy proxy http://127.0.0.1:8000 --tui        # watch the calls live in the terminal UI
   rpcspy proxy http://127.0.0.1:8000 -w s.jsonl --ready-file proxy.url &
   rpcspy wait --file proxy.url                     # returns once the proxy accepts calls
+
+  ONC RPC and RPyC:
+  rpcspy proxy --protocol oncrpc --target tcp://127.0.0.1:2049 --listen 127.0.0.1:3049 \
+      --idl examples/rpc_example.x -w onc.jsonl    # the rpcgen client at port 3049, TCP
+  rpcspy proxy --protocol oncrpc --target udp://127.0.0.1:2049 --listen 3049 -w onc.jsonl
+  rpcspy proxy --protocol oncrpc --target tcp://127.0.0.1:111 --listen 127.0.0.2:111 \
+      -w rpcinfo.jsonl       # as root: rpcinfo -p 127.0.0.2 decodes with no .x
+  rpcspy proxy --protocol rpyc --target tcp://127.0.0.1:18812 --listen 18813 -w rpyc.jsonl
+      # then rpyc.classic.connect("127.0.0.1", port=18813)
 
 {LISTEN_HELP}
 
@@ -64,7 +81,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     """Add ``proxy`` to the ``rpcspy`` command line."""
     p = sub.add_parser(
         "proxy",
-        help="record every XML-RPC call between clients and a server",
+        help="record every XML-RPC (or ONC RPC, RPyC) call between clients and a server",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -72,9 +89,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     p.add_argument(
         "target",
         nargs="?",
-        help="the server, e.g. http://127.0.0.1:8000 (reverse mode; clients keep their path)",
+        help="the server, e.g. http://127.0.0.1:8000 (reverse mode; clients keep their path); "
+        "with --protocol oncrpc|rpyc: tcp://HOST:PORT (oncrpc also udp://HOST:PORT)",
     )
     p.add_argument("--target", dest="target_flag", metavar="URL", help="same as TARGET")
+    p.add_argument(
+        "--protocol",
+        choices=("xmlrpc", "oncrpc", "rpyc"),
+        default="xmlrpc",
+        help="what the clients speak: XML-RPC over HTTP (the default), ONC RPC (Sun RPC) over "
+        "TCP or UDP, or RPyC over TCP",
+    )
+    p.add_argument(
+        "--idl",
+        type=Path,
+        metavar="FILE.x",
+        help="with --protocol oncrpc: an rpcgen .x interface that types the calls' arguments "
+        "and results (e.g. examples/rpc_example.x)",
+    )
     p.add_argument(
         "--mode",
         choices=("reverse", "regular"),
@@ -162,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
     if args.target and args.target_flag and args.target != args.target_flag:
         raise CliError("give the target once (TARGET or --target)", EXIT_USAGE)
     target = args.target or args.target_flag
+    _check_protocol(args, target)
     if args.mode == "reverse" and not target:
         raise CliError("reverse mode needs a TARGET (e.g. http://127.0.0.1:8000)", EXIT_USAGE)
     if args.mode == "regular" and target:
@@ -198,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
         watch=tuple(args.watch),
         max_body=max_body,
         quiet=args.quiet,
+        protocol=args.protocol,
+        idl=args.idl,
     )
     with ReadyFile(args.ready_file) as ready:
         try:
@@ -215,6 +250,36 @@ def run(args: argparse.Namespace) -> int:
             raise listen_error(exc.host, exc.port, exc.reason) from exc
         except ProxyError as exc:
             raise CliError(str(exc), EXIT_FAILURE) from exc
+
+
+def _check_protocol(args: argparse.Namespace, target: str | None) -> None:
+    """What goes with --protocol oncrpc|rpyc, and the .x file read once (CliError if not)."""
+    from rpcspy.exits import EXIT_INPUT, EXIT_USAGE, CliError
+
+    if args.protocol == "xmlrpc":
+        if args.idl is not None:
+            raise CliError("--idl is an ONC RPC interface: add --protocol oncrpc", EXIT_USAGE)
+        return
+    if args.mode != "reverse":
+        raise CliError(f"--protocol {args.protocol} works in reverse mode only", EXIT_USAGE)
+    transports = ("tcp", "udp") if args.protocol == "oncrpc" else ("tcp",)
+    schemes = " or ".join(f"{t}://HOST:PORT" for t in transports)
+    if not target or "://" not in target or target.split("://", 1)[0] not in transports:
+        raise CliError(f"--protocol {args.protocol} needs a TARGET {schemes}", EXIT_USAGE)
+    if args.watch:
+        raise CliError("--watch picks HTTP exchanges; it does not go with --protocol", EXIT_USAGE)
+    if args.idl is None:
+        return
+    if args.protocol != "oncrpc":
+        raise CliError("--idl is an ONC RPC interface: it goes with --protocol oncrpc", EXIT_USAGE)
+    from rpcspy.oncrpc import BadIdl, parse_idl
+
+    try:
+        parse_idl(args.idl.read_text(encoding="utf-8"), args.idl.name)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.idl}: {exc}", EXIT_INPUT) from exc
+    except BadIdl as exc:
+        raise CliError(f"{args.idl}: {exc}", EXIT_INPUT) from exc
 
 
 def _redaction(args: argparse.Namespace) -> Redaction:

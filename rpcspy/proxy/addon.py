@@ -35,11 +35,16 @@ Options (``--set name=value`` in mitmdump/mitmproxy/mitmweb):
 - ``rpcspy_max_body``: bodies over this size are recorded as ``too-large``, not decoded, and
   streamed when their Content-Length says so (k/m/g suffixes); 16m.
 - ``rpcspy_log``: log one line per call to mitmproxy's event log; on by default.
+- ``rpcspy_protocol``: ``xmlrpc`` (HTTP flows; the default), or ``oncrpc`` / ``rpyc``: read the
+  TCP and UDP flows of mitmproxy's reverse ``tcp://`` / ``udp://`` modes as that protocol, one
+  conversation per flow (``rpcspy.proxy.native``), each call a record.
+- ``rpcspy_idl``: an rpcgen ``.x`` file that types ONC RPC calls (the portmapper is built in).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import threading
@@ -49,7 +54,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import ctx, exceptions, http, tcp, udp
 from mitmproxy.addonmanager import Loader
 from mitmproxy.net.http.http1 import expected_http_body_size
 from mitmproxy.proxy.mode_specs import ReverseMode
@@ -58,6 +63,7 @@ from mitmproxy.utils import human
 from rpcspy.capture import CallRecord, CaptureWriter, HttpMessage, build_record
 from rpcspy.capture.redact import DEFAULT_REDACTION, Redaction
 from rpcspy.capture.summary import OutcomeKind, call_line, faulted_subcalls, outcome
+from rpcspy.oncrpc import BadIdl, parse_idl
 from rpcspy.proxy.console import format_call_line
 from rpcspy.proxy.contentview import register_contentview
 from rpcspy.proxy.detect import (
@@ -67,6 +73,7 @@ from rpcspy.proxy.detect import (
     watch_matches,
     watched_endpoint,
 )
+from rpcspy.proxy.native import NATIVE_PROTOCOLS, Conversations
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY, Job, RecordWorker
 
 __all__ = ["FLOW_MARKERS", "BodyTap", "RpcspyRecorder", "annotate_flow", "record_metadata"]
@@ -155,6 +162,13 @@ def _half(message: http.Message) -> HttpMessage:
         body=message.raw_content,
         content_encoding=message.headers.get("content-encoding"),
     )
+
+
+def _prebuilt(
+    record: CallRecord, _request: HttpMessage, _response: HttpMessage | None
+) -> CallRecord:
+    """A job's ``build`` for a record a conversation made already (TCP and UDP flows)."""
+    return record
 
 
 def _small(job: Job) -> bool:
@@ -320,6 +334,9 @@ class RpcspyRecorder:
         self._sink_spec: tuple[str, bool, Redaction] | None = None
         #: What is redacted in the capture (the ``rpcspy_redact*`` options).
         self.redaction = DEFAULT_REDACTION
+        #: The conversations of TCP and UDP flows (``rpcspy_protocol`` oncrpc or rpyc).
+        self.conversations = Conversations()
+        self._idl: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -379,6 +396,22 @@ class RpcspyRecorder:
             True,
             "rpcspy: log one line per XML-RPC call to mitmproxy's event log.",
         )
+        loader.add_option(
+            "rpcspy_protocol",
+            str,
+            "xmlrpc",
+            "rpcspy: the protocol to record: xmlrpc (HTTP flows), or oncrpc or rpyc, read from "
+            "the TCP (and, for oncrpc, UDP) flows of --mode reverse:tcp://HOST:PORT or "
+            "reverse:udp://HOST:PORT.",
+            choices=["xmlrpc", *NATIVE_PROTOCOLS],
+        )
+        loader.add_option(
+            "rpcspy_idl",
+            Optional[str],  # type: ignore[arg-type]  # noqa: UP045 - mitmproxy's option typespec
+            None,
+            "rpcspy: an rpcgen .x interface file that types ONC RPC calls (the portmapper, "
+            "program 100000, is built in).",
+        )
         register_contentview()
 
     def configure(self, updated: set[str]) -> None:
@@ -399,6 +432,7 @@ class RpcspyRecorder:
         self._max_body = max_body
         self._watch = tuple(g for g in options.rpcspy_watch if g.strip())
         self._log_calls = bool(options.rpcspy_log)
+        self._configure_protocol(options.rpcspy_protocol, options.rpcspy_idl or None)
         try:
             self.redaction = Redaction.configured(
                 redact_headers=options.rpcspy_redact_headers,
@@ -425,12 +459,31 @@ class RpcspyRecorder:
             self.worker.set_sink(writer)
             self._sink_spec = spec
 
+    def _configure_protocol(self, protocol: str, idl: str | None) -> None:
+        conversations = self.conversations
+        if idl != self._idl:
+            interface = None
+            if idl is not None:
+                path = Path(idl).expanduser()
+                try:
+                    interface = parse_idl(path.read_text(encoding="utf-8"), path.name)
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise _options_error(f"rpcspy_idl: cannot read {idl}: {exc}") from exc
+                except BadIdl as exc:
+                    raise _options_error(f"rpcspy_idl: {path.name}: {exc}") from exc
+            conversations.interface = interface
+            self._idl = idl
+        conversations.protocol = protocol if protocol in NATIVE_PROTOCOLS else None
+
     def running(self) -> None:
         """Remember the event loop that results are handed back to."""
         self._loop = asyncio.get_running_loop()
 
     def done(self) -> None:
         """Write every queued record and close the capture (also on script reload)."""
+        # Connections still open end here: their calls waiting for replies are recorded too.
+        for record in self.conversations.close_all():
+            self.worker.submit(self._native_job(None, record))
         self.worker.stop()
         self._sink_spec = None
         self._flush()
@@ -456,6 +509,32 @@ class RpcspyRecorder:
         """Queue an exchange that failed (dead upstream, timeout, reset) with its error."""
         message = flow.error.msg if flow.error is not None else "error"
         await self._submit(flow, message)
+
+    # TCP and UDP flows (ONC RPC, RPyC): their bytes are read, never changed.
+
+    async def tcp_message(self, flow: tcp.TCPFlow) -> None:
+        """Feed a chunk of a TCP connection to its conversation; record the calls it ends."""
+        await self._submit_native(flow, self.conversations.message(flow))
+
+    async def tcp_end(self, flow: tcp.TCPFlow) -> None:
+        """A TCP connection closed: record what its conversation still held."""
+        await self._submit_native(flow, self.conversations.end(flow))
+
+    async def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        """A TCP connection failed (reset, upstream unreachable): as ``tcp_end``."""
+        await self._submit_native(flow, self.conversations.end(flow))
+
+    async def udp_message(self, flow: udp.UDPFlow) -> None:
+        """Feed a datagram to its conversation; record the calls it ends."""
+        await self._submit_native(flow, self.conversations.message(flow))
+
+    async def udp_end(self, flow: udp.UDPFlow) -> None:
+        """mitmproxy let a UDP client go (idle): record what its conversation still held."""
+        await self._submit_native(flow, self.conversations.end(flow))
+
+    async def udp_error(self, flow: udp.UDPFlow) -> None:
+        """A UDP flow failed: as ``udp_end``."""
+        await self._submit_native(flow, self.conversations.end(flow))
 
     # ------------------------------------------------------------------ internals
 
@@ -536,10 +615,35 @@ class RpcspyRecorder:
             token=flow,
         )
 
+    def _native_job(self, flow: tcp.TCPFlow | udp.UDPFlow | None, record: CallRecord) -> Job:
+        """A record a conversation made, numbered, as a job for the one writing path."""
+        self._seq += 1
+        record = dataclasses.replace(record, seq=self._seq)
+        return Job(
+            seq=self._seq,
+            request=record.request,
+            response=record.response,
+            build=functools.partial(_prebuilt, record),
+            token=flow,
+        )
+
+    async def _submit_native(
+        self, flow: tcp.TCPFlow | udp.UDPFlow, records: list[CallRecord]
+    ) -> None:
+        for record in records:
+            await self._record(self._native_job(flow, record), flow, wait_for_save=False)
+
     async def _submit(self, flow: http.HTTPFlow, error: str | None) -> None:
         job = self._job(flow, error)
         if job is None:
             return
+        await self._record(job, flow, wait_for_save=self._save_streaming)
+
+    async def _record(
+        self, job: Job, flow: http.HTTPFlow | tcp.TCPFlow | udp.UDPFlow, *, wait_for_save: bool
+    ) -> None:
+        """Write the job's record (here when small and the worker is idle, else on the worker's
+        thread), then hand it on: the one path for every record, whatever the protocol."""
         loop = asyncio.get_running_loop()
         self._loop = loop
         if _small(job):
@@ -551,7 +655,7 @@ class RpcspyRecorder:
                     self._finish(job, record)
                 return
         waiter: asyncio.Future[CallRecord] | None = None
-        if self._save_streaming:
+        if wait_for_save:
             waiter = loop.create_future()
             self._waiters[job.seq] = waiter
         if not self.worker.submit_nowait(job):

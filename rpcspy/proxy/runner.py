@@ -44,6 +44,7 @@ from rpcspy.capture import CallRecord
 from rpcspy.capture.redact import DEFAULT_HEADERS, DEFAULT_QUERY, DEFAULT_REDACTION, Redaction
 from rpcspy.proxy.addon import RpcspyRecorder
 from rpcspy.proxy.console import format_call_line
+from rpcspy.proxy.native import NATIVE_PROTOCOLS, RawLayers
 from rpcspy.proxy.worker import DEFAULT_MAX_BODY
 from rpcspy.stopping import stop_signals
 from rpcspy.term import Style
@@ -121,6 +122,16 @@ class ProxyConfig:
     out: TextIO | None = None
     #: mitmproxy's own log messages at or above this level go to stderr.
     log_level: Literal["error", "warning", "info", "debug"] = "warning"
+    #: ``xmlrpc`` over HTTP, or ``oncrpc`` / ``rpyc`` over a ``tcp://`` (ONC RPC also
+    #: ``udp://``) target, in reverse mode.
+    protocol: Literal["xmlrpc", "oncrpc", "rpyc"] = "xmlrpc"
+    #: ONC RPC: an rpcgen ``.x`` interface that types the calls (the portmapper is built in).
+    idl: Path | None = None
+
+    @property
+    def native(self) -> bool:
+        """Whether the proxy relays TCP or UDP (ONC RPC, RPyC) rather than HTTP."""
+        return self.protocol != "xmlrpc"
 
 
 def parse_size(text: str) -> int:
@@ -156,8 +167,41 @@ def _reverse_spec(target: str) -> str:
     return f"reverse:{url.scheme}://{netloc}"
 
 
+def _native_spec(target: str, protocol: str) -> str:
+    """``reverse:tcp://host:port`` (or ``udp://``) from an ONC RPC or RPyC target."""
+    transports = NATIVE_PROTOCOLS.get(protocol)
+    if transports is None:
+        raise ProxyError(f"unknown protocol {protocol!r}: xmlrpc, oncrpc or rpyc")
+    schemes = " or ".join(f"{t}://HOST:PORT" for t in transports)
+    text = target.strip()
+    if "://" not in text:
+        text = "tcp://" + text
+    url = urllib.parse.urlsplit(text)
+    if url.scheme not in transports:
+        raise ProxyError(f"a {protocol} target is {schemes}, not {target!r}")
+    if not url.hostname:
+        raise ProxyError(f"target has no host: {target!r}")
+    try:
+        port = url.port
+    except ValueError as exc:
+        raise ProxyError(f"target has a bad port: {target!r}") from exc
+    if port is None or url.path not in ("", "/"):
+        raise ProxyError(f"a {protocol} target is {schemes} (a port, no path), not {target!r}")
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    return f"reverse:{url.scheme}://{host}:{port}"
+
+
 def mode_spec(config: ProxyConfig) -> str:
     """The mitmproxy ``mode`` option for a config (raises ProxyError when inconsistent)."""
+    if config.native:
+        if config.mode != "reverse" or not config.target:
+            raise ProxyError(
+                f"{config.protocol} goes through reverse mode only, with a target such as "
+                "tcp://127.0.0.1:111"
+            )
+        return _native_spec(config.target, config.protocol)
+    if config.idl is not None:
+        raise ProxyError("an .x interface (idl) is for --protocol oncrpc")
     if config.mode == "reverse":
         if not config.target:
             raise ProxyError("reverse mode needs a target URL, e.g. http://127.0.0.1:8000")
@@ -264,14 +308,22 @@ class ProxyRunner:
         return self._port
 
     @property
+    def transport(self) -> str:
+        """``http``, or ``tcp`` / ``udp`` for ONC RPC and RPyC."""
+        if not self.config.native:
+            return "http"
+        return self._mode.removeprefix("reverse:").split("://", 1)[0]
+
+    @property
     def url(self) -> str:
-        """``http://host:port`` of the proxy, for clients (reverse) or HTTP_PROXY (regular)."""
+        """``http://host:port`` of the proxy, for clients (reverse) or HTTP_PROXY (regular);
+        ``tcp://host:port`` or ``udp://host:port`` for ONC RPC and RPyC."""
         host = self.config.listen_host or "127.0.0.1"
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{self.transport}://{host}:{self.port}"
 
     @property
     def ca_cert(self) -> Path:
@@ -310,6 +362,8 @@ class ProxyRunner:
             # or not, so a large download through regular mode is not held either).
             "stream_large_bodies": str(config.max_body),
             "rpcspy_log": False,
+            "rpcspy_protocol": config.protocol,
+            "rpcspy_idl": str(config.idl) if config.idl is not None else None,
         }
         if config.upstream_cafile is not None:
             opts["ssl_verify_upstream_trusted_ca"] = str(config.upstream_cafile)
@@ -358,7 +412,12 @@ class ProxyRunner:
         master = Master(options.Options(), event_loop=asyncio.get_running_loop())
         self._master = master
         ready = _Ready()
-        master.addons.add(*mitmproxy_addons(), self.recorder, ready)  # type: ignore[no-untyped-call]
+        # In the TCP and UDP modes raw bytes are relayed as they are, decided before mitmproxy's
+        # own NextLayer would look for TLS in them.
+        first = [RawLayers()] if self.config.native else []
+        master.addons.add(  # type: ignore[no-untyped-call]
+            *first, *mitmproxy_addons(), self.recorder, ready
+        )
         try:
             master.options.update(**self._options())  # type: ignore[no-untyped-call]
         except (exceptions.OptionsError, KeyError, ValueError) as exc:
@@ -435,7 +494,12 @@ class ProxyRunner:
 def _banner(runner: ProxyRunner) -> str:
     config = runner.config
     lines = []
-    if config.mode == "reverse":
+    if config.native:
+        lines.append(f"rpcspy proxy ({config.protocol}) on {runner.url} -> {config.target}")
+        lines.append(f"  point {config.protocol} clients at {runner.url}")
+        if config.idl is not None:
+            lines.append(f"  interface: {config.idl} (and the portmapper)")
+    elif config.mode == "reverse":
         lines.append(f"rpcspy proxy on {runner.url} -> {config.target}")
         lines.append(
             f"  point clients at {runner.url}/<path> (TLS: https://, trust {runner.ca_cert})"

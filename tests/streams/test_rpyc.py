@@ -134,3 +134,17 @@ def test_problems_with_no_operation_are_records_of_their_own() -> None:
     assert conversation.session._decoders["client"].buffered == 0
     (cut,) = conversation.close(4.0)
     assert cut.problems[0].kind == "truncated-frame" and cut.ended == 4.0
+
+
+def test_a_request_given_up_while_the_connection_goes_on_says_why() -> None:
+    conversation = rpyc_conversation(client=CLIENT, server=SERVER)
+    request = encode_frame(encode_message(Request(4, 1, Plain(("x",))), "client"))
+    assert conversation.feed("client", request, 1.0) == []
+    (first,) = conversation.feed("client", request, 2.0)  # the same seq again, no reply yet
+    assert first.response is None and first.started == 1.0
+    assert first.error is not None and first.error.startswith("given up without its reply")
+    assert [(p.where, p.kind) for p in first.problems] == [("request", "duplicate-seq")]
+    (second,) = conversation.feed(
+        "server", encode_frame(encode_message(Reply(4, Plain(1)), "server")), 3.0
+    )
+    assert second.started == 2.0 and second.ended == 3.0 and second.response is not None
