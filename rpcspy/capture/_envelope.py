@@ -107,6 +107,8 @@ class Call(msgspec.Struct, kw_only=True, gc=False):
     subcalls: Raw | Unset = UNSET
     problems: list[Problem] | None = None
     findings: list[Finding] | None = None
+    #: (1.2) Absent for XML-RPC; another protocol's line is left to ``add_columns``.
+    protocol: Literal["xmlrpc", "oncrpc", "rpyc"] | None = None
 
 
 _decode = msgspec.json.Decoder(Call).decode

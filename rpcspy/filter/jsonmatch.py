@@ -76,7 +76,31 @@ def _texts(value: Any) -> Iterator[str]:
                 yield text
 
 
+def _native_texts(halves: Any) -> Iterator[str]:
+    """Every word of another protocol's halves (ONC RPC, RPyC) as their codecs wrote them: the
+    string and number leaves (procedure names, XDR strings and ints, the RPyC operation's text,
+    netref names) and struct field names. The index keeps them as ``{"native": [request,
+    response]}`` in a call's messages (docs/capture-format.md, "Other protocols")."""
+    stack = [halves]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            fields = v.get("fields")
+            if isinstance(fields, dict):
+                yield from fields
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            yield v
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            yield str(v)
+
+
 def _message_texts(call: Any, response: Any) -> Iterator[str]:
+    if isinstance(response, dict) and "native" in response:
+        yield from _native_texts(response["native"])
+        return
     if isinstance(call, dict):
         method = call.get("method")
         if isinstance(method, str):
