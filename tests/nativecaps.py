@@ -11,6 +11,7 @@ apart), the bytes are the peers'.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,8 +174,8 @@ def rpyc_records(name: str = "tutorial") -> list[CallRecord]:
 def write_capture(path: Path, records: list[CallRecord]) -> Path:
     """Write ``records`` as a capture file (numbered from 1 in the order given)."""
     with CaptureWriter(path) as writer:
-        for record in records:
-            writer.write(record)
+        for seq, record in enumerate(records, 1):
+            writer.write(dataclasses.replace(record, seq=seq))
     return path
 
 

@@ -4,7 +4,8 @@ The capture stores a call half as ``call_to_json`` wrote it and a reply half as
 ``reply_to_json`` did (docs/capture-format.md, "Other protocols"). ``rpcspy show`` and the TUI
 show the same things from them, worded here once:
 
-- ``call_text`` / ``answer_text``: one line each, ``ECHO(string "hi")`` and ``string "hi"``;
+- ``call_text`` / ``answer_text``: one line each, ``PROG.VERS.ECHO(string 'hi')`` and
+  ``string 'hi'`` (or the reply's status when it is not SUCCESS);
 - ``detail``: the call as a tree of labelled lines (``Node``: a text and its children), the
   header (xid, program/version/procedure with their names, the credential and verifier), the
   typed arguments, the reply's status (a mismatch's range, an auth error's reason) and the
@@ -32,7 +33,15 @@ from rpcspy.oncrpc.values import (
     value_from_json,
 )
 
-__all__ = ["Node", "answer_text", "auth_text", "call_text", "detail", "value_node"]
+__all__ = [
+    "Node",
+    "answer_text",
+    "auth_text",
+    "call_text",
+    "detail",
+    "method_text",
+    "value_node",
+]
 
 #: A line of the tree and the lines under it.
 Node = tuple[str, tuple["Node", ...]]
@@ -58,11 +67,21 @@ def _render(data: object, limit: int) -> str:
     return _json(data, limit) if value is None else render(value, limit)
 
 
+def method_text(call: Mapping[str, Any]) -> str:
+    """``PROG.VERS.PROC`` by the interface's names, else by number (``100000.2.3``): the call's
+    method as the capture and the filter's ``method:`` name it."""
+    names = [call.get(f"{part}_name") for part in ("program", "version", "procedure")]
+    if all(isinstance(n, str) and n for n in names):
+        return ".".join(str(n) for n in names)
+    return ".".join(str(call.get(part)) for part in ("program", "version", "procedure"))
+
+
 def call_text(call: Mapping[str, Any] | None, limit: int = 100) -> str:
-    """``ECHO(string "hello")``: the procedure (by name, else ``proc 4``) and its arguments."""
+    """``RPC_EXAMPLE_PROG.RPC_EXAMPLE_VERS.ECHO(string 'hello')``: the method (``method_text``)
+    and its arguments."""
     if call is None:
         return "(call not decoded)"
-    name = call.get("procedure_name") or f"proc {call.get('procedure')}"
+    name = method_text(call)
     args = call.get("args")
     inner = ", ".join(_render(a, limit) for a in args) if isinstance(args, list) else ""
     text = f"{name}({inner})"
