@@ -40,6 +40,7 @@ __all__ = [
     "call_text",
     "detail",
     "method_text",
+    "params_text",
     "value_node",
 ]
 
@@ -85,6 +86,15 @@ def call_text(call: Mapping[str, Any] | None, limit: int = 100) -> str:
     args = call.get("args")
     inner = ", ".join(_render(a, limit) for a in args) if isinstance(args, list) else ""
     text = f"{name}({inner})"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def params_text(call: Mapping[str, Any] | None, limit: int = 100) -> str:
+    """The arguments alone, on one line: ``intpair{a: int 2, b: int 40}``."""
+    if call is None:
+        return "(call not decoded)"
+    args = call.get("args")
+    text = ", ".join(_render(a, limit) for a in args) if isinstance(args, list) else ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 from rpcspy.rpyc.messages import HANDLERS
 from rpcspy.rpyc.values import render_value, value_from_json
 
-__all__ = ["Node", "answer_text", "call_text", "detail"]
+__all__ = ["Node", "answer_text", "call_text", "detail", "params_text"]
 
 #: A line of the tree and the lines under it.
 Node = tuple[str, tuple["Node", ...]]
@@ -38,6 +38,11 @@ def call_text(request: Mapping[str, Any] | None, limit: int = 100) -> str:
     text = request.get("text") or request.get("handler") or "?"
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def params_text(request: Mapping[str, Any] | None, limit: int = 100) -> str:
+    """What a list of calls shows beside the method: the whole operation (``call_text``)."""
+    return call_text(request, limit)
 
 
 def answer_text(response: Mapping[str, Any] | None, limit: int = 60) -> str:
