@@ -423,7 +423,13 @@ class CaptureIndex:
         if native:
             # (1.2) Another protocol's halves, kept as the content so that text filters see
             # them (rpcspy.filter.jsonmatch); the outcome is read off them below.
-            part = {"native": [request.get(protocol), _half(response, protocol)]}
+            part = {
+                "native": {
+                    "protocol": protocol,
+                    "request": request.get(protocol),
+                    "response": _half(response, protocol),
+                }
+            }
         elif response is not None:
             if "fault" in response:
                 part = {"fault": response["fault"]}

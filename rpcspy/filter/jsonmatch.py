@@ -79,8 +79,9 @@ def _texts(value: Any) -> Iterator[str]:
 def _native_texts(halves: Any) -> Iterator[str]:
     """Every word of another protocol's halves (ONC RPC, RPyC) as their codecs wrote them: the
     string and number leaves (procedure names, XDR strings and ints, the RPyC operation's text,
-    netref names) and struct field names. The index keeps them as ``{"native": [request,
-    response]}`` in a call's messages (docs/capture-format.md, "Other protocols")."""
+    netref names) and struct field names. The index keeps them as ``{"native": {"protocol",
+    "request", "response"}}`` in a call's messages (docs/capture-format.md, "Other
+    protocols")."""
     stack = [halves]
     while stack:
         v = stack.pop()
