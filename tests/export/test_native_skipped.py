@@ -62,3 +62,13 @@ def test_parquet_keeps_native_calls(mixed: Path, tmp_path: Path) -> None:
     query = rpcspy("query", str(out), "SELECT method FROM calls ORDER BY seq", "--json")
     assert query.returncode == 0, query.stderr
     assert [json.loads(line)["method"] for line in query.stdout.splitlines()] == methods
+
+
+def test_one_native_call_as_curl_or_python_is_refused_with_the_reason() -> None:
+    from rpcspy.export.script import to_curl, to_python
+
+    record = oncrpc_records()[0]
+    with pytest.raises(ValueError, match=r"is ONC RPC over tcp: curl sends HTTP requests only"):
+        to_curl(record)
+    with pytest.raises(ValueError, match=r"is RPyC over tcp: the Python script makes XML-RPC"):
+        to_python(rpyc_records()[0])
