@@ -1,11 +1,10 @@
 """Captures of ONC RPC and RPyC calls for the tests of what people see (show, the TUI, filters,
 stats, export), made from the bytes of real peers in tests/data/oncrpc and tests/data/rpyc.
 
-The records are built the way the capture keeps them (``build_native_record``: each half's wire
-bytes and its codec's JSON) from the codecs themselves: ONC RPC records cut with
-``RecordDecoder``, typed by the example's ``.x`` and the built-in portmapper, paired by xid; RPyC
-operations from ``rpcspy.rpyc.Session``. The times are made up (the fixtures' order, 10 ms
-apart), the bytes are the peers'.
+The records are made the way the proxy makes them: the recorded bytes fed to
+``rpcspy.streams`` conversations (ONC RPC typed by the example's ``.x`` over the built-in
+portmapper; RPyC at the chunks' recorded times). The ONC RPC times are made up (1 ms a piece),
+the bytes are the peers'.
 """
 
 from __future__ import annotations
@@ -13,26 +12,15 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rpcspy.capture import CaptureWriter
-from rpcspy.capture.record import CallRecord, HttpMessage, build_native_record
-from rpcspy.oncrpc import (
-    Call,
-    RecordDecoder,
-    Reply,
-    builtin_interface,
-    call_to_json,
-    decode_message,
-    frame_record,
-    parse_idl,
-    reply_to_json,
-    type_call,
-    type_reply,
-)
-from rpcspy.rpyc import IdPack, Operation, Session
+from rpcspy.capture.record import CallRecord
+from rpcspy.oncrpc import parse_idl
+from rpcspy.streams import Conversation, Side, oncrpc_conversation, rpyc_conversation
+from tests.oncrpc.peers import Recording
+from tests.streams.helpers import udp_pieces, wire_order
 
 REPO = Path(__file__).resolve().parents[1]
 ONC_FIXTURES = REPO / "tests" / "data" / "oncrpc"
@@ -43,132 +31,51 @@ CLIENT = ("127.0.0.1", 40001)
 
 
 def _interface() -> Any:
-    return builtin_interface(parse_idl(EXAMPLE_IDL.read_text(), EXAMPLE_IDL.name))
+    return parse_idl(EXAMPLE_IDL.read_text(), EXAMPLE_IDL.name)
+
+
+def _feed(conversation: Conversation, pieces: list[tuple[Side, bytes]], at: float) -> list[Any]:
+    out: list[CallRecord] = []
+    for side, data in pieces:
+        out += conversation.feed(side, data, at)
+        at += 0.001
+    return out + conversation.close(at)
 
 
 def oncrpc_records(name: str = "example_tcp", start: float = 1_800_000_000.0) -> list[CallRecord]:
     """The calls of an ONC RPC fixture (``example_tcp``, ``example_udp``, ``rpcinfo_p``, ...)
-    as records, in the order the calls were sent."""
-    data = json.loads((ONC_FIXTURES / f"{name}.json").read_text())
-    interface = _interface()
-    records: list[CallRecord] = []
+    as ``rpcspy.streams`` makes them, fed each record (or datagram) 1 ms apart from ``start``,
+    numbered in order."""
+    recording = Recording.from_json(json.loads((ONC_FIXTURES / f"{name}.json").read_text()))
     server = ("127.0.0.1", 111 if name.startswith("rpcinfo") else 2049)
-
-    def add(call_bytes: bytes, reply_bytes: bytes | None, transport: str) -> None:
-        call = decode_message(call_bytes)
-        assert isinstance(call, Call)
-        framed = (lambda b: frame_record(b)) if transport == "tcp" else (lambda b: b)
-        response = None
-        if reply_bytes is not None:
-            reply = decode_message(reply_bytes)
-            assert isinstance(reply, Reply)
-            native_reply = reply_to_json(type_reply(reply, call, interface))
-            response = HttpMessage(body=framed(reply_bytes), native=native_reply)
-        at = start + len(records) * 0.01
-        records.append(
-            build_native_record(
-                "oncrpc",
-                HttpMessage(
-                    body=framed(call_bytes), native=call_to_json(type_call(call, interface))
-                ),
-                response,
-                transport=transport,
-                started=at,
-                ended=None if response is None else at + 0.002,
-                client=CLIENT,
-                server=server,
-                seq=len(records) + 1,
-            )
+    records: list[CallRecord] = []
+    at = start
+    for c2s, s2c in recording.tcp:
+        conversation = oncrpc_conversation(
+            client=CLIENT, server=server, transport="tcp", interface=_interface()
         )
-
-    for conn in data.get("tcp", []):
-        calls = RecordDecoder().feed(bytes.fromhex(conn["c2s"]))
-        replies: dict[int, bytes] = {}
-        for raw in RecordDecoder().feed(bytes.fromhex(conn["s2c"])):
-            message = decode_message(raw)
-            replies[message.xid] = raw
-        for raw in calls:
-            add(raw, replies.get(decode_message(raw).xid), "tcp")
-    datagrams = data.get("udp", [])
-    answers = {
-        decode_message(bytes.fromhex(d["hex"])).xid: bytes.fromhex(d["hex"])
-        for d in datagrams
-        if d["dir"] == "s2c"
-    }
-    for d in datagrams:
-        if d["dir"] == "c2s":
-            raw = bytes.fromhex(d["hex"])
-            add(raw, answers.get(decode_message(raw).xid), "udp")
-    return records
-
-
-def _refs(data: object) -> Iterator[tuple[str, tuple[object, ...]]]:
-    if isinstance(data, dict):
-        ref = data.get("ref")
-        if isinstance(ref, dict) and isinstance(ref.get("id"), list):
-            yield ref["owner"], tuple(ref["id"])
-        for value in data.values():
-            yield from _refs(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _refs(value)
-
-
-def _netrefs(session: Session, message: object) -> list[dict[str, object]]:
-    out = []
-    for owner, ident in dict.fromkeys(_refs(message)):
-        known = session.netref("client" if owner == "client" else "server", IdPack.from_wire(ident))
-        if known is not None:
-            out.append(known.to_json())
-    return out
-
-
-def rpyc_halves(
-    op: Operation, session: Session | None = None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """An operation's request and reply halves as the capture keeps them (with ``netrefs``, the
-    objects each half mentions as the session names them, when given the session)."""
-    whole = op.to_json()
-    request = {k: whole[k] for k in ("index", "caller", "seq", "handler", "text", "request")}
-    if session is not None:
-        request["netrefs"] = _netrefs(session, whole["request"])
-    if op.outcome == "no-reply":
-        return request, None
-    reply = {k: whole[k] for k in ("outcome", "result_text", "reply")}
-    if session is not None:
-        reply["netrefs"] = _netrefs(session, whole["reply"])
-    return request, reply
+        records += _feed(conversation, wire_order(c2s, s2c), at)
+        at += 1.0
+    if recording.udp:
+        conversation = oncrpc_conversation(
+            client=CLIENT, server=server, transport="udp", interface=_interface()
+        )
+        records += _feed(conversation, udp_pieces(recording), at)
+    return [dataclasses.replace(r, seq=i) for i, r in enumerate(records, 1)]
 
 
 def rpyc_records(name: str = "tutorial") -> list[CallRecord]:
-    """The operations of an RPyC fixture session (``tutorial``, ``tour``) as records."""
-    session = Session()
-    ops: list[tuple[Operation, dict[str, Any], dict[str, Any] | None]] = []
+    """The operations of an RPyC fixture session (``tutorial``, ``tour``) as ``rpcspy.streams``
+    makes them, fed the recorded chunks at their recorded times, numbered in order."""
+    conversation = rpyc_conversation(client=CLIENT, server=("127.0.0.1", 18812))
+    records: list[CallRecord] = []
+    at = 0.0
     for line in (RPYC_FIXTURES / f"{name}.chunks.jsonl").read_text().splitlines():
         chunk = json.loads(line)
-        out = session.feed(chunk["side"], base64.b64decode(chunk["data"]), chunk["t"])
-        ops.extend((o, *rpyc_halves(o, session)) for o in out if isinstance(o, Operation))
-    ops.extend((o, *rpyc_halves(o, session)) for o in session.close() if isinstance(o, Operation))
-    ops.sort(key=lambda o: o[0].index)
-    records = []
-    for op, request, reply in ops:
-        started = op.started if op.started is not None else 0.0
-        records.append(
-            build_native_record(
-                "rpyc",
-                HttpMessage(body=op.request_frame.raw, native=request),
-                None
-                if reply is None or op.reply_frame is None
-                else HttpMessage(body=op.reply_frame.raw, native=reply),
-                transport="tcp",
-                started=started,
-                ended=op.ended,
-                client=CLIENT,
-                server=("127.0.0.1", 18812),
-                seq=len(records) + 1,
-            )
-        )
-    return records
+        at = chunk["t"]
+        records += conversation.feed(chunk["side"], base64.b64decode(chunk["data"]), at)
+    records += conversation.close(at + 0.001)
+    return [dataclasses.replace(r, seq=i) for i, r in enumerate(records, 1)]
 
 
 def write_capture(path: Path, records: list[CallRecord]) -> Path:
@@ -182,8 +89,3 @@ def write_capture(path: Path, records: list[CallRecord]) -> Path:
 def native_capture(path: Path) -> Path:
     """A capture of the example's TCP calls, then rpcinfo -p, then the tutorial's RPyC session."""
     return write_capture(path, [*oncrpc_records(), *oncrpc_records("rpcinfo_p"), *rpyc_records()])
-
-
-def iter_methods(records: list[CallRecord]) -> Iterator[str | None]:
-    """The method of each record (for assertions)."""
-    return (r.method for r in records)

@@ -52,7 +52,7 @@ def test_size_is_the_wire_bytes_of_both_halves_and_time_the_reply_time() -> None
     wire = len(echo.request.body) + len(echo.response.body)
     assert call_size(echo) == wire == 88 + 48
     assert size_text(echo) == "136 B"
-    assert time_text(echo) == "2.0 ms"
+    assert time_text(echo) == "1.0 ms"
     assert echo.status is None
 
 
