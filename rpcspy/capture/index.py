@@ -51,7 +51,7 @@ from rpcspy.capture import cache as cache_module
 from rpcspy.capture._columns import COLUMNS, Blob, Interner, temp_blob
 from rpcspy.capture._envelope import UNSET
 from rpcspy.capture._gzip import GZIP_MAGIC
-from rpcspy.capture.native import fault_of
+from rpcspy.capture.native import fault_of, params_of, result_of
 from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
 from rpcspy.capture.record import CallRecord, Problem
 from rpcspy.capture.schema import (
@@ -847,6 +847,12 @@ def _skeleton(v: Any) -> Any:
             return {"array": [_skeleton(x) for x in payload]}
         if key in ("call", "result", "fault"):
             return {key: _skeleton(payload)}
+        if key == "native" and isinstance(payload, dict):
+            # Another protocol's halves: the shape of what paths walk (capture.native).
+            protocol = str(payload.get("protocol"))
+            params = params_of(protocol, payload.get("request"))
+            result = result_of(protocol, payload.get("response"))
+            return {key: {"params": _skeleton(params), "result": _skeleton(result)}}
         return {key: None}
     return {k: (x if k in ("method", "index") else _skeleton(x)) for k, x in v.items()}
 

@@ -116,3 +116,34 @@ def test_filters_on_native_calls(tmp_path: Path, expr: str, expected: object) ->
     finally:
         builder.close()
     assert [i for i, r in enumerate(records) if flt.matches(r)] == want
+
+
+@pytest.mark.parametrize(
+    ("expr", "seqs"),
+    [
+        ("params[0].a=2", [2]),  # ADD(intpair{a: 2, b: 40})
+        ("params[0].a>100", [3]),  # ADD(2147483647, -2147483648)
+        ("params[0]=99", [6]),  # LOOKUP(uint 99)
+        ("params[0]:string", [1]),  # ECHO
+        ("params[0].radius>1", [7]),  # AREA of a circle: the union's arm
+        ("params[0].sides.width=2", [8]),
+        ("result.found.name~lovelace", [4]),  # LOOKUP's union arm, a struct
+        ('result.found.manager.name="Charles Babbage"', [4]),  # through an optional
+        ("result.found.admin=true", [5]),
+        ("result.error", [6]),
+        ("result:double", [7, 8, 9]),
+    ],
+)
+def test_param_and_result_paths_on_onc_rpc_values(
+    tmp_path: Path, expr: str, seqs: list[int]
+) -> None:
+    path = native_capture(tmp_path / "native.jsonl")
+    with read_capture(path) as reader:
+        records = list(reader)
+    flt = parse_filter(expr)
+    index, builder = _index(path)
+    try:
+        assert [records[i].seq for i in filter_rows(index, flt)] == seqs
+    finally:
+        builder.close()
+    assert [r.seq for r in records if flt.matches(r)] == seqs
