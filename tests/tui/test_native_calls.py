@@ -139,3 +139,20 @@ async def test_the_detail_screen_shows_the_typed_tree_and_the_bytes(
             in shown.splitlines()
         )
         assert any("Bytes" in r for r in screen_text(app))
+
+
+async def test_edit_and_copy_of_a_native_call_say_why_not(
+    make_app: AppFactory, capture: Path
+) -> None:
+    app = make_app(capture=capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await _loaded(pilot, app, _count(capture))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        await pilot.press("e")
+        await pilot.press("c")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert "call #1 is oncrpc: the editor sends XML-RPC calls" in said
+        assert "call #1 is ONC RPC over tcp: curl sends HTTP requests only" in said
+        assert isinstance(app.screen, DetailScreen)
