@@ -793,6 +793,7 @@ FLAG_TABLES: Final = {
     )
 }
 FAULTY_TABLE: Final = _flag_table(F_FAULT | F_SUBFAULT)
+BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
 
 
 def _half(response: Any, protocol: str) -> Any:
@@ -810,9 +811,6 @@ def _native_outcome(protocol: str, half: Any) -> tuple[int, int]:
     if fault is None:
         return _RESULT, 0
     return F_FAULT, fault.code or 0
-
-
-BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
 
 
 _LOW63: Final = (1 << 63) - 1
