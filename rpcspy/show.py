@@ -18,6 +18,7 @@ from rpcspy.capture import (
     record_to_json,
 )
 from rpcspy.capture.findings_view import place_findings, tree_lines
+from rpcspy.capture.hexdump import hexdump
 from rpcspy.capture.reader import CaptureReader
 from rpcspy.capture.summary import outcome, size_text, sub_outcome, time_text
 from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
@@ -93,9 +94,41 @@ def _peer(peer: tuple[str, int] | None) -> str:
     return printable(f"{peer[0]}:{peer[1]}") if peer else "-"
 
 
+def _native_view(protocol: str) -> Any:
+    """The module that words calls of ``protocol`` (``rpcspy.oncrpc.view``, ``rpcspy.rpyc.view``:
+    ``call_text``, ``answer_text``, ``detail``)."""
+    if protocol == "oncrpc":
+        from rpcspy.oncrpc import view as onc_view
+
+        return onc_view
+    from rpcspy.rpyc import view as rpyc_view
+
+    return rpyc_view
+
+
+def _protocol_tag(record: CallRecord) -> str:
+    """``oncrpc``, ``oncrpc/udp``, ``rpyc``: the protocol, and the transport when it is UDP."""
+    return record.protocol + ("/udp" if record.transport == "udp" else "")
+
+
+def _native_row(record: CallRecord, width: int) -> str:
+    """A call of another protocol in the table: ``oncrpc PROG.VERS.PROC(args) -> result``,
+    ``rpyc modules.os.getcwd() -> '/srv'``."""
+    view = _native_view(record.protocol)
+    tag = _protocol_tag(record)
+    text = f"{tag} {view.call_text(record.request.native, max(width - len(tag) - 1, 10))}"
+    response = record.response
+    if record.ok and response is not None:
+        result = " -> " + view.answer_text(response.native, 40)
+        if len(text) + len(result) <= width:
+            text += result
+    return str(text)
+
+
 def summary_json(record: CallRecord) -> dict[str, Any]:
-    """The fields of one table row, for ``--json``."""
-    return {
+    """The fields of one table row, for ``--json`` (with ``protocol`` and ``transport`` for a
+    call of another protocol than XML-RPC)."""
+    out = {
         "seq": record.seq,
         "id": record.id,
         "started": record.started,
@@ -112,6 +145,10 @@ def summary_json(record: CallRecord) -> dict[str, Any]:
         "findings": [f.text for f in record.findings],
         "error": record.error,
     }
+    if record.protocol != "xmlrpc":
+        out["protocol"] = record.protocol
+        out["transport"] = record.transport
+    return out
 
 
 def call_json(record: CallRecord) -> dict[str, Any]:
@@ -166,14 +203,16 @@ def _print_table(records: Iterable[CallRecord], *, as_json: bool) -> None:
         nonconformant += record.nonconformant
         status, kind = outcome(record)
         colour = _KIND_COLOUR[kind]
-        if record.call is not None:
+        if record.protocol != "xmlrpc":
+            call_text = _native_row(record, call_width)
+        elif record.call is not None:
             call_text = format_call(record.call, limit=call_width)
             if record.is_multicall:
                 call_text = f"{record.call.method} [{plural(len(record.subcalls), 'call')}]"
         else:
             call_text = "(undecodable request)"
         reply = record.reply
-        if reply is not None and not isinstance(reply, Fault):
+        if reply is not None and not isinstance(reply, Fault) and record.protocol == "xmlrpc":
             result = " -> " + format_response(reply, limit=40)
             if len(call_text) + len(result) <= call_width:
                 call_text += result
@@ -305,6 +344,37 @@ def _body_text(body: bytes | None, encoding: str | None) -> str:
     return printable(text, multiline=True)
 
 
+def _tree(nodes: Iterable[tuple[str, Any]], depth: int = 1) -> Iterator[str]:
+    for text, children in nodes:
+        yield "  " * depth + printable(text)
+        yield from _tree(children, depth + 1)
+
+
+def _native_detail(record: CallRecord, style: Style, section: Any) -> None:
+    """The rest of ``show --call`` for a call of another protocol: its halves as their codec's
+    view words them (header, typed values; rpcspy.oncrpc.view, rpcspy.rpyc.view), problems, and
+    the bytes of both halves as a hexdump."""
+    out = sys.stdout
+    response = record.response
+    view = _native_view(record.protocol)
+    nodes = view.detail(record.request.native, None if response is None else response.native)
+    for title, children in nodes:
+        section(printable(title))
+        for line in _tree(children):
+            out.write(line + "\n")
+    if record.problems:
+        section("problems")
+        for problem in record.problems:
+            out.write(f"  {style(printable(problem.message), 'magenta')}\n")
+    halves = (("request", record.request), ("response", response))
+    for name, half in halves:
+        body = None if half is None else half.body
+        size = "none" if body is None else plural(len(body), "byte")
+        section(f"raw {name} ({size})")
+        for line in hexdump(body or b""):
+            out.write(f"  {line}\n")
+
+
 def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False) -> int:
     """Print one call in full: timing, peers, decoded request and response, problems, headers."""
     reader = open_capture(path)
@@ -329,11 +399,19 @@ def show_call(path: Path, key: str, *, as_json: bool = False, raw: bool = False)
         started = when.isoformat(sep=" ", timespec="milliseconds")
     out.write(f"  time     {started}  duration {time_text(record)}  size {size_text(record)}\n")
     out.write(f"  client   {_peer(record.client)}  ->  server {_peer(record.server)}\n")
-    url = printable(f"{record.scheme}://{record.host}:{record.port}{record.path}")
-    out.write(f"  http     POST {url} -> {record.status if record.status is not None else '-'}\n")
+    if record.protocol != "xmlrpc":
+        where = printable(f"{record.transport} {record.host}:{record.port}")
+        out.write(f"  {record.protocol:8} {where}\n")
+    else:
+        url = printable(f"{record.scheme}://{record.host}:{record.port}{record.path}")
+        status = record.status if record.status is not None else "-"
+        out.write(f"  http     POST {url} -> {status}\n")
     out.write(f"  outcome  {printable(call_status(record))}\n")
     if record.error:
         out.write(f"  error    {style(printable(record.error), 'red')}\n")
+    if record.protocol != "xmlrpc":
+        _native_detail(record, style, section)
+        return _finish(reader, path)
 
     in_request = _findings_by_half(record)[0]
     section("request")

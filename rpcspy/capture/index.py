@@ -51,6 +51,7 @@ from rpcspy.capture import cache as cache_module
 from rpcspy.capture._columns import COLUMNS, Blob, Interner, temp_blob
 from rpcspy.capture._envelope import UNSET
 from rpcspy.capture._gzip import GZIP_MAGIC
+from rpcspy.capture.native import fault_of, params_of, result_of
 from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
 from rpcspy.capture.record import CallRecord, Problem
 from rpcspy.capture.schema import (
@@ -496,7 +497,19 @@ class CaptureIndex:
             return _verdict(obj)
         call = request.get("call")
         part: dict[str, Any] | None = None
-        if response is not None:
+        protocol: str = g("protocol") or "xmlrpc"
+        native = protocol != "xmlrpc"
+        if native:
+            # (1.2) Another protocol's halves, kept as the content so that text filters see
+            # them (rpcspy.filter.jsonmatch); the outcome is read off them below.
+            part = {
+                "native": {
+                    "protocol": protocol,
+                    "request": request.get(protocol),
+                    "response": _half(response, protocol),
+                }
+            }
+        elif response is not None:
             if "fault" in response:
                 part = {"fault": response["fault"]}
             elif "result" in response:
@@ -523,6 +536,9 @@ class CaptureIndex:
             # Without a decoded call the writer still names the method it read off the request.
             method = g("method")
             method_id = self.methods.intern(method if type(method) is str else "")
+        if native:
+            answer_flag, fault = _native_outcome(protocol, _half(response, protocol))
+            flags = flags & ~(F_NO_RESPONSE | F_FAULT | _RESULT) | answer_flag
         if g("problems"):
             flags |= F_PROBLEM
         if g("error") is not None:
@@ -912,6 +928,23 @@ FAULTY_TABLE: Final = _flag_table(F_FAULT | F_SUBFAULT)
 BAD_TABLE: Final = _flag_table(F_PROBLEM | F_ERROR)
 
 
+def _half(response: Any, protocol: str) -> Any:
+    """A response half's JSON in another protocol's form (None without one)."""
+    return response.get(protocol) if type(response) is dict else None
+
+
+def _native_outcome(protocol: str, half: Any) -> tuple[int, int]:
+    """The answer flag (``_RESULT``, ``F_FAULT`` or ``F_NO_RESPONSE``) and fault code of a call
+    of another protocol, from its response half's JSON (``rpcspy.capture.native.fault_of``, as
+    ``CallRecord.is_fault`` and ``fault_code`` read it; a fault without a code is 0)."""
+    if type(half) is not dict:
+        return F_NO_RESPONSE, 0
+    fault = fault_of(protocol, half)
+    if fault is None:
+        return _RESULT, 0
+    return F_FAULT, fault.code or 0
+
+
 _LOW63: Final = (1 << 63) - 1
 
 
@@ -944,6 +977,12 @@ def _skeleton(v: Any) -> Any:
             return {"array": [_skeleton(x) for x in payload]}
         if key in ("call", "result", "fault"):
             return {key: _skeleton(payload)}
+        if key == "native" and isinstance(payload, dict):
+            # Another protocol's halves: the shape of what paths walk (capture.native).
+            protocol = str(payload.get("protocol"))
+            params = params_of(protocol, payload.get("request"))
+            result = result_of(protocol, payload.get("response"))
+            return {key: {"params": _skeleton(params), "result": _skeleton(result)}}
         return {key: None}
     return {k: (x if k in ("method", "index") else _skeleton(x)) for k, x in v.items()}
 

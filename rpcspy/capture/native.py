@@ -24,7 +24,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-__all__ = ["PROTOCOLS", "TRANSPORTS", "NativeFault", "fault_of", "method_of"]
+__all__ = [
+    "PROTOCOLS",
+    "TRANSPORTS",
+    "NativeFault",
+    "fault_of",
+    "method_of",
+    "params_of",
+    "path_form",
+    "result_of",
+]
 
 #: The RPC systems a record can hold (``CallRecord.protocol``), the default first.
 PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
@@ -105,3 +114,46 @@ def fault_of(protocol: str, response: Mapping[str, Any] | None) -> NativeFault |
         text = response.get("result_text")
         return NativeFault(None, text if type(text) is str and text else "exception")
     return None
+
+
+# -- the form the filter's paths walk (``params[0].name``, ``result.found.age>30``)
+
+
+def path_form(value: Any) -> Any:
+    """An XDR value's JSON (``rpcspy.oncrpc.value_to_json``) in the form the filter language's
+    paths walk, as XML-RPC's: a struct as ``{"struct": {field: value}}``, a union as a struct of
+    its one arm (``result.found.name``; the value itself for an arm without a name), an optional
+    as its value (``{"nil": None}`` when absent), an array as it is; a scalar keeps its XDR
+    type's key (``{"uint": 5}``: ``params[0]:uint`` tests it)."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return value
+    ((key, payload),) = value.items()
+    if key == "struct" and isinstance(payload, Mapping):
+        fields = payload.get("fields")
+        if isinstance(fields, Mapping):
+            return {"struct": {str(k): path_form(v) for k, v in fields.items()}}
+    elif key == "union" and isinstance(payload, Mapping):
+        arm = payload.get("arm")
+        inner = path_form(payload.get("value"))
+        return {"struct": {arm: inner}} if isinstance(arm, str) and arm else inner
+    elif key == "optional":
+        return {"nil": None} if payload is None else path_form(payload)
+    elif key == "array" and isinstance(payload, list):
+        return {"array": [path_form(v) for v in payload]}
+    return value
+
+
+def params_of(protocol: str, request: Mapping[str, Any] | None) -> list[Any] | None:
+    """A call's params in ``path_form``: ONC RPC's arguments; None for RPyC (its boxes and
+    netrefs have no path syntax) or a request not decoded."""
+    if protocol != "oncrpc" or request is None:
+        return None
+    args = request.get("args")
+    return [path_form(a) for a in args] if isinstance(args, list) else None
+
+
+def result_of(protocol: str, response: Mapping[str, Any] | None) -> Any:
+    """A call's result in ``path_form``: an ONC RPC SUCCESS's; None otherwise."""
+    if protocol != "oncrpc" or response is None or "result" not in response:
+        return None
+    return path_form(response["result"])

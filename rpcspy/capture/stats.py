@@ -20,7 +20,8 @@ What the figures mean (``docs/stats.md`` says the same for users):
   answer). ``problems``: calls with decoding problems (an HTTP error page, a body that is not
   XML-RPC ...).
 - Latency: the duration in milliseconds (``ended - started``) of the calls that have a response
-  (an HTTP status was recorded); ``answered`` counts them. Calls without one (errors, no answer
+  (an HTTP status was recorded, or, for ONC RPC and RPyC, which have no status, an answer was
+  read); ``answered`` counts them. Calls without one (errors, no answer
   yet) have no latency and are left out of min, max, mean, percentiles and histogram.
 - Percentiles: linear interpolation between the closest ranks, DuckDB's ``quantile_cont`` to
   the last bit (position ``(n - 1) * q``, then ``lo * (1 - d) + hi * d`` as its build computes
@@ -48,6 +49,7 @@ from typing import Any, Final, Literal
 from rpcspy.capture.index import (
     F_ERROR,
     F_FAULT,
+    F_NO_RESPONSE,
     F_PROBLEM,
     FLAG_TABLES,
     CaptureIndex,
@@ -349,6 +351,9 @@ def compute_stats(index: CaptureIndex, rows: Iterable[int] | None = None) -> Cap
     # Latency and sizes grouped by method, in one loop over the calls with a response (a
     # status) and one over the others (few): what is left of Python's per-call work.
     answered = bytes(map(bool, status))
+    # Calls without an HTTP status that have a decoded answer (ONC RPC, RPyC) are answered too.
+    read = flags.translate(FLAG_TABLES[F_NO_RESPONSE]).translate(_NOT)
+    answered = (int.from_bytes(answered) | int.from_bytes(read)).to_bytes(len(answered))
     for mid, ms, req, both in compress(
         zip(method, duration, req_size, size, strict=True), answered
     ):

@@ -20,6 +20,12 @@ multicall with faulted sub-calls      ``ok, 1/3 faulted``     subfault
 a result                              ``ok``                  ok
 ====================================  ======================  ==========
 
+A call of another protocol (ONC RPC, RPyC: ``record.protocol``) has no HTTP status and no
+multicall; its outcome, first rule that applies: ``error``; its fault, in that protocol's words
+(kind fault): the ONC RPC reply status, ``PROC_UNAVAIL``, ``PROG_MISMATCH (supported 2-4)``,
+``AUTH_ERROR (AUTH_TOOWEAK)``, or the RPyC exception's class, ``KeyError`` (its text is the
+detail); ``problem``; ``no reply`` (pending); ``ok``.
+
 A sub-call of a multicall reads ``ok``, ``fault 4`` or ``no response`` (``sub_outcome``).
 Details (the fault string, the error message, the problems) are not part of the outcome; a view
 that has room shows them after it (the console line writes ``fault 4: division by zero``).
@@ -34,7 +40,8 @@ The call at a glance, on one line (``call_line``), for a flow list that shows no
 with its detail. The proxy puts it in mitmproxy's flow comment.
 
 Size is the call's total bytes on the wire, request body plus response body as they crossed
-the wire (still content-encoded), in one number: ``278 B``, ``1.2 KB``, ``12 KB``, ``3.4 MB``
+the wire (still content-encoded; for ONC RPC and RPyC the record or frame bytes), in one
+number: ``278 B``, ``1.2 KB``, ``12 KB``, ``3.4 MB``
 (1024-based, at most six characters). One number sorts and fits a column; the split per body is
 in ``rpcspy show --json`` (``request_bytes``, ``response_bytes``) and the detail views, which
 write each body's size with ``format_size`` too.
@@ -49,6 +56,7 @@ from rpcspy.xmlrpc.messages import Fault, MethodResponse
 from rpcspy.xmlrpc.render import format_call, format_short
 
 __all__ = [
+    "NO_REPLY",
     "NO_TIME",
     "Outcome",
     "OutcomeKind",
@@ -84,10 +92,42 @@ def faulted_subcalls(record: CallRecord) -> int:
     return sum(1 for s in record.subcalls if isinstance(s.result, Fault))
 
 
+def _exception_class(record: CallRecord) -> str | None:
+    """The class of an RPyC exception reply, as the reply names it (``KeyError``)."""
+    response = record.response
+    native = None if response is None else response.native
+    reply = None if native is None else native.get("reply")
+    exc = reply.get("exception") if isinstance(reply, dict) else None
+    name = exc.get("name") if isinstance(exc, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    module = exc.get("module") if isinstance(exc, dict) else None
+    return name if module in (None, "", "builtins") else f"{module}.{name}"
+
+
+def _native_outcome(record: CallRecord) -> Outcome:
+    fault = record.native_fault
+    if fault is not None:
+        if record.protocol == "rpyc":
+            return Outcome(_exception_class(record) or "exception", "fault")
+        return Outcome(fault.text, "fault")
+    if record.problems:
+        return Outcome("problem", "problem")
+    if record.response is None or record.response.native is None:
+        return Outcome(NO_REPLY, "pending")
+    return Outcome("ok", "ok")
+
+
+#: The outcome of a call of another protocol that got no reply.
+NO_REPLY: Final = "no reply"
+
+
 def outcome(record: CallRecord) -> Outcome:
     """The call's outcome: ``ok``, ``fault 4``, ``http 401``, ``error`` ... (module docstring)."""
     if record.error is not None:
         return Outcome("error", "error")
+    if record.protocol != "xmlrpc":
+        return _native_outcome(record)
     reply = record.reply
     if isinstance(reply, Fault):
         return Outcome(f"fault {reply.code}", "fault")
@@ -122,6 +162,9 @@ def outcome_detail(record: CallRecord) -> str | None:
     """What a roomy view writes after the outcome: the error message or the fault string."""
     if record.error is not None:
         return record.error
+    if record.protocol == "rpyc":
+        fault = record.native_fault
+        return None if fault is None else fault.text
     reply = record.reply
     if isinstance(reply, Fault):
         return reply.string
@@ -184,16 +227,27 @@ def call_line(record: CallRecord, limit: int = 100) -> str:
     faulted``."""
     text, kind = outcome(record)
     reply = record.reply
+    native = record.protocol != "xmlrpc"
     if kind == "ok" and isinstance(reply, MethodResponse) and not record.is_multicall:
         tail = format_short(reply.value, _LINE_TAIL)
+    elif kind == "ok" and native and record.response is not None:
+        # An RPyC reply's result as the codec read it; an ONC RPC result needs its codec's
+        # renderer (rpcspy.oncrpc.view), which the capture does not import: "ok".
+        result = (record.response.native or {}).get("result_text")
+        tail = _cut(result if isinstance(result, str) else text, _LINE_TAIL)
     else:
         detail = outcome_detail(record)
         if detail is None and kind == "problem" and record.problems and text == "problem":
             detail = record.problems[0].message
-        tail = _cut(f"{text}: {detail}" if detail else text, _LINE_TAIL)
+        if detail and native and detail.startswith(text):
+            text = ""  # an RPyC exception's text starts with its class: once is enough
+        tail = _cut(f"{text}: {detail}" if detail and text else detail or text, _LINE_TAIL)
     room = max(limit - len(tail) - 3, 12)
     call = record.call
-    if call is None:
+    request_text = (record.request.native or {}).get("text") if native else None
+    if isinstance(request_text, str) and request_text:
+        head = request_text  # RPyC: the operation as Python, modules.os.getcwd()
+    elif call is None:
         head = record.method or "?"
     elif record.is_multicall:
         head = f"{call.method}[{len(record.subcalls)}]"

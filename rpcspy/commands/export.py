@@ -77,7 +77,15 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
-    from rpcspy.export import EXPORTERS, SUFFIXES, Exporter, ExportError, IndexedRecords
+    from rpcspy.export import (
+        EXPORTERS,
+        HTTP_ONLY,
+        SUFFIXES,
+        Exporter,
+        ExportError,
+        HttpCalls,
+        IndexedRecords,
+    )
     from rpcspy.filter import FilterError, filter_rows, parse_filter
     from rpcspy.inputs import open_capture_index
     from rpcspy.replay.progress import Progress
@@ -107,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     module, _, name = EXPORTERS[fmt].partition(":")
     exporter: Exporter = getattr(importlib.import_module(module), name)
+    http: HttpCalls | None = None  # (the calls of a format that holds HTTP exchanges only)
     index, builder = open_capture_index(capture, progress=not args.no_progress)
     # Beside OUT, so that the rename into place stays on one file system; for stdout, anywhere.
     where = None if to_stdout else out.parent
@@ -122,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
             target = temp / out.name
             try:
                 records = IndexedRecords(index, rows, progress.advance)
-                done = exporter(records, target, source=capture)
+                http = HttpCalls(records) if fmt in HTTP_ONLY else None
+                done = exporter(records if http is None else http, target, source=capture)
             except ExportError as exc:
                 raise CliError(f"cannot export {capture} as {fmt}: {exc}", EXIT_INPUT) from None
             except OSError as exc:
@@ -146,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(temp, ignore_errors=True)
     for problem in problems:
         warn(f"{capture}: {problem.message}")
+    for note in [] if http is None else http.notes(HTTP_ONLY[fmt]):
+        warn(note)
     where_to = "stdout" if to_stdout else str(out)
     detail = f", {done.detail}" if done.detail else ""
     print(

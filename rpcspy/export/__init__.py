@@ -12,10 +12,15 @@ Where each format lives (``EXPORTERS``, ``module:function``):
   ``rpcspy.capture``);
 - ``mitm``: ``rpcspy.proxy.flowfile``, since only the proxy imports mitmproxy;
 - ``parquet``: ``rpcspy.query``, the relational view of captures (DuckDB).
+
+HAR, mitmproxy flows, curl and the Python script hold HTTP exchanges only (``HTTP_ONLY``): the
+command hands them ``HttpCalls`` of the records, which leaves out the calls of other protocols
+(ONC RPC, RPyC over TCP or UDP) and counts them, and says so on stderr; Parquet keeps them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +28,16 @@ from typing import Protocol
 
 from rpcspy.capture import CallRecord, CaptureIndex
 
-__all__ = ["EXPORTERS", "SUFFIXES", "ExportError", "Exported", "Exporter", "IndexedRecords"]
+__all__ = [
+    "EXPORTERS",
+    "HTTP_ONLY",
+    "SUFFIXES",
+    "ExportError",
+    "Exported",
+    "Exporter",
+    "HttpCalls",
+    "IndexedRecords",
+]
 
 #: Each format's exporter, imported only when used (mitmproxy and DuckDB are heavy).
 EXPORTERS: dict[str, str] = {
@@ -42,6 +56,42 @@ SUFFIXES: dict[str, str] = {
     "curl": ".sh",
     "python": ".py",
 }
+
+
+#: The formats that hold HTTP exchanges only, and why a call of another protocol is left out.
+HTTP_ONLY: dict[str, str] = {
+    "har": "HAR holds HTTP exchanges only",
+    "mitm": "mitmproxy flow files hold HTTP flows only",
+    "curl": "a curl script sends HTTP requests only",
+    "python": "the Python script sends XML-RPC calls only",
+}
+
+#: How people name the protocols of ``CallRecord.protocol``.
+PROTOCOL_NAMES: dict[str, str] = {"xmlrpc": "XML-RPC", "oncrpc": "ONC RPC", "rpyc": "RPyC"}
+
+
+class HttpCalls:
+    """The records of ``records`` that are HTTP exchanges (XML-RPC); the calls of other
+    protocols are left out and counted by protocol in ``skipped`` (afresh at each iteration)."""
+
+    def __init__(self, records: Iterable[CallRecord]) -> None:
+        self.records = records
+        self.skipped: Counter[str] = Counter()
+
+    def __iter__(self) -> Iterator[CallRecord]:
+        self.skipped = Counter()
+        for record in self.records:
+            if record.protocol != "xmlrpc":
+                self.skipped[record.protocol] += 1
+                continue
+            yield record
+
+    def notes(self, reason: str) -> list[str]:
+        """``12 ONC RPC calls skipped: HAR holds HTTP exchanges only``, one per protocol."""
+        return [
+            f"{n} {PROTOCOL_NAMES.get(p, p)} call{'s' if n != 1 else ''} skipped: {reason}"
+            for p, n in sorted(self.skipped.items())
+        ]
 
 
 class ExportError(Exception):

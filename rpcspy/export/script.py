@@ -285,11 +285,20 @@ def _shell(pieces: list[str | _Secret]) -> str:
     return "".join(words)
 
 
+def _require_http(record: CallRecord, why: str) -> None:
+    """``ValueError`` for a call of another protocol than XML-RPC (ONC RPC, RPyC)."""
+    if record.protocol != "xmlrpc":
+        names = {"oncrpc": "ONC RPC", "rpyc": "RPyC"}
+        what = f"{names.get(record.protocol, record.protocol)} over {record.transport}"
+        raise ValueError(f"call #{record.seq} is {what}: {why}")
+
+
 def to_curl(record: CallRecord) -> str:
     """A shell command that sends the recorded request again with curl.
 
     A redacted value is read from an environment variable (see the module's docstring).
     """
+    _require_http(record, "curl sends HTTP requests only")
     body = decoded_request_body(record).decode("utf-8", errors="replace")
     url = _url_pieces(record)
     secrets = _secrets_in(url)
@@ -424,6 +433,7 @@ def _with_userinfo(url: list[str | _Secret]) -> list[str | _Secret]:
 def to_python(record: CallRecord) -> str:
     """A Python script that makes the recorded call with the standard library's
     ``xmlrpc.client``."""
+    _require_http(record, "the Python script makes XML-RPC calls only")
     if record.call is None:
         raise ValueError("the request was not decoded, so there is no call to write as Python")
     call = record.call

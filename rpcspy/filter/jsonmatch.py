@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rpcspy.capture.native import params_of, result_of
 from rpcspy.filter.ast import WILDCARD, PathSegment, PathTest, Text
 from rpcspy.xmlrpc.errors import BadValue
 from rpcspy.xmlrpc.jsonform import value_from_json
@@ -76,7 +77,32 @@ def _texts(value: Any) -> Iterator[str]:
                 yield text
 
 
+def _native_texts(halves: Any) -> Iterator[str]:
+    """Every word of another protocol's halves (ONC RPC, RPyC) as their codecs wrote them: the
+    string and number leaves (procedure names, XDR strings and ints, the RPyC operation's text,
+    netref names) and struct field names. The index keeps them as ``{"native": {"protocol",
+    "request", "response"}}`` in a call's messages (docs/capture-format.md, "Other
+    protocols")."""
+    stack = [halves]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            fields = v.get("fields")
+            if isinstance(fields, dict):
+                yield from fields
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            yield v
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            yield str(v)
+
+
 def _message_texts(call: Any, response: Any) -> Iterator[str]:
+    if isinstance(response, dict) and "native" in response:
+        yield from _native_texts(response["native"])
+        return
     if isinstance(call, dict):
         method = call.get("method")
         if isinstance(method, str):
@@ -119,6 +145,27 @@ def _resolve(roots: list[Any], path: tuple[PathSegment, ...]) -> list[Any]:
     return current
 
 
+#: XDR scalar types (ONC RPC) as the XML-RPC values they compare like.
+_XDR_INTS = frozenset({"int", "uint", "hyper", "uhyper"})
+
+
+def _comparable(raw: Any) -> Any:
+    """An XDR scalar's JSON as the XML-RPC value it compares like (``{"uint": 5}`` as an
+    ``i8``, an enum as its name); any other value as it is."""
+    if not isinstance(raw, dict) or len(raw) != 1:
+        return raw
+    ((key, payload),) = raw.items()
+    if key in _XDR_INTS and isinstance(payload, int) and not isinstance(payload, bool):
+        return {"i8": payload} if -(1 << 63) <= payload < (1 << 63) else {"string": str(payload)}
+    if key == "float":
+        return {"double": payload}
+    if key == "bool":
+        return {"boolean": payload}
+    if key == "enum" and isinstance(payload, dict):
+        return {"string": str(payload.get("name"))}
+    return raw
+
+
 def _type_ok(raw: Any, tag: str) -> bool:
     """Is the JSON value ``raw`` of the wire type ``tag``? ``string`` also takes untyped."""
     if not isinstance(raw, dict) or len(raw) != 1:
@@ -138,7 +185,7 @@ def _path_matches(node: PathTest, values: list[Any]) -> bool:
         if node.op is None:
             return True
         try:
-            v = value_from_json(raw)
+            v = value_from_json(_comparable(raw))
         except BadValue:
             continue
         if node.value is not None and compare_value(v, node.op, node.value):
@@ -146,8 +193,26 @@ def _path_matches(node: PathTest, values: list[Any]) -> bool:
     return False
 
 
+def _native_pair(native: Any) -> tuple[Any, Any]:
+    """Another protocol's call and response as paths see them (``rpcspy.capture.native``):
+    ``{"params": [...]}`` and ``{"result": v}``, from its halves or from its shape."""
+    if not isinstance(native, dict):
+        return None, None
+    if "protocol" in native:
+        protocol = str(native.get("protocol"))
+        params = params_of(protocol, native.get("request"))
+        result = result_of(protocol, native.get("response"))
+    else:  # the shape: already what paths walk
+        params, result = native.get("params"), native.get("result")
+    call = None if params is None else {"params": params}
+    return call, None if result is None else {"result": result}
+
+
 def _pairs(messages: list[Any]) -> Iterator[tuple[Any, Any]]:
     call, response, subcalls = messages
+    if isinstance(response, dict) and "native" in response:
+        yield _native_pair(response["native"])
+        return
     yield call, response
     for sub in subcalls or ():
         if isinstance(sub, dict):

@@ -47,6 +47,7 @@ from rpcspy.capture.index import (
     MEMORY_BIT,
     CaptureIndex,
 )
+from rpcspy.capture.native import fault_of
 from rpcspy.capture.schema import dumps_line, record_to_json
 
 if TYPE_CHECKING:
@@ -127,9 +128,41 @@ class _Content:
     subcalls: list[tuple[Any, ...]]
 
 
+def _native_content(native: dict[str, Any]) -> _Content:
+    """What the tables take from a call of another protocol (the index keeps its halves as
+    ``{"protocol", "request", "response"}``): ONC RPC arguments as params and a SUCCESS's result,
+    the RPyC request's boxed arguments and reply value; the fault as ``CallRecord`` reads it."""
+    protocol = str(native.get("protocol"))
+    request = native.get("request")
+    response = native.get("response")
+    params: object = None
+    result: object = None
+    if protocol == "oncrpc":
+        params = request.get("args") if isinstance(request, dict) else None
+        result = response.get("result") if isinstance(response, dict) else None
+    elif isinstance(request, dict):
+        message = request.get("request")
+        body = message.get("request") if isinstance(message, dict) else None
+        params = body.get("args") if isinstance(body, dict) else None
+        reply = response.get("reply") if isinstance(response, dict) else None
+        answer = reply.get("reply") if isinstance(reply, dict) else None
+        result = answer.get("value") if isinstance(answer, dict) else None
+    fault = fault_of(protocol, response if isinstance(response, dict) else None)
+    return _Content(
+        None if params is None else _dumps(params),
+        _types(params),
+        None if result is None else _dumps(result),
+        None if fault is None else fault.code,
+        None if fault is None else fault.text,
+        [],
+    )
+
+
 def _content(text: bytes) -> _Content:
     """What the tables take from one distinct messages JSON ``[call, part, subcalls]``."""
     call, part, subs = orjson.loads(text)
+    if isinstance(part, dict) and isinstance(part.get("native"), dict):
+        return _native_content(part["native"])
     params = call.get("params") if isinstance(call, dict) else None
     result = fault_code = fault_string = None
     if isinstance(part, dict):

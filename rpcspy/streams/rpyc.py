@@ -30,7 +30,7 @@ from rpcspy.capture.record import (
     ProblemPlace,
     build_native_record,
 )
-from rpcspy.rpyc import DEFAULT_LIMITS, Limits, Operation, Session
+from rpcspy.rpyc import DEFAULT_LIMITS, BoxedTuple, Limits, Netref, Operation, Ref, Session
 from rpcspy.rpyc import Problem as RpycProblem
 from rpcspy.streams.base import CLOSED_BEFORE_REPLY, Peer, Side, problem_record, where_of
 
@@ -104,14 +104,35 @@ class RpycConversation:
                 out.append(self._standalone(event, at))
         return out
 
+    def _named(self, half: dict[str, object], message: object) -> dict[str, object]:
+        """The half with ``netrefs``: the name the session gives each netref its message holds
+        (``{"owner", "id", "name"}``, the name as ``modules.os``), so that views name them."""
+        boxes = [getattr(message, "args", None) or getattr(message, "value", None)]
+        seen: list[Netref] = []
+        while boxes:
+            box = boxes.pop()
+            if isinstance(box, BoxedTuple):
+                boxes.extend(reversed(box.items))
+            elif isinstance(box, Ref):
+                known = self.session.netref(box.owner, box.id)
+                if known is not None and known not in seen:
+                    seen.append(known)
+        if seen:
+            half["netrefs"] = [
+                {"owner": n.owner, "id": list(n.id.wire()), "name": n.name} for n in seen
+            ]
+        return half
+
     def _operation(self, op: Operation, at: float, closing: bool) -> CallRecord:
         frame = op.request_frame
         started = frame.started if frame.started is not None else frame.at
-        request = HttpMessage(body=frame.raw, native=op.request_json())
+        request = HttpMessage(body=frame.raw, native=self._named(op.request_json(), op.request))
         response = None
         ended = None
         if op.reply_frame is not None:
-            response = HttpMessage(body=op.reply_frame.raw, native=op.reply_json())
+            reply = op.reply_json()
+            native = None if reply is None else self._named(reply, op.reply)
+            response = HttpMessage(body=op.reply_frame.raw, native=native)
             ended = op.reply_frame.at
         error = None
         if op.outcome == "no-reply" and op.handler != "close":

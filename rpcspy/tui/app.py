@@ -462,6 +462,9 @@ class RpcSpyApp(App[int]):
         from rpcspy.tui.screens.edit import EditScreen
 
         record = self.store.record(row)
+        if record.protocol != "xmlrpc":
+            self.notify(f"call #{record.seq} is {record.protocol}: the editor sends XML-RPC calls")
+            return
         if record.call is None:
             self.notify(
                 "the request was not decoded, so there is nothing to edit", severity="error"

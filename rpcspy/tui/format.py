@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rpcspy.capture.summary import format_duration, format_size, outcome, sub_outcome
 from rpcspy.xmlrpc.messages import MethodResponse
@@ -26,6 +26,7 @@ __all__ = [
     "format_instant",
     "format_size",
     "layout_columns",
+    "native_view",
     "outcome",
     "short_params",
     "sub_outcome",
@@ -54,8 +55,34 @@ def format_instant(ts: float, tz: dt.tzinfo | None = None) -> str:
     return when.isoformat(sep=" ", timespec="milliseconds")
 
 
+def native_view(protocol: str) -> Any:
+    """The module that words calls of ``protocol`` for people (``rpcspy.oncrpc.view``,
+    ``rpcspy.rpyc.view``: ``params_text``, ``answer_text``, ``detail``), imported when first
+    needed."""
+    if protocol == "oncrpc":
+        from rpcspy.oncrpc import view as onc_view
+
+        return onc_view
+    from rpcspy.rpyc import view as rpyc_view
+
+    return rpyc_view
+
+
+def _native_params(record: CallRecord, limit: int) -> str:
+    """ONC RPC arguments (``intpair{a: int 2, b: int 40}``) or the RPyC operation
+    (``modules.os.getcwd()``), then ``→ result`` if room."""
+    view = native_view(record.protocol)
+    text = str(view.params_text(record.request.native, limit))
+    response = record.response
+    if record.ok and response is not None and len(text) < limit - 6:
+        text += " → " + str(view.answer_text(response.native, max(4, limit - len(text) - 3)))
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
 def short_params(record: CallRecord, limit: int) -> str:
     """The params on one line (``"/tmp", {recursive: true}``), then ``→ result`` if room."""
+    if record.protocol != "xmlrpc":
+        return _native_params(record, limit)
     if record.call is None:
         return "(request not decoded)"
     if record.is_multicall:

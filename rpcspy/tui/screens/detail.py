@@ -1,4 +1,8 @@
-"""One call in full: typed tree, pretty XML, HTTP headers and timing."""
+"""One call in full: typed tree, pretty XML, HTTP headers and timing.
+
+A call of another protocol (ONC RPC, RPyC) shows the tree its codec's view lays out (header,
+typed arguments and result; the operation and netrefs) and, in the second tab, its raw bytes
+as a hexdump instead of XML."""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ from textual.screen import Screen
 from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
 
 from rpcspy.capture._content import ContentEncodingError, decode_content
+from rpcspy.capture.hexdump import hexdump
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.export.script import call_url
 from rpcspy.tui import messages
-from rpcspy.tui.format import format_instant, format_size, outcome
+from rpcspy.tui.format import format_instant, format_size, native_view, outcome
 from rpcspy.tui.widgets.footer import FittingFooter
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault
@@ -74,6 +79,24 @@ def xml_text(body: bytes | None, encoding: str | None) -> str:
     return text
 
 
+def hex_text(body: bytes | None) -> str:
+    """Raw bytes as a hexdump (``rpcspy.capture.hexdump``); empty for no body."""
+    return "" if body is None else "\n".join(hexdump(body))
+
+
+def where_text(record: CallRecord) -> str:
+    """Where the call went: ``http://host:port/path``, or ``oncrpc tcp host:port``."""
+    if record.protocol == "xmlrpc":
+        return call_url(record)
+    return f"{record.protocol} {record.transport} {record.host}:{record.port}"
+
+
+def _hex_view(title: str, text: str) -> Text:
+    if not text:
+        return Text(f"{title}: none", "dim")
+    return Text(text, no_wrap=True)
+
+
 def _xml_view(title: str, text: str) -> Text | Syntax:
     if not text:
         return Text(f"{title}: none", "dim")
@@ -100,8 +123,11 @@ def http_text(record: CallRecord, tz: dt.tzinfo | None = None) -> Text:
         row("ended", format_instant(record.ended, tz))
     row("duration", time_text(record))
     head("exchange")
-    row("url", f"POST {call_url(record)}")
-    row("status", "-" if record.status is None else str(record.status))
+    if record.protocol == "xmlrpc":
+        row("url", f"POST {call_url(record)}")
+        row("status", "-" if record.status is None else str(record.status))
+    else:
+        row("protocol", f"{record.protocol} over {record.transport}")
     row("outcome", label)
     row("client", "-" if record.client is None else f"{record.client[0]}:{record.client[1]}")
     row("server", "-" if record.server is None else f"{record.server[0]}:{record.server[1]}")
@@ -171,6 +197,12 @@ class DetailScreen(Screen[None]):
         self.record = store.record(row)
         #: The bodies as shown in the XML tab.
         request, response = self.record.request, self.record.response
+        #: Another protocol's bytes are shown as a hexdump in the second tab.
+        self.native = self.record.protocol != "xmlrpc"
+        if self.native:
+            self.request_xml = hex_text(request.body)
+            self.response_xml = hex_text(None if response is None else response.body)
+            return
         self.request_xml = xml_text(request.body, request.content_encoding)
         self.response_xml = (
             xml_text(None, None)
@@ -190,17 +222,21 @@ class DetailScreen(Screen[None]):
             (title, "bold"),
             "   ",
             (label, f"bold {colour}"),
-            f"   {time_text(rec)}   {call_url(rec)}",
+            f"   {time_text(rec)}   {where_text(rec)}",
         )
         yield Static(summary, id="detail-summary")
+        view = _hex_view if self.native else _xml_view
         with TabbedContent(id="detail-tabs"):
             with TabPane("Tree", id="tab-tree"):
                 yield ValueTree("call", id="value-tree")
-            with TabPane("XML", id="tab-xml"), VerticalScroll(id="xml-scroll"):
+            with (
+                TabPane("Bytes" if self.native else "XML", id="tab-xml"),
+                VerticalScroll(id="xml-scroll"),
+            ):
                 yield Static(Text("request", "bold underline"), classes="xml-title")
-                yield Static(_xml_view("request", self.request_xml), id="xml-request")
+                yield Static(view("request", self.request_xml), id="xml-request")
                 yield Static(Text("response", "bold underline"), classes="xml-title")
-                yield Static(_xml_view("response", self.response_xml), id="xml-response")
+                yield Static(view("response", self.response_xml), id="xml-response")
             with TabPane("HTTP", id="tab-http"), VerticalScroll(id="http-scroll"):
                 yield Static(http_text(rec, self.tz), id="http-text")
         yield FittingFooter(drop=("command_palette", "edit", "replay", "copy('python')"))
@@ -208,7 +244,11 @@ class DetailScreen(Screen[None]):
     def on_mount(self) -> None:
         tree = self.query_one(ValueTree)
         rec = self.record
-        if self.sub is not None and self.sub < len(rec.subcalls):
+        if self.native:
+            response = rec.response
+            view = native_view(rec.protocol)
+            tree.show_nodes(view.detail(rec.request.native, response and response.native))
+        elif self.sub is not None and self.sub < len(rec.subcalls):
             entry = rec.subcalls[self.sub]
             tree.show_message(entry.call, entry.result, response_note="no result for this sub-call")
         else:

@@ -11,7 +11,7 @@ so that a collapsed one can be found.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -28,6 +28,8 @@ __all__ = ["ValueTree", "finding_line", "value_label"]
 
 #: Children added per expansion of a huge array or struct; the rest behind a "more" node.
 _PAGE = 500
+#: Levels of another protocol's tree shown open at first (deeper ones open on →).
+_OPEN_LEVELS = 6
 #: The head of a message in the paths handed to ``place_findings``.
 _HEAD = "\0head"
 SEVERITY_STYLE = {"warning": "bold yellow", "error": "bold red"}
@@ -174,6 +176,31 @@ class ValueTree(Tree[object]):
         else:
             root.add_leaf(Text(response_note or "no response", "dim"))
             self._loose_findings(root, response_findings)
+
+    def show_nodes(self, nodes: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Show a call of another protocol as its codec's view lays it out (``detail`` of
+        ``rpcspy.oncrpc.view`` or ``rpcspy.rpyc.view``): labelled lines, each over its own.
+        The top lines (call, arguments, reply, result) start open, the values inside too, up
+        to a few levels."""
+        self.clear()
+        self._at = {}
+        self._holding = set()
+        self._node_paths = {}
+        root = self.root
+        root.expand()
+        for title, children in nodes:
+            head = root.add(Text(title, "bold"), expand=True)
+            self._add_nodes(head, children, 1)
+
+    def _add_nodes(self, parent: TreeNode[object], nodes: Sequence[Any], depth: int) -> None:
+        for text, children in nodes:
+            name, gap, rest = str(text).partition("  ")
+            label = Text.assemble((name, "bold"), (gap + rest, ""), no_wrap=True)
+            if not children:
+                parent.add_leaf(label)
+                continue
+            node = parent.add(label, expand=depth < _OPEN_LEVELS)
+            self._add_nodes(node, children, depth + 1)
 
     def _place(self, paths: list[str], findings: Sequence[RecordFinding], head: str) -> None:
         """Work out where ``findings`` show among a message's value ``paths``."""
