@@ -223,7 +223,7 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
     from rpcspy.commands.options import listen_address
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError
     from rpcspy.oncrpc import BadIdl, parse_idl
-    from rpcspy.server.oncrpc import OncRpcServer, Portmapper
+    from rpcspy.server.oncrpc import OncRpcServer, Portmapper, responder
     from rpcspy.server.rpc_example import EXAMPLE_PROCEDURES
 
     if args.idl is None:
@@ -270,9 +270,14 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
     check_ready_file(args.ready_file)
     with StopSignals() as stop:
         try:
-            server = OncRpcServer(
-                interface, EXAMPLE_PROCEDURES, host=host, port=port, quiet=args.quiet
+            errors: list[OncRpcServer] = []
+            respond = responder(
+                interface,
+                EXAMPLE_PROCEDURES,
+                on_error=lambda text: errors[0].error(text) if errors else None,
             )
+            server = OncRpcServer(respond, host=host, port=port, quiet=args.quiet)
+            errors.append(server)
         except OSError as exc:
             raise listen_error(host, port, reason_of(exc)) from exc
         registered: list[tuple[int, int, str]] = []
@@ -286,7 +291,8 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
                 f"rpcspy ONC RPC server on tcp and udp {server.address}: {names}", file=sys.stderr
             )
             if register:
-                registered = _register(server, portmapper)
+                served = [(p.number, v) for p in interface.programs.values() for v in p.versions]
+                registered = _register(server, served, portmapper)
             print("  Ctrl-C to stop", file=sys.stderr, flush=True)
             ready.write(f"tcp://{server.address}")
             received = stop.wait()
@@ -299,13 +305,15 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _register(server: OncRpcServer, portmapper: Portmapper) -> list[tuple[int, int, str]]:
+def _register(
+    server: OncRpcServer, served: list[tuple[int, int]], portmapper: Portmapper
+) -> list[tuple[int, int, str]]:
     """Register every served version on both transports; says on stderr what happened."""
     import sys
 
     done: list[tuple[int, int, str]] = []
     try:
-        for prog, vers in server.served():
+        for prog, vers in served:
             # Mappings left by a server that died are taken back first, as rpcgen's server
             # does (version 2's UNSET takes back every transport of the version at once).
             portmapper.unregister(prog, vers, "tcp")

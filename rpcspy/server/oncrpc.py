@@ -1,9 +1,10 @@
 """An ONC RPC server (RFC 5531) over TCP and UDP on one port, with the portmapper in mind.
 
-``OncRpcServer(interface, procedures, ...)`` serves the programs of an ``rpcgen`` interface
-(``rpcspy.oncrpc.parse_idl``) whose procedures ``procedures`` implements, by name: TCP with
-record marking (a thread per connection) and UDP datagrams on the same port of the same
-address. It binds at construction (a busy port is an ``OSError`` at once), serves after
+``OncRpcServer(responder(interface, procedures), ...)`` serves the programs of an ``rpcgen``
+interface (``rpcspy.oncrpc.parse_idl``) whose procedures ``procedures`` implements, by name: TCP
+with record marking (a thread per connection) and UDP datagrams on the same port of the same
+address. The transport does not care how messages are answered: ``rpcspy mock`` gives it its
+playback instead. It binds at construction (a busy port is an ``OSError`` at once), serves after
 ``start()`` (or ``with server:``) and ``stop()`` closes everything.
 
 What a call gets back, as an rpcgen server answers it (``answer`` is that decision, pure but
@@ -62,7 +63,9 @@ __all__ = [
     "OncRpcServer",
     "Portmapper",
     "Procedure",
+    "Responder",
     "answer",
+    "responder",
 ]
 
 #: A procedure's implementation: the decoded arguments in, the result (anything the result's
@@ -152,13 +155,34 @@ def answer(
     return reply("SUCCESS", result)
 
 
+#: What a server does with one message (a TCP record or a UDP datagram) from a peer: the
+#: answer to send, if any. ``answer`` (bound to an interface and its procedures) is one;
+#: ``rpcspy mock``'s playback is another.
+Responder = Callable[[bytes], Answer]
+
+
+def responder(
+    interface: Interface,
+    procedures: Mapping[str, Procedure],
+    *,
+    limits: Limits | None = None,
+    on_error: Callable[[str], None] | None = None,
+) -> Responder:
+    """``answer`` for ``interface``'s programs and these procedures, as a ``Responder``."""
+
+    def respond(message: bytes) -> Answer:
+        return answer(message, interface, procedures, limits=limits, on_error=on_error)
+
+    return respond
+
+
 class OncRpcServer:
-    """Serves ``interface``'s programs over TCP and UDP on one port of ``host``."""
+    """Serves ONC RPC over TCP and UDP on one port of ``host``, each message answered by
+    ``respond`` (see ``responder``)."""
 
     def __init__(
         self,
-        interface: Interface,
-        procedures: Mapping[str, Procedure],
+        respond: Responder,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -168,14 +192,12 @@ class OncRpcServer:
         max_connections: int = 64,
         idle_timeout: float = 120.0,
     ) -> None:
-        self.interface = interface
-        self.procedures = dict(procedures)
+        self.respond = respond
         self.quiet = quiet
         self.log = log if log is not None else sys.stderr
         self.max_record = max_record
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
-        self.limits = Limits(max_message=max_record)
         self.tcp, self.udp = _bind_both(host, port)
         self.host = host
         self.port = int(self.tcp.getsockname()[1])
@@ -190,10 +212,6 @@ class OncRpcServer:
         """``HOST:PORT`` as a person types it (IPv6 hosts in brackets)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
-
-    def served(self) -> list[tuple[int, int]]:
-        """(program, version) of every version served."""
-        return [(p.number, v) for p in self.interface.programs.values() for v in p.versions]
 
     def start(self) -> OncRpcServer:
         """Serve from background threads."""
@@ -231,9 +249,11 @@ class OncRpcServer:
 
     def _answer(self, message: bytes, peer: tuple[str, int], transport: str) -> bytes | None:
         started = time.perf_counter()
-        result = answer(
-            message, self.interface, self.procedures, limits=self.limits, on_error=self._error
-        )
+        try:
+            result = self.respond(message)
+        except Exception as exc:  # a responder's bug costs this message, not the server
+            self.error(f"answering a {transport} message: {type(exc).__name__}: {exc}")
+            return None
         with self._lock:
             self.calls += 1
         if not self.quiet:
@@ -245,7 +265,8 @@ class OncRpcServer:
             )
         return result.reply
 
-    def _error(self, text: str) -> None:
+    def error(self, text: str) -> None:
+        """Log an error (a procedure that raised), quiet or not."""
         self._write(f"error in {text}")
 
     def _write(self, line: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rpcspy.oncrpc import RecordDecoder, decode_message, encode_call, frame_record, parse_idl
-from rpcspy.server.oncrpc import OncRpcServer, answer
+from rpcspy.server.oncrpc import OncRpcServer, answer, responder
 from rpcspy.server.rpc_example import EXAMPLE_PROCEDURES
 from tests.cli.servers import Server
 from tests.oncrpc.peers import FIXTURES, Recording, example_server, run_client, tool
@@ -100,7 +100,8 @@ def test_a_procedure_that_fails_is_system_err_and_the_server_goes_on() -> None:
 
 
 def test_a_broken_record_marking_closes_the_connection_and_others_are_served() -> None:
-    with OncRpcServer(INTERFACE, EXAMPLE_PROCEDURES, quiet=True, max_record=1024) as server:
+    respond = responder(INTERFACE, EXAMPLE_PROCEDURES)
+    with OncRpcServer(respond, quiet=True, max_record=1024) as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as bad:
             bad.sendall(struct.pack(">I", 0x80000000 | 0x7FFFFFFF))  # 2^31-1 bytes announced
             assert bad.recv(100) == b""  # closed, nothing buffered
