@@ -6,6 +6,8 @@ first (docs/architecture.md draws them):
 
     xmlrpc | oncrpc | rpyc                  the sans-IO codecs; they import nothing of ours
     capture | diff                          records and capture files | the pure value diff
+    streams                                 a connection's bytes to call records (ONC RPC,
+                                            RPyC over TCP and UDP)
     filter | api | ingest | export          the filter language; API descriptions; importers;
                                             exporters
     query                                   the relational view of captures (DuckDB, Parquet)
@@ -255,6 +257,15 @@ def test_term_stopping_exits_and_the_package_itself_are_leaves() -> None:
 
 def test_capture_imports_only_xmlrpc() -> None:
     _only("rpcspy.capture", ("rpcspy.xmlrpc",), "rpcspy.capture imports only rpcspy.xmlrpc")
+
+
+def test_streams_import_only_the_codecs_and_capture() -> None:
+    # A connection's bytes to call records: the proxy's TCP and UDP modes and importers feed it.
+    _only(
+        "rpcspy.streams",
+        ("rpcspy.oncrpc", "rpcspy.rpyc", "rpcspy.capture", "rpcspy.xmlrpc"),
+        "rpcspy.streams imports only rpcspy.oncrpc, rpcspy.rpyc, rpcspy.capture and rpcspy.xmlrpc",
+    )
 
 
 def test_diff_imports_only_xmlrpc() -> None:

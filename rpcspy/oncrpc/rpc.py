@@ -473,6 +473,7 @@ class RecordDecoder:
     __slots__ = (
         "_buf",
         "_fragments",
+        "_headers",
         "_last",
         "_need",
         "_size",
@@ -486,6 +487,7 @@ class RecordDecoder:
         self.max_record = max_record
         self._buf = bytearray()
         self._fragments: list[bytes] = []
+        self._headers: list[int] = []  # each fragment's header, for the bytes as on the wire
         self._size = 0  # bytes of the record so far
         self._need: int | None = None  # body bytes the current fragment still wants
         self._last = False
@@ -508,11 +510,19 @@ class RecordDecoder:
 
     def feed(self, data: bytes) -> list[bytes]:
         """The records that ``data`` completes (often none, sometimes several)."""
+        return [message for message, _ in self._feed(data, False)]
+
+    def feed_wire(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        """Like ``feed``, each record with the bytes it took on the wire: ``(message, wire)``,
+        ``wire`` being its fragments with their record-marking headers, exactly as sent."""
+        return self._feed(data, True)
+
+    def _feed(self, data: bytes, wire: bool) -> list[tuple[bytes, bytes]]:
         if self.broken is not None:
             self.dropped += len(data)
             return []
         self._buf += data
-        out: list[bytes] = []
+        out: list[tuple[bytes, bytes]] = []
         buf = self._buf
         try:
             while True:
@@ -530,6 +540,7 @@ class RecordDecoder:
                             offset=self._size,
                         )
                     self._need = length
+                    self._headers.append(header)
                 need = self._need
                 if len(buf) < need:
                     break
@@ -538,8 +549,18 @@ class RecordDecoder:
                 self._size += need
                 self._need = None
                 if self._last:
-                    out.append(b"".join(self._fragments))
+                    message = b"".join(self._fragments)
+                    framed = (
+                        b"".join(
+                            _U32.pack(h) + f
+                            for h, f in zip(self._headers, self._fragments, strict=True)
+                        )
+                        if wire
+                        else b""
+                    )
+                    out.append((message, framed))
                     self._fragments.clear()
+                    self._headers.clear()
                     self._size = 0
                     self.records += 1
         except OncRpcError as exc:
@@ -547,6 +568,7 @@ class RecordDecoder:
             self.dropped += len(buf)
             buf.clear()
             self._fragments.clear()
+            self._headers.clear()
             self._size = 0
             if out:
                 # Keep the records before the break; ``broken`` says what broke after them.
@@ -601,6 +623,11 @@ class Pairer:
             _, old = self._waiting.popitem(last=False)
             self.evicted += 1
         return old
+
+    def forget(self, xid: int) -> Call | None:
+        """Stop waiting for the reply to call ``xid`` (its owner gave up on it); the call, if
+        one was waiting."""
+        return self._waiting.pop(xid, None)
 
     def reply(self, reply: Reply) -> Call | None:
         """The call ``reply`` answers, no longer waiting; None if no call waits with its xid."""

@@ -76,6 +76,8 @@ class Frame:
     payload: bytes
     #: Time of the chunk that completed the frame (seconds since the epoch), when fed one.
     at: float | None = None
+    #: Time of the chunk that brought the frame's first byte (``at`` when one chunk held it).
+    started: float | None = None
 
 
 def decode_payload(body: bytes, compressed: bool, limit: int) -> bytes:
@@ -116,6 +118,8 @@ class FrameDecoder:
         self._skip_from = 0
         self.frames = 0
         self.bytes_in = 0
+        #: Time of the chunk that brought ``_buffer[0]`` (when a frame's start is held).
+        self._held_at: float | None = None
 
     def feed(self, data: bytes, at: float | None = None) -> list[Frame | Problem]:
         """Take the next chunk; return the frames (and problems) it completes, in order."""
@@ -136,6 +140,8 @@ class FrameDecoder:
             buf = data if view.nbytes == len(data) else bytes(view)
         if not direct:
             self._buffer += view
+        # The first frame began with the bytes held from an earlier chunk, the rest in this one.
+        started = at if direct else self._held_at
         pos = 0
         size = HEADER.size
         while len(buf) - pos >= size:
@@ -155,6 +161,7 @@ class FrameDecoder:
                 have = len(buf) - pos
                 if have >= total:
                     pos += total
+                    started = at
                     continue
                 self._skip = total - have
                 self._skip_from = offset
@@ -163,8 +170,11 @@ class FrameDecoder:
             end = pos + size + length + len(FLUSHER)
             if len(buf) < end:
                 break
-            out.extend(self._frame(bytes(buf[pos:end]), flag, offset, at))
+            out.extend(self._frame(bytes(buf[pos:end]), flag, offset, at, started))
             pos = end
+            started = at
+        if pos < len(buf):
+            self._held_at = started
         if direct:
             self._buffer += memoryview(buf)[pos:]
         elif pos:
@@ -172,7 +182,9 @@ class FrameDecoder:
         self._base += pos
         return out
 
-    def _frame(self, raw: bytes, flag: int, offset: int, at: float | None) -> list[Frame | Problem]:
+    def _frame(
+        self, raw: bytes, flag: int, offset: int, at: float | None, started: float | None = None
+    ) -> list[Frame | Problem]:
         out: list[Frame | Problem] = []
         self.frames += 1
         if flag not in (0, 1):
@@ -199,7 +211,7 @@ class FrameDecoder:
         except RpycError as exc:
             out.append(exc.problem(self.side, offset=offset))
             return out
-        out.append(Frame(self.side, offset, raw, flag != 0, payload, at))
+        out.append(Frame(self.side, offset, raw, flag != 0, payload, at, started))
         return out
 
     @property

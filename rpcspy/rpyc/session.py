@@ -107,19 +107,24 @@ class RawFrame:
     side: Side
     offset: int
     raw: bytes
+    #: When its last byte came (the chunk that completed it).
     at: float | None = None
+    #: When its first byte came (``at`` when one chunk held the whole frame).
+    started: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
             "side": self.side,
             "offset": self.offset,
             "at": self.at,
+            "started": self.started,
             "raw": base64.b64encode(self.raw).decode("ascii"),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> RawFrame:
         at, offset, raw = data.get("at"), data.get("offset"), data.get("raw")
+        started = data.get("started")
         if not isinstance(offset, int) or not isinstance(raw, str):
             raise ValueError(f"not a JSON frame: {data!r:.80}")
         return cls(
@@ -127,6 +132,7 @@ class RawFrame:
             offset,
             base64.b64decode(raw, validate=True),
             float(at) if isinstance(at, int | float) else None,
+            float(started) if isinstance(started, int | float) else None,
         )
 
 
@@ -181,6 +187,29 @@ class Operation:
 
     def __str__(self) -> str:
         return self.render()
+
+    def request_json(self) -> dict[str, object]:
+        """The request half as a capture keeps it (``request.rpyc``): what was asked, without
+        the raw frame, which is the half's body."""
+        return {
+            "index": self.index,
+            "caller": self.caller,
+            "seq": self.seq,
+            "handler": self.handler,
+            "text": self.text,
+            "request": message_to_json(self.request),
+        }
+
+    def reply_json(self) -> dict[str, object] | None:
+        """The reply half as a capture keeps it (``response.rpyc``): the outcome, the result as
+        read and the reply or exception message; None when no reply came."""
+        if self.reply is None:
+            return None
+        return {
+            "outcome": self.outcome,
+            "result_text": self.result_text,
+            "reply": message_to_json(self.reply),
+        }
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready form, raw frames included; ``from_json`` reads it back."""
@@ -375,7 +404,7 @@ class Session:
         except RpycError as exc:
             # Offsets inside the payload mean little once inflated: point at the frame.
             return [Problem(exc.kind, exc.reason, frame.side, frame.offset)]
-        raw = RawFrame(frame.side, frame.offset, frame.raw, frame.at)
+        raw = RawFrame(frame.side, frame.offset, frame.raw, frame.at, frame.started)
         out: list[Operation | Problem] = []
         if isinstance(message, Request):
             out += self._request(message, raw, problems)
