@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from rpcspy.capture import CallRecord
 from rpcspy.diff import DEFAULT_RULES, Rules
-from rpcspy.oncrpc import Call, Interface, OncRpcError, RecordDecoder, decode_message, frame_record
+from rpcspy.oncrpc import (
+    Call,
+    Interface,
+    OncRpcError,
+    RecordDecoder,
+    Reply,
+    decode_message,
+    frame_record,
+)
 from rpcspy.replay.engine import Outcome, RecordFilter, compare, is_skipped
 from rpcspy.replay.report import CallResult, Verdict
 
@@ -256,6 +264,12 @@ class OncRpcReplayer:
                 "skipped", record, None, message="no whole call message recorded to re-send"
             )
         new = dataclasses.replace(self.send(message), seq=record.seq)
+        if _typed_on_one_side(record, new):
+            # One side typed by an interface, the other raw (a replay without the proxy's
+            # --idl): the results' XDR bytes still say whether the answer is the same.
+            old_results, new_results = _results(record), _results(new)
+            if old_results is not None and old_results == new_results:
+                return Outcome("same", record, new, message=_RAW_SAME)
         return compare(record, new, self.rules)
 
     def replay(self, records: Iterable[CallRecord]) -> Iterator[Outcome]:
@@ -263,6 +277,43 @@ class OncRpcReplayer:
         for record in records:
             if self.only is None or self.only.matches(record):
                 yield self.replay_one(record)
+
+
+_RAW_SAME: Final = (
+    "the same result bytes; compared as raw XDR (give --idl to type the new answer as the "
+    "recorded one was)"
+)
+
+
+def _typed_on_one_side(old: CallRecord, new: CallRecord) -> bool:
+    def raw(record: CallRecord) -> bool | None:
+        native = record.response.native if record.response is not None else None
+        result = native.get("result") if native is not None else None
+        return isinstance(result, dict) and "raw" in result if result is not None else None
+
+    a, b = raw(old), raw(new)
+    return a is not None and b is not None and a != b
+
+
+def _results(record: CallRecord) -> bytes | None:
+    """The XDR bytes of a SUCCESS reply's result, from the record's reply bytes."""
+    if record.response is None or not record.response.body:
+        return None
+    body = record.response.body
+    if record.transport == "tcp":
+        decoder = RecordDecoder()
+        try:
+            messages = decoder.feed(body)
+        except OncRpcError:
+            return None
+        if len(messages) != 1:
+            return None
+        body = messages[0]
+    try:
+        reply = decode_message(body)
+    except OncRpcError:
+        return None
+    return reply.results if isinstance(reply, Reply) and reply.status == "SUCCESS" else None
 
 
 def _reason(exc: OSError) -> str:
