@@ -131,6 +131,8 @@ class OncRpcPlaybook:
             group = _Group(data, label)
             self._groups[(call.prog, call.vers, call.proc, key)] = group
             self._procedures.setdefault((call.prog, call.vers, call.proc), []).append(group)
+        if answer.status not in ("PROG_UNAVAIL", "PROG_MISMATCH"):
+            # A version the recorded server served (its mismatches say which it did not).
             self._versions.setdefault(call.prog, set()).add(call.vers)
         group.replies.append(reply)
         self.calls += 1
