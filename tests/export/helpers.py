@@ -145,6 +145,8 @@ KEPT = (
     "error",
     "redacted",
     "findings",
+    "protocol",
+    "transport",
 )
 
 
