@@ -60,6 +60,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy mock session.jsonl --listen 0 --ready-file mock.url &\n"
             "  rpcspy wait --file mock.url          # prints the URL once it answers\n"
             "  rpcspy mock oncrpc.jsonl --idl examples/rpc_example.x --port 9099\n"
+            "  rpcspy mock mixed.jsonl --protocol oncrpc --listen 0 --ready-file mock.url\n"
             "  build/rpc_example_client 127.0.0.1 9099 udp    # the rpcgen client, answered\n\n"
             + ONCRPC_HELP
             + "\n\n"

@@ -396,14 +396,3 @@ class Portmapper:
         """``PMAPPROC_UNSET``: version 2 ignores the transport and the port and takes back
         every mapping of the version. True when some were taken back."""
         return self._call(_PMAPPROC_UNSET, prog, vers, transport, 0)
-
-    def running(self) -> bool:
-        """Whether a portmapper answers a NULL call."""
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.settimeout(self.timeout)
-                s.connect((self.host, self.port))
-                s.send(encode_call(1, PORTMAP_PROGRAM, _PMAP_VERS, 0))
-                return bool(s.recv(_UDP_MAX))
-        except OSError:
-            return False

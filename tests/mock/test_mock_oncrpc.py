@@ -118,3 +118,30 @@ def test_ignore_rules_leave_an_argument_path_out_of_matching(tmp_path: Path) -> 
     assert decode_message(playbook.respond(call).reply or b"").status == "SYSTEM_ERR"  # type: ignore[union-attr]
     answered = decode_message(loose.respond(call).reply or b"")
     assert answered.status == "SUCCESS" and answered.results == struct.pack(">i", 42)  # type: ignore[union-attr]
+
+
+def test_hostile_bytes_get_no_answer_and_cost_nothing(tmp_path: Path) -> None:
+    capture = tmp_path / "calls.jsonl"
+    capture_of("example_udp.json", capture)
+    mock, port = _mock(tmp_path, capture, "-q")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(0.5)
+            udp.sendto(b"\xff" * 3, ("127.0.0.1", port))  # not even an xid
+            udp.sendto(struct.pack(">II", 9, 1), ("127.0.0.1", port))  # a reply, not a call
+            with pytest.raises(TimeoutError):
+                udp.recv(100)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as tcp:
+            tcp.sendall(struct.pack(">I", 0xFFFFFFFF))  # a last fragment of 2^31-1 bytes
+            assert tcp.recv(100) == b""  # refused at its header, nothing buffered
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as tcp:
+            tcp.sendall(struct.pack(">I", 0x80000010) + b"cut")  # truncated, then closed
+            tcp.shutdown(socket.SHUT_WR)
+            assert tcp.recv(100) == b""
+        # Still serving: the recorded ECHO is answered (raw XDR key: no --idl here).
+        echo = encode_call(3, PROG, 1, 1, struct.pack(">I", 13) + b"hello, rpcspy\0\0\0")
+        assert _ask(port, echo).status == "SUCCESS"  # type: ignore[attr-defined]
+    finally:
+        stopped = mock.stop(signal.SIGTERM)
+    assert stopped.code == 0
+    assert "rpcspy mock: 1 matched, 0 missed" in stopped.stderr

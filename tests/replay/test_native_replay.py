@@ -157,6 +157,23 @@ def test_a_changed_answer_is_reported_by_path_in_text_json_and_junit(tmp_path: P
     changed = [c for c in report["calls"] if c["verdict"] == "changed"]
     assert [c["seq"] for c in changed] == [4, 5]
     assert changed[1]["differences"][0]["path"] == "result.found.age"
+    with OncRpcServer(responder(example_interface(), procedures), quiet=True) as server:
+        target = f"tcp://127.0.0.1:{server.port}"
+        common = ("--target", target, "--idl", str(EXAMPLE_X), "--json", "--all")
+        ignored = _replay(
+            str(capture), *common, "--only", "method:*.LOOKUP", "--ignore", "*: result.found.age"
+        )
+        skipped = _replay(str(capture), *common, "--skip", "*.LOOKUP")
+    assert ignored.returncode == 0, ignored.stdout
+    only_lookups = _report(ignored)
+    assert only_lookups["summary"]["same"] == only_lookups["summary"]["total"] == 3
+    assert [c["ignored"] for c in only_lookups["calls"]] == [1, 1, 0]
+    assert skipped.returncode == 0, skipped.stdout
+    without = _report(skipped)
+    assert (without["summary"]["same"], without["summary"]["skipped"]) == (8, 3)
+    assert {c["message"] for c in without["calls"] if c["verdict"] == "skipped"} == {
+        "not re-sent (--skip '*.LOOKUP')"
+    }
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "2" and suite.get("tests") == "11"
 
