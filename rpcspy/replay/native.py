@@ -200,15 +200,17 @@ class OncRpcReplayer:
         try:
             sock = self._open()
         except OSError as exc:
-            return self._unsent(message, wire, started, f"cannot connect: {_reason(exc)}")
+            return self._unsent(wire, started, f"cannot connect: {_reason(exc)}")
         conversation = self._conversation
         assert conversation is not None
+        xid = self._xid
         records = conversation.feed("client", wire, started)
         error: str | None = None
         try:
             sock.sendall(wire) if self.target.transport == "tcp" else sock.send(wire)
             deadline = time.monotonic() + self.timeout
-            while not records:
+            # Other records may come first (a stray reply is a record of its own): wait for ours.
+            while not any(_xid_of(r) == xid for r in records):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError
@@ -224,13 +226,15 @@ class OncRpcReplayer:
             error = _reason(exc)
         if error is not None:
             records += self._drop(time.time())
-        mine = [r for r in records if r.response is not None or r.error]
+        mine = [r for r in records if _xid_of(r) == xid]
         if not mine:
-            return self._unsent(message, wire, started, error or "no record of the call")
-        record = mine[-1] if error is None else mine[0]
-        return dataclasses.replace(record, error=error) if error is not None else record
+            return self._unsent(wire, started, error or "no record of the call")
+        record = mine[0]
+        if error is not None and record.response is None:
+            return dataclasses.replace(record, error=error)
+        return record
 
-    def _unsent(self, message: bytes, wire: bytes, started: float, error: str) -> CallRecord:
+    def _unsent(self, wire: bytes, started: float, error: str) -> CallRecord:
         """A record for a call that never reached the server, made by a conversation too."""
         from rpcspy.streams import oncrpc_conversation
 
@@ -277,6 +281,13 @@ class OncRpcReplayer:
         for record in records:
             if self.only is None or self.only.matches(record):
                 yield self.replay_one(record)
+
+
+def _xid_of(record: CallRecord) -> int | None:
+    """The xid of the call a record holds (None for a record of a stray reply)."""
+    native = record.request.native
+    xid = native.get("xid") if native is not None and record.request.body else None
+    return xid if isinstance(xid, int) else None
 
 
 _RAW_SAME: Final = (

@@ -12,6 +12,7 @@ import json
 import signal
 import socket
 import subprocess
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from rpcspy.capture import read_capture
-from rpcspy.oncrpc import Union
+from rpcspy.oncrpc import RecordDecoder, Union, frame_record
 from rpcspy.server.oncrpc import OncRpcServer, responder
 from rpcspy.server.rpc_example import EXAMPLE_PROCEDURES
 from tests.cli.servers import RPCSPY, Server
@@ -253,3 +254,32 @@ def test_rpyc_operations_on_netrefs_that_no_longer_exist_are_skipped_with_why(
     assert "by reference; the replayer has no such object" in reasons
     assert "does not exist on the fresh server" in reasons
     assert report["summary"]["same"] > len(skipped)
+
+
+def test_a_stray_reply_before_the_right_one_is_not_taken_for_it(tmp_path: Path) -> None:
+    capture = tmp_path / "calls.jsonl"
+    recorded = capture_of("example_tcp.json", capture)
+    real = responder(example_interface(), EXAMPLE_PROCEDURES)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        decoder = RecordDecoder()
+        with conn:
+            while data := conn.recv(65536):
+                for message in decoder.feed(data):
+                    answer = real(message).reply
+                    assert answer is not None
+                    stray = (int.from_bytes(answer[:4]) ^ 0x5A5A).to_bytes(4, "big")
+                    conn.sendall(frame_record(stray + answer[4:]) + frame_record(answer))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        result = _replay(
+            str(capture), "--target", f"tcp://127.0.0.1:{port}", "--idl", str(EXAMPLE_X)
+        )
+    finally:
+        listener.close()
+    assert f"OK {len(recorded)} calls: {len(recorded)} same" in result.stdout, result.stdout
