@@ -17,6 +17,8 @@ from rpcspy.commands.options import (
 if TYPE_CHECKING:
     from rpcspy.capture import CallRecord
     from rpcspy.commands.common import CaptureSource
+    from rpcspy.diff import Rules
+    from rpcspy.filter import Filter
 
 __all__ = ["add_parser", "run"]
 
@@ -122,23 +124,25 @@ def run(args: argparse.Namespace) -> int:
     from rpcspy.mock.server import MockServer
     from rpcspy.term import warn
 
-    if args.protocol != "xmlrpc":
-        from itertools import chain
-
-        source = CaptureSource(args.capture)
-        records = iter(source.records())
-        head = [r for _, r in zip(range(1000), records, strict=False)]
-        if args.protocol == "oncrpc" or any(r.protocol == "oncrpc" for r in head):
-            return _run_oncrpc(args, source, chain(head, records))
-    if args.idl is not None:
-        from rpcspy.exits import EXIT_USAGE, CliError
-
-        raise CliError("--idl goes with ONC RPC captures (--protocol oncrpc)", EXIT_USAGE)
     host, port = listen_address(args)
     check_ready_file(args.ready_file)
     limits = http_limits(args)
     rules = load_cli_rules(args.ignore, args.rules)
     only = parse_only(args.only)
+    if args.protocol != "xmlrpc":
+        from itertools import chain
+
+        source = CaptureSource(args.capture)
+        reading = source.records()
+        # The first calls tell which protocol the capture speaks.
+        head = [r for _, r in zip(range(1000), reading, strict=False)]
+        if args.protocol == "oncrpc" or any(r.protocol == "oncrpc" for r in head):
+            return _run_oncrpc(args, source, chain(head, reading), (host, port), rules, only)
+        reading.close()
+    if args.idl is not None:
+        from rpcspy.exits import EXIT_USAGE, CliError
+
+        raise CliError("--idl goes with ONC RPC captures (--protocol oncrpc)", EXIT_USAGE)
     # Signals are ours from the start: one arriving while the capture loads stops at once.
     with StopSignals() as stop:
         source = CaptureSource(args.capture)
@@ -171,20 +175,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_oncrpc(
-    args: argparse.Namespace, source: CaptureSource, records: Iterator[CallRecord]
+    args: argparse.Namespace,
+    source: CaptureSource,
+    records: Iterator[CallRecord],
+    address: tuple[str, int],
+    rules: Rules,
+    only: Filter | None,
 ) -> int:
     """Serve the capture's ONC RPC calls over TCP and UDP until a stop signal."""
     import sys
 
-    from rpcspy.commands.common import load_cli_rules, parse_only
-    from rpcspy.commands.lifecycle import (
-        ReadyFile,
-        StopSignals,
-        check_ready_file,
-        listen_error,
-        reason_of,
-    )
-    from rpcspy.commands.options import listen_address
+    from rpcspy.commands.lifecycle import ReadyFile, StopSignals, listen_error, reason_of
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError
     from rpcspy.mock.oncrpc import OncRpcPlaybook
     from rpcspy.server.oncrpc import OncRpcServer
@@ -202,10 +203,7 @@ def _run_oncrpc(
             raise CliError(f"cannot read --idl {args.idl}: {exc}", EXIT_INPUT) from None
         except BadIdl as exc:
             raise CliError(f"--idl: {exc}", EXIT_INPUT) from None
-    host, port = listen_address(args)
-    check_ready_file(args.ready_file)
-    rules = load_cli_rules(args.ignore, args.rules)
-    only = parse_only(args.only)
+    host, port = address
     if only is not None:
         records = (r for r in records if only.matches(r))
     log: list[OncRpcServer] = []
