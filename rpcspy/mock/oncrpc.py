@@ -110,7 +110,7 @@ class OncRpcPlaybook:
     def _add(self, record: CallRecord) -> None:
         where = f"#{record.seq}"
         if record.protocol != "oncrpc":
-            self.left_out.append(f"{where}: a {record.protocol} call, not ONC RPC")
+            self.left_out.append(f"{where}: not an ONC RPC call ({record.protocol})")
             return
         message = _message(record.request.body, record.transport)
         reply = _message(record.response.body if record.response else None, record.transport)

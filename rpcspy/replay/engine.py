@@ -46,6 +46,7 @@ __all__ = [
     "identical_answers",
     "is_skipped",
     "parse_speed",
+    "protocol_words",
     "typed_answer",
     "typed_call",
 ]
@@ -96,6 +97,14 @@ class Outcome:
             message=self.message,
             duration_ms=self.new.duration_ms if self.new is not None else None,
         )
+
+
+_PROTOCOL_WORDS = {"xmlrpc": "an XML-RPC", "oncrpc": "an ONC RPC", "rpyc": "an RPyC"}
+
+
+def protocol_words(protocol: str) -> str:
+    """``an ONC RPC`` (for "... call"), by the record's ``protocol``."""
+    return _PROTOCOL_WORDS.get(protocol, f"a {protocol}")
 
 
 def typed_call(record: CallRecord) -> MethodCall | None:
@@ -482,6 +491,15 @@ class Replayer:
     def replay_one(self, record: CallRecord, *, due: float | None = None) -> Outcome:
         """Re-send one record (after waiting for ``due``, a ``time.monotonic`` instant) and
         compare its answer."""
+        if record.native:
+            transport = f"a {record.transport}://" if record.transport else "a tcp:// or udp://"
+            return Outcome(
+                "skipped",
+                record,
+                None,
+                message=f"{protocol_words(record.protocol)} call: replay it against {transport} "
+                "target",
+            )
         glob = is_skipped(record.method, self.options.skip)
         if glob is not None:
             return Outcome("skipped", record, None, message=f"not re-sent (--skip {glob!r})")

@@ -40,7 +40,7 @@ from rpcspy.oncrpc import (
     decode_message,
     frame_record,
 )
-from rpcspy.replay.engine import Outcome, RecordFilter, compare, is_skipped
+from rpcspy.replay.engine import Outcome, RecordFilter, compare, is_skipped, protocol_words
 from rpcspy.replay.report import CallResult, Verdict
 
 if TYPE_CHECKING:
@@ -257,7 +257,7 @@ class OncRpcReplayer:
                 "skipped",
                 record,
                 None,
-                message=f"a {record.protocol} call, not ONC RPC: not sent to {self.target.url}",
+                message=f"{protocol_words(record.protocol)} call: not sent to {self.target.url}",
             )
         glob = is_skipped(record.method, self.skip)
         if glob is not None:

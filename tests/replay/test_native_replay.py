@@ -283,3 +283,15 @@ def test_a_stray_reply_before_the_right_one_is_not_taken_for_it(tmp_path: Path) 
     finally:
         listener.close()
     assert f"OK {len(recorded)} calls: {len(recorded)} same" in result.stdout, result.stdout
+
+
+def test_an_http_target_leaves_native_calls_out(tmp_path: Path) -> None:
+    capture = tmp_path / "calls.jsonl"
+    capture_of("example_udp.json", capture)
+    result = _replay(str(capture), "--target", "http://127.0.0.1:9/RPC2", "--json")
+    report = _report(result)
+    assert result.returncode == 0
+    assert report["summary"]["skipped"] == report["summary"]["total"] == 11
+    assert {c["message"] for c in report["calls"]} == {
+        "an ONC RPC call: replay it against a udp:// target"
+    }
