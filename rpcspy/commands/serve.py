@@ -269,15 +269,13 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
     host, port = listen_address(args)
     check_ready_file(args.ready_file)
     with StopSignals() as stop:
+        respond = responder(
+            interface,
+            EXAMPLE_PROCEDURES,
+            on_error=lambda text: print(f"error in {text}", file=sys.stderr, flush=True),
+        )
         try:
-            errors: list[OncRpcServer] = []
-            respond = responder(
-                interface,
-                EXAMPLE_PROCEDURES,
-                on_error=lambda text: errors[0].error(text) if errors else None,
-            )
             server = OncRpcServer(respond, host=host, port=port, quiet=args.quiet)
-            errors.append(server)
         except OSError as exc:
             raise listen_error(host, port, reason_of(exc)) from exc
         registered: list[tuple[int, int, str]] = []
