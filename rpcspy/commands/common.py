@@ -11,7 +11,7 @@ import argparse
 import re
 import sys
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,7 +140,7 @@ class CaptureSource:
     def _open(self) -> CaptureReader:
         return open_capture(self.path)
 
-    def records(self) -> Iterator[CallRecord]:
+    def records(self) -> Generator[CallRecord, None, None]:
         """One more reading of the records."""
         reader = self._open()
         self._readings += 1

@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "run"]
 
 
+#: For ``rpcspy replay --help``: ONC RPC and RPyC targets.
+NATIVE_HELP = (
+    "ONC RPC and RPyC: a tcp:// or udp:// --target replays the capture's calls of those\n"
+    "protocols. An ONC RPC call is sent as recorded but for a fresh xid (record-marked over\n"
+    "tcp://, one datagram over udp://), and its reply's typed result is compared with the\n"
+    "recorded one (--idl FILE.x types them as the proxy did: give it the same interface).\n"
+    "An RPyC classic session is replayed best effort against a fresh server: recorded netrefs\n"
+    "are mapped to the fresh server's objects, and operations on netrefs that no longer exist\n"
+    "(or that lend client objects) are reported skipped, with why. --reencode, --concurrency,\n"
+    "--speed, --learn-noise and the HTTP options do not apply to them."
+)
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add ``replay`` to the ``rpcspy`` command line."""
     p = sub.add_parser(
@@ -45,7 +58,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
             "  rpcspy replay session.jsonl --target http://staging:8000/RPC2 --concurrency 8 \\\n"
             "      --skip 'dir.*' --ignore '*: result.serverTime' -w replayed.jsonl\n"
             "  rpcspy replay session.jsonl --target https://host/RPC2 --cafile ca.pem \\\n"
-            "      --user alice --speed 1x --learn-noise --junit replay.xml\n\n"
+            "      --user alice --speed 1x --learn-noise --junit replay.xml\n"
+            "  rpcspy replay oncrpc.jsonl --target tcp://127.0.0.1:9099 --idl rpc_example.x\n"
+            "  rpcspy replay oncrpc.jsonl --target udp://127.0.0.1:9099 --idl rpc_example.x \\\n"
+            "      --skip 'RPC_EXAMPLE_PROG.*.ADD' --json\n"
+            "  rpcspy replay rpyc.jsonl --target tcp://127.0.0.1:18812   # a fresh rpyc_classic\n\n"
+            + NATIVE_HELP
+            + "\n\n"
             + EXIT_CODES
             + "\n            130 interrupted (Ctrl-C or SIGTERM): the calls replayed so far are "
             "reported"
@@ -57,7 +76,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
         required=True,
         metavar="URL",
         help="server to replay against, e.g. http://127.0.0.1:8000/RPC2 (a URL without a "
-        "path keeps each call's recorded path)",
+        "path keeps each call's recorded path); tcp://HOST:PORT or udp://HOST:PORT for ONC RPC "
+        "and RPyC captures",
+    )
+    p.add_argument(
+        "--idl",
+        type=Path,
+        metavar="FILE.x",
+        help="ONC RPC: the rpcgen interface that types the new answers (as the capture's were)",
     )
     p.add_argument(
         "-w", "--write", type=Path, metavar="FILE", help="write the new exchanges as a capture"
@@ -157,6 +183,10 @@ def run(args: argparse.Namespace) -> int:
     from rpcspy.replay.send import TlsOptions
     from rpcspy.term import warn
 
+    if args.target.strip().lower().startswith(("tcp://", "udp://")):
+        return _run_native(args)
+    if args.idl is not None:
+        raise CliError("--idl goes with a tcp:// or udp:// --target (ONC RPC)", EXIT_USAGE)
     target = target_from_url(args.target, "--target")
     noise_target = (
         target_from_url(args.noise_target, "--noise-target") if args.noise_target else None
@@ -272,3 +302,121 @@ def _replay_into(
     finally:
         if writer is not None:
             writer.close()
+
+
+def _run_native(args: argparse.Namespace) -> int:
+    """Replay the ONC RPC or RPyC calls of a capture against a tcp:// or udp:// target."""
+    import time
+
+    from rpcspy.commands.common import (
+        CaptureSource,
+        emit_report,
+        load_cli_rules,
+        parse_only,
+        skip_globs,
+    )
+    from rpcspy.commands.lifecycle import StopSignals
+    from rpcspy.exits import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, CliError
+    from rpcspy.replay.native import NativeTarget, OncRpcReplayer, replay_rpyc
+    from rpcspy.replay.report import Report
+
+    try:
+        target = NativeTarget.parse(args.target)
+    except ValueError as exc:
+        raise CliError(f"--target: {exc}", EXIT_USAGE) from None
+    http_only = [
+        flag
+        for flag, given in (
+            ("--reencode", args.reencode),
+            ("--concurrency", args.concurrency != 1),
+            ("--speed", args.speed is not None),
+            ("--learn-noise", args.learn_noise),
+            ("--noise-target", args.noise_target is not None),
+            ("--user", args.user is not None),
+            ("--password", args.password is not None),
+            ("--cafile", args.cafile is not None),
+            ("--insecure", args.insecure),
+        )
+        if given
+    ]
+    if http_only:
+        raise CliError(
+            f"{', '.join(http_only)}: HTTP replay only, not a {target.transport}:// target",
+            EXIT_USAGE,
+        )
+    if not args.timeout > 0:
+        raise CliError("--timeout must be more than 0 seconds", EXIT_USAGE)
+    interface = None
+    if args.idl is not None:
+        from rpcspy.oncrpc import BadIdl, parse_idl
+
+        try:
+            interface = parse_idl(args.idl.read_text(encoding="utf-8"), str(args.idl))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read --idl {args.idl}: {exc}", EXIT_INPUT) from None
+        except BadIdl as exc:
+            raise CliError(f"--idl: {exc}", EXIT_INPUT) from None
+    rules = load_cli_rules(args.ignore, args.rules, args.tolerance)
+    only = parse_only(args.only)
+    skip = skip_globs(args.skip, args.rules)
+    if args.write is not None and _same_file(args.write, args.capture):
+        raise CliError(
+            "-w would overwrite the capture being replayed; choose another file", EXIT_USAGE
+        )
+    source = CaptureSource(args.capture)
+    records = [r for r in source.records() if only is None or only.matches(r)]
+    protocols = {r.protocol for r in records}
+    report = Report("replay", str(args.capture), target.url)
+    started = time.monotonic()
+    interrupted = False
+    new_records = []
+    with StopSignals(mode="interrupt") as stop:
+        try:
+            if "rpyc" in protocols and target.transport == "tcp":
+                rpyc = replay_rpyc(records, target, timeout=args.timeout)
+                report.results.extend(rpyc.results)
+                report.warnings.extend(rpyc.warnings)
+                new_records += rpyc.records
+            elif "rpyc" in protocols:
+                report.warnings.append("RPyC runs over TCP: its calls need a tcp:// target")
+            with OncRpcReplayer(
+                target, interface=interface, timeout=args.timeout, rules=rules, skip=skip
+            ) as replayer:
+                for record in records:
+                    if record.protocol != "oncrpc":
+                        continue
+                    outcome = replayer.replay_one(record)
+                    if outcome.new is not None:
+                        new_records.append(outcome.new)
+                    report.add(outcome.to_result())
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            stop.mode = "flag"
+    interrupted = interrupted or stop.received is not None
+    others = sorted(protocols - {"oncrpc", "rpyc"})
+    if others:
+        report.warnings.append(
+            f"{', '.join(others)} calls left out: replay them against an http:// target"
+        )
+    if args.write is not None:
+        from rpcspy.capture import CaptureWriter
+
+        writer = CaptureWriter(args.write, append=False)
+        try:
+            for record in new_records:
+                writer.write(record)
+        finally:
+            writer.close()
+    report.elapsed = time.monotonic() - started
+    report.warnings.extend(source.problems)
+    report.partial = bool(source.problems)
+    if interrupted:
+        by = f" ({stop.received.name})" if stop.received is not None else ""
+        report.warnings.append(f"interrupted after {len(report.results)} calls{by}")
+    elif not report.results:
+        report.warnings.append(
+            "no ONC RPC or RPyC calls to replay" + (" (--only selected none)" if only else "")
+        )
+    code = emit_report(report, args)
+    return EXIT_INTERRUPTED if interrupted else code

@@ -29,8 +29,9 @@ from rpcspy.capture import CallRecord
 from rpcspy.diff import DEFAULT_RULES, Difference, Rules, diff_calls, diff_responses
 from rpcspy.diff.fingerprint import fingerprint, params_fingerprint, response_fingerprint
 from rpcspy.diff.matcher import compile_rules
+from rpcspy.diff.native import native_call_fingerprint
 from rpcspy.diff.sequence_align import align, longest_increasing_subsequence
-from rpcspy.replay.engine import RecordFilter, describe_failure
+from rpcspy.replay.engine import RecordFilter, describe_failure, typed_answer, typed_call
 from rpcspy.replay.report import CallResult, Verdict
 from rpcspy.xmlrpc.messages import Fault
 from rpcspy.xmlrpc.render import format_call
@@ -91,6 +92,8 @@ class Match:
 
 def print_record(record: CallRecord, pos: int, rules: Rules = DEFAULT_RULES) -> Print:
     """The ``Print`` of one record."""
+    if record.native:
+        return _native_print(record, pos, rules)
     call = record.call
     if call is None:
         # An undecodable request still aligns with its twin: by its raw bytes.
@@ -106,6 +109,20 @@ def print_record(record: CallRecord, pos: int, rules: Rules = DEFAULT_RULES) -> 
         params_fingerprint(call, compiled),
         response_fingerprint(record.reply, compiled),
     )
+
+
+def _native_print(record: CallRecord, pos: int, rules: Rules) -> Print:
+    """The ``Print`` of a call of another protocol: keyed by protocol, procedure numbers and
+    typed arguments (``native_call_fingerprint``), never by its bytes (an ONC RPC call's xid
+    and credentials change from one run to the next)."""
+    method = record.method or ""
+    compiled = compile_rules(rules, method)
+    if compiled.skip_method:
+        return Print(pos, record.seq, method, fingerprint(method), 0)
+    key = native_call_fingerprint(record.protocol, record.request.native, compiled)
+    if key is None:
+        key = fingerprint("raw:" + (record.request.body or b"").hex())
+    return Print(pos, record.seq, method, key, response_fingerprint(typed_answer(record), compiled))
 
 
 def _selected(records: Iterable[CallRecord], only: RecordFilter | None) -> Iterator[CallRecord]:
@@ -286,27 +303,30 @@ def compare_records(
     """
     found: list[Difference] = []
     message: str | None = None
-    if a.call is not None and b.call is not None:
-        found.extend(diff_calls(a.call, b.call, rules=rules))
+    call_a, call_b = typed_call(a), typed_call(b)
+    if call_a is not None and call_b is not None:
+        found.extend(diff_calls(call_a, call_b, rules=rules))
     elif a.request.body != b.request.body:
         message = "the requests differ and do not both decode"
     method = a.method or b.method or ""
     failure_b = describe_failure(b)
     if failure_b is not None and describe_failure(a) is None:
         return "error", found, 0, f"no answer in B: {failure_b}"
-    found.extend(diff_responses(a.reply, b.reply, method=method, rules=rules))
+    answer_b = typed_answer(b)
+    found.extend(diff_responses(typed_answer(a), answer_b, method=method, rules=rules))
     if not found and message is None:
         return "same", [], 0, None
     verdict: Verdict = "changed"
     if any(d.kind == "fault" for d in found):
-        verdict = "new-fault" if isinstance(b.reply, Fault) else "fixed-fault"
+        verdict = "new-fault" if isinstance(answer_b, Fault) else "fixed-fault"
     return verdict, found, 0, message
 
 
 def _describe_call(record: CallRecord) -> str:
-    if record.call is None:
+    call = typed_call(record)
+    if call is None:
         return "(undecodable request)"
-    return format_call(record.call, limit=100)
+    return format_call(call, limit=100)
 
 
 def diff_captures(

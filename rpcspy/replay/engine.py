@@ -31,9 +31,10 @@ from rpcspy.diff import (
     diff_responses,
     learn_noise,
 )
+from rpcspy.diff.native import native_call, native_response
 from rpcspy.replay.report import CallResult, Verdict
 from rpcspy.replay.send import DEFAULT_MAX_BODY, Auth, Sender, Target, TlsOptions
-from rpcspy.xmlrpc.messages import Fault
+from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 
 __all__ = [
     "Outcome",
@@ -45,6 +46,9 @@ __all__ = [
     "identical_answers",
     "is_skipped",
     "parse_speed",
+    "protocol_words",
+    "typed_answer",
+    "typed_call",
 ]
 
 
@@ -95,10 +99,48 @@ class Outcome:
         )
 
 
+_PROTOCOL_WORDS = {"xmlrpc": "an XML-RPC", "oncrpc": "an ONC RPC", "rpyc": "an RPyC"}
+
+
+def protocol_words(protocol: str) -> str:
+    """``an ONC RPC`` (for "... call"), by the record's ``protocol``."""
+    return _PROTOCOL_WORDS.get(protocol, f"a {protocol}")
+
+
+def typed_call(record: CallRecord) -> MethodCall | None:
+    """The call as typed values, whatever the protocol: the XML-RPC call, or another
+    protocol's (ONC RPC, RPyC) read off its JSON (``rpcspy.diff.native``)."""
+    if not record.native:
+        return record.call
+    return native_call(record.protocol, record.request.native, record.method)
+
+
+def typed_answer(record: CallRecord) -> MethodResponse | Fault | None:
+    """The answer as a result or a fault, whatever the protocol (see ``typed_call``)."""
+    if not record.native:
+        return record.reply
+    response = record.response
+    return native_response(record.protocol, response.native if response is not None else None)
+
+
+def _native_failure(record: CallRecord) -> str | None:
+    response = record.response
+    if response is None:
+        return "no reply"
+    if typed_answer(record) is None:
+        problems = [p.message for p in record.problems if p.where == "response"]
+        reason = f": {problems[0]}" if problems else ""
+        return f"the reply did not decode{reason}"
+    return None
+
+
 def describe_failure(record: CallRecord) -> str | None:
-    """Why a record has no XML-RPC answer, in one line; None when it has one."""
+    """Why a record has no answer (XML-RPC, or its protocol's), in one line; None when it has
+    one."""
     if record.error:
         return record.error
+    if record.native:
+        return _native_failure(record)
     if record.reply is not None:
         return None
     status = f"HTTP {record.status}" if record.status is not None else "no HTTP status"
@@ -207,6 +249,8 @@ def compare(
         # The verdict says "too large" already: the message is the reason alone.
         reason = (new.error or "").removeprefix("too large: ") or too_large.message
         return Outcome("too-large", old, new, message=reason)
+    if old.native or new.native:
+        return _compare_typed(old, new, rules, noise)
     if identical_answers(old, new):
         bytes_only = describe_failure(old) is not None or describe_failure(new) is not None
         return Outcome("same", old, new, message=_identical_note(old) if bytes_only else None)
@@ -236,6 +280,36 @@ def compare(
     verdict: Verdict = "changed"
     if any(d.kind == "fault" for d in counted):
         verdict = "new-fault" if isinstance(new.reply, Fault) else "fixed-fault"
+    return Outcome(verdict, old, new, tuple(counted), tuple(noisy), ignored, message)
+
+
+def _compare_typed(
+    old: CallRecord, new: CallRecord, rules: Rules | None, noise: NoiseModel | None
+) -> Outcome:
+    """``compare`` for another protocol than XML-RPC: its answers carry ids of their own (an
+    ONC RPC reply its xid), so they are compared as typed values, never as bytes."""
+    failure = describe_failure(new)
+    if failure is not None:
+        recorded = describe_failure(old)
+        if recorded is not None:
+            failure += f"; the recorded call had no answer either ({recorded})"
+        return Outcome("error", old, new, message=failure)
+    rules = rules if rules is not None else DEFAULT_RULES
+    method = old.method or (new.method or "")
+    before, after = typed_answer(old), typed_answer(new)
+    found = diff_responses(before, after, method=method, rules=rules)
+    ignored = 0
+    if rules != DEFAULT_RULES:
+        ignored = max(len(diff_responses(before, after, method=method)) - len(found), 0)
+    counted, noisy = classify(found, noise) if noise is not None else (found, [])
+    message = (
+        None if before is not None else f"the recorded call had no answer ({describe_failure(old)})"
+    )
+    if not counted:
+        return Outcome("same", old, new, (), tuple(noisy), ignored, message)
+    verdict: Verdict = "changed"
+    if any(d.kind == "fault" for d in counted):
+        verdict = "new-fault" if isinstance(after, Fault) else "fixed-fault"
     return Outcome(verdict, old, new, tuple(counted), tuple(noisy), ignored, message)
 
 
@@ -417,6 +491,15 @@ class Replayer:
     def replay_one(self, record: CallRecord, *, due: float | None = None) -> Outcome:
         """Re-send one record (after waiting for ``due``, a ``time.monotonic`` instant) and
         compare its answer."""
+        if record.native:
+            transport = f"a {record.transport}://" if record.transport else "a tcp:// or udp://"
+            return Outcome(
+                "skipped",
+                record,
+                None,
+                message=f"{protocol_words(record.protocol)} call: replay it against {transport} "
+                "target",
+            )
         glob = is_skipped(record.method, self.options.skip)
         if glob is not None:
             return Outcome("skipped", record, None, message=f"not re-sent (--skip {glob!r})")
