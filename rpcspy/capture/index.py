@@ -574,8 +574,7 @@ class CaptureIndex:
         origin_id = self.origins.ids.get(origin if origin is not None else "proxy", -1)
         if origin_id < 0:
             origin_id = self.origins.intern(origin if origin is not None else "proxy")
-        protocol = g("protocol")
-        protocol_id = self.protocols.intern(protocol if type(protocol) is str else "xmlrpc")
+        protocol_id = self.protocols.intern(protocol)
         batch.rows.append(
             _pack_row(
                 offset,
