@@ -7,6 +7,9 @@ result) many times:
   from examples/rpc_example.x (or the built-in portmapper) — generic, typed values, all checks;
 - xdrlib3 (PyPI): the same message read by hand-written ``xdrlib3.Unpacker`` code, the way a
   Python program decodes a known structure (no typing, no bounds beyond xdrlib3's own);
+- the whole reading path, as the proxy runs it: ``rpcspy.streams.oncrpc_conversation`` fed the
+  record-marked bytes of the C peers' recorded TCP session (every call and reply, repeated), to
+  typed ``CallRecord``s, with and without writing them as capture lines (``record_to_json``);
 - the rpcgen C peer: ``rpc_example_client 127.0.0.1 PORT tcp N`` timing N LOOKUP calls against
   ``rpc_example_server`` on the loopback — its whole round trip (encode, send, server decode,
   encode, receive, decode), so a ceiling for a live peer rather than a decode-only figure.
@@ -35,6 +38,9 @@ from pathlib import Path
 import xdrlib3
 
 ROOT = Path(__file__).resolve().parent.parent
+# This directory holds bench/rpyc.py, which would hide the rpyc package that rpcspy.streams
+# imports: take it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from rpcspy.oncrpc import (  # noqa: E402
@@ -254,6 +260,45 @@ def c_peer(n: int) -> str:
     )
 
 
+def pipeline(seconds: float) -> list[str]:
+    """Calls/s of the streams reader (bytes to records) over the C peers' recorded session."""
+    from rpcspy.capture.schema import dumps_line, record_to_json
+    from rpcspy.oncrpc import frame_record
+    from rpcspy.streams import oncrpc_conversation
+
+    example = parse_idl((EXAMPLES / "rpc_example.x").read_text(encoding="utf-8"), "rpc_example.x")
+    pairs = [
+        (frame_record(c), frame_record(r))
+        for c, r in zip(_records("example_tcp", "c2s"), _records("example_tcp", "s2c"), strict=True)
+    ]
+    size = sum(len(c) + len(r) for c, r in pairs)
+    out = []
+    for write in (False, True):
+        best_rate = 0.0
+        for _ in range(3):
+            conv = oncrpc_conversation(
+                client=("127.0.0.1", 700), server=("127.0.0.1", 2049), interface=example
+            )
+            done = 0
+            at = 0.0
+            start = time.process_time()
+            while time.process_time() - start < seconds:
+                for call, reply in pairs:
+                    at += 0.001
+                    conv.feed("client", call, at)
+                    for record in conv.feed("server", reply, at):
+                        if write:
+                            dumps_line(record_to_json(record))
+                        done += 1
+            best_rate = max(best_rate, done / (time.process_time() - start))
+        what = "bytes to records + capture lines" if write else "bytes to records"
+        out.append(
+            f"{best_rate:>10,.0f} calls/s  {best_rate * size / len(pairs) / 1e6:6.2f} MB/s  "
+            f"(streams, {what}; {len(pairs)} recorded calls of the C peers, repeated)"
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
@@ -282,6 +327,8 @@ def main() -> None:
     for r in ratios:
         geo *= r
     print(f"geometric mean ratio (xdrlib3 time / ours): {geo ** (1 / len(ratios)):.2f}")
+    for line in pipeline(0.3 if opts.quick else 2.0):
+        print(f"whole reading path:       {line}")
     print(f"rpcgen C peer round trip: {c_peer(2000 if opts.quick else 20000)}")
 
 
