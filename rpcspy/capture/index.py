@@ -51,7 +51,7 @@ from rpcspy.capture import cache as cache_module
 from rpcspy.capture._columns import COLUMNS, Blob, Interner, temp_blob
 from rpcspy.capture._envelope import UNSET
 from rpcspy.capture._gzip import GZIP_MAGIC
-from rpcspy.capture.native import fault_of, params_of, result_of
+from rpcspy.capture.native import PROTOCOLS, fault_of, params_of, result_of
 from rpcspy.capture.reader import DEFAULT_MAX_LINE_BYTES, CaptureReader
 from rpcspy.capture.record import CallRecord, Problem
 from rpcspy.capture.schema import (
@@ -145,9 +145,6 @@ _NO_RAW: Final = b""
 SortKey = str  # "seq" | "time" | "method" | "duration" | "size" | "status" | "client"
 #: The origins every index knows, in the order of their ids.
 ORIGINS: Final = ("proxy", "replay", "resent", "import")
-#: The protocols every index knows, in the order of their ids (a line without ``"protocol"``
-#: is XML-RPC).
-PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
 _XMLRPC: Final = 0
 
 
@@ -371,10 +368,6 @@ class CaptureIndex:
             self._memory.append(record)
         row = self.count
         obj = record_to_json(record)
-        # (format 1.2: ``CallRecord.protocol``; the JSON names only another protocol than XML-RPC)
-        protocol = getattr(record, "protocol", "xmlrpc")
-        if protocol != "xmlrpc":
-            obj["protocol"] = protocol
         self.add_columns(batch, obj, MEMORY_BIT + index, 0, check=False)
         self.append_batch(batch)
         return row
