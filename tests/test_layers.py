@@ -256,7 +256,11 @@ def test_term_stopping_exits_and_the_package_itself_are_leaves() -> None:
 
 
 def test_capture_imports_only_xmlrpc() -> None:
-    _only("rpcspy.capture", ("rpcspy.xmlrpc",), "rpcspy.capture imports only rpcspy.xmlrpc")
+    _only(
+        "rpcspy.capture",
+        ("rpcspy.xmlrpc", "rpcspy.oncrpc"),
+        "rpcspy.capture imports only the codecs rpcspy.xmlrpc and rpcspy.oncrpc (its RFC numbers)",
+    )
 
 
 def test_streams_import_only_the_codecs_and_capture() -> None:
@@ -269,7 +273,11 @@ def test_streams_import_only_the_codecs_and_capture() -> None:
 
 
 def test_diff_imports_only_xmlrpc() -> None:
-    _only("rpcspy.diff", ("rpcspy.xmlrpc",), "rpcspy.diff is pure and imports only rpcspy.xmlrpc")
+    _only(
+        "rpcspy.diff",
+        ("rpcspy.xmlrpc", "rpcspy.oncrpc"),
+        "rpcspy.diff is pure and imports only the codecs rpcspy.xmlrpc and rpcspy.oncrpc",
+    )
 
 
 def test_ingest_imports_only_xmlrpc_and_capture() -> None:

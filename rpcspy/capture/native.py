@@ -40,18 +40,6 @@ PROTOCOLS: Final = ("xmlrpc", "oncrpc", "rpyc")
 #: The transports of a record's ``transport`` (None is HTTP).
 TRANSPORTS: Final = ("tcp", "udp")
 
-# RFC 5531: accept_stat and reject_stat numbers.
-_ACCEPT_STAT: Final = {
-    "SUCCESS": 0,
-    "PROG_UNAVAIL": 1,
-    "PROG_MISMATCH": 2,
-    "PROC_UNAVAIL": 3,
-    "GARBAGE_ARGS": 4,
-    "SYSTEM_ERR": 5,
-}
-_REJECT_STAT: Final = {"RPC_MISMATCH": 0, "AUTH_ERROR": 1}
-_DENIED_BASE: Final = 100
-
 
 @dataclass(frozen=True, slots=True)
 class NativeFault:
@@ -96,10 +84,10 @@ def fault_of(protocol: str, response: Mapping[str, Any] | None) -> NativeFault |
         status = response.get("status")
         if type(status) is not str or status == "SUCCESS":
             return None
-        accepted = response.get("accepted") is not False
-        code = _ACCEPT_STAT.get(status) if accepted else _REJECT_STAT.get(status)
-        if code is not None and not accepted:
-            code += _DENIED_BASE
+        # The RFC's numbers are the codec's (imported here: only ONC RPC records need them).
+        from rpcspy.oncrpc.rpc import status_code
+
+        code = status_code(status, response.get("accepted") is not False)
         words = status
         mismatch = response.get("mismatch")
         if isinstance(mismatch, Mapping):

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Final
 
 from rpcspy.diff.fingerprint import canonical, fingerprint
 from rpcspy.diff.matcher import CompiledRules
+from rpcspy.oncrpc.rpc import status_code
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import (
     Array,
@@ -337,17 +338,6 @@ def native_value(protocol: str, data: object) -> Value:
 # ---------------------------------------------------------------- calls and answers
 
 
-_ACCEPT: Final = {
-    "SUCCESS": 0,
-    "PROG_UNAVAIL": 1,
-    "PROG_MISMATCH": 2,
-    "PROC_UNAVAIL": 3,
-    "GARBAGE_ARGS": 4,
-    "SYSTEM_ERR": 5,
-}
-_REJECT: Final = {"RPC_MISMATCH": 100, "AUTH_ERROR": 101}
-
-
 def native_call_key(protocol: str, request: Mapping[str, Any] | None) -> str | None:
     """What names a call's procedure for matching, whatever an interface calls it:
     ``oncrpc:100000.2.3``; ``rpyc:HANDLER`` with the operation's text up to its arguments."""
@@ -414,7 +404,9 @@ def _oncrpc_response(response: Mapping[str, Any]) -> MethodResponse | Fault | No
             return None
         return MethodResponse(_xdr(response["result"]))
     accepted = response.get("accepted") is not False
-    code = (_ACCEPT if accepted else _REJECT).get(status, -1)
+    code = status_code(status, accepted)
+    if code is None:
+        code = -1
     words = status
     members: list[tuple[str, Value]] = []
     mismatch = response.get("mismatch")

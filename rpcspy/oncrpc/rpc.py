@@ -64,6 +64,20 @@ ACCEPT_STATS: Final = {
 }
 #: reject_stat of a denied reply.
 REJECT_STATS: Final = {0: "RPC_MISMATCH", 1: "AUTH_ERROR"}
+#: A denied reply's number among faults: its reject_stat plus this (so it never equals an
+#: accept_stat): ``AUTH_ERROR`` is 101.
+DENIED_CODE_BASE: Final = 100
+_ACCEPT_CODES: Final = {name: n for n, name in ACCEPT_STATS.items()}
+_REJECT_CODES: Final = {name: n + DENIED_CODE_BASE for n, name in REJECT_STATS.items()}
+
+
+def status_code(status: str, accepted: bool) -> int | None:
+    """A reply status as one number, the fault code rpcspy gives an answer that is not
+    SUCCESS: the accept_stat of an accepted reply, the reject_stat + 100 of a denied one; None
+    for a status RFC 5531 does not name."""
+    return (_ACCEPT_CODES if accepted else _REJECT_CODES).get(status)
+
+
 #: auth_stat of an AUTH_ERROR (RFC 5531 §9, with RFC 2203's RPCSEC_GSS ones).
 AUTH_STATS: Final = {
     0: "AUTH_OK",
