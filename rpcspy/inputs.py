@@ -18,6 +18,7 @@ from rpcspy.exits import EXIT_INPUT, CliError
 
 if TYPE_CHECKING:
     from rpcspy.api.model import Api
+    from rpcspy.oncrpc import Interface
 
 __all__ = ["check_capture", "load_api", "open_capture", "open_capture_index"]
 
@@ -85,6 +86,21 @@ def check_capture(path: Path, *, allow_empty: bool = False) -> None:
         raise CliError(f"{path}: {exc}", EXIT_INPUT) from None
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def load_idl(path: Path, flag: str = "--idl") -> Interface:
+    """An rpcgen ``.x`` interface (``rpcspy.oncrpc``), or one clear error (exit 3) naming
+    ``flag``: a file that cannot be read, or the parser's line:column and reason."""
+    from rpcspy.oncrpc import BadIdl, parse_idl
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {flag} {path}: {exc}", EXIT_INPUT) from None
+    try:
+        return parse_idl(text, str(path))
+    except BadIdl as exc:
+        raise CliError(f"{flag}: {exc}", EXIT_INPUT) from None
 
 
 def load_api(path: Path, flag: str) -> Api:

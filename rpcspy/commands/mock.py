@@ -186,23 +186,15 @@ def _run_oncrpc(
     import sys
 
     from rpcspy.commands.lifecycle import ReadyFile, StopSignals, listen_error, reason_of
-    from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_OK, EXIT_USAGE, CliError
+    from rpcspy.inputs import load_idl
     from rpcspy.mock.oncrpc import OncRpcPlaybook
     from rpcspy.server.oncrpc import OncRpcServer
     from rpcspy.term import warn
 
     if args.strict_types:
         raise CliError("--strict-types: XML-RPC only (XDR types are always strict)", EXIT_USAGE)
-    interface = None
-    if args.idl is not None:
-        from rpcspy.oncrpc import BadIdl, parse_idl
-
-        try:
-            interface = parse_idl(args.idl.read_text(encoding="utf-8"), str(args.idl))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read --idl {args.idl}: {exc}", EXIT_INPUT) from None
-        except BadIdl as exc:
-            raise CliError(f"--idl: {exc}", EXIT_INPUT) from None
+    interface = None if args.idl is None else load_idl(args.idl)
     host, port = address
     if only is not None:
         records = (r for r in records if only.matches(r))

@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_protocol(args: argparse.Namespace, target: str | None) -> None:
     """What goes with --protocol oncrpc|rpyc, and the .x file read once (CliError if not)."""
-    from rpcspy.exits import EXIT_INPUT, EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_USAGE, CliError
 
     if args.protocol == "xmlrpc":
         if args.idl is not None:
@@ -272,14 +272,9 @@ def _check_protocol(args: argparse.Namespace, target: str | None) -> None:
         return
     if args.protocol != "oncrpc":
         raise CliError("--idl is an ONC RPC interface: it goes with --protocol oncrpc", EXIT_USAGE)
-    from rpcspy.oncrpc import BadIdl, parse_idl
+    from rpcspy.inputs import load_idl
 
-    try:
-        parse_idl(args.idl.read_text(encoding="utf-8"), args.idl.name)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.idl}: {exc}", EXIT_INPUT) from exc
-    except BadIdl as exc:
-        raise CliError(f"{args.idl}: {exc}", EXIT_INPUT) from exc
+    load_idl(args.idl)  # checked here, with a clear error; the proxy reads it again
 
 
 def _redaction(args: argparse.Namespace) -> Redaction:

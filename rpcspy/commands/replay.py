@@ -316,7 +316,8 @@ def _run_native(args: argparse.Namespace) -> int:
         skip_globs,
     )
     from rpcspy.commands.lifecycle import StopSignals
-    from rpcspy.exits import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_USAGE, CliError
+    from rpcspy.exits import EXIT_INTERRUPTED, EXIT_USAGE, CliError
+    from rpcspy.inputs import load_idl
     from rpcspy.replay.native import NativeTarget, OncRpcReplayer, replay_rpyc
     from rpcspy.replay.report import Report
 
@@ -346,16 +347,7 @@ def _run_native(args: argparse.Namespace) -> int:
         )
     if not args.timeout > 0:
         raise CliError("--timeout must be more than 0 seconds", EXIT_USAGE)
-    interface = None
-    if args.idl is not None:
-        from rpcspy.oncrpc import BadIdl, parse_idl
-
-        try:
-            interface = parse_idl(args.idl.read_text(encoding="utf-8"), str(args.idl))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read --idl {args.idl}: {exc}", EXIT_INPUT) from None
-        except BadIdl as exc:
-            raise CliError(f"--idl: {exc}", EXIT_INPUT) from None
+    interface = None if args.idl is None else load_idl(args.idl)
     rules = load_cli_rules(args.ignore, args.rules, args.tolerance)
     only = parse_only(args.only)
     skip = skip_globs(args.skip, args.rules)

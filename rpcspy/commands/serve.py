@@ -222,7 +222,7 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
     )
     from rpcspy.commands.options import listen_address
     from rpcspy.exits import EXIT_INPUT, EXIT_OK, EXIT_USAGE, CliError
-    from rpcspy.oncrpc import BadIdl, parse_idl
+    from rpcspy.inputs import load_idl
     from rpcspy.server.oncrpc import OncRpcServer, Portmapper, responder
     from rpcspy.server.rpc_example import EXAMPLE_PROCEDURES
 
@@ -240,14 +240,7 @@ def _run_oncrpc(args: argparse.Namespace) -> int:
     ]
     if xmlrpc_only:
         raise CliError(f"{', '.join(xmlrpc_only)}: XML-RPC only, not --protocol oncrpc", EXIT_USAGE)
-    try:
-        text = args.idl.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read --idl {args.idl}: {exc}", EXIT_INPUT) from None
-    try:
-        interface = parse_idl(text, str(args.idl))
-    except BadIdl as exc:
-        raise CliError(f"--idl: {exc}", EXIT_INPUT) from None
+    interface = load_idl(args.idl)
     if not interface.programs:
         raise CliError(f"--idl {args.idl} defines no program to serve", EXIT_INPUT)
     implemented = [
