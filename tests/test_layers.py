@@ -44,6 +44,10 @@ ALLOWED_BETWEEN_TOOLS: dict[tuple[str, str], str] = {
         "the TUI replays a call and resends an edited one with replay's sender (Target, Sender, "
         "send_call); the sender is I/O around rpcspy.capture and rpcspy.xmlrpc only"
     ),
+    ("rpcspy.tui", "rpcspy.replay.native"): (
+        "the TUI replays ONC RPC calls with replay's ONC RPC replayer (NativeTarget, "
+        "OncRpcReplayer: fresh xids over TCP or UDP), as it replays XML-RPC with the sender"
+    ),
     ("rpcspy.mock", "rpcspy.server.oncrpc"): (
         "the ONC RPC mock is served over the example server's TCP and UDP transport "
         "(OncRpcServer, given the playback as its responder): one ONC RPC server loop"

@@ -170,6 +170,14 @@ def side_text(record: CallRecord, paths: list[str]) -> Text:
         text.append(f"{record.error}\n", "bold red")
     for p in record.problems:
         text.append(f"{p.message}\n", "red")
+    if record.protocol == "oncrpc":
+        # The reply as the ONC RPC codec words it (status, typed result): there is no XML.
+        from rpcspy.oncrpc.view import answer_text
+
+        half = record.response.native if record.response is not None else None
+        if half is not None:
+            text.append(answer_text(half, limit=4000) + "\n", "bold reverse" if paths else "")
+        return text
     for line, hit in marked_lines(response_lines(record.reply, record.error), paths):
         text.append(line + "\n", "bold reverse" if hit else "")
     return text
@@ -332,8 +340,13 @@ class ReplayScreen(Screen[None]):
         from rpcspy.replay.send import Target
 
         text = self.query_one("#replay-target", Input).value.strip()
+        protocols = {self.store.protocol_name(row) for row in self.rows}
+        target: object
         try:
-            target = Target.parse(text)
+            if protocols != {"xmlrpc"}:
+                target = self._native_target(text, protocols)
+            else:
+                target = Target.parse(text)
         except ValueError as exc:
             self._status(Text(str(exc), "bold red"))
             return
@@ -352,6 +365,19 @@ class ReplayScreen(Screen[None]):
                 self._start(text, target, set(changing) if choice == "skip" else set())
 
         self.app.push_screen(ConfirmStateChanges(len(self.rows), names), chosen)
+
+    @staticmethod
+    def _native_target(text: str, protocols: set[str]) -> object:
+        """Where ONC RPC calls go again (``tcp://`` or ``udp://``); ValueError, in words, for
+        what the TUI does not replay."""
+        from rpcspy.replay.native import NativeTarget
+
+        if protocols != {"oncrpc"}:
+            raise ValueError(
+                "the TUI replays XML-RPC or ONC RPC calls, one kind at a time; RPyC sessions "
+                "replay from the command line: rpcspy replay CAPTURE --target tcp://HOST:PORT"
+            )
+        return NativeTarget.parse(text)
 
     def _start(self, text: str, target: object, skip: set[int]) -> None:
         if self.given_target is not None or text != self.default:
@@ -379,8 +405,10 @@ class ReplayScreen(Screen[None]):
         from rpcspy.diff import diff_responses
         from rpcspy.replay.send import Sender, Target
 
-        assert isinstance(target, Target)
         worker = get_current_worker()
+        if not isinstance(target, Target):
+            self._send_oncrpc(target, skip)
+            return
         refused = 0
         sent = 0
         with Sender(target, timeout=15.0) as sender:
@@ -406,6 +434,35 @@ class ReplayScreen(Screen[None]):
                     self.app.call_from_thread(self._finish, f"stopped: {replayed.error}")
                     return
         self.app.call_from_thread(self._finish, None)
+
+    def _send_oncrpc(self, target: object, skip: set[int]) -> None:
+        """``_send`` for ONC RPC calls: each re-sent with a fresh xid, its typed answer
+        compared with the recorded one (``rpcspy.replay.native``, as ``rpcspy replay`` does)."""
+        from rpcspy.replay.native import NativeTarget, OncRpcReplayer
+
+        assert isinstance(target, NativeTarget)
+        worker = get_current_worker()
+        with OncRpcReplayer(target, timeout=15.0) as replayer:
+            for i, row in enumerate(self.rows):
+                if worker.is_cancelled:
+                    break
+                if i in skip:
+                    self.app.call_from_thread(self._skip, i)
+                    continue
+                recorded = self.store.record(row)
+                self.app.call_from_thread(self._sending, i, recorded)
+                done = replayer.replay_one(recorded)
+                if done.new is None:
+                    self.app.call_from_thread(self._not_sent, i, done.message or "not sent")
+                    continue
+                result = ReplayResult(row, recorded, done.new, list(done.differences))
+                self.app.call_from_thread(self._add_result, i, result)
+        self.app.call_from_thread(self._finish, None)
+
+    def _not_sent(self, i: int, why: str) -> None:
+        self._set_cells(i, replayed=Text("not sent", "yellow"), diffs=why)
+        if not self.several:
+            self._status(Text(why, "yellow"))
 
     def _skip(self, i: int) -> None:
         self._set_cells(
