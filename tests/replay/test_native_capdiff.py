@@ -18,7 +18,7 @@ from rpcspy.server.rpc_example import EXAMPLE_PROCEDURES
 from tests.cli.servers import RPCSPY
 from tests.oncrpc.tool_peers import EXAMPLE_X, capture_of, example_interface, rpyc_capture_of
 from tests.rpyc import fixtures
-from tests.rpyc.peers import classic_server
+from tests.rpyc.peers import classic_server, server_truth
 
 
 def _diff(a: Path, b: Path, *extra: str) -> tuple[int, dict[str, Any]]:
@@ -96,14 +96,28 @@ def test_an_rpyc_session_against_its_replay_on_a_fresh_server(tmp_path: Path) ->
             capture_output=True,
             timeout=120,
         )
+        fresh = server_truth(server.port)
     code, report = _diff(a, b)
     assert code == 1
     # Netref ids differ in every argument and result; they compare by class, so only the
     # working directory changed, and the INSPECT bookkeeping replay leaves out is missing.
+    # Also the items of sys.path where the fresh server's differs from the recorded one's:
+    # it holds the paths of the checkout and its venv, which depend on where the tests run.
+    meta = fixtures.load("tutorial").meta
     changed = [c for c in report["calls"] if c["verdict"] == "changed"]
-    assert [c["method"] for c in changed] == ["modules.os.getcwd"]
-    recorded = fixtures.load("tutorial").meta["server_cwd"]
-    assert changed[0]["differences"][0]["text"] == f'result: str "{recorded}" -> str "{cwd}"'
+    cwd_calls = [c for c in changed if c["method"] == "modules.os.getcwd"]
+    assert len(cwd_calls) == 1
+    recorded = meta["server_cwd"]
+    assert cwd_calls[0]["differences"][0]["text"] == f'result: str "{recorded}" -> str "{cwd}"'
+    recorded_path: list[str] = meta["server_sys_path"]
+    fresh_path = fresh["sys_path"]
+    assert isinstance(fresh_path, list)
+    others = [c for c in changed if c["method"] != "modules.os.getcwd"]
+    if fresh_path == recorded_path:
+        assert others == []
+    for call in others:
+        text = " ".join(d["text"] for d in call["differences"])
+        assert any(item in text for item in [*recorded_path, "StopIteration"]), text
     missing = {c["method"] for c in report["calls"] if c["verdict"] == "missing"}
     assert missing == {"inspect"}
     assert report["summary"]["same"] > 20
