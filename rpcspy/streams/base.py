@@ -86,3 +86,29 @@ def problem_record(
         error=error,
         origin=origin,
     )
+
+
+def internal_error_record(
+    protocol: str,
+    transport: str,
+    *,
+    side: Side,
+    exc: Exception,
+    at: float,
+    client: Peer | None,
+    server: Peer | None,
+    origin: str,
+) -> CallRecord:
+    """The record of a bug of ours met while reading ``side``'s bytes: an ``internal-error``
+    problem naming the exception, instead of an exception out of ``feed``."""
+    return problem_record(
+        protocol,
+        transport,
+        side=side,
+        problem=Problem(where_of(side), "internal-error", f"{type(exc).__name__}: {exc}"[:500]),
+        error="rpcspy could not read these bytes (a bug: please report it)",
+        at=at,
+        client=client,
+        server=server,
+        origin=origin,
+    )

@@ -58,7 +58,14 @@ from rpcspy.oncrpc import (
     type_call,
     type_reply,
 )
-from rpcspy.streams.base import CLOSED_BEFORE_REPLY, Peer, Side, problem_record, where_of
+from rpcspy.streams.base import (
+    CLOSED_BEFORE_REPLY,
+    Peer,
+    Side,
+    internal_error_record,
+    problem_record,
+    where_of,
+)
 
 __all__ = ["MAX_WAITING_BYTES", "OncRpcConversation", "oncrpc_conversation"]
 
@@ -349,12 +356,11 @@ class OncRpcConversation:
         )
 
     def _internal_error(self, side: Side, exc: Exception, at: float) -> CallRecord:
-        return problem_record(
+        return internal_error_record(
             "oncrpc",
             self.transport,
             side=side,
-            problem=Problem(where_of(side), "internal-error", f"{type(exc).__name__}: {exc}"[:500]),
-            error="rpcspy could not read these bytes (a bug: please report it)",
+            exc=exc,
             at=at,
             client=self.client,
             server=self.server,

@@ -32,7 +32,14 @@ from rpcspy.capture.record import (
 )
 from rpcspy.rpyc import DEFAULT_LIMITS, BoxedTuple, Limits, Netref, Operation, Ref, Session
 from rpcspy.rpyc import Problem as RpycProblem
-from rpcspy.streams.base import CLOSED_BEFORE_REPLY, Peer, Side, problem_record, where_of
+from rpcspy.streams.base import (
+    CLOSED_BEFORE_REPLY,
+    Peer,
+    Side,
+    internal_error_record,
+    problem_record,
+    where_of,
+)
 
 __all__ = ["RpycConversation", "rpyc_conversation"]
 
@@ -170,12 +177,11 @@ class RpycConversation:
         )
 
     def _internal_error(self, side: Side, exc: Exception, at: float) -> CallRecord:
-        return problem_record(
+        return internal_error_record(
             "rpyc",
             "tcp",
             side=side,
-            problem=Problem(where_of(side), "internal-error", f"{type(exc).__name__}: {exc}"[:500]),
-            error="rpcspy could not read these bytes (a bug: please report it)",
+            exc=exc,
             at=at,
             client=self.client,
             server=self.server,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from rpcspy.capture import CallRecord
 from rpcspy.rpyc import Reply, Request, decode_message, decode_streams, encode_frame, encode_message
 from rpcspy.rpyc.framing import HEADER
@@ -148,3 +150,19 @@ def test_a_request_given_up_while_the_connection_goes_on_says_why() -> None:
         "server", encode_frame(encode_message(Reply(4, Plain(1)), "server")), 3.0
     )
     assert second.started == 2.0 and second.ended == 3.0 and second.response is not None
+
+
+def test_an_internal_error_is_a_problem_record_not_an_exception(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversation = rpyc_conversation(client=CLIENT, server=SERVER)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(conversation.session, "feed", broken)
+    (record,) = conversation.feed("client", b"\x00\x00\x00\x05\x00hello\n", 2.0)
+    assert record.protocol == "rpyc" and record.transport == "tcp"
+    assert [p.kind for p in record.problems] == ["internal-error"]
+    assert "RuntimeError: a bug" in record.problems[0].reason and record.error is not None
+    assert record.request.body == b"" and record.started == 2.0
