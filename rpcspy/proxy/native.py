@@ -30,6 +30,7 @@ from mitmproxy.proxy.layers import modes
 from mitmproxy.proxy.mode_specs import ReverseMode
 
 from rpcspy.capture import CallRecord
+from rpcspy.capture.record import HttpMessage, build_native_record
 from rpcspy.oncrpc import Interface
 from rpcspy.streams import Conversation, Side, oncrpc_conversation, rpyc_conversation
 
@@ -102,10 +103,33 @@ class Conversations:
     def end(self, flow: RawFlow) -> list[CallRecord]:
         """The flow ended (or failed): what its conversation still held."""
         conversation = self._live.pop(flow.id, None)
-        if conversation is None:
-            return []
         error = flow.error
+        if conversation is None:
+            return self._failed(flow) if error is not None else []
         return conversation.close(error.timestamp if error is not None else time.time())
+
+    def _failed(self, flow: RawFlow) -> list[CallRecord]:
+        """A flow that failed before any of its bytes were read (the upstream refused or could
+        not be reached): one record saying so, with what the client sent, if anything."""
+        assert flow.error is not None
+        protocol = self.protocol
+        transport = "udp" if isinstance(flow, udp.UDPFlow) else "tcp"
+        if protocol is None or transport not in NATIVE_PROTOCOLS.get(protocol, ()):
+            return []
+        sent = b"".join(m.content for m in flow.messages if m.from_client)
+        started = flow.messages[0].timestamp if flow.messages else flow.error.timestamp
+        return [
+            build_native_record(
+                protocol,
+                HttpMessage(body=sent),
+                None,
+                transport=transport,
+                started=started,
+                client=_address(flow.client_conn.peername),
+                server=_address(flow.server_conn.peername or flow.server_conn.address),
+                error=f"no connection to the server: {flow.error.msg}",
+            )
+        ]
 
     def close_all(self) -> list[CallRecord]:
         """The proxy stops: every conversation still open ends now."""

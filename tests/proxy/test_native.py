@@ -383,3 +383,27 @@ def test_proxy_help_explains_the_new_options() -> None:
         assert words in text
     assert "rpcspy proxy --protocol rpyc --target tcp://127.0.0.1:18812" in text
     assert "--protocol oncrpc --target udp://" in text
+
+
+def test_a_server_that_cannot_be_reached_is_recorded_as_such(tmp_path: Path, confdir: Path) -> None:
+    # Nothing listens on the target: mitmproxy cannot connect, closes the client, and reads
+    # none of its bytes. The capture still says what happened, as it does for HTTP.
+    from tests.conftest import free_port
+
+    capture = tmp_path / "dead.jsonl"
+    dead = free_port()
+    with _proxy(f"tcp://127.0.0.1:{dead}", capture, confdir, protocol="oncrpc") as proxy:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+            sock.settimeout(10)
+            try:
+                sock.sendall(frame_record(encode_call(5, 100000, 2, 0)))
+                assert sock.recv(100) == b""  # closed, no answer
+            except ConnectionResetError:
+                pass
+        (record,) = proxy.wait_records(1)
+    assert (record.protocol, record.transport, record.port) == ("oncrpc", "tcp", dead)
+    assert record.response is None and record.ended is None and not record.ok
+    assert record.error is not None and record.error.startswith("no connection to the server")
+    assert "111" in record.error or "refused" in record.error.lower()
+    (written,) = list(read_capture(capture))
+    assert written.error == record.error
