@@ -97,3 +97,21 @@ async def test_an_rpyc_capture_is_not_replayed_from_the_tui_and_it_says_how(
         await pilot.pause()
         assert not screen.sending and not screen.results
         assert "rpcspy replay CAPTURE --target tcp://HOST:PORT" in status(screen)
+
+
+async def test_onc_rpc_replay_stops_when_no_server_answers(
+    make_app: Callable[..., RpcSpyApp], tmp_path: Path
+) -> None:
+    from tests.conftest import free_port
+
+    capture = tmp_path / "onc.jsonl"
+    records = capture_of("example_tcp.json", capture)
+    app = make_app(capture=capture)
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = await open_replay_all(pilot, app, len(records))
+        await _send_to(pilot, screen, f"tcp://127.0.0.1:{free_port()}")
+        await wait_for(pilot, lambda: not screen.sending)
+        # Three calls found no server: the rest were not tried.
+        assert len(screen.results) == 3
+        assert all(r.replayed.error for r in screen.results)
+        assert "stopped:" in status(screen)

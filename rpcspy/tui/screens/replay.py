@@ -27,6 +27,8 @@ from rpcspy.tui.editing import changes_state, marked_lines, response_lines
 from rpcspy.tui.format import outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rpcspy.capture.record import CallRecord
     from rpcspy.diff import Difference
 
@@ -403,60 +405,63 @@ class ReplayScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def _send(self, target: object, skip: set[int]) -> None:
         from rpcspy.diff import diff_responses
+        from rpcspy.replay.native import NativeTarget, OncRpcReplayer
         from rpcspy.replay.send import Sender, Target
 
-        worker = get_current_worker()
-        if not isinstance(target, Target):
-            self._send_oncrpc(target, skip)
+        if isinstance(target, Target):
+            with Sender(target, timeout=15.0) as sender:
+
+                def http(row: int, recorded: CallRecord) -> ReplayResult | str:
+                    replayed = sender.send(recorded, seq=recorded.seq)
+                    differences = diff_responses(
+                        recorded.reply, replayed.reply, method=recorded.method or ""
+                    )
+                    return ReplayResult(row, recorded, replayed, differences)
+
+                self._send_rows(http, skip)
             return
-        refused = 0
-        sent = 0
-        with Sender(target, timeout=15.0) as sender:
-            for i, row in enumerate(self.rows):
-                if worker.is_cancelled:
-                    break
-                if i in skip:
-                    self.app.call_from_thread(self._skip, i)
-                    continue
-                recorded = self.store.record(row)
-                self.app.call_from_thread(self._sending, i, recorded)
-                replayed = sender.send(recorded, seq=recorded.seq)
-                sent += 1
-                if replayed.error and replayed.status is None:
-                    refused += 1
-                differences = diff_responses(
-                    recorded.reply, replayed.reply, method=recorded.method or ""
-                )
-                result = ReplayResult(row, recorded, replayed, differences)
-                self.app.call_from_thread(self._add_result, i, result)
-                if refused >= 3 and refused == sent:
-                    # The server is not there: do not try every call of a million.
-                    self.app.call_from_thread(self._finish, f"stopped: {replayed.error}")
-                    return
-        self.app.call_from_thread(self._finish, None)
-
-    def _send_oncrpc(self, target: object, skip: set[int]) -> None:
-        """``_send`` for ONC RPC calls: each re-sent with a fresh xid, its typed answer
-        compared with the recorded one (``rpcspy.replay.native``, as ``rpcspy replay`` does)."""
-        from rpcspy.replay.native import NativeTarget, OncRpcReplayer
-
+        # ONC RPC: each call re-sent with a fresh xid, its typed answer compared with the
+        # recorded one (``rpcspy.replay.native``, as ``rpcspy replay`` does).
         assert isinstance(target, NativeTarget)
-        worker = get_current_worker()
         with OncRpcReplayer(target, timeout=15.0) as replayer:
-            for i, row in enumerate(self.rows):
-                if worker.is_cancelled:
-                    break
-                if i in skip:
-                    self.app.call_from_thread(self._skip, i)
-                    continue
-                recorded = self.store.record(row)
-                self.app.call_from_thread(self._sending, i, recorded)
+
+            def oncrpc(row: int, recorded: CallRecord) -> ReplayResult | str:
                 done = replayer.replay_one(recorded)
                 if done.new is None:
-                    self.app.call_from_thread(self._not_sent, i, done.message or "not sent")
-                    continue
-                result = ReplayResult(row, recorded, done.new, list(done.differences))
-                self.app.call_from_thread(self._add_result, i, result)
+                    return done.message or "not sent"
+                return ReplayResult(row, recorded, done.new, list(done.differences))
+
+            self._send_rows(oncrpc, skip)
+
+    def _send_rows(
+        self, send_one: Callable[[int, CallRecord], ReplayResult | str], skip: set[int]
+    ) -> None:
+        """Send each row with ``send_one`` (a result, or why it was not sent), showing each as
+        it goes; stop early when the first calls all found no server."""
+        worker = get_current_worker()
+        refused = 0
+        sent = 0
+        for i, row in enumerate(self.rows):
+            if worker.is_cancelled:
+                break
+            if i in skip:
+                self.app.call_from_thread(self._skip, i)
+                continue
+            recorded = self.store.record(row)
+            self.app.call_from_thread(self._sending, i, recorded)
+            result = send_one(row, recorded)
+            if isinstance(result, str):
+                self.app.call_from_thread(self._not_sent, i, result)
+                continue
+            sent += 1
+            replayed = result.replayed
+            if replayed.error and replayed.response is None:
+                refused += 1
+            self.app.call_from_thread(self._add_result, i, result)
+            if refused >= 3 and refused == sent:
+                # The server is not there: do not try every call of a million.
+                self.app.call_from_thread(self._finish, f"stopped: {replayed.error}")
+                return
         self.app.call_from_thread(self._finish, None)
 
     def _not_sent(self, i: int, why: str) -> None:
