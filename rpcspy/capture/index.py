@@ -1014,6 +1014,7 @@ class IndexBuilder:
         poll_interval: float = 0.25,
         cache: bool = True,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        shows_first_page: bool = False,
     ) -> None:
         self.path = Path(path)
         self.index = index if index is not None else CaptureIndex()
@@ -1023,9 +1024,11 @@ class IndexBuilder:
         self._stop = threading.Event()
         #: True once the whole file (as it was) has been read.
         self.done = False
-        #: Set by the UI once the first page is on screen; indexing waits for it (a little), so
-        #: the first screen does not compete with the indexer for the interpreter.
+        #: Set by the UI once the first page is on screen; with ``shows_first_page`` indexing
+        #: waits for it (a little), so the first screen does not compete with the indexer for
+        #: the interpreter. Without a UI nothing waits: a command's progress bar is no page.
         self.first_page_shown = threading.Event()
+        self.shows_first_page = shows_first_page
         #: How the index was got: "built", "cached" (reused as is) or "extended" (cache + growth).
         self.source = "built"
         #: True when helper processes indexed (some of) the file.
@@ -1279,7 +1282,7 @@ class IndexBuilder:
             index.problems[:] = self._problems_before + reader.problems
             if on_batch is not None:
                 on_batch(index.count)
-                if was_first:
+                if was_first and self.shows_first_page:
                     self.first_page_shown.wait(1.0)
             if was_first and self._after_first is not None:
                 self._after_first()

@@ -15,6 +15,7 @@ stops when ``stop()`` is called or the ``stop_event`` given is set.
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -546,15 +547,34 @@ def read_capture(
     )
 
 
+#: A plain capture bigger than this has its lines estimated from samples, not counted.
+_COUNT_ALL_BELOW: Final = 64 << 20
+#: How many samples, and the bytes of each, an estimate reads (spread over the file).
+_SAMPLES: Final = 16
+_SAMPLE_BYTES: Final = 1 << 20
+
+
 def count_records_hint(path: str | Path) -> int | None:
-    """About how many records a plain capture holds (its lines less the header), counted
-    cheaply for a progress bar's total; None for a gzip capture or an unreadable file."""
+    """About how many records a plain capture holds (its lines less the header), for a progress
+    bar's total; None for a gzip capture or an unreadable file. Up to 64 MB the lines are
+    counted; above, they are estimated from 16 samples of 1 MB spread over the file (counting
+    every byte of a big capture took a core a second per 1.4 GB before the work began)."""
     try:
         with open(path, "rb") as f:
             if f.read(2) == GZIP_MAGIC:
                 return None
+            size = os.fstat(f.fileno()).st_size
             f.seek(0)
-            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+            if size < _COUNT_ALL_BELOW:
+                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+            else:
+                newlines = read = 0
+                for k in range(_SAMPLES):
+                    f.seek((size - _SAMPLE_BYTES) * k // (_SAMPLES - 1))
+                    chunk = f.read(_SAMPLE_BYTES)
+                    newlines += chunk.count(b"\n")
+                    read += len(chunk)
+                lines = round(newlines * size / read) if read else 0
     except OSError:
         return None
     return max(lines - 1, 0)

@@ -64,7 +64,9 @@ class CaptureOpening:
         from rpcspy.capture.schema import CaptureFormatError
 
         try:
-            self._builder = IndexBuilder(self.path, self.store, follow=self.follow)
+            self._builder = IndexBuilder(
+                self.path, self.store, follow=self.follow, shows_first_page=True
+            )
         except (CaptureFormatError, OSError) as exc:
             self._error = str(exc)
         except BaseException as exc:  # raised again where the result is taken

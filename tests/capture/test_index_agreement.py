@@ -436,7 +436,7 @@ def test_helpers_start_once_the_first_rows_are_out(
     monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
     records = sample_records() * 30
     path = write_capture(tmp_path / "big.jsonl", records)
-    builder = IndexBuilder(path, cache=False)
+    builder = IndexBuilder(path, cache=False, shows_first_page=True)
     started_at_first_batch: list[bool] = []
 
     def on_batch(count: int) -> None:
@@ -452,6 +452,36 @@ def test_helpers_start_once_the_first_rows_are_out(
     # As many pieces for each helper.
     plan = builder._plan()
     assert plan is not None and len(plan[1]) % index_module._helpers(len(plan[1])) == 0
+    builder.close()
+
+
+def test_without_a_ui_nothing_waits_for_a_first_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A command's progress bar takes batches too, but shows no page: before, the first batch
+    # waited a second for a page no one would paint, with the helpers held back.
+    import threading
+
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
+    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    records = sample_records() * 30
+    path = write_capture(tmp_path / "big.jsonl", records)
+    waits: list[float | None] = []
+
+    class Watched(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    builder = IndexBuilder(path, cache=False)
+    builder.first_page_shown = Watched()
+    counts: list[int] = []
+    builder.run(on_batch=counts.append)
+    assert waits == []
+    assert counts and counts[-1] == len(records) and builder.helped
     builder.close()
 
 

@@ -415,3 +415,22 @@ def test_blocks_give_the_lines_lines_gives(tmp_path: Path, torn: bool) -> None:
                 assert _by_blocks(path, limit, start, end, size) == expected, (start, end, size)
     kinds = {p[0] for p in _by_lines(path, limit, 0, None)[1]}  # type: ignore[union-attr]
     assert "line-too-long" in kinds and ("torn-line" in kinds) == torn
+
+
+def test_the_count_hint_counts_small_captures_and_estimates_big_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rpcspy.capture import reader as reader_module
+    from rpcspy.capture.reader import count_records_hint
+
+    records = numbered(400)
+    path = write_capture(tmp_path / "c.jsonl", records)
+    assert count_records_hint(path) == len(records)  # small: every line counted
+    # Big (as far as the hint knows): an estimate from samples, near the truth.
+    monkeypatch.setattr(reader_module, "_COUNT_ALL_BELOW", 1)
+    monkeypatch.setattr(reader_module, "_SAMPLE_BYTES", 4096)
+    estimate = count_records_hint(path)
+    assert estimate is not None and abs(estimate - len(records)) <= len(records) * 0.25
+    gz = tmp_path / "c.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert count_records_hint(gz) is None
