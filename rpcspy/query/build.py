@@ -217,6 +217,25 @@ def _split_client(name: str) -> tuple[str | None, int | None]:
         return host, None
 
 
+#: Stands for no port among the ports handed to DuckDB (beyond any INTEGER).
+_NO_PORT: Final = -(1 << 40)
+
+
+def _clients(
+    names: Sequence[str],
+) -> tuple[list[str | None], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The distinct hosts of the client names (``host:port``, ``-``), and per client id its
+    host's id among them and its port (``_NO_PORT`` for none)."""
+    hosts: dict[str | None, int] = {}
+    host_of = np.empty(len(names), dtype=np.int64)
+    port_of = np.empty(len(names), dtype=np.int64)
+    for i, name in enumerate(names):
+        host, port = _split_client(name)
+        host_of[i] = hosts.setdefault(host, len(hosts))
+        port_of[i] = _NO_PORT if port is None else port
+    return list(hosts), host_of, port_of
+
+
 _OUTCOME_SQL: Final = f"""
     CASE
         WHEN r.flags & {F_ERROR} <> 0 THEN 'error'
@@ -244,6 +263,11 @@ def build_core(
         for off, at in zip(offsets.tolist(), first.tolist(), strict=True)
     ]
 
+    # A client is host and port: the hosts are few, a name each (looked up as the methods are);
+    # the ports are numbers per row. (A list of every client looked up per row cost DuckDB
+    # a copy of the list per vector: half a second per million calls.)
+    hosts, host_of, port_of = _clients(index.clients.names)
+    client = _array(index.client, np.uint32, lo, hi)
     # The numbers per row from the index's arrays; names and contents as small tables joined
     # by id (DuckDB converts each distinct string once, not once per row).
     frame = {
@@ -251,7 +275,8 @@ def build_core(
         "seq": _array(index.seq, np.int64, lo, hi),
         "started_us": _micros(_array(index.started, np.float64, lo, hi)),
         "duration": _array(index.duration, np.float64, lo, hi),
-        "client": _array(index.client, np.uint32, lo, hi).astype(np.int64),
+        "host": host_of[client],
+        "port": port_of[client],
         "status": _array(index.status, np.uint16, lo, hi).astype(np.int32),
         "method": _array(index.method, np.uint32, lo, hi).astype(np.int64),
         "flags": np.frombuffer(bytes(index.flags[lo:hi]), dtype=np.uint8).astype(np.int32),
@@ -260,12 +285,11 @@ def build_core(
         "content": inverse.astype(np.int64),
     }
     assert len(frame["row"]) == n
-    clients = [_split_client(c) for c in index.clients.names]
     dims = {
         "methods_frame": _frame(
             ("id", "name"), [(i, m or None) for i, m in enumerate(index.methods.names)]
         ),
-        "clients_frame": _frame(("id", "host", "port"), [(i, *c) for i, c in enumerate(clients)]),
+        "hosts_frame": _frame(("id", "host"), list(enumerate(hosts))),
         "origins_frame": _frame(("id", "name"), list(enumerate(index.origins.names))),
         "contents_frame": _frame(
             ("id", "params", "param_types", "result", "fault_code", "fault_string"),
@@ -283,8 +307,7 @@ def build_core(
     # keeps the rows in order (a join would not), and each distinct string is converted once.
     for var, (table, value) in {
         "rpcspy_methods": ("methods_frame", "name"),
-        "rpcspy_hosts": ("clients_frame", "host"),
-        "rpcspy_ports": ("clients_frame", "port::INTEGER"),
+        "rpcspy_hosts": ("hosts_frame", "host"),
         "rpcspy_origins": ("origins_frame", "name"),
         "rpcspy_params": ("contents_frame", "params::VARCHAR"),
         "rpcspy_types": ("contents_frame", f"from_json(param_types::VARCHAR, {_TYPES_JSON})"),
@@ -304,8 +327,8 @@ def build_core(
         f"""COPY (SELECT r.row, r.seq,
             CASE WHEN r.started_us <> {_NO_TIME} THEN make_timestamp(r.started_us) END AS started,
             CASE WHEN isnan(r.duration) THEN NULL ELSE r.duration END AS duration_ms,
-            {look("rpcspy_hosts", "r.client")}::VARCHAR AS client_host,
-            {look("rpcspy_ports", "r.client")}::INTEGER AS client_port,
+            {look("rpcspy_hosts", "r.host")}::VARCHAR AS client_host,
+            CASE WHEN r.port <> {_NO_PORT} THEN r.port END::INTEGER AS client_port,
             nullif(r.status, 0) AS status, {look("rpcspy_methods", "r.method")}::VARCHAR AS method,
             r.flags & {F_MULTICALL} <> 0 AS multicall, {_OUTCOME_SQL} AS outcome,
             CASE WHEN {fault} THEN {look("rpcspy_codes", "r.content")} END::BIGINT AS fault_code,
