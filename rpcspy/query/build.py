@@ -251,9 +251,10 @@ _OUTCOME_SQL: Final = f"""
 
 def build_core(
     con: duckdb.DuckDBPyConnection, index: CaptureIndex, lo: int, hi: int, out: Path
-) -> tuple[Path, Path]:
-    """Write the core part of ``calls`` and the ``subcalls`` of rows ``lo``..``hi`` as Parquet
-    files in ``out`` (``core.N.parquet``, ``subcalls.N.parquet``, N = ``lo``); returns them."""
+) -> tuple[Path, Path, Path]:
+    """Write the core part of ``calls``, its contents and the ``subcalls`` of rows ``lo``..``hi``
+    as Parquet files in ``out`` (``core.N.parquet``, ``contents.N.parquet``,
+    ``subcalls.N.parquet``, N = ``lo``); returns them."""
     n = hi - lo
     text_off = _array(index.text_off, np.int64, lo, hi)
     text_len = _array(index.text_len, np.uint32, lo, hi)
@@ -268,8 +269,11 @@ def build_core(
     # a copy of the list per vector: half a second per million calls.)
     hosts, host_of, port_of = _clients(index.clients.names)
     client = _array(index.client, np.uint32, lo, hi)
-    # The numbers per row from the index's arrays; names and contents as small tables joined
-    # by id (DuckDB converts each distinct string once, not once per row).
+    # The numbers per row from the index's arrays; the names looked up among the few distinct
+    # ones. A call's content (params, result, fault) is written once per distinct content, in
+    # ``contents.N.parquet``, keyed by ``content`` (``lo`` + its id here: unique across parts),
+    # and joined to the rows when a query names it: a lookup per row of lists of contents cost
+    # DuckDB a copy of each list per vector, about 0.5 s of CPU per column per million calls.
     frame = {
         "row": np.arange(lo, hi, dtype=np.int64),
         "seq": _array(index.seq, np.int64, lo, hi),
@@ -282,7 +286,7 @@ def build_core(
         "flags": np.frombuffer(bytes(index.flags[lo:hi]), dtype=np.uint8).astype(np.int32),
         "size_bytes": _array(index.size, np.uint64, lo, hi).astype(np.int64),
         "origin": np.frombuffer(bytes(index.origin[lo:hi]), dtype=np.uint8).astype(np.int64),
-        "content": inverse.astype(np.int64),
+        "content": inverse.astype(np.int64) + lo,
     }
     assert len(frame["row"]) == n
     dims = {
@@ -292,28 +296,24 @@ def build_core(
         "hosts_frame": _frame(("id", "host"), list(enumerate(hosts))),
         "origins_frame": _frame(("id", "name"), list(enumerate(index.origins.names))),
         "contents_frame": _frame(
-            ("id", "params", "param_types", "result", "fault_code", "fault_string"),
+            ("content", "params", "param_types", "result", "fault_code", "fault_string"),
             [
-                (i, c.params, c.param_types, c.result, c.fault_code, c.fault_string)
+                (lo + i, c.params, c.param_types, c.result, c.fault_code, c.fault_string)
                 for i, c in enumerate(contents)
             ],
         ),
     }
     core_path = out / f"core.{lo}.parquet"
+    contents_path = out / f"contents.{lo}.parquet"
     con.register("core_frame", frame)
     for name, dim in dims.items():
         con.register(name, dim)
-    # Names and contents are looked up by position in lists held in variables: a projection
-    # keeps the rows in order (a join would not), and each distinct string is converted once.
+    # Names are looked up by position in (short) lists held in variables: a projection keeps
+    # the rows in order (a join would not), and each distinct string is converted once.
     for var, (table, value) in {
         "rpcspy_methods": ("methods_frame", "name"),
         "rpcspy_hosts": ("hosts_frame", "host"),
         "rpcspy_origins": ("origins_frame", "name"),
-        "rpcspy_params": ("contents_frame", "params::VARCHAR"),
-        "rpcspy_types": ("contents_frame", f"from_json(param_types::VARCHAR, {_TYPES_JSON})"),
-        "rpcspy_results": ("contents_frame", "result::VARCHAR"),
-        "rpcspy_codes": ("contents_frame", "fault_code::BIGINT"),
-        "rpcspy_strings": ("contents_frame", "fault_string::VARCHAR"),
     }.items():
         con.execute(
             f"SET VARIABLE {var} = (SELECT coalesce(list({value} ORDER BY id), []) FROM {table})"
@@ -322,7 +322,6 @@ def build_core(
     def look(var: str, key: str) -> str:
         return f"getvariable('{var}')[{key} + 1]"
 
-    fault = f"r.flags & {F_FAULT} <> 0"
     con.execute(
         f"""COPY (SELECT r.row, r.seq,
             CASE WHEN r.started_us <> {_NO_TIME} THEN make_timestamp(r.started_us) END AS started,
@@ -331,15 +330,19 @@ def build_core(
             CASE WHEN r.port <> {_NO_PORT} THEN r.port END::INTEGER AS client_port,
             nullif(r.status, 0) AS status, {look("rpcspy_methods", "r.method")}::VARCHAR AS method,
             r.flags & {F_MULTICALL} <> 0 AS multicall, {_OUTCOME_SQL} AS outcome,
-            CASE WHEN {fault} THEN {look("rpcspy_codes", "r.content")} END::BIGINT AS fault_code,
-            CASE WHEN {fault} THEN {look("rpcspy_strings", "r.content")} END::VARCHAR
-                AS fault_string,
+            r.flags & {F_FAULT} <> 0 AS faulted,
             r.size_bytes, {look("rpcspy_origins", "r.origin")}::VARCHAR AS origin,
             r.flags & {F_NONCONFORMANT} <> 0 AS nonconformant,
-            {look("rpcspy_params", "r.content")}::VARCHAR AS params,
-            {look("rpcspy_types", "r.content")}::VARCHAR[] AS param_types,
-            {look("rpcspy_results", "r.content")}::VARCHAR AS result
+            r.content
         FROM core_frame r) TO '{_sql_path(core_path)}'
+        (FORMAT parquet, COMPRESSION zstd)"""
+    )
+    con.execute(
+        f"""COPY (SELECT content::BIGINT AS content, params::VARCHAR AS params,
+            from_json(param_types::VARCHAR, {_TYPES_JSON})::VARCHAR[] AS param_types,
+            result::VARCHAR AS result, fault_code::BIGINT AS fault_code,
+            fault_string::VARCHAR AS fault_string
+        FROM contents_frame) TO '{_sql_path(contents_path)}'
         (FORMAT parquet, COMPRESSION zstd)"""
     )
     for name in ("core_frame", *dims):
@@ -378,7 +381,7 @@ def build_core(
         (FORMAT parquet, COMPRESSION zstd)"""
     )
     con.unregister("sub_frame")
-    return core_path, sub_path
+    return core_path, contents_path, sub_path
 
 
 def _frame(names: Sequence[str], rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray[Any, Any]]:

@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 #: Bumped whenever what the cache keeps changes meaning.
-QUERY_FORMAT: Final = 1
+QUERY_FORMAT: Final = 2
 #: The index columns whose rows a saved entry was made from (their digest is checked).
 _DIGEST_COLUMNS: Final = (
     "offsets",
@@ -196,6 +196,17 @@ def _parts(directory: Path, kind: str) -> list[int]:
     return sorted(out)
 
 
+def _parts_as_saved(directory: Path, meta: dict[str, Any]) -> bool:
+    """Are the entry's parts those its ``meta.json`` lists (a contents part beside each core
+    part)?"""
+    core = _parts(directory, "core")
+    return (
+        core == meta["core"]
+        and _parts(directory, "contents") == core
+        and _parts(directory, "lines") == meta["lines"]
+    )
+
+
 def _empty(directory: Path) -> None:
     for p in directory.iterdir():
         if p.name != "lock":
@@ -214,7 +225,7 @@ def _load_meta(directory: Path, index: CaptureIndex) -> dict[str, Any] | None:
             return None
         if _digest(index, rows, names) != meta["digest"]:
             return None
-        if _parts(directory, "core") != meta["core"] or _parts(directory, "lines") != meta["lines"]:
+        if not _parts_as_saved(directory, meta):
             return None
         return meta
     except (OSError, ValueError, KeyError, TypeError):
@@ -257,8 +268,7 @@ def quick_tables(capture: Path, *, lines: bool) -> TableSet | None:
             meta.get("format") != QUERY_FORMAT
             or meta.get("rpcspy") != rpcspy.__version__
             or meta.get("capture_stat") != capture_stat(capture)
-            or _parts(directory, "core") != meta["core"]
-            or _parts(directory, "lines") != meta["lines"]
+            or not _parts_as_saved(directory, meta)
         ):
             os.close(fd)
             return None
@@ -410,8 +420,9 @@ def view_sql(sources: Sequence[Source]) -> dict[str, str]:
         t = s.tables
         name = _quote(s.name)
         core = f"read_parquet({_glob(t.dir, 'core')})"
+        contents = f"read_parquet({_glob(t.dir, 'contents')})"
         lines = f"read_parquet({_glob(t.dir, 'lines')})" if lines_everywhere else None
-        calls.append(calls_select(core, lines, name))
+        calls.append(calls_select(core, contents, lines, name))
         subcalls.append(
             f"SELECT {name} AS capture, {_columns(SUBCALLS[1:])} "
             f"FROM read_parquet({_glob(t.dir, 'subcalls')})"

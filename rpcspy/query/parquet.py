@@ -68,7 +68,8 @@ def _write(directory: Path, rows: Any, count: int, out: Path, source: Path) -> E
             keep = np.fromiter(rows, dtype=np.int64)
             con.register("keep", {"row": keep})
         tables = {
-            "calls": calls_select(parts("core"), parts("lines"), name, where) + " ORDER BY c.row",
+            "calls": calls_select(parts("core"), parts("contents"), parts("lines"), name, where)
+            + " ORDER BY c.row",
             "subcalls": (
                 f"SELECT {name} AS capture, "
                 + ", ".join(f'"{c.name}"' for c in SUBCALLS[1:])

@@ -37,7 +37,7 @@ class Column:
     lines: bool = False
 
 
-#: One row per call, in the order of the capture.
+#: One row per call (in no set order: a query says ORDER BY seq for the capture's).
 CALLS: Final = (
     Column("capture", "VARCHAR", "the capture file's name (its base name)"),
     Column("seq", "BIGINT", "the call's sequence number in its capture"),
@@ -123,10 +123,19 @@ TABLES: Final = {"calls": CALLS, "subcalls": SUBCALLS, "findings": FINDINGS}
 LINE_COLUMNS: Final = frozenset(c.name for c in CALLS if c.lines)
 
 
-def calls_select(core: str, lines: str | None, capture_sql: str, where: str = "") -> str:
-    """The SELECT of the ``calls`` view over a core relation and (when built) a lines relation,
-    in the documented column order (without the lines' columns when ``lines`` is None);
-    ``where`` is a condition on the core's ``c.row``."""
+#: The columns of ``calls`` a call's distinct content holds (its messages): kept once per
+#: content in the ``contents`` parts, joined to the core rows by ``content`` when queried.
+_CONTENT_COLUMNS: Final = frozenset(
+    ("params", "param_types", "result", "fault_code", "fault_string")
+)
+
+
+def calls_select(
+    core: str, contents: str, lines: str | None, capture_sql: str, where: str = ""
+) -> str:
+    """The SELECT of the ``calls`` view over a core relation, its contents relation and (when
+    built) a lines relation, in the documented column order (without the lines' columns when
+    ``lines`` is None); ``where`` is a condition on the core's ``c.row``."""
     cols = []
     for c in CALLS:
         if c.name == "capture":
@@ -134,9 +143,15 @@ def calls_select(core: str, lines: str | None, capture_sql: str, where: str = ""
         elif c.lines:
             if lines is not None:
                 cols.append(f"l.{c.name}")
+        elif c.name in ("fault_code", "fault_string"):
+            cols.append(f"CASE WHEN c.faulted THEN k.{c.name} END AS {c.name}")
+        elif c.name in _CONTENT_COLUMNS:
+            cols.append(f"k.{c.name}")
         else:
             cols.append(f"c.{c.name}")
-    source = f"{core} AS c" + (f" JOIN {lines} AS l USING (row)" if lines is not None else "")
+    source = f"{core} AS c LEFT JOIN {contents} AS k USING (content)" + (
+        f" JOIN {lines} AS l USING (row)" if lines is not None else ""
+    )
     return f"SELECT {', '.join(cols)} FROM {source}" + (f" WHERE {where}" if where else "")
 
 

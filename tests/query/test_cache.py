@@ -74,10 +74,34 @@ def test_an_appended_call_appears_and_only_it_is_tabled(
     assert tables.source == "extended" and tables.rows == RECORDED_CALLS + 1
     tables.close()
     assert _parts(capture, "core") == ["core.0.parquet", f"core.{RECORDED_CALLS}.parquet"]
+    assert _parts(capture, "contents") == [
+        "contents.0.parquet",
+        f"contents.{RECORDED_CALLS}.parquet",
+    ]
     _, after = run_sql([capture], ALL_CALLS)
     assert after[:-1] == before
     assert after == expected_calls(capture, records_of(capture))
     assert after[-1][2] == "appended"
+
+
+def test_a_call_s_content_is_kept_once_and_a_lost_contents_part_is_built_again(
+    recorded: Path, fresh_copy: Callable[..., Path]
+) -> None:
+    import duckdb
+
+    capture = fresh_copy(recorded)
+    _, first = run_sql([capture], ALL_CALLS)
+    contents = tables_dir(capture) / "contents.0.parquet"
+    core = tables_dir(capture) / "core.0.parquet"
+    with duckdb.connect() as con:
+        distinct = con.execute(f"SELECT count(DISTINCT content) FROM '{core}'").fetchall()
+        kept = con.execute(f"SELECT count(*), count(DISTINCT content) FROM '{contents}'").fetchall()
+    assert kept == [(distinct[0][0], distinct[0][0])] and distinct[0][0] > 1
+    contents.unlink()  # the cache entry is no longer whole: no quick way, and built again
+    assert quick_tables(capture, lines=False) is None
+    _, again = run_sql([capture], ALL_CALLS)
+    assert again == first == expected_calls(capture, records_of(capture))
+    assert _parts(capture, "contents") == ["contents.0.parquet"]
 
 
 def test_a_replaced_capture_is_tabled_afresh(
