@@ -1154,8 +1154,12 @@ class IndexBuilder:
                     )
                 )
             self._workers = workers
-            # The helpers wait until the first page is up (they would slow it down): then go.
-            self._after_first = lambda: self._start_helpers(workers)
+            # For a UI the helpers wait until the first page is up (they would slow it down):
+            # then go. Without one they go at once, while this process reads the head.
+            if self.shows_first_page:
+                self._after_first = lambda: self._start_helpers(workers)
+            else:
+                self._start_helpers(workers)
             self.reader.end_at(head_end)
             self._consume(self.reader, final=False)
             self._start_helpers(workers)

@@ -99,7 +99,7 @@ def _open_capture(path: Path, progress: bool, cache: bool) -> tuple[Any, Any]:
 
 def _sources(paths: list[Path], lines: bool, progress: bool, cache: bool) -> list[Source]:
     from rpcspy.exits import EXIT_INPUT, CliError
-    from rpcspy.query.engine import Source, capture_stat, quick_tables, table_capture
+    from rpcspy.query.engine import Source, capture_stat, preload, quick_tables, table_capture
 
     sources: list[Source] = []
     #: A capture named twice is tabled once (its entry's lock is this program's already).
@@ -130,6 +130,7 @@ def _sources(paths: list[Path], lines: bool, progress: bool, cache: bool) -> lis
                 stat = capture_stat(path)
             except OSError:
                 stat = None  # (the index says what is wrong with it)
+            preload()  # (while the index is built)
             index, builder = _open_capture(path, progress, cache)
             try:
                 with Progress(

@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ __all__ = [
     "names_lines",
     "needs_lines",
     "open_views",
+    "preload",
     "quick_tables",
     "table_capture",
     "tables_dir",
@@ -91,6 +93,21 @@ def cache_root() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg) if xdg else Path.home() / ".cache"
     return base / "rpcspy"
+
+
+def preload() -> threading.Thread:
+    """Import what tabling needs (DuckDB, NumPy, the builder: half a second) in a thread, while
+    the capture index is built by helper processes and this one mostly waits for them."""
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):
+            import duckdb  # noqa: F401
+
+            import rpcspy.query.build  # noqa: F401
+
+    thread = threading.Thread(target=load, name="rpcspy-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def capture_stat(capture: Path) -> list[int]:

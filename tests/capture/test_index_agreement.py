@@ -479,8 +479,16 @@ def test_without_a_ui_nothing_waits_for_a_first_page(
     builder = IndexBuilder(path, cache=False)
     builder.first_page_shown = Watched()
     counts: list[int] = []
-    builder.run(on_batch=counts.append)
+    started_at_first_batch: list[bool] = []
+
+    def on_batch(count: int) -> None:
+        if not counts:
+            started_at_first_batch.append(builder._helpers_started)
+        counts.append(count)
+
+    builder.run(on_batch=on_batch)
     assert waits == []
+    assert started_at_first_batch == [True]  # they went before the head was read
     assert counts and counts[-1] == len(records) and builder.helped
     builder.close()
 
