@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rpcspy.capture import CaptureWriter
 from rpcspy.capture.record import CallRecord, HttpMessage
 from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
@@ -77,3 +79,13 @@ def write_capture(path: Path, records: list[CallRecord], **kw: Any) -> Path:
         for r in records:
             w.write(r)
     return path
+
+
+def index_in_small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the index builder hand even a small capture to helper processes, in pieces of
+    16 KB after a 4 KB head."""
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
+    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)

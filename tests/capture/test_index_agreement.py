@@ -16,6 +16,7 @@ import pytest
 from rpcspy.capture import CaptureFormatError, CaptureWriter, read_capture
 from rpcspy.capture.index import CaptureIndex, IndexBuilder
 from rpcspy.capture.record import CallRecord
+from tests.capture.helpers import index_in_small_pieces
 from tests.tui.samples import sample_records, write_capture
 
 Outcome = tuple[str, object, object]
@@ -395,11 +396,8 @@ def test_a_helper_process_indexes_the_second_half_of_a_big_file(
 def test_helper_processes_index_a_big_file_in_pieces(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rpcspy.capture import index as index_module
 
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
-    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    index_in_small_pieces(monkeypatch)
     records = sample_records() * 30
     path = write_capture(tmp_path / "big.jsonl", records)
     lines = path.read_bytes().splitlines(keepends=True)
@@ -431,9 +429,7 @@ def test_helpers_start_once_the_first_rows_are_out(
 ) -> None:
     from rpcspy.capture import index as index_module
 
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
-    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    index_in_small_pieces(monkeypatch)
     records = sample_records() * 30
     path = write_capture(tmp_path / "big.jsonl", records)
     builder = IndexBuilder(path, cache=False, shows_first_page=True)
@@ -462,11 +458,7 @@ def test_without_a_ui_nothing_waits_for_a_first_page(
     # waited a second for a page no one would paint, with the helpers held back.
     import threading
 
-    from rpcspy.capture import index as index_module
-
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
-    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    index_in_small_pieces(monkeypatch)
     records = sample_records() * 30
     path = write_capture(tmp_path / "big.jsonl", records)
     waits: list[float | None] = []

@@ -17,6 +17,7 @@ from rpcspy.capture.index import F_FAULT, F_MULTICALL, F_NO_RESPONSE, F_OK, Inde
 from rpcspy.capture.record import CallRecord
 from rpcspy.capture.schema import dumps_line, make_header, record_to_json
 from rpcspy.capture.summary import call_size
+from tests.capture.helpers import index_in_small_pieces
 from tests.capture.test_index_agreement import by_index, by_reader
 from tests.tui.samples import sample_records, write_capture
 
@@ -83,9 +84,7 @@ def test_every_column_holds_its_records_value(
 
         monkeypatch.setattr(index_module.CaptureIndex, "_learn_halves", learn_halves)
     if path_kind == "helpers":
-        monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
-        monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
-        monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+        index_in_small_pieces(monkeypatch)
     builder = IndexBuilder(path, cache=False)
     try:
         builder.run()

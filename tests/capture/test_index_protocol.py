@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from rpcspy.capture import index as index_module
 from rpcspy.capture.index import IndexBuilder, index_records
 from rpcspy.capture.record import CallRecord
 from rpcspy.capture.schema import dumps_line, make_header, record_to_json
 from rpcspy.filter import FilterError, filter_rows, parse_filter
+from tests.capture.helpers import index_in_small_pieces
 from tests.tui.samples import sample_records
 
 #: The protocol each line names, in turn (None: no ``"protocol"`` key).
@@ -86,9 +86,7 @@ def test_the_typed_path_and_the_full_check_agree_on_it(
 def test_the_column_survives_the_cache_and_helper_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(index_module, "_HEAD_BYTES", 4096)
-    monkeypatch.setattr(index_module, "_PIECE_BYTES", 16_384)
+    index_in_small_pieces(monkeypatch)
     path, expected = _capture(tmp_path / "big.jsonl", times=20)
     builder = IndexBuilder(path)
     try:
