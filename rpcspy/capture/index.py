@@ -116,6 +116,10 @@ _RESULT: Final = 256
 _SORT_RUN: Final = 1 << 16
 #: Plain captures at least this big are indexed by helper processes on first reading.
 PARALLEL_MIN_BYTES: Final = 64 << 20
+#: Rows of a big cached index (more than ``_CACHED_WHOLE`` rows, some 8 MB of columns)
+#: restored before a UI's first page is shown; the rest come right after it.
+_CACHED_HEAD: Final = 1000
+_CACHED_WHOLE: Final = 100_000
 #: What the first reading of a big capture reads itself (the first page) before merging.
 _HEAD_BYTES: Final = 2 << 20
 #: The size of a piece a helper process indexes, and how many pieces at most.
@@ -340,7 +344,9 @@ class CaptureIndex:
         )
 
     def restore(self, saved: cache_module.Saved) -> None:
-        """Take the rows of a saved index (an empty index only)."""
+        """Take the rows of a saved index (an empty index only): the rows its columns hold
+        (``saved.loaded``; ``restore_rest`` takes the others)."""
+        n = saved.loaded
         for name, col in saved.columns.items():
             setattr(self, name, col)
         self.methods = Interner(saved.methods)
@@ -349,16 +355,38 @@ class CaptureIndex:
         self.protocols = Interner(saved.protocols)
         self.shapes = Interner(saved.shapes)
         self._client_ids.clear()
-        self.sub_methods = dict(saved.sub_methods)
-        self.sub_faults = dict(saved.sub_faults)
         self.rules = Interner(saved.rules)
-        self.row_rules = dict(saved.row_rules)
-        self.faults = saved.faults
-        self.bad = saved.bad
+        if n < saved.rows:
+            self.sub_methods = {k: v for k, v in saved.sub_methods.items() if k < n}
+            self.sub_faults = {k: v for k, v in saved.sub_faults.items() if k < n}
+            self.row_rules = {k: v for k, v in saved.row_rules.items() if k < n}
+            self.faults = self.flags.translate(FAULTY_TABLE).count(1)
+            self.bad = self.flags.translate(BAD_TABLE).count(1)
+        else:
+            self.sub_methods = dict(saved.sub_methods)
+            self.sub_faults = dict(saved.sub_faults)
+            self.row_rules = dict(saved.row_rules)
+            self.faults = saved.faults
+            self.bad = saved.bad
         self.texts = saved.texts
         self.lines = saved.lines
         self.problems[:] = saved.problems
         self.version += 1
+
+    def restore_rest(self, saved: cache_module.Saved, columns: dict[str, Any]) -> None:
+        """Take all the rows of a saved index restored in part: ``columns`` are its whole
+        columns (``Entry.columns``). Readers see the new rows at once (``flags`` last)."""
+        with self._lock:
+            for name, col in columns.items():
+                if name != "flags":
+                    setattr(self, name, col)
+            self.sub_methods = dict(saved.sub_methods)
+            self.sub_faults = dict(saved.sub_faults)
+            self.row_rules = dict(saved.row_rules)
+            self.faults = saved.faults
+            self.bad = saved.bad
+            self.flags = columns["flags"]
+            self.version += 1
 
     def add_record(self, record: CallRecord) -> int:
         """Append an in-memory record (live traffic, a resent call); returns its row."""
@@ -1043,14 +1071,21 @@ class IndexBuilder:
         self._before: list[Problem] | None = None
         self._entry = cache_module.open_entry(self.path) if cache else None
         self._resume: cache_module.Resume | None = None
+        #: A saved index restored only in part (its head), the rest to load in ``run``.
+        self._rest: cache_module.Saved | None = None
         try:
             if self._entry is not None and not self._entry.writable and follow:
                 self._entry.close()  # another program has the entry; following needs to write
                 self._entry = None
             if self._entry is not None:
-                loaded = self._entry.load()
+                # A UI shows a page first: the rest of the saved rows come in ``run``.
+                loaded = self._entry.load(
+                    head=_CACHED_HEAD if shows_first_page else None, above=_CACHED_WHOLE
+                )
                 if loaded is not None:
                     self.index.restore(loaded)
+                    if loaded.loaded < loaded.rows:
+                        self._rest = loaded
                 self._resume = None if loaded is None else loaded.resume
                 if self._resume is not None:
                     self.source = "cached" if self._resume.unchanged else "extended"
@@ -1103,6 +1138,8 @@ class IndexBuilder:
         """Index the file; in follow mode keep going until ``stop()``."""
         index = self.index
         resume = self._resume
+        if self._rest is not None:
+            self._load_rest(self._rest)
         if resume is not None and resume.unchanged and not self.follow:
             self.done = True
             if on_batch is not None:
@@ -1119,6 +1156,14 @@ class IndexBuilder:
             self._consume(self.reader)
             return
         self._index_in_pieces(*plan)
+
+    def _load_rest(self, saved: cache_module.Saved) -> None:
+        """The saved rows past the head restored at first, once the first page is shown."""
+        assert self._entry is not None
+        self._rest = None
+        if self.shows_first_page:
+            self.first_page_shown.wait(1.0)
+        self.index.restore_rest(saved, self._entry.columns(saved.rows))
 
     def _index_in_pieces(self, head_end: int, pieces: list[tuple[int, int]]) -> None:
         """A big plain file, first reading: helper processes index it in pieces while this one

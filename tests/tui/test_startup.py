@@ -225,3 +225,75 @@ def test_what_the_first_screen_does_not_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "['rpcspy.tui.screens.calls']"
+
+
+@pytest.fixture
+def split_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached index of more than a first page is restored as a big one is: its first page of
+    rows before the first screen, the rest right after it (``IndexBuilder``)."""
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "_CACHED_HEAD", _FIRST_PAGE)
+    monkeypatch.setattr(index_module, "_CACHED_WHOLE", _FIRST_PAGE)
+
+
+def _watch_first_page(app: RpcSpyApp) -> list[tuple[int, int]]:
+    """(rows indexed, rows shown) when the list first shows calls."""
+    seen: list[tuple[int, int]] = []
+    ready = app.first_page_ready
+
+    def first_page_ready() -> None:
+        seen.append((app.store.count, len(app.calls_screen.call_list.shown)))
+        ready()
+
+    app.first_page_ready = first_page_ready  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_big_cached_index_shows_its_first_page_then_every_row(
+    make_app: AppFactory, big_capture: Path, split_cache: None
+) -> None:
+    app = make_app(capture=big_capture)
+    seen = _watch_first_page(app)
+    async with app.run_test(size=SIZE) as pilot:
+        call_list = app.calls_screen.call_list
+        await wait_for(pilot, lambda: len(call_list.shown) == BIG)
+        # The first screen had the first page of the saved rows; then came all the others.
+        assert seen[0] == (_FIRST_PAGE, _FIRST_PAGE)
+        assert app.indexer is not None and app.indexer.source == "cached"
+        await wait_for(pilot, lambda: f"{BIG:,} calls" in status(app))
+        assert f"shown {BIG:,}/{BIG:,}" in status(app)
+        assert "reading" not in status(app)
+        assert list(call_list.shown) == list(range(BIG))
+        assert call_list.current == (0, None)
+        await pilot.press("end")
+        await pilot.pause()
+        assert call_list.current == (BIG - 1, None)
+        assert app.store.record(BIG - 1).seq == BIG
+        # Filters see every row.
+        app.calls_screen.set_filter("method:m3")
+        await wait_for(pilot, lambda: len(call_list.shown) < BIG)
+        assert len(call_list.shown) == sum(1 for i in range(1, BIG + 1) if i % 7 == 3)
+
+
+async def test_a_big_cached_index_of_a_capture_that_grew_shows_the_new_rows(
+    make_app: AppFactory, big_capture: Path, split_cache: None
+) -> None:
+    from rpcspy.capture import CaptureWriter
+
+    more = [exchange(i, "grown", (i,), result=i) for i in range(BIG + 1, BIG + 21)]
+    with CaptureWriter(big_capture) as writer:
+        for record in more:
+            writer.write(record)
+    app = make_app(capture=big_capture)
+    seen = _watch_first_page(app)
+    async with app.run_test(size=SIZE) as pilot:
+        call_list = app.calls_screen.call_list
+        await wait_for(pilot, lambda: len(call_list.shown) == BIG + 20)
+        assert seen[0] == (_FIRST_PAGE, _FIRST_PAGE)
+        assert app.indexer is not None and app.indexer.source == "extended"
+        assert [app.store.record(r).seq for r in call_list.shown[-21:]] == list(
+            range(BIG, BIG + 21)
+        )
+        assert app.store.method_name(BIG) == "grown"
+        await wait_for(pilot, lambda: f"{BIG + 20:,} calls" in status(app))
