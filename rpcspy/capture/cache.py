@@ -25,7 +25,6 @@ temporary files instead. A rebuilt entry gets new files, so one still open elsew
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import hashlib
 import json
@@ -216,13 +215,23 @@ class Entry:
         return saved
 
     def columns(self, rows: int) -> dict[str, Any]:
-        """The first ``rows`` rows of every saved column (``array``; ``bytearray`` for bytes)."""
+        """The first ``rows`` rows of every saved column (``array``; ``bytearray`` for bytes),
+        read straight into them (the interpreter is free meanwhile: a UI's thread runs on)."""
         columns: dict[str, Any] = {}
         for name, code in ALL_COLUMNS:
-            col = array(code)
-            with open(self.dir / f"{name}.col", "rb") as f:
-                col.fromfile(f, rows)
-            columns[name] = bytearray(col.tobytes()) if code == "B" else col
+            col: Any = bytearray(rows) if code == "B" else array(code, bytes(array(code).itemsize))
+            if code != "B":
+                col *= rows
+            view = memoryview(col).cast("B")
+            with open(self.dir / f"{name}.col", "rb", buffering=0) as f:
+                done = 0
+                while done < len(view):
+                    got = f.readinto(view[done:])
+                    if not got:
+                        raise EOFError(f"{name}.col is short")  # (as array.fromfile says it)
+                    done += got
+            view.release()
+            columns[name] = col
         return columns
 
     def _fill(self, meta: dict[str, Any], head: int | None = None) -> Saved:
@@ -334,6 +343,8 @@ class Entry:
 def _link_fd(fd: int, path: Path) -> bool:
     """Give the unnamed file open as ``fd`` the name ``path`` (``linkat`` of its
     ``/proc/self/fd`` link, followed: what ``os.link`` does not ask for)."""
+    import ctypes  # (here: only a build names files, and a reopen need not import it)
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         done = libc.linkat(

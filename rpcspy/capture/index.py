@@ -25,7 +25,6 @@ only grow, and each batch is appended under a lock, so readers may use ``count``
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import heapq
 import itertools
 import json
@@ -1030,7 +1029,9 @@ class IndexBuilder:
     it grows until ``stop()``. The header is checked when the builder is made
     (``CaptureFormatError``, ``OSError``), unless following a file that is still empty. With
     ``cache`` (the default) the index is saved in the cache directory and reused, or extended
-    with what was appended, the next time the same capture is opened.
+    with what was appended, the next time the same capture is opened. For a UI
+    (``shows_first_page``) a big cached index is restored with its first page of rows only when
+    the builder is made; ``run`` takes the other saved rows once that page is shown.
     """
 
     def __init__(
@@ -1580,6 +1581,8 @@ def _release_free_memory() -> None:
     """Give the memory freed since (a merged piece's) back to the system: glibc's ``malloc``
     keeps it otherwise, and a UI's resident memory would grow by what merging passed through."""
     if sys.platform == "linux":
+        import ctypes  # (here: a reopen of a cached index need not import it)
+
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None).malloc_trim(0)  # (not every C library has it)
 
