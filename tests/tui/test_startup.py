@@ -297,3 +297,49 @@ async def test_a_big_cached_index_of_a_capture_that_grew_shows_the_new_rows(
         )
         assert app.store.method_name(BIG) == "grown"
         await wait_for(pilot, lambda: f"{BIG + 20:,} calls" in status(app))
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """Nothing frozen out of the collector's scans at the start, and nothing left so after."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _tracked(obj: object) -> bool:
+    """Is ``obj`` among what the collector scans (not frozen)?"""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_releasing_the_collector_can_leave_what_lives_out_of_its_scans(
+    gc_on: None, unfrozen: None
+) -> None:
+    hold_gc()
+    alive = _Cycle()
+    release_gc(freeze=True)
+    assert gc.isenabled() and gc.get_freeze_count() > 0 and not _tracked(alive)
+    gc.unfreeze()
+    # Nothing held: nothing frozen either.
+    release_gc(freeze=True)
+    assert gc.get_freeze_count() == 0 and _tracked(alive)
+
+
+async def test_what_lives_at_the_first_screen_is_left_out_of_the_collectors_scans(
+    gc_on: None, unfrozen: None
+) -> None:
+    # Live traffic (no capture, so nothing freezes once a capture is indexed): the first call
+    # shown brings the collector back, the app and its screen left out of its scans.
+    from rpcspy.tui.app import make_live_app
+
+    app = make_live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.add_record(exchange(1, "first.call", (1,), result=1))
+        await wait_for(pilot, gc.isenabled)
+        assert gc.get_freeze_count() > 0
+        assert not _tracked(app.calls_screen)
