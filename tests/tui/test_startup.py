@@ -343,3 +343,39 @@ async def test_what_lives_at_the_first_screen_is_left_out_of_the_collectors_scan
         await wait_for(pilot, gc.isenabled)
         assert gc.get_freeze_count() > 0
         assert not _tracked(app.calls_screen)
+
+
+async def test_rows_added_at_the_end_leave_the_lines_drawn_as_they_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A big capture's rows come in batches: only what changed is drawn again.
+    from rpcspy.tui.app import make_live_app
+    from rpcspy.tui.widgets.call_list import CallList
+
+    drawn: list[int] = []
+    render_row = CallList._render_row
+
+    def counted(self: CallList, row: int, *args: object) -> object:
+        drawn.append(row)
+        return render_row(self, row, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CallList, "_render_row", counted)
+    app = make_live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        call_list = app.calls_screen.call_list
+        for seq in (1, 2, 3):
+            app.add_record(exchange(seq, f"m{seq}", (seq,), result=seq))
+        await wait_for(pilot, lambda: len(call_list.shown) == 3 and {0, 1, 2} <= set(drawn))
+        await pilot.pause()
+        drawn.clear()
+        app.add_record(exchange(4, "m4", (4,), result=4))
+        await wait_for(pilot, lambda: 3 in drawn)
+        await pilot.pause()
+        # The cursor followed the tail from the third call to the fourth: those two are drawn
+        # again, the first two are not; and every line is what a fresh drawing gives.
+        assert call_list.current == (3, None)
+        assert 0 not in drawn and 1 not in drawn
+        lines = [call_list.render_line(y).text for y in range(4)]
+        call_list._lines.clear()
+        assert [call_list.render_line(y).text for y in range(4)] == lines
+        assert "m1" in lines[0] and "m4" in lines[3]
