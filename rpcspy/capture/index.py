@@ -303,6 +303,9 @@ class CaptureIndex:
         self._halves_skip = 0
         #: ``(host, port)`` of a client to its id in ``clients``.
         self._client_ids: dict[tuple[Any, int], int] = {}
+        #: A saved index restored in part, and what reads the rest (``restore``, ``complete``).
+        self._rest: tuple[cache_module.Saved, Callable[[], dict[str, Any]]] | None = None
+        self._rest_lock = threading.Lock()
 
     # ------------------------------------------------------------ rows
 
@@ -342,9 +345,16 @@ class CaptureIndex:
             problems=list(self.problems),
         )
 
-    def restore(self, saved: cache_module.Saved) -> None:
+    def restore(
+        self,
+        saved: cache_module.Saved,
+        *,
+        rest: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         """Take the rows of a saved index (an empty index only): the rows its columns hold
-        (``saved.loaded``; ``restore_rest`` takes the others)."""
+        (``saved.loaded``). When they are not all of them, ``rest`` reads its whole columns
+        (``Entry.columns``): ``complete`` takes them, and so does anything that appends rows
+        first, so every saved row keeps its place."""
         n = saved.loaded
         for name, col in saved.columns.items():
             setattr(self, name, col)
@@ -370,11 +380,32 @@ class CaptureIndex:
         self.texts = saved.texts
         self.lines = saved.lines
         self.problems[:] = saved.problems
+        self._rest = (saved, rest) if n < saved.rows and rest is not None else None
         self.version += 1
 
-    def restore_rest(self, saved: cache_module.Saved, columns: dict[str, Any]) -> None:
+    @property
+    def partial(self) -> bool:
+        """Are saved rows left to take (``restore`` with ``rest``, then ``complete``)?"""
+        return self._rest is not None
+
+    def complete(self) -> None:
+        """Take the saved rows ``restore`` left to ``rest`` (nothing when none are left); a
+        caller that appends meanwhile waits for them."""
+        if self._rest is None:
+            return
+        with self._rest_lock:
+            pending = self._rest
+            if pending is None:
+                return
+            try:
+                saved, rest = pending
+                self._restore_rest(saved, rest())
+            finally:
+                self._rest = None
+
+    def _restore_rest(self, saved: cache_module.Saved, columns: dict[str, Any]) -> None:
         """Take all the rows of a saved index restored in part: ``columns`` are its whole
-        columns (``Entry.columns``). Readers see the new rows at once (``flags`` last)."""
+        columns. Readers see the new rows at once (``flags`` last)."""
         with self._lock:
             for name, col in columns.items():
                 if name != "flags":
@@ -389,6 +420,7 @@ class CaptureIndex:
 
     def add_record(self, record: CallRecord) -> int:
         """Append an in-memory record (live traffic, a resent call); returns its row."""
+        self.complete()  # (after every saved row)
         batch = Batch()
         with self._lock:
             index = len(self._memory)
@@ -403,6 +435,7 @@ class CaptureIndex:
         """Append a batch of rows built by ``add_columns``."""
         if not len(batch):
             return
+        self.complete()  # (after every saved row)
         batch.seal()
         with self._lock:
             base = self.count
@@ -1072,8 +1105,6 @@ class IndexBuilder:
         self._before: list[Problem] | None = None
         self._entry = cache_module.open_entry(self.path) if cache else None
         self._resume: cache_module.Resume | None = None
-        #: A saved index restored only in part (its head), the rest to load in ``run``.
-        self._rest: cache_module.Saved | None = None
         try:
             if self._entry is not None and not self._entry.writable and follow:
                 self._entry.close()  # another program has the entry; following needs to write
@@ -1084,9 +1115,8 @@ class IndexBuilder:
                     head=_CACHED_HEAD if shows_first_page else None, above=_CACHED_WHOLE
                 )
                 if loaded is not None:
-                    self.index.restore(loaded)
-                    if loaded.loaded < loaded.rows:
-                        self._rest = loaded
+                    entry, rows = self._entry, loaded.rows
+                    self.index.restore(loaded, rest=lambda: entry.columns(rows))
                 self._resume = None if loaded is None else loaded.resume
                 if self._resume is not None:
                     self.source = "cached" if self._resume.unchanged else "extended"
@@ -1139,8 +1169,8 @@ class IndexBuilder:
         """Index the file; in follow mode keep going until ``stop()``."""
         index = self.index
         resume = self._resume
-        if self._rest is not None:
-            self._load_rest(self._rest)
+        if index.partial:
+            self._load_rest()
         if resume is not None and resume.unchanged and not self.follow:
             self.done = True
             if on_batch is not None:
@@ -1158,13 +1188,11 @@ class IndexBuilder:
             return
         self._index_in_pieces(*plan)
 
-    def _load_rest(self, saved: cache_module.Saved) -> None:
+    def _load_rest(self) -> None:
         """The saved rows past the head restored at first, once the first page is shown."""
-        assert self._entry is not None
-        self._rest = None
         if self.shows_first_page:
             self.first_page_shown.wait(1.0)
-        self.index.restore_rest(saved, self._entry.columns(saved.rows))
+        self.index.complete()
 
     def _index_in_pieces(self, head_end: int, pieces: list[tuple[int, int]]) -> None:
         """A big plain file, first reading: helper processes index it in pieces while this one

@@ -155,3 +155,25 @@ def test_row_range_at_random_bounds() -> None:
         start = rng.randrange(0, 20_000_000)
         stop = start + rng.randrange(0, 300_000)
         assert row_range(start, stop) == array("i", range(start, stop)), (start, stop)
+
+
+def test_a_record_added_before_the_rest_comes_goes_after_every_saved_row(
+    tmp_path: Path, small_head: None
+) -> None:
+    # (A call resent from the UI's editor, say, before the other saved rows are read in.)
+    path = _capture(tmp_path)
+    whole = _whole(path)
+    builder = IndexBuilder(path, shows_first_page=True)
+    try:
+        index = builder.index
+        assert index.partial and index.count == HEAD
+        extra = sample_records()[0]
+        assert index.add_record(extra) == 24
+        assert not index.partial and index.count == 25
+        assert [index.record(r) for r in range(24)] == whole["records"]
+        assert index.record(24) == extra
+        builder.first_page_shown.set()
+        builder.run()  # nothing left to take: the rows stay as they are
+        assert index.count == 25 and index.record(24) == extra
+    finally:
+        builder.close()
