@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-__all__ = ["COLUMNS", "Blob", "Interner", "temp_blob"]
+__all__ = ["COLUMNS", "Blob", "Interner", "row_range", "temp_blob"]
 
 #: The index's numeric columns: name and ``array`` type code.
 COLUMNS: Final = (
@@ -37,10 +39,12 @@ class Interner:
     """Small table of distinct strings (method names, clients, shapes), each with a stable id."""
 
     def __init__(self, names: Iterable[str] = ()) -> None:
-        self.names: list[str] = []
-        self.ids: dict[str, int] = {}
-        for name in names:
-            self.intern(name)
+        self.names: list[str] = list(names)
+        self.ids: dict[str, int] = dict(zip(self.names, range(len(self.names)), strict=True))
+        if len(self.ids) != len(self.names):  # repeated names: each keeps its first id
+            given, self.names, self.ids = self.names, [], {}
+            for name in given:
+                self.intern(name)
 
     def intern(self, name: str) -> int:
         i = self.ids.get(name)
@@ -110,3 +114,30 @@ def temp_blob(prefix: str) -> Blob:
     fd, name = tempfile.mkstemp(prefix=prefix)
     os.unlink(name)
     return Blob(Path(f"/dev/fd/{fd}"), fd=fd)
+
+
+def row_range(start: int, stop: int) -> array[int]:
+    """``array("i", range(start, stop))`` (row numbers, ``0 <= start``, below 2**31), made
+    byte by byte: each of the four bytes of the numbers is a run or a cycle that bytes repeat
+    and slice in C, some 20 times faster than numbering a million rows one by one (a list of
+    every row is what a first screen of a big capture shows)."""
+    n = stop - start
+    if n < 4096:
+        return array("i", range(start, max(start, stop)))
+    assert start >= 0 and stop <= 1 << 31
+    out = bytearray(4 * n)
+    # Byte 0 cycles through 0..255; byte k > 0 is a run of 256**k of each value.
+    cycle = bytes(range(256)) * (n // 256 + 2)
+    lows = cycle[start % 256 : start % 256 + n]
+    little = sys.byteorder == "little"
+    out[0 if little else 3 :: 4] = lows
+    for k in (1, 2, 3):
+        shift = 8 * k
+        runs = b"".join(
+            bytes((high & 255,)) * (min(stop, (high + 1) << shift) - max(start, high << shift))
+            for high in range(start >> shift, ((stop - 1) >> shift) + 1)
+        )
+        out[k if little else 3 - k :: 4] = runs
+    rows = array("i")
+    rows.frombytes(out)
+    return rows

@@ -25,7 +25,6 @@ temporary files instead. A rebuilt entry gets new files, so one still open elsew
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import hashlib
 import json
@@ -34,6 +33,8 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+import orjson
 
 import rpcspy
 from rpcspy.capture._columns import COLUMNS, Blob
@@ -103,6 +104,13 @@ class Saved:
     problems: list[Problem]
     #: Where reading goes on (set when loaded).
     resume: Resume | None = None
+    #: Rows the columns hold: ``rows``, or fewer when only the head was loaded
+    #: (``Entry.load(head=...)``; ``Entry.columns`` gives them all).
+    loaded: int = -1
+
+    def __post_init__(self) -> None:
+        if self.loaded < 0:
+            self.loaded = self.rows
 
 
 def _digest(path: Path, start: int, length: int) -> str:
@@ -172,10 +180,15 @@ class Entry:
 
     # ------------------------------------------------------------ loading
 
-    def load(self) -> Saved | None:
-        """The saved index when it is still good; None when it must be rebuilt."""
+    def load(self, *, head: int | None = None, above: int = 0) -> Saved | None:
+        """The saved index when it is still good; None when it must be rebuilt.
+
+        ``head``: of an index of more than ``above`` rows, load only the columns' first
+        ``head`` rows (and all the rest: the name tables, the files); ``columns`` reads them
+        whole later. A first screen needs a page of rows, not the 80 bytes a call of a
+        million calls."""
         try:
-            meta = json.loads((self.dir / "meta.json").read_text())
+            meta = orjson.loads((self.dir / "meta.json").read_bytes())
             if meta.get("format") != INDEX_FORMAT or meta.get("rpcspy") != rpcspy.__version__:
                 return None
             st = os.stat(self.capture)
@@ -189,7 +202,7 @@ class Entry:
                 or list(_edges(self.capture, size)) != meta["edges"]
             ):
                 return None
-            saved = self._fill(meta)
+            saved = self._fill(meta, head if meta["rows"] > above else None)
         except (OSError, ValueError, KeyError, TypeError):
             if self.writable:
                 self._invalidate()
@@ -201,15 +214,31 @@ class Entry:
         saved.resume = Resume(meta["offset"], meta["lineno"], unchanged, problems)
         return saved
 
-    def _fill(self, meta: dict[str, Any]) -> Saved:
-        """Load everything an entry holds."""
-        rows = meta["rows"]
+    def columns(self, rows: int) -> dict[str, Any]:
+        """The first ``rows`` rows of every saved column (``array``; ``bytearray`` for bytes),
+        read straight into them (the interpreter is free meanwhile: a UI's thread runs on)."""
         columns: dict[str, Any] = {}
         for name, code in ALL_COLUMNS:
-            col = array(code)
-            with open(self.dir / f"{name}.col", "rb") as f:
-                col.fromfile(f, rows)
-            columns[name] = bytearray(col.tobytes()) if code == "B" else col
+            col: Any = bytearray(rows) if code == "B" else array(code, bytes(array(code).itemsize))
+            if code != "B":
+                col *= rows
+            view = memoryview(col).cast("B")
+            with open(self.dir / f"{name}.col", "rb", buffering=0) as f:
+                done = 0
+                while done < len(view):
+                    got = f.readinto(view[done:])
+                    if not got:
+                        raise EOFError(f"{name}.col is short")  # (as array.fromfile says it)
+                    done += got
+            view.release()
+            columns[name] = col
+        return columns
+
+    def _fill(self, meta: dict[str, Any], head: int | None = None) -> Saved:
+        """Load everything an entry holds (of the columns, the first ``head`` rows)."""
+        rows = meta["rows"]
+        loaded = rows if head is None else min(rows, head)
+        columns = self.columns(loaded)
         w = self.writable
         opened: list[Blob] = []
         try:
@@ -246,6 +275,7 @@ class Entry:
             texts=texts,
             lines=lines,
             problems=[],
+            loaded=loaded,
         )
 
     # ------------------------------------------------------------ saving
@@ -313,6 +343,8 @@ class Entry:
 def _link_fd(fd: int, path: Path) -> bool:
     """Give the unnamed file open as ``fd`` the name ``path`` (``linkat`` of its
     ``/proc/self/fd`` link, followed: what ``os.link`` does not ask for)."""
+    import ctypes  # (here: only a build names files, and a reopen need not import it)
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         done = libc.linkat(

@@ -25,7 +25,6 @@ only grow, and each batch is appended under a lock, so readers may use ``count``
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import heapq
 import itertools
 import json
@@ -116,6 +115,10 @@ _RESULT: Final = 256
 _SORT_RUN: Final = 1 << 16
 #: Plain captures at least this big are indexed by helper processes on first reading.
 PARALLEL_MIN_BYTES: Final = 64 << 20
+#: Rows of a big cached index (more than ``_CACHED_WHOLE`` rows, some 8 MB of columns)
+#: restored before a UI's first page is shown; the rest come right after it.
+_CACHED_HEAD: Final = 1000
+_CACHED_WHOLE: Final = 100_000
 #: What the first reading of a big capture reads itself (the first page) before merging.
 _HEAD_BYTES: Final = 2 << 20
 #: The size of a piece a helper process indexes, and how many pieces at most.
@@ -300,6 +303,9 @@ class CaptureIndex:
         self._halves_skip = 0
         #: ``(host, port)`` of a client to its id in ``clients``.
         self._client_ids: dict[tuple[Any, int], int] = {}
+        #: A saved index restored in part, and what reads the rest (``restore``, ``complete``).
+        self._rest: tuple[cache_module.Saved, Callable[[], dict[str, Any]]] | None = None
+        self._rest_lock = threading.Lock()
 
     # ------------------------------------------------------------ rows
 
@@ -339,8 +345,17 @@ class CaptureIndex:
             problems=list(self.problems),
         )
 
-    def restore(self, saved: cache_module.Saved) -> None:
-        """Take the rows of a saved index (an empty index only)."""
+    def restore(
+        self,
+        saved: cache_module.Saved,
+        *,
+        rest: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        """Take the rows of a saved index (an empty index only): the rows its columns hold
+        (``saved.loaded``). When they are not all of them, ``rest`` reads its whole columns
+        (``Entry.columns``): ``complete`` takes them, and so does anything that appends rows
+        first, so every saved row keeps its place."""
+        n = saved.loaded
         for name, col in saved.columns.items():
             setattr(self, name, col)
         self.methods = Interner(saved.methods)
@@ -349,19 +364,63 @@ class CaptureIndex:
         self.protocols = Interner(saved.protocols)
         self.shapes = Interner(saved.shapes)
         self._client_ids.clear()
-        self.sub_methods = dict(saved.sub_methods)
-        self.sub_faults = dict(saved.sub_faults)
         self.rules = Interner(saved.rules)
-        self.row_rules = dict(saved.row_rules)
-        self.faults = saved.faults
-        self.bad = saved.bad
+        if n < saved.rows:
+            self.sub_methods = {k: v for k, v in saved.sub_methods.items() if k < n}
+            self.sub_faults = {k: v for k, v in saved.sub_faults.items() if k < n}
+            self.row_rules = {k: v for k, v in saved.row_rules.items() if k < n}
+            self.faults = self.flags.translate(FAULTY_TABLE).count(1)
+            self.bad = self.flags.translate(BAD_TABLE).count(1)
+        else:
+            self.sub_methods = dict(saved.sub_methods)
+            self.sub_faults = dict(saved.sub_faults)
+            self.row_rules = dict(saved.row_rules)
+            self.faults = saved.faults
+            self.bad = saved.bad
         self.texts = saved.texts
         self.lines = saved.lines
         self.problems[:] = saved.problems
+        self._rest = (saved, rest) if n < saved.rows and rest is not None else None
         self.version += 1
+
+    @property
+    def partial(self) -> bool:
+        """Are saved rows left to take (``restore`` with ``rest``, then ``complete``)?"""
+        return self._rest is not None
+
+    def complete(self) -> None:
+        """Take the saved rows ``restore`` left to ``rest`` (nothing when none are left); a
+        caller that appends meanwhile waits for them."""
+        if self._rest is None:
+            return
+        with self._rest_lock:
+            pending = self._rest
+            if pending is None:
+                return
+            try:
+                saved, rest = pending
+                self._restore_rest(saved, rest())
+            finally:
+                self._rest = None
+
+    def _restore_rest(self, saved: cache_module.Saved, columns: dict[str, Any]) -> None:
+        """Take all the rows of a saved index restored in part: ``columns`` are its whole
+        columns. Readers see the new rows at once (``flags`` last)."""
+        with self._lock:
+            for name, col in columns.items():
+                if name != "flags":
+                    setattr(self, name, col)
+            self.sub_methods = dict(saved.sub_methods)
+            self.sub_faults = dict(saved.sub_faults)
+            self.row_rules = dict(saved.row_rules)
+            self.faults = saved.faults
+            self.bad = saved.bad
+            self.flags = columns["flags"]
+            self.version += 1
 
     def add_record(self, record: CallRecord) -> int:
         """Append an in-memory record (live traffic, a resent call); returns its row."""
+        self.complete()  # (after every saved row)
         batch = Batch()
         with self._lock:
             index = len(self._memory)
@@ -376,6 +435,7 @@ class CaptureIndex:
         """Append a batch of rows built by ``add_columns``."""
         if not len(batch):
             return
+        self.complete()  # (after every saved row)
         batch.seal()
         with self._lock:
             base = self.count
@@ -1002,7 +1062,9 @@ class IndexBuilder:
     it grows until ``stop()``. The header is checked when the builder is made
     (``CaptureFormatError``, ``OSError``), unless following a file that is still empty. With
     ``cache`` (the default) the index is saved in the cache directory and reused, or extended
-    with what was appended, the next time the same capture is opened.
+    with what was appended, the next time the same capture is opened. For a UI
+    (``shows_first_page``) a big cached index is restored with its first page of rows only when
+    the builder is made; ``run`` takes the other saved rows once that page is shown.
     """
 
     def __init__(
@@ -1048,9 +1110,13 @@ class IndexBuilder:
                 self._entry.close()  # another program has the entry; following needs to write
                 self._entry = None
             if self._entry is not None:
-                loaded = self._entry.load()
+                # A UI shows a page first: the rest of the saved rows come in ``run``.
+                loaded = self._entry.load(
+                    head=_CACHED_HEAD if shows_first_page else None, above=_CACHED_WHOLE
+                )
                 if loaded is not None:
-                    self.index.restore(loaded)
+                    entry, rows = self._entry, loaded.rows
+                    self.index.restore(loaded, rest=lambda: entry.columns(rows))
                 self._resume = None if loaded is None else loaded.resume
                 if self._resume is not None:
                     self.source = "cached" if self._resume.unchanged else "extended"
@@ -1103,6 +1169,8 @@ class IndexBuilder:
         """Index the file; in follow mode keep going until ``stop()``."""
         index = self.index
         resume = self._resume
+        if index.partial:
+            self._load_rest()
         if resume is not None and resume.unchanged and not self.follow:
             self.done = True
             if on_batch is not None:
@@ -1119,6 +1187,12 @@ class IndexBuilder:
             self._consume(self.reader)
             return
         self._index_in_pieces(*plan)
+
+    def _load_rest(self) -> None:
+        """The saved rows past the head restored at first, once the first page is shown."""
+        if self.shows_first_page:
+            self.first_page_shown.wait(1.0)
+        self.index.complete()
 
     def _index_in_pieces(self, head_end: int, pieces: list[tuple[int, int]]) -> None:
         """A big plain file, first reading: helper processes index it in pieces while this one
@@ -1539,6 +1613,8 @@ def _release_free_memory() -> None:
     """Give the memory freed since (a merged piece's) back to the system: glibc's ``malloc``
     keeps it otherwise, and a UI's resident memory would grow by what merging passed through."""
     if sys.platform == "linux":
+        import ctypes  # (here: a reopen of a cached index need not import it)
+
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None).malloc_trim(0)  # (not every C library has it)
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from rpcspy.capture._columns import row_range
 from rpcspy.capture.index import (
     BAD_TABLE,
     CHUNK,
@@ -97,10 +98,9 @@ def filter_rows(
     order. Raises ``Cancelled`` when ``cancelled()`` turns true between chunks."""
     tree: Node = getattr(flt, "tree", flt)
     stop = index.count if stop is None else min(stop, index.count)
-    out = array("i")
     if isinstance(tree, All):
-        out.extend(range(start, stop))
-        return out
+        return row_range(start, stop)
+    out = array("i")
     run = _Run(index)
     a = start
     while a < stop:

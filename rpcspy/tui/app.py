@@ -239,7 +239,7 @@ class RpcSpyApp(App[int]):
         gc.freeze()
 
     def _first_page_shown(self) -> None:
-        release_gc()
+        release_gc(freeze=True)
         if self.indexer is not None:
             self.indexer.first_page_shown.set()
 

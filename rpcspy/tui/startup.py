@@ -6,11 +6,15 @@ the main screen and painting its first page. Two things make that shorter, and n
 imports Textual, so a command can use them before it imports the app:
 
 - ``CaptureOpening`` opens the capture's index in a thread, started as soon as the command knows
-  the file: reading a cached index is mostly waiting for the disk, done while the other thread
-  imports Textual and builds the screen. The app takes the result when it makes its main screen.
+  the file, while the other thread imports Textual and builds the screen. The app takes the
+  result when it makes its main screen. A big cached index is opened with its first page of
+  rows only (``IndexBuilder``): the other rows (some 80 bytes a call) are read in once that
+  page is painted, as a first reading indexes the rest of the file then.
 - ``hold_gc``/``release_gc``: the cyclic garbage collector would scan the heap that grows with
   every import, again and again, and find nothing (modules and classes live as long as the
-  process). It is switched off until the first page is painted, then on again.
+  process). It is switched off until the first page is painted, then on again, what lives by
+  then frozen out of its scans (``gc.freeze``: else its first full scan costs a UI some
+  50 ms for nothing).
 """
 
 from __future__ import annotations
@@ -37,11 +41,15 @@ def hold_gc() -> None:
         _held = True
 
 
-def release_gc() -> None:
-    """Switch the collector on again if ``hold_gc`` switched it off."""
+def release_gc(*, freeze: bool = False) -> None:
+    """Switch the collector on again if ``hold_gc`` switched it off; with ``freeze``, what lives
+    by then (modules, classes, the app and its first screen) is left out of its scans first
+    (``gc.freeze``: the collector would otherwise scan it all once more, and find nothing)."""
     global _held
     if _held:
         _held = False
+        if freeze:
+            gc.freeze()
         gc.enable()
 
 

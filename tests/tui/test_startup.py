@@ -225,3 +225,157 @@ def test_what_the_first_screen_does_not_import() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "['rpcspy.tui.screens.calls']"
+
+
+@pytest.fixture
+def split_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached index of more than a first page is restored as a big one is: its first page of
+    rows before the first screen, the rest right after it (``IndexBuilder``)."""
+    from rpcspy.capture import index as index_module
+
+    monkeypatch.setattr(index_module, "_CACHED_HEAD", _FIRST_PAGE)
+    monkeypatch.setattr(index_module, "_CACHED_WHOLE", _FIRST_PAGE)
+
+
+def _watch_first_page(app: RpcSpyApp) -> list[tuple[int, int]]:
+    """(rows indexed, rows shown) when the list first shows calls."""
+    seen: list[tuple[int, int]] = []
+    ready = app.first_page_ready
+
+    def first_page_ready() -> None:
+        seen.append((app.store.count, len(app.calls_screen.call_list.shown)))
+        ready()
+
+    app.first_page_ready = first_page_ready  # type: ignore[method-assign]
+    return seen
+
+
+async def test_a_big_cached_index_shows_its_first_page_then_every_row(
+    make_app: AppFactory, big_capture: Path, split_cache: None
+) -> None:
+    app = make_app(capture=big_capture)
+    seen = _watch_first_page(app)
+    async with app.run_test(size=SIZE) as pilot:
+        call_list = app.calls_screen.call_list
+        await wait_for(pilot, lambda: len(call_list.shown) == BIG)
+        # The first screen had the first page of the saved rows; then came all the others.
+        assert seen[0] == (_FIRST_PAGE, _FIRST_PAGE)
+        assert app.indexer is not None and app.indexer.source == "cached"
+        await wait_for(pilot, lambda: f"{BIG:,} calls" in status(app))
+        assert f"shown {BIG:,}/{BIG:,}" in status(app)
+        assert "reading" not in status(app)
+        assert list(call_list.shown) == list(range(BIG))
+        assert call_list.current == (0, None)
+        await pilot.press("end")
+        await pilot.pause()
+        assert call_list.current == (BIG - 1, None)
+        assert app.store.record(BIG - 1).seq == BIG
+        # Filters see every row.
+        app.calls_screen.set_filter("method:m3")
+        await wait_for(pilot, lambda: len(call_list.shown) < BIG)
+        assert len(call_list.shown) == sum(1 for i in range(1, BIG + 1) if i % 7 == 3)
+
+
+async def test_a_big_cached_index_of_a_capture_that_grew_shows_the_new_rows(
+    make_app: AppFactory, big_capture: Path, split_cache: None
+) -> None:
+    from rpcspy.capture import CaptureWriter
+
+    more = [exchange(i, "grown", (i,), result=i) for i in range(BIG + 1, BIG + 21)]
+    with CaptureWriter(big_capture) as writer:
+        for record in more:
+            writer.write(record)
+    app = make_app(capture=big_capture)
+    seen = _watch_first_page(app)
+    async with app.run_test(size=SIZE) as pilot:
+        call_list = app.calls_screen.call_list
+        await wait_for(pilot, lambda: len(call_list.shown) == BIG + 20)
+        assert seen[0] == (_FIRST_PAGE, _FIRST_PAGE)
+        assert app.indexer is not None and app.indexer.source == "extended"
+        assert [app.store.record(r).seq for r in call_list.shown[-21:]] == list(
+            range(BIG, BIG + 21)
+        )
+        assert app.store.method_name(BIG) == "grown"
+        await wait_for(pilot, lambda: f"{BIG + 20:,} calls" in status(app))
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """Nothing frozen out of the collector's scans at the start, and nothing left so after."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _tracked(obj: object) -> bool:
+    """Is ``obj`` among what the collector scans (not frozen)?"""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_releasing_the_collector_can_leave_what_lives_out_of_its_scans(
+    gc_on: None, unfrozen: None
+) -> None:
+    hold_gc()
+    alive = _Cycle()
+    release_gc(freeze=True)
+    assert gc.isenabled() and gc.get_freeze_count() > 0 and not _tracked(alive)
+    gc.unfreeze()
+    # Nothing held: nothing frozen either.
+    release_gc(freeze=True)
+    assert gc.get_freeze_count() == 0 and _tracked(alive)
+
+
+async def test_what_lives_at_the_first_screen_is_left_out_of_the_collectors_scans(
+    gc_on: None, unfrozen: None
+) -> None:
+    # Live traffic (no capture, so nothing freezes once a capture is indexed): the first call
+    # shown brings the collector back, the app and its screen left out of its scans.
+    from rpcspy.tui.app import make_live_app
+
+    app = make_live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.add_record(exchange(1, "first.call", (1,), result=1))
+        await wait_for(pilot, gc.isenabled)
+        assert gc.get_freeze_count() > 0
+        assert not _tracked(app.calls_screen)
+
+
+async def test_rows_added_at_the_end_leave_the_lines_drawn_as_they_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A big capture's rows come in batches: only what changed is drawn again.
+    from rpcspy.tui.app import make_live_app
+    from rpcspy.tui.widgets.call_list import CallList
+
+    drawn: list[int] = []
+    render_row = CallList._render_row
+
+    def counted(self: CallList, row: int, *args: object) -> object:
+        drawn.append(row)
+        return render_row(self, row, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CallList, "_render_row", counted)
+    app = make_live_app()
+    async with app.run_test(size=SIZE) as pilot:
+        call_list = app.calls_screen.call_list
+        for seq in (1, 2, 3):
+            app.add_record(exchange(seq, f"m{seq}", (seq,), result=seq))
+        await wait_for(pilot, lambda: len(call_list.shown) == 3 and {0, 1, 2} <= set(drawn))
+        await pilot.pause()
+        drawn.clear()
+        app.add_record(exchange(4, "m4", (4,), result=4))
+        await wait_for(pilot, lambda: 3 in drawn)
+        await pilot.pause()
+        # The cursor followed the tail from the third call to the fourth: those two are drawn
+        # again, the first two are not; and every line is what a fresh drawing gives.
+        assert call_list.current == (3, None)
+        assert 0 not in drawn and 1 not in drawn
+        lines = [call_list.render_line(y).text for y in range(4)]
+        call_list._lines.clear()
+        assert [call_list.render_line(y).text for y in range(4)] == lines
+        assert "m1" in lines[0] and "m4" in lines[3]

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
+from rpcspy.capture._columns import row_range
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.tui import messages
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
@@ -202,7 +203,7 @@ class CallsScreen(Screen[None]):
     def _passing(self, a: int, b: int) -> array[int]:
         """The rows in ``[a, b)`` that pass the filter, on this thread."""
         if self._filter is None:  # the empty filter, not even parsed: every row passes
-            return array("i", range(a, min(b, self.store.count)))
+            return row_range(a, min(b, self.store.count))
         from rpcspy.filter import filter_rows
 
         return filter_rows(self.store, self._filter, a, b)

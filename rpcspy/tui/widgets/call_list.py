@@ -267,7 +267,7 @@ class CallList(ScrollView, can_focus=True):
         at_end = self.line_count == 0 or self.cursor >= self.line_count - 1
         was_empty = self.line_count == 0
         self.shown.extend(rows)
-        self._update_size()
+        self._update_size(keep_lines=True)  # (the lines drawn stay as they are)
         if at_end and not was_empty and self.follow_tail:
             self._move(self.line_count - 1)
         else:
@@ -277,9 +277,13 @@ class CallList(ScrollView, can_focus=True):
 
     follow_tail = True
 
-    def _update_size(self) -> None:
+    def _update_size(self, *, keep_lines: bool = False) -> None:
+        """The list's height after a change of its lines; ``keep_lines``: only lines were added
+        at the end, so every line drawn is drawn as it was (a big capture's rows come in
+        batches: the page on screen was drawn again after each, for nothing)."""
         self.virtual_size = Size(self.size.width, self.line_count)
-        self._lines.clear()
+        if not keep_lines:
+            self._lines.clear()
         self.refresh()
 
     def toggle(self, row: int) -> None:
