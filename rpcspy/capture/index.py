@@ -1570,7 +1570,7 @@ def _merge_part(
     def remap(column: str, kind: str, table: Interner) -> list[int]:
         ids = ids_of(kind, table)
         if ids != list(range(len(ids))):  # (the same ids: nothing to do)
-            batch.cols[column] = array("I", map(ids.__getitem__, batch.cols[column]))
+            batch.cols[column] = _gather(ids, batch.cols[column])
         return ids
 
     methods = remap("method", "methods", index.methods)
@@ -1584,7 +1584,7 @@ def _merge_part(
         table = bytes(ids[i] & 0xFF if i < len(ids) else 0 for i in range(256))
         setattr(batch, column, part.pop(column).translate(table))
     if base:
-        batch.cols["text_off"] = array("q", map(base.__add__, batch.cols["text_off"]))
+        batch.cols["text_off"] = _shifted(batch.cols["text_off"], base)
     batch.flags = part.pop("flags")
     batch.sub_methods = {r: tuple(methods[m] for m in ms) for r, ms in part["sub_methods"].items()}
     batch.sub_faults = dict(part["sub_faults"])
@@ -1596,6 +1596,30 @@ def _merge_part(
     )
     index.problems[:] = problems
     index.append_batch(batch)
+
+
+# A piece's columns are remapped with numpy (imported only here): element by element, the
+# ids of a million rows took the merging process a second of CPU that the helpers lacked.
+
+
+def _gather(ids: list[int], column: array[int]) -> array[int]:
+    """``ids[i]`` for each ``i`` of an ``I`` column (an ``IndexError`` if one is not in ``ids``)."""
+    import numpy as np
+
+    code = f"u{column.itemsize}"  # (``I`` is 4 bytes wide wherever this runs, but to be sure)
+    taken = np.asarray(ids, dtype=code)[np.frombuffer(column, dtype=code)]
+    out = array("I")
+    out.frombytes(taken.tobytes())
+    return out
+
+
+def _shifted(column: array[int], base: int) -> array[int]:
+    """A ``q`` column with ``base`` added to each value."""
+    import numpy as np
+
+    out = array("q")
+    out.frombytes((np.frombuffer(column, dtype=f"i{column.itemsize}") + base).tobytes())
+    return out
 
 
 def open_index(
