@@ -106,9 +106,10 @@ _Content = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...]]
 #: The same less where the messages are stored: what checking a content found (shape id,
 #: method id, flags, fault code, sub-call method ids and fault codes).
 _Checked = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
-#: What ``add_envelope`` needs of a line's raw halves: its content, the request body's size
-#: and both bodies' (as the columns hold them).
-_Halves = tuple[_Content, int, int]
+#: What ``add_envelope`` needs of a line's raw halves: what ``_Content`` holds (with flags as
+#: the flags column holds them, ``F_OK`` set for a result: a row with a problem or an error
+#: takes it off), the request body's size and both bodies' (as the columns hold them).
+_Halves = tuple[int, int, int, int, int, int, tuple[int, ...], tuple[int, ...], int, int]
 #: A flag kept while building a row only: the response decoded to a result.
 _RESULT: Final = 256
 
@@ -604,24 +605,27 @@ class CaptureIndex:
             if halves is None:
                 return False
         else:
-            raw_response = call.response
-            raw_sub = call.subcalls
-            # No raw JSON is empty or holds a newline: the key is unambiguous.
-            key = b"\n".join(
-                (
-                    call.request,
-                    _NO_RAW if raw_response is UNSET else raw_response,
-                    _NO_RAW if raw_sub is UNSET else raw_sub,
-                )
-            )
+            # No raw JSON holds a newline, and only an absent one is empty: the key is
+            # unambiguous.
+            key = b"\n".join((call.request, call.response, call.subcalls))
             self._halves_looked += 1
             halves = self._halves.get(key)
             if halves is None:
                 halves = self._learn_halves(key, call)
                 if halves is None:
                     return False
-        known, req_size, size = halves
-        shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = known
+        (
+            shape_id,
+            text_off,
+            text_len,
+            method_id,
+            flags,
+            fault,
+            sub_methods,
+            sub_faults,
+            req_size,
+            size,
+        ) = halves
         if method_id < 0:
             # Without a decoded call the writer still names the method it read off the request.
             try:
@@ -630,11 +634,9 @@ class CaptureIndex:
                 return False
             method_id = self.methods.intern(method if type(method) is str else "")
         if call.problems:
-            flags |= F_PROBLEM
+            flags = flags & ~F_OK | F_PROBLEM
         if call.error is not None:
-            flags |= F_ERROR
-        if flags & _RESULT and not flags & (F_PROBLEM | F_ERROR | F_SUBFAULT):
-            flags |= F_OK
+            flags = flags & ~F_OK | F_ERROR
         findings = call.findings
         if sub_methods or sub_faults or findings:
             row = len(batch)
@@ -680,7 +682,7 @@ class CaptureIndex:
                 shape_id,
                 text_len,
                 status if status is not None and 0 <= status < 65536 else 0,
-                flags & 0xFF,
+                flags,
                 origin_id & 0xFF,
                 _XMLRPC,  # (the envelope reads XML-RPC lines only)
             )
@@ -696,7 +698,7 @@ class CaptureIndex:
             return None
         request, response = typed
         raw_call = request.call
-        raw_sub = line.subcalls
+        raw_sub = line.subcalls  # (``NO_RAW`` when absent)
         tag = b"-"
         raw_part: Any = _NO_RAW
         if response is not None:
@@ -714,7 +716,7 @@ class CaptureIndex:
                 _NO_RAW if raw_call is UNSET else raw_call,
                 tag,
                 raw_part,
-                _NO_RAW if raw_sub is UNSET else raw_sub,
+                raw_sub,
             )
         )
         content = self._raw_memo.get(messages)
@@ -726,8 +728,18 @@ class CaptureIndex:
         if response is not None and response.body is not None:
             size += response.body.size
         req_size = request.body.size
+        shape_id, text_off, text_len, method_id, flags, fault, sub_methods, sub_faults = content
+        if flags & _RESULT and not flags & F_SUBFAULT:
+            flags |= F_OK
         known = (
-            content,
+            shape_id,
+            text_off,
+            text_len,
+            method_id,
+            flags & 0xFF,
+            fault,
+            sub_methods,
+            sub_faults,
             min(req_size, _MAX_U32) if req_size >= 0 else 0,
             size if size >= 0 else 0,
         )
@@ -752,7 +764,7 @@ class CaptureIndex:
             part = None
             if tag != b"-":
                 part = {"fault" if tag == b"f" else "result": orjson.loads(memoryview(raw_part))}
-            subcalls = None if raw_sub is UNSET else orjson.loads(memoryview(raw_sub))
+            subcalls = orjson.loads(memoryview(raw_sub)) if raw_sub else None
             if subcalls is not None and type(subcalls) is not list:
                 return None
             text = orjson.dumps([call, part, subcalls or []])
