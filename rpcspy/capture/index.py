@@ -1446,19 +1446,20 @@ def index_part(
         # line number.
         for lineno, offset, lines in reader.blocks():
             for line in lines:
-                if len(line) < plain_below and line.isascii():
+                size = len(line)
+                if size < plain_below and line.isascii():
                     try:
                         envelope: _envelope.Line | None = decode_plain(line)
                     except (decode_error, RecursionError):
                         envelope = None
                 else:
                     envelope = decode(line)
-                if envelope is None or not add_envelope(batch, envelope, offset, len(line)):
+                if envelope is None or not add_envelope(batch, envelope, offset, size):
                     lineno_after = reader._lineno
                     reader._lineno = lineno + 1
                     _add_line(index, batch, reader, line + b"\n", offset, None, envelope)
                     reader._lineno = lineno_after
-                offset += len(line) + 1
+                offset += size + 1
                 lineno += 1
             if len(batch.rows) >= 8192:
                 index.append_batch(batch)
