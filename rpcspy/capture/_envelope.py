@@ -33,6 +33,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 
 __all__ = [
+    "NO_RAW",
     "PLAIN_BELOW",
     "Call",
     "DecodeError",
@@ -51,6 +52,9 @@ Raw = msgspec.Raw
 #: Absent key of a raw message (``UNSET``); the JSON ``null`` is ``Raw(b"null")``.
 Unset = msgspec.UnsetType
 UNSET: Final = msgspec.UNSET
+#: A ``Line``'s absent ``response`` or ``subcalls``: empty, as no JSON value is (so a line's
+#: raw halves join as they are into a key that tells them apart).
+NO_RAW: Final = msgspec.Raw(b"")
 
 
 # Fields in the order the writer puts the keys: msgspec looks for the next key where the last
@@ -151,9 +155,10 @@ class Line(msgspec.Struct, kw_only=True, gc=False):
     redacted: bool | None = None
     #: A ``Request``.
     request: Raw
-    #: A ``Response`` or ``null``.
-    response: Raw | Unset = UNSET
-    subcalls: Raw | Unset = UNSET
+    #: A ``Response`` or ``null`` (``NO_RAW``: absent).
+    response: Raw = NO_RAW
+    #: (``NO_RAW``: absent)
+    subcalls: Raw = NO_RAW
     problems: list[Problem] | None = None
     findings: list[Finding] | None = None
     protocol: Literal["xmlrpc"] | None = None
@@ -209,7 +214,7 @@ def halves(line: Line) -> tuple[Request, Response | None] | None:
     pass (then only the full check can tell)."""
     try:
         request = _decode_request(line.request)
-        response = None if line.response is UNSET else _decode_response(line.response)
+        response = _decode_response(line.response) if line.response else None
     except (msgspec.DecodeError, RecursionError):
         return None
     return request, response

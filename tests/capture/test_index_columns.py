@@ -121,3 +121,71 @@ def test_halves_that_do_not_pass_are_refused_every_time(tmp_path: Path) -> None:
     assert [r.seq for r in expected[1]] == [1, 3, 6, 8, 9]  # type: ignore[union-attr]
     assert len(expected[2]) == 4  # type: ignore[arg-type]
     assert by_index(path, 1 << 20) == expected
+
+
+def test_rows_that_share_halves_keep_their_own_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line's halves are looked up by their raw JSON: lines with the same halves (and the
+    problem, error or sub-calls of each their own), or with halves of the same length that
+    differ, get each the columns the full check gives them."""
+    good = record_to_json(sample_records()[1])
+    other = json_copy(good)  # the same lengths, another value
+    other["request"]["call"]["params"][1]["struct"]["limit"]["int"] = 99
+    other["request"]["body"]["text"] = good["request"]["body"]["text"].replace("10", "99")
+    other["response"]["result"]["array"][0]["string"] = "z.txt"
+    other["response"]["body"]["text"] = good["response"]["body"]["text"].replace("a.txt", "z.txt")
+    problem = {"where": "response", "kind": "bad-xml", "reason": "it broke"}
+    no_subcalls = dict(good)
+    del no_subcalls["subcalls"]
+    objs = [
+        good,
+        other,
+        {**good, "problems": [problem]},
+        {**other, "error": "connection reset"},
+        no_subcalls,
+        {**good, "subcalls": []},
+        {**good, "error": "timeout", "problems": [problem]},
+        other,
+        good,
+    ]
+    lines = [dumps_line(make_header())]
+    lines += [dumps_line({**obj, "seq": n + 1}) for n, obj in enumerate(objs)]
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b"".join(lines))
+
+    def rows() -> list[tuple[object, ...]]:
+        builder = IndexBuilder(path, cache=False)
+        try:
+            builder.run()
+            index = builder.index
+            assert index.count == len(objs)
+            return [
+                (
+                    *(getattr(index, name)[row] for name, _code in index_module.COLUMNS),
+                    index.flags[row],
+                    index.messages(index.text_off[row], index.text_len[row]),
+                )
+                for row in range(index.count)
+            ]
+        finally:
+            builder.close()
+
+    typed = rows()
+    with monkeypatch.context() as m:
+        m.setattr(_envelope, "decode_line", lambda line: None)
+        full = rows()
+    assert len({(r[-2], r[-1]) for r in typed}) > 4  # outcomes and messages of several kinds
+    flags = [r[-2] for r in typed]
+    ok = [True, True, False, False, True, True, False, True, True]
+    assert [bool(f & F_OK) for f in flags] == ok  # type: ignore[operator]
+    for row, (a, b) in enumerate(zip(typed, full, strict=True)):
+        assert a == b, row
+    assert typed[0][-1] != typed[1][-1]  # the halves of the same length told apart
+
+
+def json_copy(obj: dict[str, object]) -> dict[str, object]:
+    import json
+
+    copied: dict[str, object] = json.loads(json.dumps(obj))
+    return copied
