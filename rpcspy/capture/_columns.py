@@ -105,8 +105,12 @@ class Blob:
             self.size = size
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
+        """Close the file, once: a second close would close whatever took its number since
+        (another thread's file, a reader's)."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def temp_blob(prefix: str) -> Blob:

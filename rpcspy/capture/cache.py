@@ -141,8 +141,11 @@ class Entry:
         self._unnamed: dict[str, Blob] = {}
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._lock_fd)  # releases the flock
+        """Release the entry (its flock), once (see ``Blob.close``)."""
+        fd, self._lock_fd = self._lock_fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # releases the flock
 
     def _invalidate(self) -> None:
         with contextlib.suppress(FileNotFoundError):

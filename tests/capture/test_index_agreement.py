@@ -628,3 +628,24 @@ def test_gzip_copy_is_json_text(tmp_path: Path) -> None:
     assert raw is not None and json.loads(raw)["seq"] == 1
     assert gzip.decompress(path.read_bytes()).count(b"\n") == 3
     builder.close()
+
+
+def test_a_scratch_file_closed_twice_leaves_the_file_that_took_its_number(
+    tmp_path: Path,
+) -> None:
+    # The index builder closes a piece's scratch files once merged and again when it ends; a
+    # file opened meanwhile (the reader of the rest, another thread's) may take their number.
+    from rpcspy.capture._columns import temp_blob
+
+    blob = temp_blob("rpcspy-test-")
+    number = blob.fd
+    blob.close()
+    other = os.open(tmp_path / "other", os.O_RDWR | os.O_CREAT)
+    try:
+        assert other == number  # (the lowest free number: the one just closed)
+        blob.close()
+        blob.close()
+        os.write(other, b"still open")
+        assert os.pread(other, 10, 0) == b"still open"
+    finally:
+        os.close(other)
