@@ -70,6 +70,7 @@ _TUPLE: frozenset[type] = frozenset({tuple})
 Peer = tuple[str, int]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something that went wrong with part of an exchange or a capture line, and where.
@@ -113,6 +114,7 @@ class Problem:
         return f"{text} ({', '.join(parts)})" if parts else text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RecordFinding:
     """A conformance finding of one exchange (``rpcspy.xmlrpc.findings``), and where it was made.
@@ -162,6 +164,7 @@ class RecordFinding:
         return f"{text} ({', '.join(parts)})" if parts else text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SubCall:
     """One call inside a ``system.multicall``, with its own result (None when there is none)."""
