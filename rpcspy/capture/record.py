@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from rpcspy.capture._content import ContentEncodingError, decode_content
+from rpcspy.capture._frozen import quick_init
 from rpcspy.capture._looks import describe_body, head_of, root_element
 from rpcspy.capture.native import PROTOCOLS, TRANSPORTS, NativeFault, fault_of, method_of
 from rpcspy.xmlrpc.decode import decode_request, decode_response
@@ -69,6 +70,7 @@ _TUPLE: frozenset[type] = frozenset({tuple})
 Peer = tuple[str, int]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something that went wrong with part of an exchange or a capture line, and where.
@@ -112,6 +114,7 @@ class Problem:
         return f"{text} ({', '.join(parts)})" if parts else text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RecordFinding:
     """A conformance finding of one exchange (``rpcspy.xmlrpc.findings``), and where it was made.
@@ -161,6 +164,7 @@ class RecordFinding:
         return f"{text} ({', '.join(parts)})" if parts else text
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SubCall:
     """One call inside a ``system.multicall``, with its own result (None when there is none)."""
@@ -170,6 +174,7 @@ class SubCall:
     result: MethodResponse | Fault | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class HttpMessage:
     """One half of an exchange (the request or the response) as it crossed the wire, decoded.
@@ -209,6 +214,7 @@ class HttpMessage:
         return _header_value(self.headers, name.lower())
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     """One HTTP exchange carrying an XML-RPC call: its two halves, timed, with its problems.
@@ -523,10 +529,11 @@ def _normal_half(half: HttpMessage) -> HttpMessage:
     """The half with its content encoding taken from its headers when none was given."""
     if half.content_encoding is not None:
         return half
+    encoding = half.header("content-encoding")
+    if encoding is None:
+        return half  # nothing to take: the same half (most have no Content-Encoding)
     # Built directly: dataclasses.replace costs more than the rest of this (it is per record).
-    return HttpMessage(
-        half.headers, half.body, half.header("content-encoding"), half.decoded, half.native
-    )
+    return HttpMessage(half.headers, half.body, encoding, half.decoded, half.native)
 
 
 def build_record(

@@ -19,6 +19,7 @@ from itertools import chain
 from typing import Final, Protocol
 
 from rpcspy.capture import CallRecord, HttpMessage, Problem, build_record
+from rpcspy.capture._frozen import quick_init
 from rpcspy.capture._looks import head_of
 from rpcspy.xmlrpc import sniff_kind
 from rpcspy.xmlrpc.messages import Fault, MethodCall, MethodResponse
@@ -46,6 +47,7 @@ Peer = tuple[str, int]
 Headers = tuple[tuple[str, str], ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """An HTTP exchange as an importer read it, before decoding."""

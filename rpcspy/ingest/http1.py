@@ -52,6 +52,17 @@ _BLANKS: Final = " \t\n\r\x0b\x0c"
 _FRAMING_TEXT: Final = frozenset(name.decode("ascii") for name in _FRAMING)
 
 
+#: A header line's field, and the name (lower case, as bytes) when it frames the body.
+_Field = tuple[tuple[str, str], bytes | None]
+#: Header lines read before, and their fields (None: no colon, not a field). Most lines of a
+#: head are the lines of the heads before it (the same Host, Content-Type, User-Agent ...):
+#: read once, each is then a look-up. Short lines only, emptied when full, so it stays small.
+_SEEN: dict[str, _Field | None] = {}
+_SEEN_LINES: Final = 4096
+_SEEN_LENGTH: Final = 200
+_NOT_SEEN: Final[_Field] = (("", ""), None)
+
+
 def _fields(block: bytes) -> _Fields:
     """The header fields of a head after its start line, and the framing ones as bytes.
 
@@ -65,17 +76,33 @@ def _fields(block: bytes) -> _Fields:
         return _fields_by_part(block)
     headers = []
     framing: dict[bytes, list[bytes]] = {}
+    seen = _SEEN
     for line in text.split("\r\n"):
-        name, sep, value = line.partition(":")
-        if not sep:
+        found = seen.get(line, _NOT_SEEN)
+        if found is _NOT_SEEN:
+            found = _field(line)
+            if len(line) <= _SEEN_LENGTH:
+                if len(seen) >= _SEEN_LINES:
+                    seen.clear()
+                seen[line] = found
+        if found is None:
             continue
-        name = name.strip(_BLANKS)
-        value = value.strip(_BLANKS)
-        headers.append((name, value))
-        lower = name.lower()
-        if lower in _FRAMING_TEXT and name.isascii():
-            framing.setdefault(lower.encode("ascii"), []).append(value.encode("utf-8"))
+        field, framing_name = found
+        headers.append(field)
+        if framing_name is not None:
+            framing.setdefault(framing_name, []).append(field[1].encode("utf-8"))
     return headers, framing
+
+
+def _field(line: str) -> _Field | None:
+    """The field of one header line of a UTF-8 head (None: not a field)."""
+    name, sep, value = line.partition(":")
+    if not sep:
+        return None
+    name = name.strip(_BLANKS)
+    lower = name.lower()
+    framing = lower.encode("ascii") if lower in _FRAMING_TEXT and name.isascii() else None
+    return (name, value.strip(_BLANKS)), framing
 
 
 def _fields_by_part(block: bytes) -> _Fields:

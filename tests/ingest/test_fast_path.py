@@ -15,6 +15,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
+from rpcspy.ingest import http1
 from rpcspy.ingest.http1 import _fields, _fields_by_part
 from rpcspy.ingest.pcap import Segment, _fast_of, _packets, _segment_of
 from tests.ingest.helpers import FIXTURES
@@ -202,6 +203,22 @@ HEADS = [
 @pytest.mark.parametrize("block", HEADS)
 def test_a_head_reads_the_same_decoded_at_once_or_part_by_part(block: bytes) -> None:
     assert _fields(block) == _fields_by_part(block)
+    assert _fields(block) == _fields_by_part(block)  # its lines read before: from the memo
+
+
+def test_the_memo_of_header_lines_stays_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(http1, "_SEEN", seen)
+    long = "X-Long: " + "v" * http1._SEEN_LENGTH
+    block = f"Host: a\r\n{long}\r\nnot a field\r\nContent-Length: 12".encode()
+    want = _fields_by_part(block)
+    assert _fields(block) == want
+    assert set(seen) == {"Host: a", "not a field", "Content-Length: 12"}  # not the long line
+    assert _fields(block) == want
+    for n in range(http1._SEEN_LINES + 10):
+        line = f"X-N: {n}".encode()
+        assert _fields(line) == _fields_by_part(line)
+        assert len(seen) <= http1._SEEN_LINES
 
 
 def test_a_closed_connection_is_forgotten_at_its_last_ack() -> None:
