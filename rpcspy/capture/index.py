@@ -376,11 +376,7 @@ class CaptureIndex:
             self.faults = self.flags.translate(FAULTY_TABLE).count(1)
             self.bad = self.flags.translate(BAD_TABLE).count(1)
         else:
-            self.sub_methods = dict(saved.sub_methods)
-            self.sub_faults = dict(saved.sub_faults)
-            self.row_rules = dict(saved.row_rules)
-            self.faults = saved.faults
-            self.bad = saved.bad
+            self._take_row_tables(saved)
         self.texts = saved.texts
         self.lines = saved.lines
         self.problems[:] = saved.problems
@@ -414,13 +410,17 @@ class CaptureIndex:
             for name, col in columns.items():
                 if name != "flags":
                     setattr(self, name, col)
-            self.sub_methods = dict(saved.sub_methods)
-            self.sub_faults = dict(saved.sub_faults)
-            self.row_rules = dict(saved.row_rules)
-            self.faults = saved.faults
-            self.bad = saved.bad
+            self._take_row_tables(saved)
             self.flags = columns["flags"]
             self.version += 1
+
+    def _take_row_tables(self, saved: cache_module.Saved) -> None:
+        """The per-row tables and the counts of every row of a saved index."""
+        self.sub_methods = dict(saved.sub_methods)
+        self.sub_faults = dict(saved.sub_faults)
+        self.row_rules = dict(saved.row_rules)
+        self.faults = saved.faults
+        self.bad = saved.bad
 
     def add_record(self, record: CallRecord) -> int:
         """Append an in-memory record (live traffic, a resent call); returns its row."""
