@@ -29,12 +29,10 @@ from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture._frozen import quick_init
 from rpcspy.capture._looks import describe_body, head_of, root_element
 from rpcspy.capture.native import PROTOCOLS, TRANSPORTS, NativeFault, fault_of, method_of
-from rpcspy.xmlrpc.decode import decode_request, decode_response
 from rpcspy.xmlrpc.errors import CodecError
 from rpcspy.xmlrpc.findings import RULES, Finding, Severity
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault, Limits, MethodCall, MethodResponse
 from rpcspy.xmlrpc.multicall import expand_multicall, is_multicall, pair_multicall
-from rpcspy.xmlrpc.tolerant import read_request, read_response
 
 # Where an undecodable request's method name is looked for: a plain <methodName> element near the
 # start (the codec's own parse failed, so this is a best-effort reading for people, no more).
@@ -403,6 +401,11 @@ def _decode_body(
     except ContentEncodingError as exc:
         problems.append(Problem(where, "content-encoding", exc.reason))
         return None
+    # (The XML codec and lxml load with the first body decoded: what reads records from a
+    # capture never needs them.)
+    from rpcspy.xmlrpc.decode import decode_request, decode_response
+    from rpcspy.xmlrpc.tolerant import read_request, read_response
+
     try:
         if findings is None:
             if where == "request":
