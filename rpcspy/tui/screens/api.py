@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
 from rpcspy.api.model import Api
@@ -36,6 +36,7 @@ from rpcspy.tui.apiview import (
     signature_text,
     sources_text,
 )
+from rpcspy.tui.widgets.title_bar import TitleBar
 from rpcspy.xmlrpc.messages import MethodCall
 
 __all__ = ["ApiScreen"]
@@ -92,7 +93,7 @@ class ApiScreen(Screen[None]):
         self._failed = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         yield Static("", id="api-title")
         table: DataTable[str | Text] = DataTable(
             id="api-table", cursor_type="row", zebra_stripes=True

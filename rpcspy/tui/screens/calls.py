@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from rpcspy.capture._columns import row_range
@@ -22,6 +22,7 @@ from rpcspy.tui import messages
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
 from rpcspy.tui.widgets.filter_bar import FilterBar
 from rpcspy.tui.widgets.footer import FittingFooter
+from rpcspy.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     # (imported when first needed: the empty filter shows every row without the engine, so the
@@ -152,7 +153,7 @@ class CallsScreen(Screen[None]):
         self._ready = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         yield FilterBar(
             lambda: self.store.methods.names,
             lambda: self.store.clients.names,

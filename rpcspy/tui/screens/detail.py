@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Static, TabbedContent, TabPane, Tabs
 
 from rpcspy.capture._content import ContentEncodingError, decode_content
 from rpcspy.capture.hexdump import hexdump
@@ -25,6 +25,7 @@ from rpcspy.export.script import call_url
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_instant, format_size, native_view, outcome
 from rpcspy.tui.widgets.footer import FittingFooter
+from rpcspy.tui.widgets.title_bar import TitleBar
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault
 from rpcspy.xmlrpc.render import plural
@@ -213,7 +214,7 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         rec = self.record
         label, kind = outcome(rec)
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         title = f"#{rec.seq}  {rec.method or '(not decoded)'}"
         if self.sub is not None and self.sub < len(rec.subcalls):
             title += f"  > sub-call {self.sub}: {rec.subcalls[self.sub].call.method}"

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, OptionList, Static, Tree
+from textual.widgets import Footer, Input, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
@@ -39,6 +39,7 @@ from rpcspy.tui.editing import (
 from rpcspy.tui.screens.prompt import TextPrompt
 from rpcspy.tui.screens.replay import TargetChosen, default_target, side_text
 from rpcspy.tui.widgets.filter_bar import FilterInput
+from rpcspy.tui.widgets.title_bar import TitleBar
 from rpcspy.tui.widgets.value_tree import value_label
 from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
 from rpcspy.xmlrpc.values import ALL_TYPES, Array, String, Struct, Value
@@ -201,7 +202,7 @@ class EditScreen(Screen[None]):
         return self.record is None
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         # One full-width line each: long method names and URLs show whole at 80 columns.
         with Horizontal(id="edit-method-row", classes="edit-row"):
             yield Label("method ", id="edit-method-label")

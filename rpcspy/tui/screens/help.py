@@ -8,7 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown
+from textual.widgets import Footer, Markdown
+
+from rpcspy.tui.widgets.title_bar import TitleBar
 
 __all__ = ["HELP_TEXT", "HelpScreen", "key_name"]
 
@@ -135,7 +137,7 @@ class HelpScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         with VerticalScroll(id="help-scroll"):
             yield Markdown(HELP_TEXT)
         yield Footer()

@@ -13,10 +13,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from rpcspy.capture.record import Problem
 from rpcspy.term import printable
+from rpcspy.tui.widgets.title_bar import TitleBar
 
 __all__ = ["ProblemsScreen", "problem_row"]
 
@@ -41,7 +42,7 @@ class ProblemsScreen(Screen[None]):
         self._shown = 0
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         yield Static("", id="problems-title")
         table: DataTable[str] = DataTable(
             id="problems-table", cursor_type="row", zebra_stripes=True

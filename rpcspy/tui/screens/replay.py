@@ -18,13 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.tui.editing import changes_state, marked_lines, response_lines
 from rpcspy.tui.format import outcome
+from rpcspy.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -219,7 +220,7 @@ class ReplayScreen(Screen[None]):
         return len(self.rows) > 1
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         with Horizontal(id="replay-bar"):
             yield Label("target ", id="replay-target-label")
             yield Input(

@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.stats import (
@@ -27,6 +27,7 @@ from rpcspy.capture.stats import (
 )
 from rpcspy.tui import messages
 from rpcspy.tui.widgets.histogram import LatencyHistogram
+from rpcspy.tui.widgets.title_bar import TitleBar
 
 __all__ = ["StatsScreen"]
 
@@ -50,7 +51,7 @@ class StatsScreen(Screen[None]):
         self.figures: CaptureStats | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="⇄")
+        yield TitleBar()
         scope = f"{len(self.rows):,} shown calls" + (
             f" (filter: {self.filter_text})" if self.filter_text else ""
         )
