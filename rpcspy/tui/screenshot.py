@@ -47,7 +47,7 @@ async def readme_screens(
 
     from rpcspy.tui.app import RpcSpyApp
     from rpcspy.tui.screens.detail import DetailScreen
-    from rpcspy.tui.widgets.footer import FittingFooter
+    from rpcspy.tui.widgets.key_bar import KeyBar
 
     app = RpcSpyApp(capture=capture, tz=dt.UTC)
     screens: dict[str, list[str]] = {}
@@ -63,7 +63,7 @@ async def readme_screens(
             await pilot.pause(0.2)
 
         def footer_ready() -> bool:
-            return any(f.children for f in app.screen.query(FittingFooter))
+            return any(bar.entries() for bar in app.screen.query(KeyBar))
 
         calls = app.calls_screen
         await settle(

@@ -15,7 +15,7 @@ from rpcspy.tui.format import PARAMS_MIN, layout_columns
 from rpcspy.tui.screens.detail import DetailScreen
 from rpcspy.tui.screenshot import README_SIZE, readme_screens, screen_text
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
-from rpcspy.tui.widgets.footer import FittingFooter
+from rpcspy.tui.widgets.key_bar import KeyBar
 from tests.tui.conftest import wait_for
 
 AppFactory = Callable[..., RpcSpyApp]
@@ -30,7 +30,7 @@ async def settled(pilot: object, app: RpcSpyApp, n: int = 12) -> None:
             len(app.calls_screen.call_list.shown) == n
             and app.indexer is not None
             and app.indexer.done
-            and any(f.children for f in app.screen.query(FittingFooter))
+            and any(bar.entries() for bar in app.screen.query(KeyBar))
         ),
     )
     await pilot.pause(0.2)  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ async def test_call_list_at_80x24_shows_number_outcome_method_and_help_quit(
         footer = lines[-1]
         assert "? Help" in footer and "q Quit" in footer
         assert "⏎ Open" in footer and "/ Filter" in footer
-        dropped = app.screen.query_one(FittingFooter).dropped
+        dropped = app.screen.query_one(KeyBar).dropped
         assert dropped and "save" in dropped and "help" not in dropped
         assert app.calls_screen.query_one(CallList).size.width == 80
         await pilot.press("w")  # a key left out of the footer still works

@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets._footer import FooterKey
 
 from rpcspy.capture.index import CaptureIndex, IndexBuilder
 from rpcspy.tui import startup
 from rpcspy.tui.app import RpcSpyApp
 from rpcspy.tui.screens.calls import _FIRST_PAGE, StatusBar
+from rpcspy.tui.screenshot import screen_text
 from rpcspy.tui.startup import CaptureOpening, hold_gc, release_gc
-from rpcspy.tui.widgets.footer import FittingFooter
+from rpcspy.tui.widgets.key_bar import KeyBar
 from tests.tui.conftest import wait_for
 from tests.tui.samples import exchange, write_capture
 
@@ -179,25 +179,23 @@ async def test_the_app_takes_an_opening_begun_before_it(
         assert app.indexer is not None and app.indexer.index is app.store
 
 
-async def test_the_footer_builds_its_keys_again_only_when_they_change(
+async def test_the_footer_is_drawn_with_the_first_page_and_follows_the_focus(
     make_app: AppFactory, sample_capture: Path
 ) -> None:
     app = make_app(capture=sample_capture)
     async with app.run_test(size=SIZE) as pilot:
-        footer = app.screen.query_one(FittingFooter)
-        await wait_for(pilot, lambda: bool(footer.children))
+        bar = app.screen.query_one(KeyBar)
+        await wait_for(pilot, lambda: bool(app.calls_screen.call_list.shown))
         await pilot.pause()
-        keys = list(footer.query(FooterKey))
-        assert "select" in [k.action for k in keys]  # ⏎ Open: the list has the focus
-        # The bindings may have changed (they did not): the same key widgets stay.
-        app.screen.refresh_bindings()
-        await pilot.pause()
-        assert list(footer.query(FooterKey)) == keys
-        # They change (the filter bar takes the focus: Enter no longer opens a call).
+        # One widget, its keys there as soon as the list is (no second pass builds them).
+        assert not bar.children
+        assert "⏎ Open" in screen_text(app)[-1]  # the list has the focus
+        # The filter bar takes the focus: Enter no longer opens a call.
         await pilot.press("slash")
-        await wait_for(pilot, lambda: "select" not in [k.action for k in footer.query(FooterKey)])
+        await wait_for(pilot, lambda: "⏎ Open" not in screen_text(app)[-1])
+        assert "select" not in [e.action for e in bar.entries()]
         await pilot.press("escape")
-        await wait_for(pilot, lambda: "select" in [k.action for k in footer.query(FooterKey)])
+        await wait_for(pilot, lambda: "⏎ Open" in screen_text(app)[-1])
 
 
 def test_what_the_first_screen_does_not_import() -> None:

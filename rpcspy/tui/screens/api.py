@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from rpcspy.api.model import Api
@@ -36,6 +36,7 @@ from rpcspy.tui.apiview import (
     signature_text,
     sources_text,
 )
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 from rpcspy.xmlrpc.messages import MethodCall
 
@@ -101,7 +102,7 @@ class ApiScreen(Screen[None]):
         yield table
         with VerticalScroll(id="api-detail"):
             yield Static(Text("learning…", "italic"), id="api-detail-text")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = "API"

@@ -21,7 +21,7 @@ from rpcspy.capture.index import CaptureIndex
 from rpcspy.tui import messages
 from rpcspy.tui.widgets.call_list import CallList, CallListHeader
 from rpcspy.tui.widgets.filter_bar import FilterBar
-from rpcspy.tui.widgets.footer import FittingFooter
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class CallsScreen(Screen[None]):
         yield CallListHeader(id="list-header")
         yield CallList(self.store, tz=self.tz, id="call-list")
         yield StatusBar("", id="status")
-        yield FittingFooter(drop=FOOTER_DROP)
+        yield KeyBar(drop=FOOTER_DROP)
 
     @property
     def call_list(self) -> CallList:

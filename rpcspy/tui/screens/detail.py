@@ -24,7 +24,7 @@ from rpcspy.capture.summary import time_text
 from rpcspy.export.script import call_url
 from rpcspy.tui import messages
 from rpcspy.tui.format import format_instant, format_size, native_view, outcome
-from rpcspy.tui.widgets.footer import FittingFooter
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 from rpcspy.tui.widgets.value_tree import ValueTree, finding_line
 from rpcspy.xmlrpc.messages import DEFAULT_LIMITS, Fault
@@ -240,7 +240,7 @@ class DetailScreen(Screen[None]):
                 yield Static(view("response", self.response_xml), id="xml-response")
             with TabPane("HTTP", id="tab-http"), VerticalScroll(id="http-scroll"):
                 yield Static(http_text(rec, self.tz), id="http-text")
-        yield FittingFooter(drop=("command_palette", "edit", "replay", "copy('python')"))
+        yield KeyBar(drop=("command_palette", "edit", "replay", "copy('python')"))
 
     def on_mount(self) -> None:
         tree = self.query_one(ValueTree)

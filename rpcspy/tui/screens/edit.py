@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, OptionList, Static, Tree
+from textual.widgets import Input, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
@@ -39,6 +39,7 @@ from rpcspy.tui.editing import (
 from rpcspy.tui.screens.prompt import TextPrompt
 from rpcspy.tui.screens.replay import TargetChosen, default_target, side_text
 from rpcspy.tui.widgets.filter_bar import FilterInput
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 from rpcspy.tui.widgets.value_tree import value_label
 from rpcspy.xmlrpc.messages import MethodCall, MethodResponse
@@ -226,7 +227,7 @@ class EditScreen(Screen[None]):
             with VerticalScroll(id="edit-response"):
                 yield Static(Text("Ctrl+S sends the call", "dim"), id="edit-result")
         yield Static("", id="edit-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.rebuild()

@@ -8,8 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Markdown
 
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 
 __all__ = ["HELP_TEXT", "HelpScreen", "key_name"]
@@ -140,7 +141,7 @@ class HelpScreen(Screen[None]):
         yield TitleBar()
         with VerticalScroll(id="help-scroll"):
             yield Markdown(HELP_TEXT)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

@@ -13,10 +13,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from rpcspy.capture.record import Problem
 from rpcspy.term import printable
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 
 __all__ = ["ProblemsScreen", "problem_row"]
@@ -48,7 +49,7 @@ class ProblemsScreen(Screen[None]):
             id="problems-table", cursor_type="row", zebra_stripes=True
         )
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

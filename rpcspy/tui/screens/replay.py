@@ -18,13 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.worker import get_current_worker
 
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.summary import time_text
 from rpcspy.tui.editing import changes_state, marked_lines, response_lines
 from rpcspy.tui.format import outcome
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ class ReplayScreen(Screen[None]):
                     )
             yield Static("", id="replay-diff")
         yield Static("", id="replay-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from rpcspy.capture.index import CaptureIndex
 from rpcspy.capture.stats import (
@@ -27,6 +27,7 @@ from rpcspy.capture.stats import (
 )
 from rpcspy.tui import messages
 from rpcspy.tui.widgets.histogram import LatencyHistogram
+from rpcspy.tui.widgets.key_bar import KeyBar
 from rpcspy.tui.widgets.title_bar import TitleBar
 
 __all__ = ["StatsScreen"]
@@ -64,7 +65,7 @@ class StatsScreen(Screen[None]):
         )
         yield table
         yield LatencyHistogram(id="stats-histogram")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
