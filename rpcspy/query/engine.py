@@ -60,6 +60,7 @@ __all__ = [
     "needs_lines",
     "open_views",
     "preload",
+    "preloaded",
     "quick_tables",
     "table_capture",
     "tables_dir",
@@ -95,19 +96,32 @@ def cache_root() -> Path:
     return base / "rpcspy"
 
 
+def _preload_imports() -> None:
+    with contextlib.suppress(ImportError):
+        import duckdb  # noqa: F401
+
+        import rpcspy.query.build  # noqa: F401
+
+
+#: Preloading threads not yet waited for (``preloaded``).
+_preloading: list[threading.Thread] = []
+
+
 def preload() -> threading.Thread:
     """Import what tabling needs (DuckDB, NumPy, the builder: half a second) in a thread, while
     the capture index is built by helper processes and this one mostly waits for them."""
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):
-            import duckdb  # noqa: F401
-
-            import rpcspy.query.build  # noqa: F401
-
-    thread = threading.Thread(target=load, name="rpcspy-preload", daemon=True)
+    thread = threading.Thread(target=_preload_imports, name="rpcspy-preload", daemon=True)
+    _preloading.append(thread)
     thread.start()
     return thread
+
+
+def preloaded() -> None:
+    """Wait for the imports ``preload`` began. Before forking: a child forked while another
+    thread is importing DuckDB would find the module half made and its lock held by a thread
+    the child does not have, and hang on its first use of it (the lines' workers use it)."""
+    while _preloading:
+        _preloading.pop().join()
 
 
 def capture_stat(capture: Path) -> list[int]:
@@ -335,7 +349,9 @@ def table_capture(
         if meta is not None and rows < count:
             source = "extended"
         if lines and lines_rows < count:
-            # (before any DuckDB connection of this process: the workers are forked)
+            # (before any DuckDB connection of this process, and with no import under way in
+            # another thread: the workers are forked)
+            preloaded()
             build_lines(index, lines_rows, count, directory, on_part=on_rows)
             lines_rows = count
             if source == "cached":

@@ -147,3 +147,36 @@ def test_forked_workers_read_the_lines_as_one_process_does(
     assert [r[1:] for r in many] == [r[1:] for r in one]
     _, found = run_sql([forked], "SELECT * FROM findings ORDER BY call_seq")
     assert found == expected_findings(forked, records_of(forked))
+
+
+def test_the_lines_workers_are_forked_only_once_the_preloading_imports_are_done(
+    generated: Path, fresh_copy: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A child forked while another thread imports DuckDB would hang on its first use of it:
+    # tabling waits for ``preload``'s thread (slowed down here) before it forks the workers.
+    import threading
+    import time
+
+    from rpcspy.query import engine
+
+    capture = fresh_copy(generated, "preload.jsonl")
+    monkeypatch.setattr(build, "_FORK_MIN_ROWS", 100)
+    monkeypatch.setattr(build, "_MAX_WORKERS", 2)
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(engine, "_preload_imports", lambda: time.sleep(0.5))
+    threads_at_fork: list[list[str]] = []
+    real_fork = build.os.fork
+
+    def fork() -> int:
+        threads_at_fork.append([t.name for t in threading.enumerate()])
+        return real_fork()
+
+    monkeypatch.setattr(build.os, "fork", fork)
+    engine.preload()
+    index, builder = open_index(capture)
+    try:
+        table_capture(capture, index, lines=True).close()
+    finally:
+        builder.close()
+    assert len(threads_at_fork) == 2
+    assert not any("rpcspy-preload" in names for names in threads_at_fork)
