@@ -57,8 +57,9 @@ def command_module(name: str) -> str:
     return f"rpcspy.commands.{name}_" if keyword.iskeyword(name) else f"rpcspy.commands.{name}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, for ``main`` and for documentation tests."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, for ``main`` and for documentation tests; with ``only`` (a name
+    of ``COMMANDS``), the same with that one command registered: what running it needs."""
     parser = argparse.ArgumentParser(
         prog="rpcspy",
         formatter_class=HelpFormatter,
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rpcspy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(command_module(name)).add_parser(sub)
     return parser
 
@@ -85,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from rpcspy.term import error
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A command named first is the only one whose parser is built (the others' modules and
+    # options cost every run some 30 ms); anything else (``--help``, a typo) sees them all.
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -210,3 +211,32 @@ def test_the_command_line_loads_neither_mitmproxy_nor_textual_until_needed() -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_command_run_builds_only_its_own_parser_and_says_the_same() -> None:
+    # ``rpcspy tui ...`` imports the tui command's module, not the fifteen others.
+    code = (
+        "import sys, rpcspy.cli\n"
+        "try:\n"
+        "    rpcspy.cli.main(['wait', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('rpcspy.commands.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    modules = out.stdout.strip().splitlines()[-1]
+    assert "rpcspy.commands.wait" in modules
+    assert not any(f"'rpcspy.commands.{name}'" in modules for name in ("tui", "proxy", "query"))
+    # Its help and its options are the same as with every command registered.
+    from rpcspy.cli import COMMANDS, build_parser
+
+    def sub_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return dict(action.choices)
+
+    whole = sub_parsers(build_parser())
+    for name in COMMANDS:
+        alone = sub_parsers(build_parser(name))
+        assert list(alone) == [name]
+        assert alone[name].format_help() == whole[name].format_help()
