@@ -163,6 +163,9 @@ class KeyBar(Widget):
         desc_style = self.get_component_rich_style("key-bar--description", partial=True)
         hover = self.get_component_rich_style("key-bar--hover", partial=True)
         dim = self.get_component_rich_style("key-bar--disabled", partial=True)
+        # ``$foreground 20%`` over the bar's background, as Textual blends a border's colour.
+        over = self.get_component_styles("key-bar--border").color
+        border = Style(color=(self.background_colors[1] + over).rich_color)
         text = Text(no_wrap=True, overflow="crop", style=base)
         spans: list[tuple[int, int, Entry]] = []
 
@@ -173,7 +176,8 @@ class KeyBar(Widget):
                 extra += hover
             if not entry.enabled:
                 extra += dim
-            if entry.palette:  # (its border takes the cell before the key)
+            if entry.palette:  # its border, then the key where its padding would be
+                text.append("▏", border)
                 text.append(entry.display, key_style + extra)
                 text.append(f" {entry.description} ", desc_style + extra)
             else:
@@ -189,13 +193,7 @@ class KeyBar(Widget):
             spans = [(a, min(b, room), e) for a, b, e in spans if a < room]
         if palette is not None:
             text.append(" " * (room - text.cell_len))
-            start = text.cell_len
-            # ``$foreground 20%`` over the bar's background, as Textual blends a border's colour.
-            border = self.background_colors[1] + self.get_component_styles("key-bar--border").color
-            text.append("▏", Style(color=border.rich_color))
             put(palette)
-            _start, end, entry = spans.pop()
-            spans.append((start, end, entry))
         self._spans = spans
         return text
 
