@@ -240,3 +240,17 @@ def test_a_command_run_builds_only_its_own_parser_and_says_the_same() -> None:
         alone = sub_parsers(build_parser(name))
         assert list(alone) == [name]
         assert alone[name].format_help() == whole[name].format_help()
+
+
+def test_an_unknown_or_missing_command_is_a_usage_error_that_lists_every_command() -> None:
+    # Only a command named first gets a parser of its own; a typo sees them all.
+    for args, says in (
+        (["tiu", "capture.jsonl"], "invalid choice: 'tiu'"),
+        ([], "required: COMMAND"),
+        (["--no-such-option", "tui", "x.jsonl"], "unrecognized arguments: --no-such-option"),
+    ):
+        result = run(*args)
+        assert result.returncode == 2, args
+        assert result.stdout == "" and says in result.stderr, result.stderr
+    listed = run("tiu").stderr
+    assert all(f"'{name}'" in listed for name in COMMANDS)
